@@ -1,0 +1,10 @@
+"""HTTP only: one blueprint per resource."""
+
+from sanic import Blueprint
+
+from handlers import auth, health, me, orgs, users
+
+api = Blueprint.group(auth.bp, me.bp, orgs.bp, users.bp, url_prefix="/api/v1")
+root = health.bp
+
+__all__ = ["api", "root"]

@@ -1,0 +1,66 @@
+"""Sign-in with WeChat, phone binding, sign-out."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.schemas import CodeIn, LoginOut, UserRead
+from models.users import User, bind_phone, issue_token, revoke_token, sign_in_wechat
+from server.auth import bearer_token
+from server.crypto import mask_phone
+from server.errors import (
+    RateLimited,
+    WeChatCodeInvalid,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+)
+from server.http import endpoint, json_response, no_content
+
+bp = Blueprint("auth", url_prefix="/auth")
+WECHAT_ERRORS = (WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable)
+
+
+@bp.post("/wechat-login")
+@endpoint(
+    summary="微信登录",
+    auth=False,
+    body=CodeIn,
+    response=LoginOut,
+    errors=(*WECHAT_ERRORS, RateLimited),
+    tag="auth",
+)
+async def wechat_login(request: Request, body: CodeIn) -> HTTPResponse:
+    """Exchange a wx.login code for a bearer token; the first sign-in creates the person."""
+    ctx = request.app.ctx
+    await ctx.limiter.hit("signin", request.ctx.client_ip, ctx.config.limit_signin)
+    session = await ctx.wechat.code2session(body.code)
+    user, _ = await sign_in_wechat(session.openid, session.unionid, ctx.vault.encrypt(session.session_key))
+    await user.fetch_related("org")
+    token = await issue_token(user, ctx.config.token_ttl)
+    return json_response(LoginOut(token=token, expires_in=ctx.config.token_ttl, user=UserRead.of(user)))
+
+
+@bp.post("/phone")
+@endpoint(summary="绑定手机号", body=CodeIn, response=UserRead, errors=WECHAT_ERRORS, tag="auth")
+async def phone(request: Request, user: User, body: CodeIn) -> HTTPResponse:
+    """Bind the phone number WeChat verified (getPhoneNumber code); shown masked."""
+    vault = request.app.ctx.vault
+    info = await request.app.ctx.wechat.get_phone_number(body.code)
+    number = info.pure_phone_number
+    await bind_phone(
+        user,
+        phone_enc=vault.encrypt(number),
+        phone_hash=vault.lookup_hash(number),
+        phone_masked=mask_phone(number),
+    )
+    return json_response(UserRead.of(user))
+
+
+@bp.post("/logout")
+@endpoint(summary="退出登录", status=204, tag="auth")
+async def logout(request: Request, user: User) -> HTTPResponse:
+    """Revoke the token of this request at once."""
+    await revoke_token(bearer_token(request) or "")
+    return no_content()

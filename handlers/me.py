@@ -1,0 +1,36 @@
+"""The signed-in person's own profile."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.schemas import MeUpdate, UserRead
+from models.users import User, update_profile
+from server.errors import Forbidden, InvalidRequest
+from server.http import endpoint, json_response
+
+bp = Blueprint("me", url_prefix="/me")
+
+
+@bp.get("")
+@endpoint(summary="我的资料", response=UserRead, tag="me")
+async def get_me(request: Request, user: User) -> HTTPResponse:
+    """The caller's profile, with points, service hours and star level."""
+    return json_response(UserRead.of(user))
+
+
+@bp.patch("")
+@endpoint(summary="修改我的资料", body=MeUpdate, response=UserRead, tag="me")
+async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse:
+    """Change nickname, avatar, org (volunteers and influencers) or leaderboard visibility."""
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
+    for name in ("nickname", "leaderboard_visible"):
+        if name in changes and changes[name] is None:
+            raise InvalidRequest.fields({name: "不能为 null"})
+    if "org_id" in changes and user.role == "staff":
+        # A staff member's org is their authority; only an admin moves it.
+        raise Forbidden("工作人员的所属组织由管理员调整")
+    if changes.get("avatar_media_id") is not None:
+        raise InvalidRequest.fields({"avatar_media_id": "图片不存在"})
+    return json_response(UserRead.of(await update_profile(user, changes)))

@@ -1,0 +1,43 @@
+"""The org tree: county → township → village, units anywhere."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.schemas import OrgCreate, OrgRead, OrgTree
+from models.orgs import create_org, org_path, org_tree
+from models.users import User
+from server.auth import staff_scope
+from server.errors import Forbidden
+from server.http import endpoint, json_response
+
+bp = Blueprint("orgs", url_prefix="/orgs")
+
+
+@bp.get("")
+@endpoint(summary="组织树", response=OrgTree, tag="orgs")
+async def list_orgs(request: Request, user: User) -> HTTPResponse:
+    """The whole org tree, roots first, children nested."""
+    return json_response({"items": await org_tree(), "next_cursor": None})
+
+
+@bp.post("")
+@endpoint(
+    summary="新建组织",
+    roles=("staff", "admin"),
+    body=OrgCreate,
+    response=OrgRead,
+    status=201,
+    tag="orgs",
+)
+async def post_org(request: Request, user: User, body: OrgCreate) -> HTTPResponse:
+    """Admins create anywhere; staff create below their own org only."""
+    scope = staff_scope(user)
+    parent_id = int(body.parent_id) if body.parent_id else None
+    if scope is not None:
+        parent = await org_path(parent_id)
+        if parent is None or not parent.startswith(scope.path):
+            raise Forbidden("只能在本组织及下级组织中新建")
+    org = await create_org(body.name, body.kind, parent_id)
+    return json_response(OrgRead.of(org), status=201)

@@ -1,0 +1,126 @@
+"""Request and response schemas shared by the people-and-orgs handlers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from models.orgs import Org
+from models.users import User
+from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Role = Literal["volunteer", "influencer", "staff", "admin"]
+OrgKind = Literal["county", "township", "village", "unit"]
+Id = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,17}$")]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CodeIn(Strict):
+    code: Code
+
+
+class OrgRead(BaseModel):
+    id: str
+    name: str
+    kind: OrgKind
+    parent_id: str | None
+
+    @classmethod
+    def of(cls, org: Org) -> OrgRead:
+        return cls(id=str(org.id), name=org.name, kind=org.kind, parent_id=_sid(org.parent_id))
+
+
+class OrgNode(OrgRead):
+    children: list[OrgNode] = []
+
+
+class OrgTree(BaseModel):
+    items: list[OrgNode]
+    next_cursor: None = None
+
+
+class OrgCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    kind: OrgKind
+    parent_id: Id | None = None
+
+
+class UserRead(BaseModel):
+    id: str
+    role: Role
+    nickname: str
+    avatar_url: str | None
+    org: OrgRead | None
+    phone: str | None = Field(description="脱敏手机号，如 138****0000")
+    points: int
+    service_hours: float
+    star_level: int
+    leaderboard_visible: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserRead:
+        return cls(
+            id=str(user.id),
+            role=user.role,
+            nickname=user.nickname,
+            avatar_url=None,
+            org=OrgRead.of(user.org) if user.org_id and user.org else None,
+            phone=user.phone_masked,
+            points=user.points,
+            service_hours=float(user.service_hours),
+            star_level=user.star_level,
+            leaderboard_visible=user.leaderboard_visible,
+            created_at=user.created_at,
+        )
+
+
+class UserList(BaseModel):
+    items: list[UserRead]
+    next_cursor: str | None
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_in: int
+    user: UserRead
+
+
+class MeUpdate(Strict):
+    nickname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = (
+        None
+    )
+    avatar_media_id: Id | None = None
+    org_id: Id | None = None
+    leaderboard_visible: bool | None = None
+
+    @field_validator("nickname")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and not value.isprintable():
+            raise ValueError("昵称含有不可见字符")
+        return value
+
+
+class UserUpdate(Strict):
+    role: Role | None = None
+    org_id: Id | None = None
+
+
+class UserQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    org_id: Id | None = None
+    role: Role | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+def _sid(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,81 @@
+"""Staff views of people: list within one's subtree, grant roles, move orgs."""
+
+from __future__ import annotations
+
+import re
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
+from models.orgs import org_path
+from models.users import User, list_users, update_profile
+from server.auth import staff_scope
+from server.errors import Forbidden, InvalidRequest, NotFound
+from server.http import endpoint, json_response
+from server.pagination import decode_cursor, encode_cursor
+
+bp = Blueprint("users", url_prefix="/users")
+PHONE = re.compile(r"^1\d{10}$")
+# What staff (not admins) may grant: 网络大V/达人 status, and take it back.
+STAFF_GRANTABLE = frozenset({"volunteer", "influencer"})
+
+
+@bp.get("")
+@endpoint(summary="人员列表", roles=("staff", "admin"), query=UserQuery, response=UserList, tag="users")
+async def get_users(request: Request, user: User, query: UserQuery) -> HTTPResponse:
+    """People in the caller's org subtree; `q` matches nickname, or a full phone number exactly."""
+    scope = staff_scope(user)
+    cursor = decode_cursor(query.cursor)
+    path = await org_path(int(query.org_id)) if query.org_id else None
+    if query.org_id and path is None:
+        raise InvalidRequest.fields({"org_id": "组织不存在"})
+    phone_hash = request.app.ctx.vault.lookup_hash(query.q) if query.q and PHONE.match(query.q) else None
+    rows = await list_users(
+        scope_path=scope.path if scope else None,
+        org_path=path,
+        role=query.role,
+        q=query.q,
+        phone_hash=phone_hash,
+        before_id=int(cursor[0]) if cursor else None,
+        limit=query.limit + 1,
+    )
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = encode_cursor(rows[-1].id) if more else None
+    return json_response(
+        {
+            "items": [UserRead.of(u).model_dump(mode="json") for u in rows],
+            "next_cursor": next_cursor,
+        }
+    )
+
+
+@bp.patch("/<user_id:int>")
+@endpoint(
+    summary="调整人员角色或组织",
+    roles=("staff", "admin"),
+    body=UserUpdate,
+    response=UserRead,
+    errors=(NotFound,),
+    tag="users",
+)
+async def patch_user(request: Request, user_id: int, user: User, body: UserUpdate) -> HTTPResponse:
+    """Admins set any role and org; staff switch volunteer↔influencer and move people inside their subtree."""
+    scope = staff_scope(user)
+    target = await User.get_or_none(id=user_id).select_related("org")
+    if target is None or (scope and not (target.org and target.org.path.startswith(scope.path))):
+        raise NotFound("人员不存在")
+    changes = body.model_dump(exclude_unset=True)
+    if "role" in changes and changes["role"] is None:
+        raise InvalidRequest.fields({"role": "不能为 null"})
+    if scope is not None:
+        if target.role not in STAFF_GRANTABLE or changes.get("role", target.role) not in STAFF_GRANTABLE:
+            raise Forbidden("工作人员只能设置志愿者与网络达人身份")
+        if "org_id" in changes:
+            path = await org_path(int(changes["org_id"])) if changes["org_id"] else None
+            if changes["org_id"] and path is None:
+                raise InvalidRequest.fields({"org_id": "组织不存在"})
+            if path is None or not path.startswith(scope.path):
+                raise Forbidden("只能调整到本组织及下级组织")
+    return json_response(UserRead.of(await update_profile(target, changes)))

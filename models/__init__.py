@@ -1,0 +1,7 @@
+"""The domain: Tortoise models and the operations that keep their invariants.
+
+No HTTP here. ``MODEL_MODULES`` is what the ORM loads; migrations live in
+``models/migrations`` and are made with ``tortoise makemigrations``.
+"""
+
+MODEL_MODULES = ["models.orgs", "models.users"]

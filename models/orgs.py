@@ -1,0 +1,98 @@
+"""Organisations: county → township/street → village/community, units anywhere."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from server.errors import InvalidRequest, NotFound
+
+ORG_KINDS = ("county", "township", "village", "unit")
+# Which kinds may sit directly under which: a unit (school, bureau) can hang
+# anywhere; villages only under townships; the county is the root.
+_ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
+    "county": (None,),
+    "township": ("county",),
+    "village": ("township",),
+    "unit": ("county", "township", "village", "unit"),
+}
+
+
+class Org(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    kind = fields.CharField(max_length=16)
+    parent: fields.ForeignKeyNullableRelation[Org] = fields.ForeignKeyField(
+        "models.Org", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    # Materialised path "/1/7/42/": subtree checks are one prefix comparison.
+    path = fields.CharField(max_length=255, default="", db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    parent_id: int | None
+
+    class Meta:
+        table = "orgs"
+        unique_together = (("parent", "name"),)
+
+    def contains(self, other_path: str) -> bool:
+        """True when the org with ``other_path`` is this org or below it."""
+        return other_path.startswith(self.path)
+
+
+async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
+    """Create an org under ``parent_id`` keeping the tree's shape rules."""
+    parent = None
+    if parent_id is not None:
+        parent = await Org.get_or_none(id=parent_id)
+        if parent is None:
+            raise InvalidRequest.fields({"parent_id": "上级组织不存在"})
+    if (parent.kind if parent else None) not in _ALLOWED_PARENTS[kind]:
+        raise InvalidRequest.fields({"parent_id": f"“{kind}”类组织不能挂在该上级之下"})
+    if await Org.filter(parent_id=parent_id, name=name).exists():
+        raise InvalidRequest.fields({"name": "同一上级下已有同名组织"})
+    async with in_transaction():
+        org = await Org.create(name=name, kind=kind, parent=parent)
+        org.path = f"{parent.path if parent else '/'}{org.id}/"
+        await org.save(update_fields=["path"])
+    return org
+
+
+async def get_org(org_id: int) -> Org:
+    org = await Org.get_or_none(id=org_id)
+    if org is None:
+        raise NotFound("组织不存在")
+    return org
+
+
+async def org_path(org_id: int | None) -> str | None:
+    """The materialised path of an org, or None when there is no such org."""
+    if org_id is None:
+        return None
+    return await Org.filter(id=org_id).values_list("path", flat=True).first()
+
+
+async def org_tree() -> list[dict]:
+    """All orgs as nested dicts, in one query."""
+    orgs = await Org.all().order_by("path")
+    nodes = {
+        o.id: {
+            "id": str(o.id),
+            "name": o.name,
+            "kind": o.kind,
+            "parent_id": _sid(o.parent_id),
+            "children": [],
+        }
+        for o in orgs
+    }
+    roots = []
+    for org in orgs:
+        node = nodes[org.id]
+        parent = nodes.get(org.parent_id) if org.parent_id else None
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def _sid(value: int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,199 @@
+"""People and their sign-in tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models.orgs import Org
+from server.errors import InvalidRequest
+
+ROLES = ("volunteer", "influencer", "staff", "admin")
+# The national volunteer star scale (星级志愿者): recorded service hours for 1..5 stars.
+STAR_HOURS = (100, 300, 600, 1000, 1500)
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    openid = fields.CharField(max_length=64, unique=True, null=True)
+    unionid = fields.CharField(max_length=64, null=True, db_index=True)
+    # Encrypted by the caller (server.crypto); the session key never leaves the server.
+    session_key_enc = fields.CharField(max_length=255, null=True)
+    role = fields.CharField(max_length=16, default="volunteer")
+    nickname = fields.CharField(max_length=64, default="")
+    avatar_media_id = fields.CharField(max_length=64, null=True)
+    org: fields.ForeignKeyNullableRelation[Org] = fields.ForeignKeyField(
+        "models.Org", related_name="members", null=True, on_delete=fields.SET_NULL
+    )
+    phone_enc = fields.CharField(max_length=255, null=True)
+    # Keyed hash of the phone number: lets a roster row find its person without decrypting.
+    phone_hash = fields.CharField(max_length=64, null=True, unique=True)
+    phone_masked = fields.CharField(max_length=32, null=True)
+    points = fields.IntField(default=0)
+    service_hours = fields.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    leaderboard_visible = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    org_id: int | None
+
+    class Meta:
+        table = "users"
+
+    @property
+    def star_level(self) -> int:
+        hours = self.service_hours or Decimal("0")
+        return sum(1 for threshold in STAR_HOURS if hours >= threshold)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("staff", "admin")
+
+
+class AuthToken(Model):
+    # Only the SHA-256 of a token is stored: a database leak yields no usable tokens.
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    user_id: int
+
+    class Meta:
+        table = "auth_tokens"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def sign_in_wechat(openid: str, unionid: str | None, session_key_enc: str) -> tuple[User, bool]:
+    """Find or create the person behind ``openid``; returns (user, created).
+
+    Two first sign-ins racing for one openid both end with the same row: the
+    loser of the unique constraint reads the winner's.
+    """
+    now = datetime.now(UTC)
+    updates = {"session_key_enc": session_key_enc, "last_login_at": now}
+    if unionid:
+        updates["unionid"] = unionid
+    user = await User.get_or_none(openid=openid)
+    if user is None:
+        try:
+            async with in_transaction():
+                user = await User.create(openid=openid, nickname=_default_nickname(), **updates)
+            return user, True
+        except IntegrityError:
+            user = await User.get(openid=openid)
+    await User.filter(id=user.id).update(**updates)
+    user.update_from_dict(updates)
+    return user, False
+
+
+def _default_nickname() -> str:
+    return f"志愿者{secrets.randbelow(900000) + 100000}"
+
+
+async def issue_token(user: User, ttl_seconds: int) -> str:
+    raw = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    await AuthToken.create(token_hash=hash_token(raw), user=user, expires_at=expires)
+    return raw
+
+
+async def user_for_token(raw: str) -> User | None:
+    """The signed-in user for a raw token, or None when unknown, revoked or expired."""
+    token = (
+        await AuthToken.filter(token_hash=hash_token(raw), expires_at__gt=datetime.now(UTC))
+        .select_related("user__org")
+        .first()
+    )
+    return token.user if token else None
+
+
+async def revoke_token(raw: str) -> None:
+    await AuthToken.filter(token_hash=hash_token(raw)).delete()
+
+
+async def bind_phone(user: User, *, phone_enc: str, phone_hash: str, phone_masked: str) -> None:
+    """Attach a verified phone number; a number bound to someone else moves to this user.
+
+    WeChat has just proven this user holds the number, so an older binding
+    (for example a roster entry imported before first sign-in) gives way.
+    """
+    async with in_transaction():
+        await (
+            User.filter(phone_hash=phone_hash)
+            .exclude(id=user.id)
+            .update(phone_enc=None, phone_hash=None, phone_masked=None)
+        )
+        await User.filter(id=user.id).update(
+            phone_enc=phone_enc, phone_hash=phone_hash, phone_masked=phone_masked
+        )
+    user.phone_enc, user.phone_hash, user.phone_masked = phone_enc, phone_hash, phone_masked
+
+
+async def update_profile(user: User, changes: dict[str, object]) -> User:
+    """Apply already-authorised profile changes (nickname, org, visibility, avatar)."""
+    if "org_id" in changes and changes["org_id"] is not None:
+        org = await Org.get_or_none(id=int(str(changes["org_id"])))
+        if org is None:
+            raise InvalidRequest.fields({"org_id": "组织不存在"})
+        changes = {**changes, "org_id": org.id}
+    if changes:
+        await User.filter(id=user.id).update(**changes)
+        user.update_from_dict(changes)
+    await user.fetch_related("org")
+    return user
+
+
+async def list_users(
+    *,
+    scope_path: str | None,
+    org_path: str | None,
+    role: str | None,
+    q: str | None,
+    phone_hash: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[User]:
+    """Newest first; ``before_id`` is the keyset cursor. One query, orgs joined."""
+    query = User.all()
+    if scope_path is not None:
+        query = query.filter(org__path__startswith=scope_path)
+    if org_path is not None:
+        query = query.filter(org__path__startswith=org_path)
+    if role:
+        query = query.filter(role=role)
+    if phone_hash:
+        query = query.filter(phone_hash=phone_hash)
+    elif q:
+        query = query.filter(nickname__icontains=q)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    return await query.select_related("org").order_by("-id").limit(limit)
+
+
+async def grant_role(openid: str, role: str, org_id: int | None) -> tuple[User, bool]:
+    """Operator path: create the person for ``openid`` if needed and set role and org."""
+    if org_id is not None and not await Org.filter(id=org_id).exists():
+        raise InvalidRequest(f"org {org_id} does not exist")
+    if role == "staff" and org_id is None:
+        raise InvalidRequest("staff need an org (--org): it is the subtree they act in")
+    user, created = await User.get_or_create(openid=openid, defaults={"nickname": _default_nickname()})
+    user.role = role
+    if org_id is not None:
+        user.org_id = org_id
+    await user.save(update_fields=["role", "org_id"])
+    return user, created

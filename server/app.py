@@ -1,0 +1,143 @@
+"""The app factory: wires config, connections, handlers and error rendering."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import uuid
+from typing import Any
+
+import aiohttp
+import orjson
+from redis.asyncio import Redis
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse
+
+import handlers
+from server.config import Config
+from server.crypto import Vault
+from server.db import close_db, init_db
+from server.errors import ApiError, InternalError
+from server.ratelimit import RateLimiter
+from server.wechat import MemoryTokenStore, RedisTokenStore, WeChatClient
+
+logger = logging.getLogger("wenming")
+
+# Sanic's own exceptions, rendered in the contract's shape with stable codes.
+_FRAMEWORK_CODES = {
+    400: ("invalid_request", "请求无效"),
+    401: ("unauthenticated", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "请求的资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    408: ("request_timeout", "请求超时，请重试"),
+    413: ("payload_too_large", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    416: ("range_not_satisfiable", "请求的范围无效"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+}
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+def _dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
+    config = config or Config.from_env()
+    # OpenAPI's response maps are keyed by int status codes.
+    app = Sanic(name, dumps=_dumps, loads=orjson.loads)
+    app.ctx.config = config
+    app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_UI_REDOC = False
+    app.ext.openapi.describe("wenming API", version="1", description="网络文明志愿服务小程序后端接口")
+    app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
+    app.blueprint(handlers.api)
+    app.blueprint(handlers.root)
+    app.error_handler.add(Exception, render_error)
+    app.register_middleware(_request_context, "request")
+    app.register_listener(_start, "before_server_start")
+    app.register_listener(_stop, "after_server_stop")
+    return app
+
+
+async def _start(app: Sanic) -> None:
+    config: Config = app.ctx.config
+    await init_db(config.database_url)
+    app.ctx.redis = Redis.from_url(config.redis_url) if config.redis_url else None
+    app.ctx.http = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
+    tokens = RedisTokenStore(app.ctx.redis, config.wechat_appid) if app.ctx.redis else MemoryTokenStore()
+    app.ctx.wechat = WeChatClient(
+        appid=config.wechat_appid,
+        secret=config.wechat_secret,
+        api_base=config.wechat_api_base,
+        session=app.ctx.http,
+        tokens=tokens,
+        timeout=config.wechat_timeout,
+    )
+    app.ctx.vault = Vault(config.secret_key)
+    app.ctx.limiter = RateLimiter(app.ctx.redis)
+
+
+async def _stop(app: Sanic) -> None:
+    await app.ctx.http.close()
+    if app.ctx.redis is not None:
+        await app.ctx.redis.aclose()
+    await close_db()
+
+
+async def _request_context(request: Request) -> None:
+    request.ctx.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    request.ctx.client_ip = client_ip(request, request.app.ctx.config.trusted_proxies)
+
+
+def client_ip(request: Request, trusted: tuple[Any, ...]) -> str:
+    """The caller's address; X-Forwarded-For is believed only from configured proxies."""
+    peer = request.conn_info.client_ip if request.conn_info else ""
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    # Walk from the nearest hop back; the first untrusted address is the client.
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _is_trusted(address: str, trusted: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def render_error(request: Request, exc: Exception) -> HTTPResponse:
+    """Every error, ours or the framework's, as {"error": {"code", "message", "details"?}}."""
+    if isinstance(exc, ApiError):
+        error = exc
+    elif isinstance(exc, SanicException) and exc.status_code in _FRAMEWORK_CODES:
+        code, message = _FRAMEWORK_CODES[exc.status_code]
+        error = ApiError(message)
+        error.status, error.code = exc.status_code, code
+        if exc.status_code == 405:
+            error.headers = dict(getattr(exc, "headers", {}) or {})
+    else:
+        logger.exception(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.path,
+            getattr(request.ctx, "request_id", "-"),
+        )
+        error = InternalError()
+    headers = {**error.headers, "X-Request-Id": getattr(request.ctx, "request_id", "")}
+    return HTTPResponse(
+        orjson.dumps(error.to_body()),
+        status=error.status,
+        headers=headers,
+        content_type="application/json; charset=utf-8",
+    )

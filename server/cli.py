@@ -1,0 +1,147 @@
+"""The ``wenming`` command: serve, demo, migrate, user grant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
+
+from server.config import Config, ConfigError
+from server.errors import ApiError
+
+
+class CommandError(Exception):
+    """A failure the operator can fix; printed as one line, exit status 1."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ConfigError, CommandError) as exc:
+        _fail(str(exc))
+    except ApiError as exc:
+        _fail(exc.message)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"wenming: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wenming", description="网络文明志愿服务小程序后端")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+
+    demo = sub.add_parser(
+        "demo", help="serve on a fresh SQLite file with a built-in fake WeChat and demo data"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=_demo)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=_migrate)
+
+    user = sub.add_parser("user", help="manage people").add_subparsers(dest="user_command", required=True)
+    grant = user.add_parser("grant", help="create the user if needed and set the role")
+    grant.add_argument("--openid", required=True)
+    grant.add_argument("--role", required=True, choices=["volunteer", "influencer", "staff", "admin"])
+    grant.add_argument("--org", dest="org_id", type=int, default=None)
+    grant.set_defaults(func=_grant)
+    return parser
+
+
+def with_db(config: Config, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` with the ORM up, always closing it (an open pool would hang exit)."""
+    from server.db import close_db, init_db
+
+    async def run() -> Any:
+        try:
+            await init_db(config.database_url)
+            return await work()
+        except (OSError, ConnectionError) as exc:
+            raise CommandError(
+                f"cannot reach the database ({type(exc).__name__}): check WENMING_DATABASE_URL"
+            ) from None
+        finally:
+            await close_db()
+
+    return asyncio.run(run())
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from server.db import apply_migrations
+
+    config = Config.from_env()
+    applied = with_db(config, apply_migrations)
+    if applied:
+        for name in applied:
+            print(f"applied {name}")
+    else:
+        print("database is up to date")
+
+
+def check_migrated(config: Config) -> None:
+    from server.db import pending_migrations
+
+    pending = with_db(config, pending_migrations)
+    if pending:
+        raise CommandError(
+            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); "
+            "run `wenming migrate` first"
+        )
+
+
+def _serve(args: argparse.Namespace) -> None:
+    config = Config.from_env()
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    if args.workers > 1 and not config.redis_url:
+        raise CommandError("--workers > 1 needs WENMING_REDIS_URL: tokens, limits and caches must be shared")
+    check_migrated(config)
+    run_server(args.host, args.port, args.workers)
+
+
+def run_server(host: str, port: int, workers: int) -> None:
+    """Serve with Sanic's worker manager; each worker builds its app from the environment."""
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from server.app import create_app
+
+    loader = AppLoader(factory=create_app)
+    app = loader.load()
+    app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from server.demo import run_demo
+
+    run_demo(args.host, args.port)
+
+
+def _grant(args: argparse.Namespace) -> None:
+    from models.users import grant_role
+
+    config = Config.from_env()
+    check_migrated(config)
+
+    async def work() -> Any:
+        return await grant_role(args.openid, args.role, args.org_id)
+
+    user, created = with_db(config, work)
+    org = f", org {user.org_id}" if user.org_id else ""
+    print(f"{'created' if created else 'updated'} user {user.id} ({args.openid}): role {user.role}{org}")

@@ -1,0 +1,164 @@
+"""Configuration from ``WENMING_*`` environment variables, validated at start."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import orjson
+
+MODES = ("production", "demo", "test")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder")
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line before anything starts."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Rate:
+        match = _RATE.match(text)
+        if not match or int(match.group(1)) < 1:
+            raise ConfigError(f"{name} must look like '30/minute' (N/second|minute|hour), got {text!r}")
+        return cls(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str = "production"
+    database_url: str = "sqlite://var/wenming.sqlite3"
+    redis_url: str | None = None
+    secret_key: str = ""
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_timeout: float = 5.0
+    push_token: str | None = None
+    push_aes_key: str | None = None
+    media_root: str = "var/media"
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_upload_bytes: int = 20 * 1024 * 1024
+    media_url_ttl: int = 86400
+    token_ttl: int = 30 * 86400
+    limit_signin: Rate = field(default_factory=lambda: Rate(30, 60))
+    limit_upload: Rate = field(default_factory=lambda: Rate(60, 60))
+    limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    subscribe_templates: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Read and validate the environment; raise ConfigError with one clear line."""
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else default
+
+        mode = get("WENMING_ENV", "production")
+        if mode not in MODES:
+            raise ConfigError(f"WENMING_ENV must be one of {', '.join(MODES)}, got {mode!r}")
+        relaxed = mode != "production"
+        secret_key = get("WENMING_SECRET_KEY", "insecure-demo-secret-key" if relaxed else None)
+        appid = get("WENMING_WECHAT_APPID", "wxdemoappid" if relaxed else None)
+        secret = get("WENMING_WECHAT_SECRET", "demo-secret" if relaxed else None)
+        missing = [
+            name
+            for name, value in (
+                ("WENMING_SECRET_KEY", secret_key),
+                ("WENMING_WECHAT_APPID", appid),
+                ("WENMING_WECHAT_SECRET", secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(f"missing required setting(s): {', '.join(missing)}")
+        if mode == "production" and len(secret_key or "") < 32:
+            raise ConfigError("WENMING_SECRET_KEY must be at least 32 characters")
+
+        push_token, push_aes = get("WENMING_WECHAT_PUSH_TOKEN"), get("WENMING_WECHAT_PUSH_AES_KEY")
+        if push_aes and len(push_aes) != 43:
+            raise ConfigError("WENMING_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey")
+
+        return cls(
+            mode=mode,
+            database_url=_database_url(get("WENMING_DATABASE_URL", cls.database_url)),
+            redis_url=get("WENMING_REDIS_URL"),
+            secret_key=secret_key or "",
+            wechat_appid=appid or "",
+            wechat_secret=secret or "",
+            wechat_api_base=(get("WENMING_WECHAT_API_BASE", cls.wechat_api_base) or "").rstrip("/"),
+            wechat_timeout=_number(env, "WENMING_WECHAT_TIMEOUT", 5.0, float),
+            push_token=push_token,
+            push_aes_key=push_aes,
+            media_root=get("WENMING_MEDIA_ROOT", cls.media_root) or cls.media_root,
+            public_base_url=(get("WENMING_PUBLIC_BASE_URL", cls.public_base_url) or "").rstrip("/"),
+            max_upload_bytes=_number(env, "WENMING_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int),
+            media_url_ttl=_number(env, "WENMING_MEDIA_URL_TTL", cls.media_url_ttl, int),
+            token_ttl=_number(env, "WENMING_TOKEN_TTL", cls.token_ttl, int),
+            limit_signin=Rate.parse("WENMING_LIMIT_SIGNIN", get("WENMING_LIMIT_SIGNIN", "30/minute") or ""),
+            limit_upload=Rate.parse("WENMING_LIMIT_UPLOAD", get("WENMING_LIMIT_UPLOAD", "60/minute") or ""),
+            limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
+            trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
+            subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
+        )
+
+
+def _database_url(url: str | None) -> str:
+    url = url or Config.database_url
+    scheme = url.split("://", 1)[0]
+    if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg"):
+        raise ConfigError(
+            f"WENMING_DATABASE_URL: unsupported scheme {scheme!r} (use sqlite:// or postgres://)"
+        )
+    if scheme == "postgresql":
+        url = "postgres://" + url.split("://", 1)[1]
+    return url
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> object:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"WENMING_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR") from None
+    return tuple(nets)
+
+
+def _templates(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ConfigError("WENMING_SUBSCRIBE_TEMPLATES must be a JSON object") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ConfigError("WENMING_SUBSCRIBE_TEMPLATES must map event names to template ids")
+    unknown = sorted(set(data) - set(_TEMPLATE_EVENTS))
+    if unknown:
+        raise ConfigError(f"WENMING_SUBSCRIBE_TEMPLATES: unknown event(s) {', '.join(unknown)}")
+    return data

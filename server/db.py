@@ -1,0 +1,62 @@
+"""Database lifecycle: ORM config, migrations, and the "is it migrated" check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+from models import MODEL_MODULES
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "Asia/Shanghai",
+    }
+
+
+# For the `tortoise` command (makemigrations): `tortoise -c server.db.TORTOISE_ORM ...`.
+TORTOISE_ORM = tortoise_config(os.environ.get("WENMING_DATABASE_URL", "sqlite://var/wenming.sqlite3"))
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    """SQLite will not create the folder of its file; do it so the default path just works."""
+    if database_url.startswith("sqlite://") and ":memory:" not in database_url:
+        path = database_url.split("://", 1)[1].split("?", 1)[0]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def init_db(database_url: str) -> None:
+    ensure_sqlite_dir(database_url)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def pending_migrations() -> list[str]:
+    """Names of migrations not yet applied (ORM must be initialised)."""
+    executor = MigrationExecutor(get_connection("default"), tortoise_config("")["apps"])
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in await executor.plan() if not s.backward]
+
+
+async def apply_migrations(progress: Any = None) -> list[str]:
+    """Apply every pending migration; returns what was applied."""
+    todo = await pending_migrations()
+    executor = MigrationExecutor(get_connection("default"), tortoise_config("")["apps"])
+    await executor.migrate(progress=progress)
+    return todo

@@ -1,0 +1,30 @@
+"""Opaque keyset cursors: stable while rows are inserted, unlike offsets."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import orjson
+
+from server.errors import InvalidRequest
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def encode_cursor(*key: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int = 1) -> list | None:
+    """The key a cursor carries, or None for the first page; junk is a 400."""
+    if not cursor:
+        return None
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        key = None
+    if not isinstance(key, list) or len(key) != arity:
+        raise InvalidRequest.fields({"cursor": "分页游标无效"})
+    return key
