@@ -1,0 +1,1 @@
+"""Images and storage: validate, strip, derive on bytes; storage backends. No HTTP."""

@@ -145,3 +145,7 @@ def _grant(args: argparse.Namespace) -> None:
     user, created = with_db(config, work)
     org = f", org {user.org_id}" if user.org_id else ""
     print(f"{'created' if created else 'updated'} user {user.id} ({args.openid}): role {user.role}{org}")
+
+
+if __name__ == "__main__":
+    main()

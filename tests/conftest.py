@@ -10,11 +10,24 @@ skip is a failure instead, so nothing silently stops being tested.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
+import orjson
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
+from sanic import Sanic
+
+from models.users import User
+from server.app import create_app
+from server.config import Config
+from server.db import apply_migrations, close_db, init_db
+from server.devtools.fake_wechat import FakeWeChat
+from tests.support import free_port, service_env
 
 REQUIRE_SERVICES = os.environ.get("WENMING_TEST_REQUIRE_SERVICES") == "1"
 
@@ -42,3 +55,151 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+# -- database -----------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A throwaway database for this run: a fresh SQLite file, or a new PostgreSQL database."""
+    base = os.environ.get("WENMING_TEST_DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite://{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    import asyncpg
+
+    server, _, _ = base.replace("postgresql://", "postgres://", 1).rpartition("/")
+    name = f"wenming_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(base.replace("postgres://", "postgresql://", 1))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+TABLES = ("auth_tokens", "users", "orgs")
+
+
+async def reset_database() -> None:
+    """Empty every table (children first) so each test starts clean."""
+    from tortoise.connection import get_connection
+
+    conn = get_connection("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        await conn.execute_script("PRAGMA foreign_keys = OFF")
+        for table in TABLES:
+            await conn.execute_script(f"DELETE FROM {table}")
+        await conn.execute_script("PRAGMA foreign_keys = ON")
+
+
+# -- the fake WeChat and the service ------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session")
+async def wechat() -> AsyncIterator[FakeWeChat]:
+    fake = FakeWeChat()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@dataclass
+class Service:
+    app: Sanic
+    base_url: str
+    config: Config
+
+
+@pytest_asyncio.fixture(scope="session")
+async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Service]:
+    """The real app on a real loopback port, in the test's event loop."""
+    config = Config.from_env(service_env(database_url, wechat, WENMING_LIMIT_SIGNIN="300/minute"))
+    await init_db(config.database_url)
+    await apply_migrations()
+    await close_db()
+    app = create_app(config, name=f"wenming_test_{uuid.uuid4().hex[:8]}")
+    port = free_port()
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
+    assert server is not None
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    yield Service(app=app, base_url=f"http://127.0.0.1:{port}", config=config)
+    await server.before_stop()
+    server.close()
+    await server.wait_closed()
+    await server.after_stop()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def error_code(self) -> str | None:
+        return self.body.get("error", {}).get("code") if isinstance(self.body, dict) else None
+
+
+class Api:
+    """A client of the running service, plus ways to make signed-in people."""
+
+    def __init__(self, service: Service, wechat: FakeWeChat, session: aiohttp.ClientSession) -> None:
+        self.service = service
+        self.wechat = wechat
+        self.session = session
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        url = path if path.startswith("http") else self.service.base_url + path
+        async with self.session.request(method, url, json=json, data=data, headers=all_headers) as resp:
+            raw = await resp.read()
+            try:
+                body: Any = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                body = raw.decode(errors="replace")
+            return Reply(resp.status, body, resp.headers)
+
+    async def login(self, openid: str | None = None) -> tuple[str, dict]:
+        reply = await self.call(
+            "POST", "/api/v1/auth/wechat-login", json={"code": self.wechat.issue_code(openid)}
+        )
+        assert reply.status == 200, reply.body
+        return reply.body["token"], reply.body["user"]
+
+    async def person(self, role: str = "volunteer", org_id: int | None = None) -> tuple[str, int]:
+        """A signed-in person with ``role`` (set as an operator would); returns (token, user id)."""
+        token, user = await self.login()
+        await User.filter(id=int(user["id"])).update(role=role, org_id=org_id)
+        return token, int(user["id"])
+
+
+@pytest_asyncio.fixture
+async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
+    """A clean slate per test: empty tables, a forgetful fake WeChat, an empty Redis."""
+    await reset_database()
+    wechat.reset()
+    if service.app.ctx.redis is not None:
+        await service.app.ctx.redis.flushdb()
+    service.app.ctx.limiter._local.clear()
+    async with aiohttp.ClientSession() as session:
+        yield Api(service, wechat, session)

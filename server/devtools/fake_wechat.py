@@ -196,6 +196,15 @@ class FakeWeChat:
 
     # -- inspection and scripting --------------------------------------------
 
+    def reset(self) -> None:
+        """Forget recorded calls and scripted failures (between tests sharing one fake)."""
+        self.calls.clear()
+        self.sent_messages.clear()
+        self.media_checks.clear()
+        self._failures.clear()
+        self._delays.clear()
+        self._refused.clear()
+
     def count(self, path: str) -> int:
         return sum(1 for call in self.calls if call.path == path)
 

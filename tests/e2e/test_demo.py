@@ -1,0 +1,57 @@
+"""`wenming demo` starts from nothing and its printed curl lines work."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+
+from tests.support import WENMING, free_port
+
+
+async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
+    proc = await asyncio.create_subprocess_exec(
+        *WENMING,
+        "demo",
+        "--port",
+        str(port),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        printed = []
+        while not any(line.startswith("Other demo sign-in codes") for line in printed):
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line, "demo exited early:\n" + "".join(printed)
+            printed.append(line.decode())
+        commands = [
+            line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "curl "))
+        ]
+        assert len(commands) == 4
+        script = "set -e\n" + "\n".join(commands[:2]) + "\necho\n" + "\n".join(commands[2:])
+        # Wait for the worker: the instructions print just before it binds.
+        for _ in range(100):
+            probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
+            if await probe.wait() == 0:
+                break
+            await asyncio.sleep(0.1)
+        shell = await asyncio.create_subprocess_exec(
+            "bash", "-c", script, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(shell.communicate(), 30)
+        assert shell.returncode == 0, err.decode()
+        me_line, users_line = [line for line in out.decode().splitlines() if line.strip()]
+        me = json.loads(me_line)
+        users = json.loads(users_line)
+        assert me["nickname"] == "志愿者小王" and me["role"] == "volunteer"
+        assert me["org"]["name"] == "洪桥街道"
+        assert {u["nickname"] for u in users["items"]} >= {"志愿者小王", "祁东美食达人"}
+        assert not (tmp_path / "var").exists(), "demo must not write into the working directory"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        await proc.wait()

@@ -1,0 +1,89 @@
+"""Every failure, ours or the framework's, in the contract's error shape."""
+
+import sqlite3
+
+import aiohttp
+import pytest
+
+from tests.support import ServiceProcess, run_cli, service_env
+
+
+def assert_error_shape(reply, status, code):
+    assert reply.status == status
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert set(reply.body) == {"error"}
+    assert reply.body["error"]["code"] == code
+    assert isinstance(reply.body["error"]["message"], str) and reply.body["error"]["message"]
+
+
+async def test_unknown_route_is_404(api):
+    assert_error_shape(await api.call("GET", "/api/v1/no-such-thing"), 404, "not_found")
+
+
+async def test_unknown_route_outside_api_is_404(api):
+    assert_error_shape(await api.call("GET", "/wp-login.php"), 404, "not_found")
+
+
+async def test_wrong_method_is_405(api):
+    assert_error_shape(await api.call("DELETE", "/api/v1/auth/wechat-login"), 405, "method_not_allowed")
+
+
+async def test_body_too_large_is_413(api):
+    huge = b'{"code": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    reply = await api.call(
+        "POST", "/api/v1/auth/wechat-login", data=huge, headers={"Content-Type": "application/json"}
+    )
+    assert_error_shape(reply, 413, "payload_too_large")
+
+
+async def test_empty_body_is_400(api):
+    reply = await api.call("POST", "/api/v1/auth/wechat-login", data=b"")
+    assert_error_shape(reply, 400, "invalid_request")
+
+
+async def test_non_utf8_body_is_400(api):
+    reply = await api.call(
+        "POST",
+        "/api/v1/auth/wechat-login",
+        data=b"\xff\xfe\x00",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error_shape(reply, 400, "invalid_request")
+
+
+async def test_non_numeric_id_in_path_is_404(api):
+    token, _ = await api.person("admin")
+    assert_error_shape(await api.call("PATCH", "/api/v1/users/abc", token=token, json={}), 404, "not_found")
+
+
+async def test_validation_error_names_fields(api):
+    token, _ = await api.login()
+    reply = await api.call("PATCH", "/api/v1/me", token=token, json={"nickname": 5, "bogus": 1})
+    assert_error_shape(reply, 400, "invalid_request")
+    assert set(reply.body["error"]["details"]["fields"]) == {"nickname", "bogus"}
+
+
+async def test_unexpected_failure_is_500_without_leaking(database_url, wechat, tmp_path):
+    """A broken database (a dropped table) answers 500 internal_error with no SQL or stack."""
+    db = f"sqlite://{tmp_path / 'broken.sqlite3'}"
+    env = service_env(db, wechat)
+    env.pop("WENMING_REDIS_URL", None)
+    assert (await run_cli("migrate", env=env))[0] == 0
+    with sqlite3.connect(tmp_path / "broken.sqlite3") as conn:
+        conn.execute("DROP TABLE auth_tokens")
+    async with ServiceProcess(env) as svc, aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{svc.base_url}/api/v1/auth/wechat-login", json={"code": wechat.issue_code()}
+        ) as resp:
+            body = await resp.json()
+            text = str(body)
+            assert resp.status == 500
+            assert body["error"]["code"] == "internal_error"
+            assert resp.headers.get("X-Request-Id")
+    for leak in ("auth_tokens", "Traceback", "sqlite", "SELECT", "INSERT"):
+        assert leak not in text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/docs/openapi.json"])
+async def test_root_routes_answer_without_token(api, path):
+    assert (await api.call("GET", path)).status == 200
