@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -38,6 +39,7 @@ _FRAMEWORK_CODES = {
     503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
 JSON_BODY_LIMIT = 1024 * 1024
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def _dumps(obj: Any) -> bytes:
@@ -60,6 +62,7 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.blueprint(handlers.root)
     app.error_handler.add(Exception, render_error)
     app.register_middleware(_request_context, "request")
+    app.register_middleware(_stamp_request_id, "response")
     app.register_listener(_start, "before_server_start")
     app.register_listener(_stop, "after_server_stop")
     return app
@@ -91,8 +94,15 @@ async def _stop(app: Sanic) -> None:
 
 
 async def _request_context(request: Request) -> None:
-    request.ctx.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    given = request.headers.get("x-request-id", "")
+    # Echo a client's id only when it is harmless in logs and headers.
+    request.ctx.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     request.ctx.client_ip = client_ip(request, request.app.ctx.config.trusted_proxies)
+
+
+async def _stamp_request_id(request: Request, response: HTTPResponse) -> None:
+    # Lets a volunteer's screenshot of an error be matched to the server log.
+    response.headers.setdefault("X-Request-Id", getattr(request.ctx, "request_id", ""))
 
 
 def client_ip(request: Request, trusted: tuple[Any, ...]) -> str:

@@ -1,0 +1,83 @@
+"""Configuration is validated before anything starts."""
+
+import pytest
+
+from server.config import Config, ConfigError, Rate
+
+PROD = {
+    "WENMING_SECRET_KEY": "k" * 40,
+    "WENMING_WECHAT_APPID": "wx123",
+    "WENMING_WECHAT_SECRET": "s",
+}
+
+
+def test_defaults_follow_the_contract():
+    config = Config.from_env({"WENMING_ENV": "test"})
+    assert config.database_url == "sqlite://var/wenming.sqlite3"
+    assert config.redis_url is None
+    assert config.max_upload_bytes == 20971520
+    assert config.media_url_ttl == 86400
+    assert config.limit_signin == Rate(30, 60)
+    assert config.wechat_api_base == "https://api.weixin.qq.com"
+
+
+def test_production_requires_secrets():
+    with pytest.raises(ConfigError, match="WENMING_SECRET_KEY.*WENMING_WECHAT_APPID.*WENMING_WECHAT_SECRET"):
+        Config.from_env({})
+
+
+def test_production_rejects_a_short_secret_key():
+    with pytest.raises(ConfigError, match="at least 32"):
+        Config.from_env({**PROD, "WENMING_SECRET_KEY": "short"})
+
+
+def test_production_with_secrets_is_valid():
+    assert Config.from_env(PROD).mode == "production"
+
+
+@pytest.mark.parametrize(
+    "text, rate", [("30/minute", Rate(30, 60)), ("5/second", Rate(5, 1)), ("100 / hour", Rate(100, 3600))]
+)
+def test_rates_parse(text, rate):
+    assert Rate.parse("X", text) == rate
+
+
+@pytest.mark.parametrize("text", ["30", "0/minute", "ten/minute", "30/day", ""])
+def test_bad_rates_are_refused(text):
+    with pytest.raises(ConfigError):
+        Rate.parse("X", text)
+
+
+def test_postgresql_scheme_is_accepted():
+    config = Config.from_env({**PROD, "WENMING_DATABASE_URL": "postgresql://u@h/db"})
+    assert config.database_url == "postgres://u@h/db"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("WENMING_DATABASE_URL", "mysql://x/y"),
+        ("WENMING_MAX_UPLOAD_BYTES", "big"),
+        ("WENMING_MEDIA_URL_TTL", "-5"),
+        ("WENMING_TRUSTED_PROXIES", "10.0.0.0/8, not-an-ip"),
+        ("WENMING_SUBSCRIBE_TEMPLATES", "{not json"),
+        ("WENMING_SUBSCRIBE_TEMPLATES", '{"unknown_event": "tpl"}'),
+        ("WENMING_WECHAT_PUSH_AES_KEY", "too-short"),
+        ("WENMING_ENV", "staging"),
+    ],
+)
+def test_bad_values_name_the_setting(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({**PROD, name: value})
+
+
+def test_trusted_proxies_and_templates_parse():
+    config = Config.from_env(
+        {
+            **PROD,
+            "WENMING_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
+            "WENMING_SUBSCRIBE_TEMPLATES": '{"task_new": "tpl-1"}',
+        }
+    )
+    assert len(config.trusted_proxies) == 2
+    assert config.subscribe_templates == {"task_new": "tpl-1"}
