@@ -6,6 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import MeUpdate, UserRead
+from models.orgs import org_path
 from models.users import User, update_profile
 from server.errors import Forbidden, InvalidRequest
 from server.http import endpoint, json_response
@@ -31,6 +32,8 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
     if "org_id" in changes and user.role == "staff":
         # A staff member's org is their authority; only an admin moves it.
         raise Forbidden("工作人员的所属组织由管理员调整")
+    if changes.get("org_id") is not None and await org_path(int(changes["org_id"])) is None:
+        raise InvalidRequest.fields({"org_id": "组织不存在"})
     if changes.get("avatar_media_id") is not None:
         raise InvalidRequest.fields({"avatar_media_id": "图片不存在"})
     return json_response(UserRead.of(await update_profile(user, changes)))

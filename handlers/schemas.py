@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from models.orgs import Org
 from models.users import User
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
+
+def _fits_int32(value: str) -> str:
+    # Ids are 32-bit integer keys; a larger number names no row (and PostgreSQL refuses it).
+    if int(value) > 2**31 - 1:
+        raise ValueError("id 不存在")
+    return value
+
+
 Role = Literal["volunteer", "influencer", "staff", "admin"]
 OrgKind = Literal["county", "township", "village", "unit"]
-Id = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,17}$")]
+Id = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$"), AfterValidator(_fits_int32)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 

@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
-from models.orgs import org_path
+from models.orgs import MAX_ID, org_path
 from models.users import User, list_users, update_profile
 from server.auth import staff_scope
 from server.errors import Forbidden, InvalidRequest, NotFound
@@ -27,6 +27,9 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
     """People in the caller's org subtree; `q` matches nickname, or a full phone number exactly."""
     scope = staff_scope(user)
     cursor = decode_cursor(query.cursor)
+    # Cursors are ours (a positive user id); anything else was made up by the client.
+    if cursor and not (type(cursor[0]) is int and 0 < cursor[0] <= MAX_ID):
+        raise InvalidRequest.fields({"cursor": "分页游标无效"})
     path = await org_path(int(query.org_id)) if query.org_id else None
     if query.org_id and path is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
@@ -37,7 +40,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
         role=query.role,
         q=query.q,
         phone_hash=phone_hash,
-        before_id=int(cursor[0]) if cursor else None,
+        before_id=cursor[0] if cursor else None,
         limit=query.limit + 1,
     )
     more = len(rows) > query.limit
@@ -63,19 +66,18 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
 async def patch_user(request: Request, user_id: int, user: User, body: UserUpdate) -> HTTPResponse:
     """Admins set any role and org; staff switch volunteer↔influencer and move people inside their subtree."""
     scope = staff_scope(user)
-    target = await User.get_or_none(id=user_id).select_related("org")
+    target = await User.get_or_none(id=user_id).select_related("org") if 0 < user_id <= MAX_ID else None
     if target is None or (scope and not (target.org and target.org.path.startswith(scope.path))):
         raise NotFound("人员不存在")
     changes = body.model_dump(exclude_unset=True)
     if "role" in changes and changes["role"] is None:
         raise InvalidRequest.fields({"role": "不能为 null"})
+    path = await org_path(int(changes["org_id"])) if changes.get("org_id") else None
+    if changes.get("org_id") and path is None:
+        raise InvalidRequest.fields({"org_id": "组织不存在"})
     if scope is not None:
         if target.role not in STAFF_GRANTABLE or changes.get("role", target.role) not in STAFF_GRANTABLE:
             raise Forbidden("工作人员只能设置志愿者与网络达人身份")
-        if "org_id" in changes:
-            path = await org_path(int(changes["org_id"])) if changes["org_id"] else None
-            if changes["org_id"] and path is None:
-                raise InvalidRequest.fields({"org_id": "组织不存在"})
-            if path is None or not path.startswith(scope.path):
-                raise Forbidden("只能调整到本组织及下级组织")
+        if "org_id" in changes and (path is None or not path.startswith(scope.path)):
+            raise Forbidden("只能调整到本组织及下级组织")
     return json_response(UserRead.of(await update_profile(target, changes)))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from server.errors import InvalidRequest, NotFound
 
 ORG_KINDS = ("county", "township", "village", "unit")
+# Primary keys are 32-bit integer columns: a larger id names no row, and
+# PostgreSQL refuses it as a query parameter (a 500 instead of "no such row").
+MAX_ID = 2**31 - 1
 # Which kinds may sit directly under which: a unit (school, bureau) can hang
 # anywhere; villages only under townships; the county is the root.
 _ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
@@ -45,22 +49,26 @@ async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
     """Create an org under ``parent_id`` keeping the tree's shape rules."""
     parent = None
     if parent_id is not None:
-        parent = await Org.get_or_none(id=parent_id)
+        parent = await Org.get_or_none(id=parent_id) if 0 < parent_id <= MAX_ID else None
         if parent is None:
             raise InvalidRequest.fields({"parent_id": "上级组织不存在"})
     if (parent.kind if parent else None) not in _ALLOWED_PARENTS[kind]:
         raise InvalidRequest.fields({"parent_id": f"“{kind}”类组织不能挂在该上级之下"})
     if await Org.filter(parent_id=parent_id, name=name).exists():
         raise InvalidRequest.fields({"name": "同一上级下已有同名组织"})
-    async with in_transaction():
-        org = await Org.create(name=name, kind=kind, parent=parent)
-        org.path = f"{parent.path if parent else '/'}{org.id}/"
-        await org.save(update_fields=["path"])
+    try:
+        async with in_transaction():
+            org = await Org.create(name=name, kind=kind, parent=parent)
+            org.path = f"{parent.path if parent else '/'}{org.id}/"
+            await org.save(update_fields=["path"])
+    except IntegrityError:
+        # A concurrent request took the name between the check above and the insert.
+        raise InvalidRequest.fields({"name": "同一上级下已有同名组织"}) from None
     return org
 
 
 async def get_org(org_id: int) -> Org:
-    org = await Org.get_or_none(id=org_id)
+    org = await Org.get_or_none(id=org_id) if 0 < org_id <= MAX_ID else None
     if org is None:
         raise NotFound("组织不存在")
     return org
@@ -68,9 +76,9 @@ async def get_org(org_id: int) -> Org:
 
 async def org_path(org_id: int | None) -> str | None:
     """The materialised path of an org, or None when there is no such org."""
-    if org_id is None:
+    if org_id is None or not 0 < org_id <= MAX_ID:
         return None
-    return await Org.filter(id=org_id).values_list("path", flat=True).first()
+    return await Org.filter(id=org_id).first().values_list("path", flat=True)
 
 
 async def org_tree() -> list[dict]:

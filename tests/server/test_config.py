@@ -22,7 +22,7 @@ def test_defaults_follow_the_contract():
 
 
 def test_production_requires_secrets():
-    with pytest.raises(ConfigError, match="WENMING_SECRET_KEY.*WENMING_WECHAT_APPID.*WENMING_WECHAT_SECRET"):
+    with pytest.raises(ConfigError, match=r"WENMING_SECRET_KEY.*WENMING_WECHAT_APPID.*WENMING_WECHAT_SECRET"):
         Config.from_env({})
 
 
