@@ -2,9 +2,9 @@
 
 from sanic import Blueprint
 
-from handlers import auth, health, me, orgs, users
+from handlers import auth, campaigns, health, me, orgs, tasks, users
 
-api = Blueprint.group(auth.bp, me.bp, orgs.bp, users.bp, url_prefix="/api/v1")
+api = Blueprint.group(auth.bp, me.bp, orgs.bp, users.bp, campaigns.bp, tasks.bp, url_prefix="/api/v1")
 root = health.bp
 
 __all__ = ["api", "root"]

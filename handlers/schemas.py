@@ -101,9 +101,7 @@ class LoginOut(BaseModel):
 
 
 class MeUpdate(Strict):
-    nickname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = (
-        None
-    )
+    nickname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
     avatar_media_id: Id | None = None
     org_id: Id | None = None
     leaderboard_visible: bool | None = None

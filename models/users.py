@@ -138,9 +138,7 @@ async def bind_phone(user: User, *, phone_enc: str, phone_hash: str, phone_maske
             .exclude(id=user.id)
             .update(phone_enc=None, phone_hash=None, phone_masked=None)
         )
-        await User.filter(id=user.id).update(
-            phone_enc=phone_enc, phone_hash=phone_hash, phone_masked=phone_masked
-        )
+        await User.filter(id=user.id).update(phone_enc=phone_enc, phone_hash=phone_hash, phone_masked=phone_masked)
     user.phone_enc, user.phone_hash, user.phone_masked = phone_enc, phone_hash, phone_masked
 
 

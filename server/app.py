@@ -17,9 +17,10 @@ from sanic.response import HTTPResponse
 
 import handlers
 from server.config import Config
-from server.crypto import Vault
+from server.crypto import Vault, derive_key
 from server.db import close_db, init_db
 from server.errors import ApiError, InternalError
+from server.qrcodes import QrCodeCache
 from server.ratelimit import RateLimiter
 from server.wechat import MemoryTokenStore, RedisTokenStore, WeChatClient
 
@@ -83,6 +84,8 @@ async def _start(app: Sanic) -> None:
         timeout=config.wechat_timeout,
     )
     app.ctx.vault = Vault(config.secret_key)
+    app.ctx.scene_key = derive_key(config.secret_key, "checkin-scene-v1")
+    app.ctx.qrcodes = QrCodeCache(app.ctx.wechat, app.ctx.redis)
     app.ctx.limiter = RateLimiter(app.ctx.redis)
 
 

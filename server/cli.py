@@ -44,9 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=_serve)
 
-    demo = sub.add_parser(
-        "demo", help="serve on a fresh SQLite file with a built-in fake WeChat and demo data"
-    )
+    demo = sub.add_parser("demo", help="serve on a fresh SQLite file with a built-in fake WeChat and demo data")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(func=_demo)
@@ -99,8 +97,7 @@ def check_migrated(config: Config) -> None:
     pending = with_db(config, pending_migrations)
     if pending:
         raise CommandError(
-            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); "
-            "run `wenming migrate` first"
+            f"the database is not migrated ({len(pending)} pending: {', '.join(pending)}); run `wenming migrate` first"
         )
 
 

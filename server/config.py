@@ -118,9 +118,7 @@ def _database_url(url: str | None) -> str:
     url = url or Config.database_url
     scheme = url.split("://", 1)[0]
     if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg"):
-        raise ConfigError(
-            f"WENMING_DATABASE_URL: unsupported scheme {scheme!r} (use sqlite:// or postgres://)"
-        )
+        raise ConfigError(f"WENMING_DATABASE_URL: unsupported scheme {scheme!r} (use sqlite:// or postgres://)")
     if scheme == "postgresql":
         url = "postgres://" + url.split("://", 1)[1]
     return url

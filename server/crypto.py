@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
-def _derive(secret_key: str, purpose: str) -> bytes:
+def derive_key(secret_key: str, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"wenming", info=purpose.encode()).derive(
         secret_key.encode()
     )
@@ -25,8 +25,8 @@ class Vault:
     """Encrypts small personal values and makes keyed lookup hashes of them."""
 
     def __init__(self, secret_key: str) -> None:
-        self._fernet = Fernet(base64.urlsafe_b64encode(_derive(secret_key, "encrypt-v1")))
-        self._hash_key = _derive(secret_key, "lookup-hash-v1")
+        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "encrypt-v1")))
+        self._hash_key = derive_key(secret_key, "lookup-hash-v1")
 
     def encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()

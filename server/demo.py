@@ -75,8 +75,7 @@ def run_demo(host: str, port: int) -> None:
 
 def _instructions(base: str, workdir: Path, api_base: str) -> str:
     login = (
-        f"curl -s -X POST {base}/api/v1/auth/wechat-login -H 'Content-Type: application/json' "
-        '-d \'{"code": "%s"}\''
+        f"curl -s -X POST {base}/api/v1/auth/wechat-login -H 'Content-Type: application/json' -d '{{\"code\": \"%s\"}}'"
     )
     token = " | python3 -c 'import sys, json; print(json.load(sys.stdin)[\"token\"])'"
     lines = [

@@ -15,6 +15,7 @@ from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
 from server.auth import authenticate
 from server.errors import ApiError, Forbidden, InvalidRequest, Unauthenticated
+from server.idempotency import replay_or_run
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -109,11 +110,13 @@ def endpoint(
     status: int = 200,
     errors: Iterable[type[ApiError]] = (),
     tag: str | None = None,
+    idempotent: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Parse → authorize → call, and document the route (body, response, every error).
 
     The wrapped handler receives keyword arguments ``user`` (when ``auth``),
     ``body`` and ``query`` (validated models) besides the path parameters.
+    ``idempotent`` routes honour ``Idempotency-Key`` (a retry replays the first answer).
     """
     allowed = frozenset(roles) if roles else None
     error_classes: list[type[ApiError]] = [InvalidRequest, *errors]
@@ -134,6 +137,8 @@ def endpoint(
                 kwargs["query"] = parse_model(query, {k: request.args.get(k) for k in request.args})
             if body is not None:
                 kwargs["body"] = parse_model(body, _json_body(request))
+            if idempotent:
+                return await replay_or_run(request, kwargs["user"], lambda: func(request, *args, **kwargs))
             return await func(request, *args, **kwargs)
 
         documented = openapi.summary(summary)(wrapper)
@@ -152,15 +157,11 @@ def endpoint(
                     name, _param_type(field.annotation), "query", required=field.is_required()
                 )(documented)
         if response is not None:
-            documented = openapi.response(status, {"application/json": schema_of(response)}, "成功")(
-                documented
-            )
+            documented = openapi.response(status, {"application/json": schema_of(response)}, "成功")(documented)
         else:
             documented = openapi.response(status, description="成功")(documented)
         for code in sorted({e.status for e in error_classes}):
-            documented = openapi.response(code, {"application/json": schema_of(ErrorResponse)}, "错误")(
-                documented
-            )
+            documented = openapi.response(code, {"application/json": schema_of(ErrorResponse)}, "错误")(documented)
         documented.__wenming_errors__ = tuple(error_classes)  # type: ignore[attr-defined]
         return documented
 

@@ -28,3 +28,13 @@ def decode_cursor(cursor: str | None, arity: int = 1) -> list | None:
     if not isinstance(key, list) or len(key) != arity:
         raise InvalidRequest.fields({"cursor": "分页游标无效"})
     return key
+
+
+def decode_id_cursor(cursor: str | None) -> int | None:
+    """A cursor holding one row id (1..2^31-1), or None for the first page."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if type(key[0]) is not int or not 0 < key[0] <= 2**31 - 1:
+        raise InvalidRequest.fields({"cursor": "分页游标无效"})
+    return key[0]

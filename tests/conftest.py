@@ -80,7 +80,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         await admin.close()
 
 
-TABLES = ("auth_tokens", "users", "orgs")
+TABLES = ("idempotency_records", "enrollments", "tasks", "campaigns", "auth_tokens", "users", "orgs")
 
 
 async def reset_database() -> None:
@@ -124,9 +124,7 @@ async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Servic
     await close_db()
     app = create_app(config, name=f"wenming_test_{uuid.uuid4().hex[:8]}")
     port = free_port()
-    server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
-    )
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
     assert server is not None
     await server.startup()
     await server.before_start()
@@ -180,9 +178,7 @@ class Api:
             return Reply(resp.status, body, resp.headers)
 
     async def login(self, openid: str | None = None) -> tuple[str, dict]:
-        reply = await self.call(
-            "POST", "/api/v1/auth/wechat-login", json={"code": self.wechat.issue_code(openid)}
-        )
+        reply = await self.call("POST", "/api/v1/auth/wechat-login", json={"code": self.wechat.issue_code(openid)})
         assert reply.status == 200, reply.body
         return reply.body["token"], reply.body["user"]
 

@@ -92,9 +92,7 @@ class _Failure:
 
 
 def _error(errcode: int, errmsg: str = "", *, status: int = 200) -> web.Response:
-    return web.json_response(
-        {"errcode": errcode, "errmsg": errmsg or ERRMSGS.get(errcode, "error")}, status=status
-    )
+    return web.json_response({"errcode": errcode, "errmsg": errmsg or ERRMSGS.get(errcode, "error")}, status=status)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any] | None:
@@ -126,9 +124,7 @@ def _wxacode_png(scene: str, page: str, width: int) -> bytes:
 class FakeWeChat:
     """The fake server; its state lives in memory and is inspected by tests."""
 
-    def __init__(
-        self, appid: str = "wxdemoappid", secret: str = "demo-secret", token_ttl: int = 7200
-    ) -> None:
+    def __init__(self, appid: str = "wxdemoappid", secret: str = "demo-secret", token_ttl: int = 7200) -> None:
         self.appid = appid
         self.secret = secret
         self.token_ttl = token_ttl
@@ -228,9 +224,7 @@ class FakeWeChat:
         self._phone_codes[code] = (phone, country_code)
         return code
 
-    def fail_next(
-        self, path: str, errcode: int, times: int = 1, errmsg: str = "", *, http_status: int = 200
-    ) -> None:
+    def fail_next(self, path: str, errcode: int, times: int = 1, errmsg: str = "", *, http_status: int = 200) -> None:
         """The next ``times`` calls to ``path`` answer this error (HTTP 200 unless told)."""
         failure = _Failure(errcode, errmsg or ERRMSGS.get(errcode, "error"), http_status)
         self._failures[path].extend([failure] * times)

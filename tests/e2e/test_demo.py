@@ -29,9 +29,7 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
             assert line, "demo exited early:\n" + "".join(printed)
             printed.append(line.decode())
-        commands = [
-            line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "curl "))
-        ]
+        commands = [line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "curl "))]
         assert len(commands) == 4
         script = "set -e\n" + "\n".join(commands[:2]) + "\necho\n" + "\n".join(commands[2:])
         # Wait for the worker: the instructions print just before it binds.

@@ -48,22 +48,16 @@ async def test_token_from_one_worker_works_on_every_worker(database_url, wechat,
             # A fresh connection per call, so calls land on either worker.
             async with (
                 aiohttp.ClientSession() as session,
-                session.get(
-                    f"{svc.base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}
-                ) as resp,
+                session.get(f"{svc.base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as resp,
             ):
                 statuses.append(resp.status)
         async with aiohttp.ClientSession() as session:
-            await session.post(
-                f"{svc.base_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
-            )
+            await session.post(f"{svc.base_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
         after = []
         for _ in range(10):
             async with (
                 aiohttp.ClientSession() as session,
-                session.get(
-                    f"{svc.base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}
-                ) as resp,
+                session.get(f"{svc.base_url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}) as resp,
             ):
                 after.append(resp.status)
     assert set(statuses) == {200}

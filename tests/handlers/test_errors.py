@@ -30,9 +30,7 @@ async def test_wrong_method_is_405(api):
 
 async def test_body_too_large_is_413(api):
     huge = b'{"code": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-    reply = await api.call(
-        "POST", "/api/v1/auth/wechat-login", data=huge, headers={"Content-Type": "application/json"}
-    )
+    reply = await api.call("POST", "/api/v1/auth/wechat-login", data=huge, headers={"Content-Type": "application/json"})
     assert_error_shape(reply, 413, "payload_too_large")
 
 
@@ -72,9 +70,7 @@ async def test_unexpected_failure_is_500_without_leaking(database_url, wechat, t
     with sqlite3.connect(tmp_path / "broken.sqlite3") as conn:
         conn.execute("DROP TABLE auth_tokens")
     async with ServiceProcess(env) as svc, aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{svc.base_url}/api/v1/auth/wechat-login", json={"code": wechat.issue_code()}
-        ) as resp:
+        async with session.post(f"{svc.base_url}/api/v1/auth/wechat-login", json={"code": wechat.issue_code()}) as resp:
             body = await resp.json()
             text = str(body)
             assert resp.status == 500

@@ -160,9 +160,7 @@ async def test_non_bool_leaderboard_visible_is_invalid(api):
 async def test_malformed_json_is_invalid(api):
     token, _ = await api.login()
 
-    reply = await api.call(
-        "PATCH", ME, token=token, data="{nickname", headers={"Content-Type": "application/json"}
-    )
+    reply = await api.call("PATCH", ME, token=token, data="{nickname", headers={"Content-Type": "application/json"})
 
     assert reply.status == 400
     assert reply.error_code == "invalid_request"

@@ -246,9 +246,7 @@ async def test_duplicate_name_under_same_parent_is_invalid(api, county_tree):
 async def test_unknown_parent_is_invalid(api):
     token, _ = await api.person("admin")
 
-    reply = await api.call(
-        "POST", ORGS, token=token, json={"name": "南镇", "kind": "township", "parent_id": "999999"}
-    )
+    reply = await api.call("POST", ORGS, token=token, json={"name": "南镇", "kind": "township", "parent_id": "999999"})
 
     assert reply.status == 400
     assert reply.error_code == "invalid_request"

@@ -253,9 +253,7 @@ async def test_admin_makes_someone_staff_of_an_org(api, county_tree):
     token, _ = await api.person("admin")
     _, target = await api.person()
 
-    reply = await api.call(
-        "PATCH", f"{USERS}/{target}", token=token, json={"role": "staff", "org_id": str(east.id)}
-    )
+    reply = await api.call("PATCH", f"{USERS}/{target}", token=token, json={"role": "staff", "org_id": str(east.id)})
 
     assert reply.status == 200
     assert reply.body["role"] == "staff"

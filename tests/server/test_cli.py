@@ -19,9 +19,7 @@ async def test_migrate_applies_then_reports_up_to_date(tmp_path, wechat):
     assert status == 0 and "applied models.0001_initial" in out
     status, out, _ = await run_cli("migrate", env=env)
     assert status == 0 and "up to date" in out
-    tables = {
-        r[0] for r in sqlite3.connect(tmp_path / "cli.sqlite3").execute("SELECT name FROM sqlite_master")
-    }
+    tables = {r[0] for r in sqlite3.connect(tmp_path / "cli.sqlite3").execute("SELECT name FROM sqlite_master")}
     assert {"users", "orgs", "auth_tokens"} <= tables
 
 
@@ -68,13 +66,9 @@ async def test_user_grant_creates_staff_who_can_then_sign_in(tmp_path, wechat):
     env = sqlite_env(tmp_path, wechat)
     await run_cli("migrate", env=env)
     db = sqlite3.connect(tmp_path / "cli.sqlite3")
-    db.execute(
-        "INSERT INTO orgs (name, kind, path, created_at) VALUES ('祁东县', 'county', '/1/', '2026-01-01')"
-    )
+    db.execute("INSERT INTO orgs (name, kind, path, created_at) VALUES ('祁东县', 'county', '/1/', '2026-01-01')")
     db.commit()
-    status, out, err = await run_cli(
-        "user", "grant", "--openid", "o-granted", "--role", "staff", "--org", "1", env=env
-    )
+    status, out, err = await run_cli("user", "grant", "--openid", "o-granted", "--role", "staff", "--org", "1", env=env)
     assert status == 0, err
     assert "created user" in out and "role staff" in out
     status, out, _ = await run_cli("user", "grant", "--openid", "o-granted", "--role", "admin", env=env)
@@ -91,9 +85,7 @@ async def test_user_grant_creates_staff_who_can_then_sign_in(tmp_path, wechat):
 async def test_user_grant_rejects_unknown_org_and_staff_without_org(tmp_path, wechat):
     env = sqlite_env(tmp_path, wechat)
     await run_cli("migrate", env=env)
-    status, _, err = await run_cli(
-        "user", "grant", "--openid", "o1", "--role", "staff", "--org", "99", env=env
-    )
+    status, _, err = await run_cli("user", "grant", "--openid", "o1", "--role", "staff", "--org", "99", env=env)
     assert status == 1 and "org 99 does not exist" in err
     status, _, err = await run_cli("user", "grant", "--openid", "o1", "--role", "staff", env=env)
     assert status == 1 and "--org" in err

@@ -104,9 +104,7 @@ async def test_unknown_code_is_invalid(wx: WeChatClient) -> None:
         await wx.code2session("never-issued")
 
 
-async def test_wrong_secret_is_a_wechat_error(
-    fake_wechat: FakeWeChat, wx_http: aiohttp.ClientSession
-) -> None:
+async def test_wrong_secret_is_a_wechat_error(fake_wechat: FakeWeChat, wx_http: aiohttp.ClientSession) -> None:
     client = WeChatClient(
         appid=fake_wechat.appid,
         secret="wrong",
@@ -142,9 +140,7 @@ async def test_busy_every_time_gives_up_after_the_retries(fake_wechat: FakeWeCha
     assert time.monotonic() - started < 1.0
 
 
-async def test_retries_stop_at_the_timeout_budget(
-    fake_wechat: FakeWeChat, wx_http: aiohttp.ClientSession
-) -> None:
+async def test_retries_stop_at_the_timeout_budget(fake_wechat: FakeWeChat, wx_http: aiohttp.ClientSession) -> None:
     client = make_client(fake_wechat, wx_http, timeout=0.5, backoff=2.0)
     fake_wechat.fail_next(CODE2SESSION_PATH, -1, times=10)
     started = time.monotonic()
@@ -231,9 +227,7 @@ async def test_expired_token_is_replaced_transparently(fake_wechat: FakeWeChat, 
     assert fake_wechat.count(PHONE_PATH) == 3  # ok, rejected (42001), retried
 
 
-async def test_token_rejected_but_still_issued_is_force_refreshed(
-    fake_wechat: FakeWeChat, wx: WeChatClient
-) -> None:
+async def test_token_rejected_but_still_issued_is_force_refreshed(fake_wechat: FakeWeChat, wx: WeChatClient) -> None:
     await wx.access_token()
     fake_wechat.fail_next(PHONE_PATH, 40001)
 
@@ -312,9 +306,7 @@ async def test_redis_token_ttl_leaves_a_safety_margin(
     assert 7200 - 300 - 5 <= await redis.ttl(store.key) <= 7200 - 300
 
 
-async def test_two_workers_share_one_token_through_redis(
-    fake_wechat: FakeWeChat, redis: Redis, redis_url: str
-) -> None:
+async def test_two_workers_share_one_token_through_redis(fake_wechat: FakeWeChat, redis: Redis, redis_url: str) -> None:
     fake_wechat.delay(STABLE_TOKEN_PATH, 0.05)
     other_redis = Redis.from_url(redis_url)
     try:
@@ -392,14 +384,10 @@ async def test_send_subscribe_delivers(fake_wechat: FakeWeChat, wx: WeChatClient
     assert fake_wechat.sent_messages[0]["page"] == "pages/task/index"
 
 
-async def test_send_subscribe_to_unsubscribed_user_returns_false(
-    fake_wechat: FakeWeChat, wx: WeChatClient
-) -> None:
+async def test_send_subscribe_to_unsubscribed_user_returns_false(fake_wechat: FakeWeChat, wx: WeChatClient) -> None:
     fake_wechat.refuse_subscribe("o-refuser")
 
-    sent = await wx.send_subscribe(
-        touser="o-refuser", template_id=TEMPLATE, data={"thing1": {"value": "审核通过"}}
-    )
+    sent = await wx.send_subscribe(touser="o-refuser", template_id=TEMPLATE, data={"thing1": {"value": "审核通过"}})
 
     assert sent is False
     assert fake_wechat.sent_messages == []
@@ -447,9 +435,7 @@ async def test_wxacode_bad_scene_is_a_wechat_error(wx: WeChatClient) -> None:
     assert caught.value.errcode == 40169
 
 
-async def test_wxacode_page_with_leading_slash_is_a_wechat_error(
-    fake_wechat: FakeWeChat, wx: WeChatClient
-) -> None:
+async def test_wxacode_page_with_leading_slash_is_a_wechat_error(fake_wechat: FakeWeChat, wx: WeChatClient) -> None:
     with pytest.raises(WeChatError) as caught:
         await wx.get_wxacode_unlimit(scene="t=1", page="/pages/checkin/index")
 

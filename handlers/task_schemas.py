@@ -1,0 +1,275 @@
+"""Request and response schemas for campaigns, tasks and enrollments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from handlers.schemas import Id, OrgRead, Role, Strict
+from models.campaigns import Campaign, Enrollment, Task
+from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+CampaignKind = Literal["village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text = Annotated[str, StringConstraints(max_length=5000)]
+
+
+class CampaignCreate(Strict):
+    title: Title
+    kind: CampaignKind
+    description: Text = ""
+    org_id: Id
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    cover_media_id: Id | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class CampaignUpdate(Strict):
+    title: Title | None = None
+    kind: CampaignKind | None = None
+    description: Text | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    cover_media_id: Id | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class CampaignRead(BaseModel):
+    id: str
+    title: str
+    kind: CampaignKind
+    description: str
+    org: OrgRead
+    starts_at: datetime
+    ends_at: datetime
+    cover_url: str | None
+    status: Literal["draft", "published", "closed"]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: Campaign) -> CampaignRead:
+        return cls(
+            id=str(c.id),
+            title=c.title,
+            kind=c.kind,
+            description=c.description,
+            org=OrgRead.of(c.org),
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            cover_url=None,
+            status=c.status,
+            created_at=c.created_at,
+        )
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignRead]
+    next_cursor: str | None
+
+
+class CampaignSummary(BaseModel):
+    tasks: int
+    enrolled: int
+    checked_in: int
+    submitted: int
+    withdrawn: int
+
+
+class CampaignQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["draft", "published", "closed"] | None = None
+    kind: CampaignKind | None = None
+    org_id: Id | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class Location(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    radius_m: int = Field(gt=0, le=50_000)
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class Audience(Strict):
+    roles: list[Role] = Field(default_factory=list)
+    org_ids: list[Id] = Field(default_factory=list, max_length=50)
+
+
+class TaskFields(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    title: Title
+    description: Text = ""
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    quota: int | None = Field(None, ge=1, le=1_000_000)
+    points: int = Field(0, ge=0, le=100_000)
+    service_hours: Decimal = Field(Decimal("0"), ge=0, le=1000, decimal_places=2)
+    min_photos: int = Field(1, ge=0, le=9)
+    max_photos: int = Field(9, ge=1, le=9)
+    location: Location | None = None
+    checkin_required: bool = False
+    audience: Audience | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskFields:
+        if self.min_photos > self.max_photos:
+            raise ValueError("min_photos 不能大于 max_photos")
+        return self
+
+
+class TaskCreate(TaskFields):
+    pass
+
+
+class TaskUpdate(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    title: Title | None = None
+    description: Text | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    quota: int | None = Field(None, ge=1, le=1_000_000)
+    points: int | None = Field(None, ge=0, le=100_000)
+    service_hours: Decimal | None = Field(None, ge=0, le=1000, decimal_places=2)
+    min_photos: int | None = Field(None, ge=0, le=9)
+    max_photos: int | None = Field(None, ge=1, le=9)
+    location: Location | None = None
+    checkin_required: bool | None = None
+    audience: Audience | None = None
+
+
+class EnrollmentRead(BaseModel):
+    id: str
+    task_id: str
+    user_id: str
+    status: Literal["enrolled", "checked_in", "submitted", "withdrawn"]
+    enrolled_at: datetime
+    checked_in_at: datetime | None
+
+    @classmethod
+    def of(cls, e: Enrollment) -> EnrollmentRead:
+        return cls(
+            id=str(e.id),
+            task_id=str(e.task_id),
+            user_id=str(e.user_id),
+            status=e.status,
+            enrolled_at=e.enrolled_at,
+            checked_in_at=e.checked_in_at,
+        )
+
+
+class LocationRead(BaseModel):
+    name: str
+    lat: float
+    lng: float
+    radius_m: int
+
+
+class AudienceRead(BaseModel):
+    roles: list[str]
+    org_ids: list[str]
+
+
+class TaskRead(BaseModel):
+    id: str
+    campaign_id: str
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    quota: int | None
+    points: int
+    service_hours: float
+    min_photos: int
+    max_photos: int
+    location: LocationRead | None
+    checkin_required: bool
+    audience: AudienceRead | None
+    status: Literal["open", "ended", "cancelled"]
+    enrolled_count: int
+    my_enrollment: EnrollmentRead | None
+    distance_m: int | None = None
+
+    @classmethod
+    def of(cls, t: Task, now: datetime, mine: Enrollment | None = None, distance: float | None = None) -> TaskRead:
+        location = None
+        if t.lat is not None and t.lng is not None:
+            location = LocationRead(name=t.location_name or "", lat=t.lat, lng=t.lng, radius_m=t.radius_m or 0)
+        audience = None
+        if t.audience_roles or t.audience_org_ids:
+            audience = AudienceRead(
+                roles=[r for r in (t.audience_roles or "").split(",") if r],
+                org_ids=[i for i in (t.audience_org_ids or "").split(",") if i],
+            )
+        return cls(
+            id=str(t.id),
+            campaign_id=str(t.campaign_id),
+            title=t.title,
+            description=t.description,
+            starts_at=t.starts_at,
+            ends_at=t.ends_at,
+            quota=t.quota,
+            points=t.points,
+            service_hours=float(t.service_hours),
+            min_photos=t.min_photos,
+            max_photos=t.max_photos,
+            location=location,
+            checkin_required=t.checkin_required,
+            audience=audience,
+            status=t.status_at(now),
+            enrolled_count=t.enrolled_count,
+            my_enrollment=EnrollmentRead.of(mine) if mine else None,
+            distance_m=round(distance) if distance is not None else None,
+        )
+
+
+class TaskList(BaseModel):
+    items: list[TaskRead]
+    next_cursor: str | None
+
+
+class TaskQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    campaign_id: Id | None = None
+    status: Literal["open", "ended", "cancelled"] | None = None
+    mine: Literal["1", "0", "true", "false"] | None = None
+    near: Annotated[str, StringConstraints(pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")] | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class CheckinIn(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    accuracy: float | None = Field(None, ge=0, le=100_000)
+    scene: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CheckinIn:
+        if self.scene is None and (self.lat is None or self.lng is None):
+            raise ValueError("需要 lat 与 lng，或 scene")
+        return self
+
+
+class EnrollmentRow(BaseModel):
+    enrollment: EnrollmentRead
+    user: dict
+    checkin_method: str | None
+    checkin_distance_m: int | None
+
+
+class EnrollmentList(BaseModel):
+    items: list[EnrollmentRow]
+    next_cursor: str | None

@@ -1,0 +1,216 @@
+"""Tasks (任务): the feed, enrollment within quota, on-site check-in, staff views."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.campaigns import task_columns
+from handlers.schemas import UserRead
+from handlers.task_schemas import (
+    CheckinIn,
+    EnrollmentList,
+    EnrollmentRead,
+    TaskList,
+    TaskQuery,
+    TaskRead,
+    TaskUpdate,
+)
+from models.campaigns import Enrollment, Task
+from models.enrollment import (
+    AlreadyEnrolled,
+    BadScene,
+    CheckinWindowClosed,
+    NotEnrolled,
+    NotInAudience,
+    OutsideArea,
+    TaskFull,
+    check_in,
+    enroll,
+    scene_for,
+    withdraw,
+)
+from models.feed import task_feed
+from models.tasks import (
+    TaskClosed,
+    audience_fields,
+    cancel_task,
+    enrollments_of,
+    get_task,
+    now_utc,
+    update_task,
+)
+from models.users import User
+from server.auth import in_scope, staff_scope
+from server.errors import Conflict, InvalidRequest, NotFound
+from server.http import endpoint, json_response, no_content
+from server.pagination import decode_id_cursor, encode_cursor
+
+bp = Blueprint("tasks", url_prefix="/tasks")
+STAFF = ("staff", "admin")
+MEMBERS = ("volunteer", "influencer")
+CHECKIN_PAGE = "pages/checkin/index"
+
+
+async def visible_task(task_id: int, user: User) -> Task:
+    task = await get_task(task_id)
+    if user.is_staff:
+        if in_scope(staff_scope(user), task.campaign.org):
+            return task
+    elif task.campaign.status != "draft":
+        return task
+    raise NotFound("任务不存在")
+
+
+async def managed_task(task_id: int, user: User) -> Task:
+    task = await get_task(task_id)
+    if not in_scope(staff_scope(user), task.campaign.org):
+        raise NotFound("任务不存在")
+    return task
+
+
+async def _render(task: Task, user: User) -> dict:
+    mine = (await enrollments_of(user, [task.id])).get(task.id)
+    return TaskRead.of(task, now_utc(), mine).model_dump(mode="json")
+
+
+@bp.get("")
+@endpoint(summary="任务列表", query=TaskQuery, response=TaskList, tag="tasks")
+async def list_tasks(request: Request, user: User, query: TaskQuery) -> HTTPResponse:
+    """The task feed: filters, `near=lat,lng` sorted by distance, with the caller's own enrollment."""
+    scope = staff_scope(user) if user.is_staff else None
+    page = await task_feed(user, query, scope.path if scope else None)
+    now = now_utc()
+    items = [
+        TaskRead.of(t, now, page.mine.get(t.id), page.distances.get(t.id)).model_dump(mode="json") for t in page.tasks
+    ]
+    return json_response({"items": items, "next_cursor": page.next_cursor})
+
+
+@bp.get("/<task_id:int>")
+@endpoint(summary="任务详情", response=TaskRead, errors=(NotFound,), tag="tasks")
+async def get_one(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """One task the caller may see, with their enrollment."""
+    return json_response(await _render(await visible_task(task_id, user), user))
+
+
+@bp.patch("/<task_id:int>")
+@endpoint(
+    summary="修改任务",
+    roles=STAFF,
+    body=TaskUpdate,
+    response=TaskRead,
+    errors=(NotFound, Conflict),
+    tag="tasks",
+)
+async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdate) -> HTTPResponse:
+    """Edit a task of a campaign the caller manages; quota cannot drop below enrollments."""
+    task = await managed_task(task_id, user)
+    given = body.model_dump(exclude_unset=True)
+    for name in given.keys() - {"quota", "location", "audience"}:
+        if given[name] is None:
+            raise InvalidRequest.fields({name: "不能为 null"})
+    changes = task_columns(given)
+    if "audience" in given:
+        changes.update(await audience_fields(given["audience"]))
+    task = await update_task(task, changes)
+    return json_response(await _render(task, user))
+
+
+@bp.post("/<task_id:int>/cancel")
+@endpoint(summary="取消任务", roles=STAFF, response=TaskRead, errors=(NotFound,), tag="tasks")
+async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """Cancel a task: it accepts nothing new; existing records stay."""
+    task = await cancel_task(await managed_task(task_id, user))
+    return json_response(await _render(task, user))
+
+
+@bp.post("/<task_id:int>/enroll")
+@endpoint(
+    summary="报名任务",
+    roles=MEMBERS,
+    response=EnrollmentRead,
+    status=201,
+    idempotent=True,
+    errors=(NotFound, TaskFull, TaskClosed, AlreadyEnrolled, NotInAudience),
+    tag="tasks",
+)
+async def post_enroll(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """Take a place; the quota holds under any concurrency. Honours Idempotency-Key."""
+    enrollment = await enroll(await visible_task(task_id, user), user)
+    return json_response(EnrollmentRead.of(enrollment), status=201)
+
+
+@bp.delete("/<task_id:int>/enroll")
+@endpoint(summary="取消报名", roles=MEMBERS, status=204, errors=(NotFound, NotEnrolled, Conflict), tag="tasks")
+async def delete_enroll(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """Withdraw and give the place back (not after evidence was submitted)."""
+    await withdraw(await visible_task(task_id, user), user)
+    return no_content()
+
+
+@bp.post("/<task_id:int>/checkin")
+@endpoint(
+    summary="现场签到",
+    body=CheckinIn,
+    response=EnrollmentRead,
+    idempotent=True,
+    errors=(NotFound, OutsideArea, BadScene, NotEnrolled, CheckinWindowClosed),
+    tag="tasks",
+)
+async def post_checkin(request: Request, task_id: int, user: User, body: CheckinIn) -> HTTPResponse:
+    """Check in by GPS (`lat`, `lng`, optional `accuracy` in metres) or by the printed code's `scene`."""
+    task = await visible_task(task_id, user)
+    enrollment = await check_in(
+        task,
+        user,
+        lat=body.lat,
+        lng=body.lng,
+        accuracy_m=body.accuracy,
+        scene=body.scene,
+        scene_secret=request.app.ctx.scene_key,
+    )
+    return json_response(EnrollmentRead.of(enrollment))
+
+
+@bp.get("/<task_id:int>/qrcode")
+@endpoint(summary="任务签到小程序码", roles=STAFF, errors=(NotFound,), tag="tasks")
+async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """The WeChat mini-program code whose scene opens this task's check-in (cached)."""
+    task = await managed_task(task_id, user)
+    scene = scene_for(task.id, request.app.ctx.scene_key)
+    image, content_type = await request.app.ctx.qrcodes.get(scene, CHECKIN_PAGE)
+    return HTTPResponse(image, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@bp.get("/<task_id:int>/enrollments")
+@endpoint(summary="任务报名名单", roles=STAFF, response=EnrollmentList, errors=(NotFound,), tag="tasks")
+async def enrollments(request: Request, task_id: int, user: User) -> HTTPResponse:
+    """Everyone enrolled in a task with their check-in state, in enrollment order."""
+    task = await managed_task(task_id, user)
+    after = decode_id_cursor(request.args.get("cursor"))
+    limit = _limit(request.args.get("limit"))
+    rows = Enrollment.filter(task_id=task.id).select_related("user__org").order_by("id")
+    if after:
+        rows = rows.filter(id__gt=after)
+    page = await rows.limit(limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    items = [
+        {
+            "enrollment": EnrollmentRead.of(e).model_dump(mode="json"),
+            "user": UserRead.of(e.user).model_dump(mode="json"),
+            "checkin_method": e.checkin_method,
+            "checkin_distance_m": e.checkin_distance_m,
+        }
+        for e in page
+    ]
+    return json_response({"items": items, "next_cursor": encode_cursor(page[-1].id) if more else None})
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return 20
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise InvalidRequest.fields({"limit": "应为 1–100"})
+    return int(raw)

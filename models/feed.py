@@ -1,0 +1,92 @@
+"""The task feed the mini-program opens on: a fixed number of queries per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tortoise.expressions import Q
+
+from models.campaigns import Enrollment, Task
+from models.enrollment import distance_m
+from models.tasks import audience_filter, enrollments_of, now_utc
+from models.users import User
+from server.errors import InvalidRequest
+from server.pagination import decode_cursor, encode_cursor
+
+# "near" sorts in Python by distance over the tasks that have a location: a
+# county has hundreds of open tasks, not millions, and SQLite has no trig.
+NEAR_CANDIDATES = 2000
+
+
+class FeedQuery(Protocol):
+    campaign_id: str | None
+    status: str | None
+    mine: str | None
+    near: str | None
+    limit: int
+    cursor: str | None
+
+
+@dataclass
+class FeedPage:
+    tasks: list[Task]
+    mine: dict[int, Enrollment]
+    next_cursor: str | None
+    distances: dict[int, float] = field(default_factory=dict)
+
+
+def _base(user: User, query: FeedQuery, scope_path: str | None) -> Any:
+    now = now_utc()
+    rows = Task.all().select_related("campaign__org")
+    if user.is_staff:
+        if scope_path is not None:
+            rows = rows.filter(campaign__org__path__startswith=scope_path)
+    else:
+        rows = rows.exclude(campaign__status="draft").filter(audience_filter(user))
+    if query.campaign_id:
+        rows = rows.filter(campaign_id=int(query.campaign_id))
+    if query.mine in ("1", "true"):
+        rows = rows.filter(enrollments__user_id=user.id).exclude(enrollments__status="withdrawn")
+    if query.status == "cancelled":
+        rows = rows.filter(cancelled_at__isnull=False)
+    elif query.status == "ended":
+        rows = rows.filter(cancelled_at__isnull=True).filter(Q(ends_at__lte=now) | Q(campaign__status="closed"))
+    elif query.status == "open":
+        rows = rows.filter(cancelled_at__isnull=True, ends_at__gt=now).exclude(campaign__status="closed")
+    return rows
+
+
+async def task_feed(user: User, query: FeedQuery, scope_path: str | None) -> FeedPage:
+    """One page of tasks the caller may see; staff see their subtree (``scope_path``)."""
+    rows = _base(user, query, scope_path)
+    if query.near:
+        lat, lng = (float(x) for x in query.near.split(","))
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise InvalidRequest.fields({"near": "坐标超出范围"})
+        candidates = await rows.filter(lat__isnull=False, lng__isnull=False).limit(NEAR_CANDIDATES)
+        ranked = sorted(((distance_m(lat, lng, t.lat, t.lng), t.id, t) for t in candidates), key=lambda r: r[:2])
+        key = decode_cursor(query.cursor, 2)
+        if key:
+            if not all(isinstance(k, int | float) for k in key):
+                raise InvalidRequest.fields({"cursor": "分页游标无效"})
+            ranked = [r for r in ranked if (round(r[0], 3), r[1]) > (key[0], key[1])]
+        chosen = ranked[: query.limit + 1]
+        more = len(chosen) > query.limit
+        chosen = chosen[: query.limit]
+        tasks = [t for _, _, t in chosen]
+        distances = {t.id: d for d, _, t in chosen}
+        next_cursor = encode_cursor(round(chosen[-1][0], 3), chosen[-1][1]) if more else None
+    else:
+        key = decode_cursor(query.cursor)
+        if key:
+            if type(key[0]) is not int:
+                raise InvalidRequest.fields({"cursor": "分页游标无效"})
+            rows = rows.filter(id__lt=key[0])
+        tasks = list(await rows.distinct().order_by("-id").limit(query.limit + 1))
+        more = len(tasks) > query.limit
+        tasks = tasks[: query.limit]
+        distances = {}
+        next_cursor = encode_cursor(tasks[-1].id) if more else None
+    mine = await enrollments_of(user, [t.id for t in tasks])
+    return FeedPage(tasks, mine, next_cursor, distances)

@@ -1,0 +1,164 @@
+"""Operations on campaigns and tasks that keep their invariants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from models.campaigns import Campaign, Enrollment, Task
+from models.orgs import MAX_ID, Org
+from models.users import User
+from server.errors import Conflict, InvalidRequest, NotFound
+
+
+class TaskClosed(Conflict):
+    code, message = "task_closed", "任务已结束或已取消"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+async def get_campaign(campaign_id: int) -> Campaign:
+    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if 0 < campaign_id <= MAX_ID else None
+    if campaign is None:
+        raise NotFound("活动不存在")
+    return campaign
+
+
+async def get_task(task_id: int) -> Task:
+    task = await Task.get_or_none(id=task_id).select_related("campaign__org") if 0 < task_id <= MAX_ID else None
+    if task is None:
+        raise NotFound("任务不存在")
+    return task
+
+
+def check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidRequest.fields({"ends_at": "结束时间必须晚于开始时间"})
+
+
+async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Campaign:
+    check_window(data["starts_at"], data["ends_at"])
+    campaign = await Campaign.create(**data, org=org, created_by=creator, status="draft")
+    campaign.org = org
+    return campaign
+
+
+async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
+    if campaign.status == "closed":
+        raise Conflict("活动已结束，不能修改")
+    check_window(changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at))
+    campaign.update_from_dict(changes)
+    await campaign.save()
+    return campaign
+
+
+async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
+    """draft → published → closed; publishing twice is harmless, reopening is not allowed."""
+    order = {"draft": 0, "published": 1, "closed": 2}
+    if order[status] < order[campaign.status]:
+        raise Conflict("活动状态不能回退")
+    if status != campaign.status:
+        updates: dict[str, Any] = {"status": status}
+        if status == "published":
+            updates["published_at"] = now_utc()
+        await Campaign.filter(id=campaign.id).update(**updates)
+        campaign.update_from_dict(updates)
+    return campaign
+
+
+async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
+    """Store an audience as LIKE-searchable strings; unknown org ids are a 400."""
+    if not audience:
+        return {"audience_roles": None, "audience_org_paths": None, "audience_org_ids": None}
+    roles = audience.get("roles") or []
+    org_ids = [int(i) for i in audience.get("org_ids") or []]
+    orgs = await Org.filter(id__in=org_ids) if org_ids else []
+    if len(orgs) != len(set(org_ids)):
+        raise InvalidRequest.fields({"audience.org_ids": "包含不存在的组织"})
+    return {
+        "audience_roles": f",{','.join(roles)}," if roles else None,
+        "audience_org_paths": "|" + "|".join(o.path for o in orgs) + "|" if orgs else None,
+        "audience_org_ids": ",".join(str(i) for i in sorted(set(org_ids))) or None,
+    }
+
+
+async def create_task(campaign: Campaign, data: dict[str, Any]) -> Task:
+    if campaign.status == "closed":
+        raise Conflict("活动已结束，不能新增任务")
+    check_window(data["starts_at"], data["ends_at"])
+    task = await Task.create(campaign=campaign, **data)
+    task.campaign = campaign
+    return task
+
+
+async def update_task(task: Task, changes: dict[str, Any]) -> Task:
+    if task.cancelled_at is not None:
+        raise TaskClosed("任务已取消，不能修改")
+    check_window(changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at))
+    quota = changes.get("quota", task.quota)
+    if quota is not None and quota < task.enrolled_count:
+        raise InvalidRequest.fields({"quota": f"已有 {task.enrolled_count} 人报名，名额不能少于此数"})
+    task.update_from_dict(changes)
+    await task.save()
+    return task
+
+
+async def cancel_task(task: Task) -> Task:
+    if task.cancelled_at is None:
+        task.cancelled_at = now_utc()
+        await Task.filter(id=task.id).update(cancelled_at=task.cancelled_at)
+    return task
+
+
+def in_audience(task: Task, user: User) -> bool:
+    if task.audience_roles and f",{user.role}," not in task.audience_roles:
+        return False
+    if task.audience_org_paths:
+        path = user.org.path if user.org_id and user.org else None
+        if path is None or not any(p and path.startswith(p) for p in task.audience_org_paths.split("|")):
+            return False
+    return True
+
+
+def audience_filter(user: User) -> Q:
+    """SQL form of ``in_audience`` for the feed."""
+    roles = Q(audience_roles__isnull=True) | Q(audience_roles__contains=f",{user.role},")
+    orgs = Q(audience_org_paths__isnull=True)
+    path = user.org.path if user.org_id and user.org else None
+    if path:
+        parts = [p for p in path.strip("/").split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            orgs |= Q(audience_org_paths__contains=f"|/{'/'.join(parts[:depth])}/|")
+    return roles & orgs
+
+
+async def enrollments_of(user: User, task_ids: list[int]) -> dict[int, Enrollment]:
+    if not task_ids:
+        return {}
+    rows = await Enrollment.filter(user_id=user.id, task_id__in=task_ids)
+    return {e.task_id: e for e in rows}
+
+
+async def campaign_summary(campaign: Campaign) -> dict[str, int]:
+    """Counts across the campaign's tasks, in three queries whatever its size."""
+    rows = (
+        await Enrollment.filter(task__campaign_id=campaign.id)
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values("status", "n")
+    )
+    by_status = {r["status"]: r["n"] for r in rows}
+    return {
+        "tasks": await Task.filter(campaign_id=campaign.id).count(),
+        "enrolled": sum(n for status, n in by_status.items() if status != "withdrawn"),
+        "checked_in": await Enrollment.filter(task__campaign_id=campaign.id, checked_in_at__isnull=False)
+        .exclude(status="withdrawn")
+        .count(),
+        "submitted": by_status.get("submitted", 0),
+        "withdrawn": by_status.get("withdrawn", 0),
+    }
