@@ -7,9 +7,9 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import MeUpdate, UserRead
 from models.orgs import org_path
-from models.users import User, update_profile
+from models.users import User, erase_user, personal_data, update_profile
 from server.errors import Forbidden, InvalidRequest
-from server.http import endpoint, json_response
+from server.http import endpoint, json_response, no_content
 
 bp = Blueprint("me", url_prefix="/me")
 
@@ -37,3 +37,18 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
     if changes.get("avatar_media_id") is not None:
         raise InvalidRequest.fields({"avatar_media_id": "图片不存在"})
     return json_response(UserRead.of(await update_profile(user, changes)))
+
+
+@bp.get("/export")
+@endpoint(summary="导出我的个人信息", tag="me")
+async def export_me(request: Request, user: User) -> HTTPResponse:
+    """Everything the service holds about the caller, phone number in full (it is theirs)."""
+    return json_response(await personal_data(user, request.app.ctx.vault))
+
+
+@bp.delete("")
+@endpoint(summary="注销账号", status=204, tag="me")
+async def delete_me(request: Request, user: User) -> HTTPResponse:
+    """Erase personal data and sign out everywhere; earned points stay, anonymised."""
+    await erase_user(user)
+    return no_content()

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
@@ -41,6 +42,7 @@ class User(Model):
     leaderboard_visible = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
 
     org_id: int | None
 
@@ -195,3 +197,64 @@ async def grant_role(openid: str, role: str, org_id: int | None) -> tuple[User, 
         user.org_id = org_id
     await user.save(update_fields=["role", "org_id"])
     return user, created
+
+
+ERASED_NICKNAME = "已注销用户"
+
+
+async def erase_user(user: User) -> None:
+    """Erase personal data (PIPL): identity, phone, profile and sessions go; the row and
+    its points stay, anonymous, so rankings and reports keep adding up."""
+    async with in_transaction():
+        await AuthToken.filter(user_id=user.id).delete()
+        await User.filter(id=user.id).update(
+            openid=None,
+            unionid=None,
+            session_key_enc=None,
+            nickname=ERASED_NICKNAME,
+            avatar_media_id=None,
+            phone_enc=None,
+            phone_hash=None,
+            phone_masked=None,
+            leaderboard_visible=False,
+            role="volunteer",
+            deleted_at=datetime.now(UTC),
+        )
+
+
+async def personal_data(user: User, vault: Any) -> dict[str, Any]:
+    """The PIPL export: every personal field we hold, and what the person took part in."""
+    from models.campaigns import Enrollment
+
+    tokens = await AuthToken.filter(user_id=user.id).order_by("created_at")
+    enrollments = await Enrollment.filter(user_id=user.id).select_related("task").order_by("id")
+    return {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "user": {
+            "id": str(user.id),
+            "openid": user.openid,
+            "unionid": user.unionid,
+            "role": user.role,
+            "nickname": user.nickname,
+            "org_id": str(user.org_id) if user.org_id else None,
+            "phone": vault.decrypt(user.phone_enc) if user.phone_enc else None,
+            "points": user.points,
+            "service_hours": float(user.service_hours),
+            "leaderboard_visible": user.leaderboard_visible,
+            "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        },
+        "sessions": [{"created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat()} for t in tokens],
+        "enrollments": [
+            {
+                "task_id": str(e.task_id),
+                "task_title": e.task.title,
+                "status": e.status,
+                "enrolled_at": e.enrolled_at.isoformat(),
+                "checked_in_at": e.checked_in_at.isoformat() if e.checked_in_at else None,
+                "checkin_lat": e.checkin_lat,
+                "checkin_lng": e.checkin_lng,
+            }
+            for e in enrollments
+        ],
+    }
