@@ -119,12 +119,8 @@ class TaskFields(Strict):
     location: Location | None = None
     checkin_required: bool = False
     audience: Audience | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TaskFields:
-        if self.min_photos > self.max_photos:
-            raise ValueError("min_photos 不能大于 max_photos")
-        return self
+    # min_photos ≤ max_photos is checked by the model operations, which also
+    # see the stored values a PATCH leaves unchanged and can name the field.
 
 
 class TaskCreate(TaskFields):

@@ -41,6 +41,11 @@ def check_window(starts_at: datetime, ends_at: datetime) -> None:
         raise InvalidRequest.fields({"ends_at": "结束时间必须晚于开始时间"})
 
 
+def check_photos(min_photos: int, max_photos: int) -> None:
+    if min_photos > max_photos:
+        raise InvalidRequest.fields({"min_photos": "最少照片数不能大于最多照片数"})
+
+
 async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Campaign:
     check_window(data["starts_at"], data["ends_at"])
     campaign = await Campaign.create(**data, org=org, created_by=creator, status="draft")
@@ -91,6 +96,7 @@ async def create_task(campaign: Campaign, data: dict[str, Any]) -> Task:
     if campaign.status == "closed":
         raise Conflict("活动已结束，不能新增任务")
     check_window(data["starts_at"], data["ends_at"])
+    check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
     return task
@@ -100,6 +106,7 @@ async def update_task(task: Task, changes: dict[str, Any]) -> Task:
     if task.cancelled_at is not None:
         raise TaskClosed("任务已取消，不能修改")
     check_window(changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at))
+    check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
     quota = changes.get("quota", task.quota)
     if quota is not None and quota < task.enrolled_count:
         raise InvalidRequest.fields({"quota": f"已有 {task.enrolled_count} 人报名，名额不能少于此数"})

@@ -1,0 +1,92 @@
+"""Shared helpers: an org tree, campaigns and tasks made through the HTTP API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.orgs import Org, create_org
+
+CAMPAIGNS = "/api/v1/campaigns"
+TASKS = "/api/v1/tasks"
+
+# A real-looking spot (a county seat in Zhejiang) for location tests.
+SPOT = {"name": "村文化礼堂", "lat": 30.0, "lng": 120.0, "radius_m": 100}
+
+
+def iso(delta: timedelta = timedelta(0)) -> str:
+    """Now plus ``delta`` as ISO 8601 with an offset."""
+    return (datetime.now(UTC) + delta).isoformat()
+
+
+@dataclass
+class Tree:
+    """County → two townships (east, west) → a village under each."""
+
+    county: Org
+    east: Org
+    west: Org
+    east_village: Org
+    west_village: Org
+
+
+async def org_tree() -> Tree:
+    county = await create_org("县", "county", None)
+    east = await create_org("东镇", "township", county.id)
+    west = await create_org("西镇", "township", county.id)
+    east_village = await create_org("东村", "village", east.id)
+    west_village = await create_org("西村", "village", west.id)
+    return Tree(county, east, west, east_village, west_village)
+
+
+def campaign_body(org_id: int | str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "title": "网络大V进乡村",
+        "kind": "village_visit",
+        "description": "走进美丽乡村",
+        "org_id": str(org_id),
+        "starts_at": iso(-timedelta(days=1)),
+        "ends_at": iso(timedelta(days=30)),
+    }
+    body.update(overrides)
+    return body
+
+
+def task_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "title": "拍摄村貌",
+        "description": "拍三张照片",
+        "starts_at": iso(-timedelta(hours=1)),
+        "ends_at": iso(timedelta(days=7)),
+        "quota": 10,
+        "points": 5,
+        "service_hours": "2",
+        "min_photos": 1,
+        "max_photos": 3,
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_campaign(api: Any, token: str, org_id: int | str, *, publish: bool = True, **overrides: Any) -> dict:
+    """A campaign (published unless told) created by ``token``'s staff user; returns its JSON."""
+    reply = await api.call("POST", CAMPAIGNS, token=token, json=campaign_body(org_id, **overrides))
+    assert reply.status == 201, reply.body
+    if publish:
+        reply = await api.call("POST", f"{CAMPAIGNS}/{reply.body['id']}/publish", token=token)
+        assert reply.status == 200, reply.body
+    return reply.body
+
+
+async def make_task(api: Any, token: str, campaign_id: int | str, **overrides: Any) -> dict:
+    """A task in the campaign; returns its JSON."""
+    reply = await api.call("POST", f"{CAMPAIGNS}/{campaign_id}/tasks", token=token, json=task_body(**overrides))
+    assert reply.status == 201, reply.body
+    return reply.body
+
+
+async def published_task(api: Any, staff_token: str, org_id: int | str, **overrides: Any) -> dict:
+    """A task in a freshly published campaign of ``org_id``."""
+    campaign = await make_campaign(api, staff_token, org_id)
+    return await make_task(api, staff_token, campaign["id"], **overrides)

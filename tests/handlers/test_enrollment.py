@@ -1,0 +1,385 @@
+"""Enrolling, withdrawing and checking in, against the running service."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from models.campaigns import Enrollment, Task
+from models.enrollment import distance_m, scene_for
+from server.wechat import WXACODE_PATH
+from tests.factories import SPOT, TASKS, iso, org_tree, published_task
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def tree(api):
+    return await org_tree()
+
+
+@pytest.fixture
+async def staff(api, tree):
+    token, _ = await api.person("staff", tree.east.id)
+    return token
+
+
+@pytest.fixture
+async def task(api, tree, staff):
+    return await published_task(api, staff, tree.east.id, location=SPOT)
+
+
+@pytest.fixture
+async def volunteer(api, tree):
+    return await api.person("volunteer", tree.east_village.id)
+
+
+async def enroll(api, token, task_id, **headers):
+    return await api.call("POST", f"{TASKS}/{task_id}/enroll", token=token, headers=headers or None)
+
+
+async def checkin(api, token, task_id, body):
+    return await api.call("POST", f"{TASKS}/{task_id}/checkin", token=token, json=body)
+
+
+async def enrolled_count(api, token, task_id):
+    reply = await api.call("GET", f"{TASKS}/{task_id}", token=token)
+    assert reply.status == 200, reply.body
+    return reply.body["enrolled_count"]
+
+
+# -- enroll -------------------------------------------------------------------
+
+
+async def test_enroll_answers_201_with_the_enrollment(api, task, volunteer):
+    token, user_id = volunteer
+
+    reply = await enroll(api, token, task["id"])
+
+    assert reply.status == 201, reply.body
+    assert set(reply.body) == {"id", "task_id", "user_id", "status", "enrolled_at", "checked_in_at"}
+    assert reply.body["task_id"] == task["id"]
+    assert reply.body["user_id"] == str(user_id)
+    assert reply.body["status"] == "enrolled"
+    assert reply.body["checked_in_at"] is None
+    assert isinstance(reply.body["id"], str)
+
+
+async def test_enrolling_twice_is_already_enrolled(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await enroll(api, token, task["id"])
+
+    assert reply.status == 409
+    assert reply.error_code == "already_enrolled"
+
+
+async def test_same_idempotency_key_replays_the_first_answer(api, task, volunteer):
+    token, user_id = volunteer
+    key = "3f1c9a6e-4a5b-4c1d-9e2f-7a8b9c0d1e2f"
+    first = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    again = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+    assert await enrolled_count(api, token, task["id"]) == 1
+
+
+async def test_racing_copies_of_one_request_enroll_once(api, task, volunteer):
+    token, user_id = volunteer
+    key = "race-3f1c9a6e-4a5b"
+
+    replies = await asyncio.gather(*(enroll(api, token, task["id"], **{"Idempotency-Key": key}) for _ in range(5)))
+
+    assert {r.status for r in replies} == {201}
+    assert len({r.body["id"] for r in replies}) == 1
+    assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+
+
+async def test_malformed_idempotency_key_is_invalid(api, task, volunteer):
+    token, _ = volunteer
+
+    reply = await enroll(api, token, task["id"], **{"Idempotency-Key": "bad key!"})
+
+    assert reply.status == 400
+    assert reply.error_code == "invalid_request"
+    assert "Idempotency-Key" in reply.body["error"]["details"]["fields"]
+    assert await Enrollment.filter(task_id=int(task["id"])).count() == 0
+
+
+async def test_idempotency_key_reused_on_another_route_is_invalid(api, tree, staff, task, volunteer):
+    token, _ = volunteer
+    other = await published_task(api, staff, tree.east.id)
+    key = "key-used-once-0001"
+    assert (await enroll(api, token, task["id"], **{"Idempotency-Key": key})).status == 201
+
+    reply = await enroll(api, token, other["id"], **{"Idempotency-Key": key})
+
+    assert reply.status == 400
+    assert reply.error_code == "invalid_request"
+    assert "Idempotency-Key" in reply.body["error"]["details"]["fields"]
+    assert await Enrollment.filter(task_id=int(other["id"])).count() == 0
+
+
+async def test_full_task_is_task_full(api, tree, staff):
+    task = await published_task(api, staff, tree.east.id, quota=1)
+    first, _ = await api.person("volunteer", tree.east_village.id)
+    second, _ = await api.person("volunteer", tree.east_village.id)
+    assert (await enroll(api, first, task["id"])).status == 201
+
+    reply = await enroll(api, second, task["id"])
+
+    assert reply.status == 409
+    assert reply.error_code == "task_full"
+
+
+async def test_person_outside_the_audience_is_not_in_audience(api, tree, staff):
+    task = await published_task(api, staff, tree.east.id, audience={"org_ids": [str(tree.east.id)]})
+    outsider, _ = await api.person("volunteer", tree.west_village.id)
+
+    reply = await enroll(api, outsider, task["id"])
+
+    assert reply.status == 403
+    assert reply.error_code == "not_in_audience"
+
+
+async def test_staff_cannot_enroll(api, task, staff):
+    reply = await enroll(api, staff, task["id"])
+
+    assert reply.status == 403
+    assert reply.error_code == "forbidden"
+
+
+async def test_withdraw_gives_the_place_to_someone_else(api, tree, staff):
+    task = await published_task(api, staff, tree.east.id, quota=1)
+    first, _ = await api.person("volunteer", tree.east_village.id)
+    second, _ = await api.person("volunteer", tree.east_village.id)
+    assert (await enroll(api, first, task["id"])).status == 201
+    assert (await enroll(api, second, task["id"])).error_code == "task_full"
+
+    reply = await api.call("DELETE", f"{TASKS}/{task['id']}/enroll", token=first)
+
+    assert reply.status == 204
+    assert await enrolled_count(api, first, task["id"]) == 0
+    assert (await enroll(api, second, task["id"])).status == 201
+
+
+async def test_withdraw_without_enrollment_is_not_enrolled(api, task, volunteer):
+    token, _ = volunteer
+
+    reply = await api.call("DELETE", f"{TASKS}/{task['id']}/enroll", token=token)
+
+    assert reply.status == 409
+    assert reply.error_code == "not_enrolled"
+
+
+async def test_enrolling_again_after_withdrawal_works(api, task, volunteer):
+    token, user_id = volunteer
+    await enroll(api, token, task["id"])
+    await api.call("DELETE", f"{TASKS}/{task['id']}/enroll", token=token)
+
+    reply = await enroll(api, token, task["id"])
+
+    assert reply.status == 201, reply.body
+    assert reply.body["status"] == "enrolled"
+    assert await enrolled_count(api, token, task["id"]) == 1
+    assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+
+
+async def test_fifty_concurrent_enrollments_never_exceed_the_quota(api, tree, staff):
+    task = await published_task(api, staff, tree.east.id, quota=10)
+    people = [await api.person("volunteer", tree.east_village.id) for _ in range(50)]
+
+    replies = await asyncio.gather(*(enroll(api, token, task["id"]) for token, _ in people))
+
+    statuses = sorted((r.status, r.error_code) for r in replies)
+    assert statuses.count((201, None)) == 10
+    assert statuses.count((409, "task_full")) == 40
+    assert await Enrollment.filter(task_id=int(task["id"]), status="enrolled").count() == 10
+    assert (await Task.get(id=int(task["id"]))).enrolled_count == 10
+
+
+# -- check-in -----------------------------------------------------------------
+
+
+async def test_gps_inside_the_radius_checks_in(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0003, "lng": 120.0})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "checked_in"
+    assert reply.body["checked_in_at"] is not None
+
+
+async def test_gps_outside_the_radius_is_outside_area_with_distance(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.01, "lng": 120.0})
+
+    assert reply.status == 400
+    assert reply.error_code == "outside_area"
+    distance = reply.body["error"]["details"]["distance_m"]
+    assert isinstance(distance, int)
+    assert abs(distance - 1112) <= 5
+
+
+async def test_gps_accuracy_lets_a_point_just_outside_pass(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+    point = {"lat": 30.0012, "lng": 120.0}
+    assert 110 < distance_m(30.0, 120.0, point["lat"], point["lng"]) < 150  # outside 100 m
+
+    reply = await checkin(api, token, task["id"], {**point, "accuracy": 60})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "checked_in"
+
+
+async def test_checkin_without_enrollment_is_not_enrolled(api, task, volunteer):
+    token, _ = volunteer
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0, "lng": 120.0})
+
+    assert reply.status == 409
+    assert reply.error_code == "not_enrolled"
+
+
+async def test_checkin_long_before_the_start_is_window_closed(api, tree, staff, volunteer):
+    task = await published_task(
+        api, staff, tree.east.id, location=SPOT, starts_at=iso(timedelta(hours=2)), ends_at=iso(timedelta(hours=5))
+    )
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0, "lng": 120.0})
+
+    assert reply.status == 409
+    assert reply.error_code == "checkin_window_closed"
+
+
+async def test_scene_of_the_task_checks_in(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+    scene = scene_for(int(task["id"]), api.service.app.ctx.scene_key)
+
+    reply = await checkin(api, token, task["id"], {"scene": scene})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "checked_in"
+
+
+async def test_scene_with_a_forged_signature_is_bad_scene(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"scene": f"{task['id']}.AAAAAAAAAAAAAAAA"})
+
+    assert reply.status == 400
+    assert reply.error_code == "bad_scene"
+
+
+async def test_literal_forged_scene_is_bad_scene(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"scene": "123.AAAAAAAAAAAAAAAA"})
+
+    assert reply.status == 400
+    assert reply.error_code == "bad_scene"
+
+
+async def test_another_tasks_scene_is_bad_scene(api, tree, staff, task, volunteer):
+    other = await published_task(api, staff, tree.east.id)
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"scene": scene_for(int(other["id"]), api.service.app.ctx.scene_key)})
+
+    assert reply.status == 400
+    assert reply.error_code == "bad_scene"
+
+
+async def test_checkin_without_position_or_scene_is_invalid(api, task, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0})
+
+    assert reply.status == 400
+    assert reply.error_code == "invalid_request"
+    assert reply.body["error"]["details"]["fields"]
+
+
+# -- staff views --------------------------------------------------------------
+
+
+async def test_qrcode_is_a_png_fetched_from_wechat_once(api, task, staff):
+    # The cache outlives a test when there is no Redis; start from an empty one.
+    api.service.app.ctx.qrcodes._local.clear()
+
+    first = await api.call("GET", f"{TASKS}/{task['id']}/qrcode", token=staff)
+    second = await api.call("GET", f"{TASKS}/{task['id']}/qrcode", token=staff)
+
+    assert first.status == second.status == 200
+    assert first.headers["Content-Type"].startswith("image/png")
+    assert isinstance(first.body, str)  # not JSON
+    assert api.wechat.count(WXACODE_PATH) == 1
+
+
+async def test_qrcode_carries_the_tasks_scene(api, task, staff):
+    api.service.app.ctx.qrcodes._local.clear()
+
+    async with api.session.get(
+        f"{api.service.base_url}{TASKS}/{task['id']}/qrcode", headers={"Authorization": f"Bearer {staff}"}
+    ) as resp:
+        image = await resp.read()
+
+    assert image.startswith(PNG_MAGIC)
+    [call] = [c for c in api.wechat.calls if c.path == WXACODE_PATH]
+    assert len(call.body["scene"]) <= 32
+    assert call.body["scene"] == scene_for(int(task["id"]), api.service.app.ctx.scene_key)
+
+
+async def test_volunteer_cannot_fetch_the_qrcode(api, task, volunteer):
+    token, _ = volunteer
+
+    reply = await api.call("GET", f"{TASKS}/{task['id']}/qrcode", token=token)
+
+    assert reply.status == 403
+    assert reply.error_code == "forbidden"
+
+
+async def test_staff_list_enrollees_with_checkin_state(api, tree, task, staff):
+    here, here_id = await api.person("volunteer", tree.east_village.id)
+    away, away_id = await api.person("volunteer", tree.east_village.id)
+    await enroll(api, here, task["id"])
+    await enroll(api, away, task["id"])
+    await checkin(api, here, task["id"], {"lat": 30.0, "lng": 120.0})
+
+    reply = await api.call("GET", f"{TASKS}/{task['id']}/enrollments", token=staff)
+
+    assert reply.status == 200, reply.body
+    rows = {row["user"]["id"]: row for row in reply.body["items"]}
+    assert set(rows) == {str(here_id), str(away_id)}
+    assert rows[str(here_id)]["enrollment"]["status"] == "checked_in"
+    assert rows[str(here_id)]["checkin_method"] == "gps"
+    assert rows[str(away_id)]["enrollment"]["status"] == "enrolled"
+    assert rows[str(away_id)]["enrollment"]["checked_in_at"] is None
+    assert reply.body["next_cursor"] is None
+
+
+async def test_staff_of_another_township_cannot_list_enrollees(api, tree, task):
+    other_staff, _ = await api.person("staff", tree.west.id)
+
+    reply = await api.call("GET", f"{TASKS}/{task['id']}/enrollments", token=other_staff)
+
+    assert reply.status == 404
+    assert reply.error_code == "not_found"
