@@ -28,7 +28,7 @@ from models.tasks import (
     update_campaign,
 )
 from models.users import User
-from server.auth import in_scope, staff_scope
+from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response
 from server.pagination import decode_id_cursor, encode_cursor
@@ -40,12 +40,9 @@ STAFF = ("staff", "admin")
 async def _visible_campaign(campaign_id: int, user: User) -> Campaign:
     """The campaign if the caller may see it: published for everyone, all in scope for staff."""
     campaign = await get_campaign(campaign_id)
-    if user.is_staff:
-        if in_scope(staff_scope(user), campaign.org):
-            return campaign
-    elif campaign.status != "draft":
-        return campaign
-    raise NotFound("活动不存在")
+    if not may_view(user, campaign.org, campaign.status):
+        raise NotFound("活动不存在")
+    return campaign
 
 
 async def managed_campaign(campaign_id: int, user: User) -> Campaign:

@@ -41,7 +41,7 @@ from models.tasks import (
     update_task,
 )
 from models.users import User
-from server.auth import in_scope, staff_scope
+from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, InvalidRequest, NotFound
 from server.http import endpoint, json_response, no_content
 from server.pagination import decode_id_cursor, encode_cursor
@@ -54,12 +54,9 @@ CHECKIN_PAGE = "pages/checkin/index"
 
 async def visible_task(task_id: int, user: User) -> Task:
     task = await get_task(task_id)
-    if user.is_staff:
-        if in_scope(staff_scope(user), task.campaign.org):
-            return task
-    elif task.campaign.status != "draft":
-        return task
-    raise NotFound("任务不存在")
+    if not may_view(user, task.campaign.org, task.campaign.status):
+        raise NotFound("任务不存在")
+    return task
 
 
 async def managed_task(task_id: int, user: User) -> Task:

@@ -50,3 +50,11 @@ def in_scope(scope: Org | None, org: Org | None) -> bool:
     if scope is None:
         return True
     return org is not None and org.path.startswith(scope.path)
+
+
+def may_view(user: User, org: Org, status: str) -> bool:
+    """Published and closed campaigns (and their tasks) are public to signed-in people;
+    drafts only to staff whose subtree owns them."""
+    if status != "draft":
+        return True
+    return user.is_staff and in_scope(staff_scope(user), org)

@@ -115,6 +115,15 @@ async def test_staff_of_a_sibling_township_cannot_edit(api, tree, staff):
     assert unchanged.body["title"] == campaign["title"]
 
 
+async def test_staff_of_a_sibling_township_may_read_published_but_not_drafts(api, tree, staff):
+    published = await make_campaign(api, staff, tree.east.id)
+    draft = await make_campaign(api, staff, tree.east.id, publish=False)
+    west_staff, _ = await api.person("staff", tree.west.id)
+
+    assert (await api.call("GET", f"{CAMPAIGNS}/{published['id']}", token=west_staff)).status == 200
+    assert (await api.call("GET", f"{CAMPAIGNS}/{draft['id']}", token=west_staff)).status == 404
+
+
 async def test_volunteer_cannot_create(api, tree, volunteer):
     reply = await api.call("POST", CAMPAIGNS, token=volunteer, json=campaign_body(tree.east.id))
 
