@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -384,34 +385,19 @@ class WeChatClient:
         accept: frozenset[int] = frozenset(),
         image: bool = False,
     ) -> Any:
+        send = functools.partial(
+            self._request, "POST", path, body=body, authed=True, idempotent=idempotent, accept=accept, image=image
+        )
         token = await self.access_token()
         try:
-            return await self._request(
-                "POST",
-                path,
-                params={"access_token": token},
-                body=body,
-                authed=True,
-                idempotent=idempotent,
-                accept=accept,
-                image=image,
-            )
+            return await send(params={"access_token": token})
         except _TokenRejected as exc:
             logger.info("wechat %s rejected the access token (errcode=%d)", path, exc.errcode)
         # A rejected token means the call did not run, so one retry is safe
         # even for a send.
         token = await self._replace_rejected(token)
         try:
-            return await self._request(
-                "POST",
-                path,
-                params={"access_token": token},
-                body=body,
-                authed=True,
-                idempotent=idempotent,
-                accept=accept,
-                image=image,
-            )
+            return await send(params={"access_token": token})
         except _TokenRejected as exc:
             logger.error(
                 "wechat %s rejected a fresh access token: errcode=%d errmsg=%s",
