@@ -1,0 +1,361 @@
+"""The image pipeline: sniff, validate, read evidence, strip, derive — on bytes and paths.
+
+Everything here is synchronous and CPU-bound (Pillow); callers on the event loop
+run :func:`ingest` in a thread pool. No HTTP, no database.
+
+Flow of :func:`ingest`:
+
+1. the type is decided from the file's first bytes (:func:`sniff`), never from
+   its name or a Content-Type header — anything else is 415;
+2. ``Image.open`` only parses the header, so the pixel count is checked
+   (``max_pixels``, plus Pillow's own ``MAX_IMAGE_PIXELS`` guard) before a
+   single pixel is decoded — bombs are 400 ``bad_image``, fast;
+3. the picture is decoded once, capture time and GPS are read from EXIF, the
+   EXIF orientation is applied, colour goes to sRGB (ICC profile / CMYK),
+   alpha is flattened on white;
+4. three JPEGs are written from fresh pixel data with no metadata at all
+   (no EXIF, XMP, GPS, ICC, comments): ``original`` (full size), ``display``
+   (long edge ≤ 1280) and ``thumb`` (long edge ≤ 320).
+
+Any failure to parse or decode a file of an accepted type (truncated, corrupt,
+lying header) is reported as 400 ``bad_image``; no other exception escapes
+for bad input.
+
+``phash`` is a 64-bit DCT perceptual hash (the classic pHash): the picture in
+greyscale at 32x32, a 2-D DCT-II, the 8x8 lowest frequencies, one bit per
+coefficient set when it is above their median; 16 hex digits, most significant
+bit first. Compare two hashes with :func:`hamming`; re-encodes and resizes of
+the same photo land within a few bits, unrelated photos around 32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from PIL import ExifTags, Image, ImageOps
+
+try:  # HEIC/HEIF (iPhone photos); without it such uploads are 415.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF_SUPPORTED = False
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 40_000_000
+# Pillow's own guard, set deliberately rather than left at its default (~89 MP):
+# it warns above this and raises DecompressionBombError above twice this, at
+# ``Image.open`` time. Our own, stricter width*height check runs right after.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+
+DISPLAY_EDGE = 1280
+THUMB_EDGE = 320
+ORIGINAL_QUALITY = 90
+DISPLAY_QUALITY = 85
+THUMB_QUALITY = 80
+# thumbnail()/resize(): first shrink by an integer factor with Image.reduce()
+# (cheap box filter), then resample; 3.0 keeps the quality indistinguishable.
+REDUCING_GAP = 3.0
+# Capture times without a zone (most phones) are taken to be local to the service.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
+# Formats Image.open may use for each sniffed type: the bytes decide the decoder.
+_PIL_FORMATS = {JPEG: ("JPEG", "MPO"), PNG: ("PNG",), WEBP: ("WEBP",), HEIC: ("HEIF",)}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
+_HEIF_GENERIC_BRANDS = {b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+SNIFF_BYTES = 64
+
+
+class ImageRejected(Exception):
+    """An upload refused for what it is; ``status``/``code``/``message`` map onto an API error."""
+
+    status: int = 400
+    code: str = "bad_image"
+    message: str = "图片无法识别"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.message
+        super().__init__(self.message)
+
+
+class UnsupportedMediaType(ImageRejected):
+    status, code, message = 415, "unsupported_media_type", "仅支持 JPEG、PNG、WebP、HEIC 格式的图片"
+
+
+class BadImage(ImageRejected):
+    status, code, message = 400, "bad_image", "图片已损坏或无法读取"
+
+
+@dataclass
+class Ingested:
+    width: int  # of ``original``, upright
+    height: int
+    content_type: str  # always "image/jpeg": every output is re-encoded
+    sha256: str  # hex digest of the bytes as uploaded
+    phash: str  # 16 hex digits, see module docstring
+    taken_at: datetime | None  # EXIF DateTimeOriginal, timezone-aware
+    gps: tuple[float, float] | None  # (lat, lng) in decimal degrees
+    original: bytes
+    display: bytes
+    thumb: bytes
+
+
+def sniff(head: bytes) -> str | None:
+    """The image type from the first bytes of a file, or None if we do not accept it."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if len(head) >= 16 and head[4:8] == b"ftyp":
+        box_size = int.from_bytes(head[:4], "big")
+        end = min(len(head), box_size) if box_size >= 16 else len(head)
+        brands = {head[8:12]} | {head[i : i + 4] for i in range(16, end - 3, 4)}
+        if brands & _HEIC_BRANDS:
+            return HEIC
+        if brands & _AVIF_BRANDS:  # AVIF also lists mif1; not HEVC, not accepted
+            return None
+        if brands & _HEIF_GENERIC_BRANDS:
+            return HEIC
+    return None
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hashes from :attr:`Ingested.phash`."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def ingest(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ingested:
+    """Validate the image at ``path`` and produce its clean derivatives; see the module docstring.
+
+    Raises :class:`UnsupportedMediaType` (415) or :class:`BadImage` (400).
+    """
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+        content_type = sniff(head)
+        if content_type is None or (content_type == HEIC and not HEIF_SUPPORTED):
+            raise UnsupportedMediaType()
+        f.seek(0)
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        f.seek(0)
+        try:
+            img = _open_checked(f, content_type, max_pixels)
+            taken_at, gps = _evidence(img)
+            img = _normalise(img)
+        except ImageRejected:
+            raise
+        except Exception as exc:  # any parser/decoder failure on untrusted bytes
+            log.info("bad image %s (%s): %r", path, content_type, exc)
+            raise BadImage() from exc
+
+    try:
+        original = _jpeg(img, ORIGINAL_QUALITY)
+        display = _jpeg(_shrunk(img, DISPLAY_EDGE), DISPLAY_QUALITY)
+        thumb_img = _shrunk(img, THUMB_EDGE)
+        thumb = _jpeg(thumb_img, THUMB_QUALITY)
+        phash = _phash(thumb_img)
+    except Exception as exc:  # pragma: no cover - decoded pixels should always encode
+        log.warning("cannot encode image %s: %r", path, exc)
+        raise BadImage() from exc
+    return Ingested(
+        width=img.width,
+        height=img.height,
+        content_type=JPEG,
+        sha256=sha256,
+        phash=phash,
+        taken_at=taken_at,
+        gps=gps,
+        original=original,
+        display=display,
+        thumb=thumb,
+    )
+
+
+def _open_checked(f: io.BufferedReader, content_type: str, max_pixels: int) -> Image.Image:
+    """Open lazily (header only), refuse oversized pictures, then decode."""
+    try:
+        img = Image.open(f, formats=_PIL_FORMATS[content_type])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage("图片像素过大") from exc
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise BadImage()
+    if width * height > max_pixels:
+        raise BadImage("图片像素过大")
+    if img.format in ("JPEG", "MPO"):
+        # Ask libjpeg to decode straight to RGB. The requested size is the full
+        # size because ``original`` is kept at full resolution (so no DCT
+        # scaling happens); the derivatives come from it via reduce().
+        img.draft("RGB", (width, height))
+    img.load()  # full decode now: truncated or corrupt data fails here
+    return img
+
+
+def _evidence(img: Image.Image) -> tuple[datetime | None, tuple[float, float] | None]:
+    """Capture time and position from EXIF; missing or nonsensical values are None."""
+    try:
+        exif = img.getexif()
+    except Exception:  # broken EXIF is not a broken picture
+        return None, None
+    return _taken_at(exif), _gps(exif)
+
+
+def _taken_at(exif: Image.Exif) -> datetime | None:
+    try:
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:
+        return None
+    for tag, offset_tag in (
+        (ExifTags.Base.DateTimeOriginal, ExifTags.Base.OffsetTimeOriginal),
+        (ExifTags.Base.DateTimeDigitized, ExifTags.Base.OffsetTimeDigitized),
+    ):
+        raw = sub.get(tag)
+        if not isinstance(raw, str | bytes):
+            continue
+        text = (raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw).strip("\x00 ")
+        try:
+            moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+        except ValueError:
+            continue
+        return moment.replace(tzinfo=_exif_offset(sub.get(offset_tag)) or LOCAL_TZ)
+    return None
+
+
+def _exif_offset(raw: object) -> timezone | None:
+    """An EXIF OffsetTime value such as "+08:00"."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip("\x00 ")
+    if len(raw) != 6 or raw[0] not in "+-" or raw[3] != ":":
+        return None
+    try:
+        minutes = int(raw[1:3]) * 60 + int(raw[4:6])
+    except ValueError:
+        return None
+    if minutes > 14 * 60:
+        return None
+    return timezone(timedelta(minutes=-minutes if raw[0] == "-" else minutes))
+
+
+def _gps(exif: Image.Exif) -> tuple[float, float] | None:
+    try:
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        lat = _degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), b"S")
+        lng = _degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), b"W")
+    except Exception:
+        return None
+    if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    if lat == 0 and lng == 0:  # what phones write without a fix
+        return None
+    return lat, lng
+
+
+def _degrees(value: object, ref: object, negative: bytes) -> float | None:
+    if not isinstance(value, tuple | list) or not value:
+        return None
+    parts = [float(v) for v in value[:3]]
+    if not all(math.isfinite(p) for p in parts):
+        return None
+    parts += [0.0] * (3 - len(parts))
+    deg = parts[0] + parts[1] / 60 + parts[2] / 3600
+    if isinstance(ref, str):
+        ref = ref.encode("ascii", "replace")
+    if isinstance(ref, bytes) and ref.strip(b"\x00 ").upper() == negative:
+        deg = -deg
+    return round(deg, 7)
+
+
+def _normalise(img: Image.Image) -> Image.Image:
+    """Upright, sRGB, 8-bit RGB, no alpha, no metadata."""
+    img = ImageOps.exif_transpose(img)
+    icc = img.info.get("icc_profile")
+    img = _to_srgb(img, icc) if icc else img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16-bit greyscale PNG
+        img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif img.mode == "F":
+        img = img.convert("L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode in ("L", "1") and "transparency" in img.info:
+        img = img.convert("LA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat
+    elif img.mode != "RGB":
+        img = img.convert("RGB")  # CMYK without a profile, L, YCbCr, LAB ...
+    # A fresh image: nothing of the upload's metadata (EXIF, XMP, ICC, comments) can follow.
+    clean = Image.new("RGB", img.size)
+    clean.paste(img)
+    return clean
+
+
+def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
+    """Convert from the embedded ICC profile to sRGB; on any trouble keep the pixels as they are."""
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        if img.mode in ("RGBA", "LA", "PA", "P"):
+            img = img.convert("RGBA")
+            alpha = img.getchannel("A")
+            rgb = ImageCms.profileToProfile(img.convert("RGB"), src, dst, outputMode="RGB")
+            rgb.putalpha(alpha)
+            return rgb
+        if img.mode not in ("RGB", "CMYK", "L"):
+            return img
+        return ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+    except Exception as exc:  # unknown/broken profile, missing littlecms
+        log.info("ICC conversion skipped: %r", exc)
+        return img
+
+
+def _shrunk(img: Image.Image, edge: int) -> Image.Image:
+    if max(img.size) <= edge:
+        return img
+    small = img.copy()
+    small.thumbnail((edge, edge), Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    return small
+
+
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    # No exif=, icc_profile=, xmp=, comment=: the output carries pixels only.
+    img.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+_DCT_N = 32
+_DCT_K = 8
+_DCT = [[math.cos(math.pi * (2 * x + 1) * u / (2 * _DCT_N)) for x in range(_DCT_N)] for u in range(_DCT_K)]
+
+
+def _phash(img: Image.Image) -> str:
+    """64-bit DCT perceptual hash, see the module docstring."""
+    grey = img.convert("L").resize((_DCT_N, _DCT_N), Image.Resampling.LANCZOS)
+    px = list(grey.tobytes())  # mode L: one byte per pixel
+    rows = [px[i * _DCT_N : (i + 1) * _DCT_N] for i in range(_DCT_N)]
+    # Only the K lowest frequencies are needed in each direction.
+    row_dct = [[sum(c * v for c, v in zip(basis, row, strict=True)) for basis in _DCT] for row in rows]
+    coeffs = [sum(_DCT[u][y] * row_dct[y][v] for y in range(_DCT_N)) for u in range(_DCT_K) for v in range(_DCT_K)]
+    median = sorted(coeffs)[len(coeffs) // 2]
+    bits = 0
+    for c in coeffs:
+        bits = (bits << 1) | (c > median)
+    return f"{bits:016x}"

@@ -1,0 +1,328 @@
+"""The image pipeline on real image bytes made here with Pillow (no mocks)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import time
+import zlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, ImageCms, ImageDraw
+
+from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def encode(img: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def scene(size: tuple[int, int] = (800, 600), seed: int = 0) -> Image.Image:
+    """A picture with structure (so perceptual hashes mean something)."""
+    w, h = size
+    img = Image.new("RGB", size, (30 + seed * 50 % 200, 120, 200))
+    draw = ImageDraw.Draw(img)
+    if seed == 0:
+        draw.rectangle((0, 0, w // 2, h // 2), fill=(250, 250, 250))
+        draw.ellipse((w // 2, h // 3, w - 20, h - 20), fill=(200, 30, 30))
+        draw.line((0, h, w, 0), fill=(0, 0, 0), width=max(4, w // 40))
+    else:
+        for i in range(0, w, max(8, w // 10)):
+            draw.rectangle((i, 0, i + w // 20, h), fill=(10, 10, 10))
+        draw.ellipse((0, h // 2, w // 3, h), fill=(255, 255, 0))
+    return img
+
+
+def assert_clean(data: bytes) -> None:
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "JPEG"
+    assert img.mode == "RGB"
+    assert not img.getexif()
+    assert "icc_profile" not in img.info and "xmp" not in img.info and "comment" not in img.info
+    assert b"Exif" not in data and b"GPS" not in data and b"ICC_PROFILE" not in data
+
+
+def assert_outputs(result: Ingested) -> None:
+    assert result.content_type == "image/jpeg"
+    for data in (result.original, result.display, result.thumb):
+        assert_clean(data)
+    assert Image.open(io.BytesIO(result.original)).size == (result.width, result.height)
+    assert max(Image.open(io.BytesIO(result.display)).size) <= 1280
+    assert max(Image.open(io.BytesIO(result.thumb)).size) <= 320
+    assert len(result.phash) == 16 and int(result.phash, 16) >= 0
+
+
+def rejected(path: str) -> ImageRejected:
+    with pytest.raises(ImageRejected) as info:
+        ingest(path)
+    return info.value
+
+
+# --- sniffing ------------------------------------------------------------------------
+
+
+def test_sniff_by_magic_bytes() -> None:
+    img = Image.new("RGB", (4, 4))
+    assert sniff(encode(img, "JPEG")[:64]) == "image/jpeg"
+    assert sniff(encode(img, "PNG")[:64]) == "image/png"
+    assert sniff(encode(img, "WEBP")[:64]) == "image/webp"
+    assert sniff(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic") == "image/heic"
+    assert sniff(b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic") == "image/heic"
+    assert sniff(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf") is None
+    assert sniff(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2") is None  # MP4 video
+    assert sniff(encode(Image.new("P", (1, 1)), "GIF")[:64]) is None
+    assert sniff(b'<svg xmlns="http://www.w3.org/2000/svg"/>') is None
+    assert sniff(b"hello") is None
+    assert sniff(b"") is None
+
+
+# --- the happy paths -----------------------------------------------------------------
+
+
+def rational_dms(value: float) -> tuple[float, float, float]:
+    deg = int(value)
+    minutes = int((value - deg) * 60)
+    seconds = round(((value - deg) * 60 - minutes) * 60, 4)
+    return (float(deg), float(minutes), seconds)
+
+
+def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path: Path) -> None:
+    stored = scene((800, 600))
+    # A marker in the stored top-left corner: after a 90° clockwise turn (orientation 6)
+    # it must be in the top-right corner of the upright picture.
+    ImageDraw.Draw(stored).rectangle((0, 0, 60, 60), fill=(0, 255, 0))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "Secret Phone Co"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 09:30:15"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = rational_dms(31.2304)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = rational_dms(121.4737)
+    data = encode(stored, "JPEG", exif=exif.tobytes(), quality=92)
+    assert b"Exif" in data and b"Secret Phone Co" in data  # the input does carry metadata
+
+    result = ingest(write(tmp_path, "photo.jpg", data))
+
+    assert_outputs(result)
+    assert (result.width, result.height) == (600, 800)  # swapped vs stored
+    upright = Image.open(io.BytesIO(result.original))
+    r, g, b = upright.getpixel((upright.width - 10, 10))
+    assert g > 200 and r < 60 and b < 60
+    assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)  # 09:30 in Shanghai
+    assert result.taken_at.utcoffset() is not None
+    assert result.gps is not None
+    assert result.gps[0] == pytest.approx(31.2304, abs=1e-4)
+    assert result.gps[1] == pytest.approx(121.4737, abs=1e-4)
+    for out in (result.original, result.display, result.thumb):
+        assert b"Secret Phone Co" not in out
+
+
+def test_southern_western_gps_and_explicit_offset(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    sub[ExifTags.Base.DateTimeOriginal] = "2023:12:31 23:00:00"
+    sub[ExifTags.Base.OffsetTimeOriginal] = "-03:00"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "S"
+    gps[ExifTags.GPS.GPSLatitude] = rational_dms(22.9068)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "W"
+    gps[ExifTags.GPS.GPSLongitude] = rational_dms(43.1729)
+    data = encode(scene((200, 100)), "JPEG", exif=exif.tobytes())
+
+    result = ingest(write(tmp_path, "rio.jpg", data))
+
+    assert result.taken_at == datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
+    assert result.gps == pytest.approx((-22.9068, -43.1729), abs=1e-4)
+
+
+def test_no_exif_means_no_evidence(tmp_path: Path) -> None:
+    result = ingest(write(tmp_path, "plain.png", encode(scene((300, 200)), "PNG")))
+    assert result.taken_at is None and result.gps is None
+    assert (result.width, result.height) == (300, 200)
+    assert_outputs(result)
+
+
+def test_sha256_is_of_the_uploaded_bytes(tmp_path: Path) -> None:
+    data = encode(scene(), "JPEG", quality=75)
+    result = ingest(write(tmp_path, "x.jpg", data))
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert result.original != data
+
+
+def test_large_photo_derivatives_are_bounded_and_fast(tmp_path: Path) -> None:
+    data = encode(scene((4000, 3000)), "JPEG", quality=90)  # 12 MP
+    path = write(tmp_path, "big.jpg", data)
+    started = time.perf_counter()
+    result = ingest(path)
+    elapsed = time.perf_counter() - started
+    assert (result.width, result.height) == (4000, 3000)
+    assert Image.open(io.BytesIO(result.display)).size == (1280, 960)
+    assert Image.open(io.BytesIO(result.thumb)).size == (320, 240)
+    assert_outputs(result)
+    assert elapsed < 5
+
+
+def test_small_image_is_not_enlarged(tmp_path: Path) -> None:
+    result = ingest(write(tmp_path, "tiny.webp", encode(scene((100, 50)), "WEBP")))
+    assert Image.open(io.BytesIO(result.thumb)).size == (100, 50)
+    assert Image.open(io.BytesIO(result.display)).size == (100, 50)
+    assert_outputs(result)
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path: Path) -> None:
+    cmyk = Image.new("CMYK", (120, 80), (0, 255, 255, 0))  # pure red in CMYK
+    result = ingest(write(tmp_path, "print.jpg", encode(cmyk, "JPEG", quality=95)))
+    assert_outputs(result)
+    out = Image.open(io.BytesIO(result.original))
+    r, g, b = out.getpixel((60, 40))
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_icc_profile_is_applied_and_not_kept(tmp_path: Path) -> None:
+    srgb_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = encode(scene((200, 150)), "JPEG", icc_profile=srgb_profile)
+    assert b"ICC_PROFILE" in data
+    result = ingest(write(tmp_path, "icc.jpg", data))
+    assert_outputs(result)
+
+
+def test_png_alpha_is_flattened_on_white(tmp_path: Path) -> None:
+    img = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rectangle((50, 0, 99, 99), fill=(0, 0, 255, 255))
+    result = ingest(write(tmp_path, "logo.png", encode(img, "PNG")))
+    assert_outputs(result)
+    out = Image.open(io.BytesIO(result.original))
+    assert all(c > 245 for c in out.getpixel((10, 50)))  # was transparent
+    r, g, b = out.getpixel((80, 50))
+    assert b > 200 and r < 40 and g < 40
+
+
+def test_palette_png_with_transparency(tmp_path: Path) -> None:
+    img = Image.new("P", (40, 40), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    ImageDraw.Draw(img).rectangle((20, 0, 39, 39), fill=1)
+    result = ingest(write(tmp_path, "p.png", encode(img, "PNG", transparency=0)))
+    out = Image.open(io.BytesIO(result.original))
+    assert all(c > 245 for c in out.getpixel((5, 20)))
+    assert out.getpixel((30, 20))[0] > 200
+
+
+def test_heic_is_accepted(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif not installed")
+    pillow_heif.register_heif_opener()
+    try:
+        data = encode(scene((640, 480)), "HEIF", quality=80)
+    except (OSError, KeyError, ValueError) as exc:  # pragma: no cover - build without an HEVC encoder
+        pytest.skip(f"this pillow-heif cannot encode HEIC: {exc}")
+    assert sniff(data[:64]) == "image/heic"
+
+    result = ingest(write(tmp_path, "IMG_0001.HEIC", data))
+
+    assert (result.width, result.height) == (640, 480)
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert_outputs(result)
+
+
+# --- perceptual hash -----------------------------------------------------------------
+
+
+def test_phash_is_stable_under_reencoding_and_far_for_another_picture(tmp_path: Path) -> None:
+    base = scene((1024, 768), seed=0)
+    a = ingest(write(tmp_path, "a.jpg", encode(base, "JPEG", quality=95)))
+    b = ingest(write(tmp_path, "b.jpg", encode(base.resize((500, 375)), "JPEG", quality=40)))
+    c = ingest(write(tmp_path, "c.png", encode(base, "PNG")))
+    other = ingest(write(tmp_path, "d.jpg", encode(scene((1024, 768), seed=1), "JPEG", quality=95)))
+
+    assert hamming(a.phash, b.phash) <= 6
+    assert hamming(a.phash, c.phash) <= 6
+    assert hamming(a.phash, other.phash) >= 16
+
+
+# --- refusals ------------------------------------------------------------------------
+
+
+def test_text_renamed_jpg_is_415(tmp_path: Path) -> None:
+    err = rejected(write(tmp_path, "evil.jpg", b"just some text, not a picture\n" * 10))
+    assert isinstance(err, UnsupportedMediaType)
+    assert (err.status, err.code) == (415, "unsupported_media_type")
+    assert err.message
+
+
+def test_svg_is_415(tmp_path: Path) -> None:
+    svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    err = rejected(write(tmp_path, "x.png", svg))
+    assert (err.status, err.code) == (415, "unsupported_media_type")
+
+
+def test_gif_is_415(tmp_path: Path) -> None:
+    err = rejected(write(tmp_path, "pixel.jpg", encode(Image.new("P", (1, 1)), "GIF")))
+    assert (err.status, err.code) == (415, "unsupported_media_type")
+
+
+def test_empty_file_is_415(tmp_path: Path) -> None:
+    err = rejected(write(tmp_path, "empty.jpg", b""))
+    assert err.status == 415
+
+
+def test_truncated_jpeg_is_400(tmp_path: Path) -> None:
+    data = encode(scene((800, 600)), "JPEG", quality=90)
+    err = rejected(write(tmp_path, "cut.jpg", data[: len(data) // 2]))
+    assert isinstance(err, BadImage)
+    assert (err.status, err.code) == (400, "bad_image")
+
+
+def test_jpeg_header_only_is_400(tmp_path: Path) -> None:
+    err = rejected(write(tmp_path, "head.jpg", b"\xff\xd8\xff\xe0garbage"))
+    assert (err.status, err.code) == (400, "bad_image")
+
+
+def test_corrupt_png_is_400(tmp_path: Path) -> None:
+    data = bytearray(encode(scene((200, 200)), "PNG"))
+    data[100:140] = b"\x00" * 40
+    err = rejected(write(tmp_path, "bad.png", bytes(data)))
+    assert (err.status, err.code) == (400, "bad_image")
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header declaring a huge picture, with a tiny (incomplete) body."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    idat = zlib.compress(b"\x00" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_png_is_400_fast(tmp_path: Path) -> None:
+    path = write(tmp_path, "bomb.png", bomb_png(30000, 30000))
+    started = time.perf_counter()
+    err = rejected(path)
+    assert time.perf_counter() - started < 1
+    assert (err.status, err.code) == (400, "bad_image")
+
+
+def test_own_pixel_limit_applies_below_pillows(tmp_path: Path) -> None:
+    data = encode(scene((400, 300)), "PNG")
+    path = write(tmp_path, "ok.png", data)
+    assert ingest(path, max_pixels=120_000).width == 400
+    with pytest.raises(BadImage):
+        ingest(path, max_pixels=119_999)
+    # Just above the default limit but below Pillow's hard error (2x): still refused, undecoded.
+    started = time.perf_counter()
+    with pytest.raises(BadImage), pytest.warns(Image.DecompressionBombWarning):
+        ingest(write(tmp_path, "big.png", bomb_png(8000, 6000)))
+    assert time.perf_counter() - started < 1
