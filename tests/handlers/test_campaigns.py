@@ -4,18 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import CAMPAIGNS, SPOT, TASKS, campaign_body, iso, make_campaign, make_task, org_tree, task_body
-
-
-@pytest.fixture
-async def tree(api):
-    return await org_tree()
-
-
-@pytest.fixture
-async def staff(api, tree):
-    token, _ = await api.person("staff", tree.east.id)
-    return token
+from tests.factories import CAMPAIGNS, SPOT, TASKS, campaign_body, iso, make_campaign, make_task, task_body
 
 
 @pytest.fixture

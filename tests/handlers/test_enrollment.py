@@ -8,20 +8,9 @@ import pytest
 from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m, scene_for
 from server.wechat import WXACODE_PATH
-from tests.factories import SPOT, TASKS, iso, org_tree, published_task
+from tests.factories import SPOT, TASKS, iso, published_task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-async def tree(api):
-    return await org_tree()
-
-
-@pytest.fixture
-async def staff(api, tree):
-    token, _ = await api.person("staff", tree.east.id)
-    return token
 
 
 @pytest.fixture

@@ -6,18 +6,7 @@ from datetime import timedelta
 import pytest
 from tortoise.connection import get_connection
 
-from tests.factories import CAMPAIGNS, SPOT, TASKS, iso, make_campaign, make_task, org_tree
-
-
-@pytest.fixture
-async def tree(api):
-    return await org_tree()
-
-
-@pytest.fixture
-async def staff(api, tree):
-    token, _ = await api.person("staff", tree.east.id)
-    return token
+from tests.factories import CAMPAIGNS, SPOT, TASKS, iso, make_campaign, make_task
 
 
 @pytest.fixture
