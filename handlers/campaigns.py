@@ -31,7 +31,7 @@ from models.users import User
 from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, encode_cursor
+from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("campaigns", url_prefix="/campaigns")
 STAFF = ("staff", "admin")
@@ -73,7 +73,7 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
     return json_response(CampaignRead.of(campaign), status=201)
 
 
-@bp.patch("/<campaign_id:int>")
+@bp.patch("/<campaign_id:id>")
 @endpoint(
     summary="修改活动",
     roles=STAFF,
@@ -94,7 +94,7 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
     return json_response(CampaignRead.of(await update_campaign(campaign, changes)))
 
 
-@bp.post("/<campaign_id:int>/publish")
+@bp.post("/<campaign_id:id>/publish")
 @endpoint(summary="发布活动", roles=STAFF, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
@@ -102,7 +102,7 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
     return json_response(CampaignRead.of(await set_campaign_status(campaign, "published")))
 
 
-@bp.post("/<campaign_id:int>/close")
+@bp.post("/<campaign_id:id>/close")
 @endpoint(summary="结束活动", roles=STAFF, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
@@ -133,25 +133,23 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
     before = decode_id_cursor(query.cursor)
     if before:
         rows = rows.filter(id__lt=before)
-    page = await rows.order_by("-id").limit(query.limit + 1)
-    more = len(page) > query.limit
-    page = page[: query.limit]
+    page, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
     return json_response(
         {
             "items": [CampaignRead.of(c).model_dump(mode="json") for c in page],
-            "next_cursor": encode_cursor(page[-1].id) if more else None,
+            "next_cursor": next_cursor,
         }
     )
 
 
-@bp.get("/<campaign_id:int>")
+@bp.get("/<campaign_id:id>")
 @endpoint(summary="活动详情", response=CampaignRead, errors=(NotFound,), tag="campaigns")
 async def get_campaign_detail(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """One campaign the caller may see."""
     return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user)))
 
 
-@bp.get("/<campaign_id:int>/summary")
+@bp.get("/<campaign_id:id>/summary")
 @endpoint(summary="活动参与统计", roles=STAFF, response=CampaignSummary, errors=(NotFound,), tag="campaigns")
 async def summary(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Enrolled, checked-in, submitted and withdrawn counts over the campaign's tasks."""
@@ -159,7 +157,7 @@ async def summary(request: Request, campaign_id: int, user: User) -> HTTPRespons
     return json_response(await campaign_summary(campaign))
 
 
-@bp.post("/<campaign_id:int>/tasks")
+@bp.post("/<campaign_id:id>/tasks")
 @endpoint(
     summary="新建任务",
     roles=STAFF,

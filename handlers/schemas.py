@@ -9,19 +9,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from models.orgs import Org
 from models.users import User
+from server.ids import ID_PATTERN, is_id
 from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _fits_int32(value: str) -> str:
-    # Ids are 32-bit integer keys; a larger number names no row (and PostgreSQL refuses it).
-    if int(value) > 2**31 - 1:
+    if not is_id(int(value)):
         raise ValueError("id 不存在")
     return value
 
 
 Role = Literal["volunteer", "influencer", "staff", "admin"]
 OrgKind = Literal["county", "township", "village", "unit"]
-Id = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$"), AfterValidator(_fits_int32)]
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_fits_int32)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
@@ -119,13 +119,18 @@ class UserUpdate(Strict):
     org_id: Id | None = None
 
 
-class UserQuery(BaseModel):
+class PageQuery(BaseModel):
+    """`?limit=` (1–100, default 20) and `?cursor=` of every list."""
+
     model_config = ConfigDict(extra="ignore")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+
+
+class UserQuery(PageQuery):
     org_id: Id | None = None
     role: Role | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
 
 
 def _sid(value: int | None) -> str | None:

@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from handlers.schemas import Id, OrgRead, Role, Strict
+from handlers.schemas import Id, OrgRead, PageQuery, Role, Strict
 from models.campaigns import Campaign, Enrollment, Task
-from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 CampaignKind = Literal["village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -81,13 +80,10 @@ class CampaignSummary(BaseModel):
     withdrawn: int
 
 
-class CampaignQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class CampaignQuery(PageQuery):
     status: Literal["draft", "published", "closed"] | None = None
     kind: CampaignKind | None = None
     org_id: Id | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
 
 
 class Location(Strict):
@@ -234,14 +230,11 @@ class TaskList(BaseModel):
     next_cursor: str | None
 
 
-class TaskQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class TaskQuery(PageQuery):
     campaign_id: Id | None = None
     status: Literal["open", "ended", "cancelled"] | None = None
     mine: Literal["1", "0", "true", "false"] | None = None
     near: Annotated[str, StringConstraints(pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")] | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
 
 
 class CheckinIn(Strict):

@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.campaigns import task_columns
-from handlers.schemas import UserRead
+from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
     EnrollmentList,
@@ -44,7 +44,7 @@ from models.users import User
 from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, InvalidRequest, NotFound
 from server.http import endpoint, json_response, no_content
-from server.pagination import decode_id_cursor, encode_cursor
+from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("tasks", url_prefix="/tasks")
 STAFF = ("staff", "admin")
@@ -84,14 +84,14 @@ async def list_tasks(request: Request, user: User, query: TaskQuery) -> HTTPResp
     return json_response({"items": items, "next_cursor": page.next_cursor})
 
 
-@bp.get("/<task_id:int>")
+@bp.get("/<task_id:id>")
 @endpoint(summary="任务详情", response=TaskRead, errors=(NotFound,), tag="tasks")
 async def get_one(request: Request, task_id: int, user: User) -> HTTPResponse:
     """One task the caller may see, with their enrollment."""
     return json_response(await _render(await visible_task(task_id, user), user))
 
 
-@bp.patch("/<task_id:int>")
+@bp.patch("/<task_id:id>")
 @endpoint(
     summary="修改任务",
     roles=STAFF,
@@ -114,7 +114,7 @@ async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdat
     return json_response(await _render(task, user))
 
 
-@bp.post("/<task_id:int>/cancel")
+@bp.post("/<task_id:id>/cancel")
 @endpoint(summary="取消任务", roles=STAFF, response=TaskRead, errors=(NotFound,), tag="tasks")
 async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
     """Cancel a task: it accepts nothing new; existing records stay."""
@@ -122,7 +122,7 @@ async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
     return json_response(await _render(task, user))
 
 
-@bp.post("/<task_id:int>/enroll")
+@bp.post("/<task_id:id>/enroll")
 @endpoint(
     summary="报名任务",
     roles=MEMBERS,
@@ -138,7 +138,7 @@ async def post_enroll(request: Request, task_id: int, user: User) -> HTTPRespons
     return json_response(EnrollmentRead.of(enrollment), status=201)
 
 
-@bp.delete("/<task_id:int>/enroll")
+@bp.delete("/<task_id:id>/enroll")
 @endpoint(summary="取消报名", roles=MEMBERS, status=204, errors=(NotFound, NotEnrolled, Conflict), tag="tasks")
 async def delete_enroll(request: Request, task_id: int, user: User) -> HTTPResponse:
     """Withdraw and give the place back (not after evidence was submitted)."""
@@ -146,7 +146,7 @@ async def delete_enroll(request: Request, task_id: int, user: User) -> HTTPRespo
     return no_content()
 
 
-@bp.post("/<task_id:int>/checkin")
+@bp.post("/<task_id:id>/checkin")
 @endpoint(
     summary="现场签到",
     body=CheckinIn,
@@ -170,7 +170,7 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
     return json_response(EnrollmentRead.of(enrollment))
 
 
-@bp.get("/<task_id:int>/qrcode")
+@bp.get("/<task_id:id>/qrcode")
 @endpoint(summary="任务签到小程序码", roles=STAFF, errors=(NotFound,), tag="tasks")
 async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
     """The WeChat mini-program code whose scene opens this task's check-in (cached)."""
@@ -180,19 +180,18 @@ async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
     return HTTPResponse(image, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
-@bp.get("/<task_id:int>/enrollments")
-@endpoint(summary="任务报名名单", roles=STAFF, response=EnrollmentList, errors=(NotFound,), tag="tasks")
-async def enrollments(request: Request, task_id: int, user: User) -> HTTPResponse:
+@bp.get("/<task_id:id>/enrollments")
+@endpoint(
+    summary="任务报名名单", roles=STAFF, query=PageQuery, response=EnrollmentList, errors=(NotFound,), tag="tasks"
+)
+async def enrollments(request: Request, task_id: int, user: User, query: PageQuery) -> HTTPResponse:
     """Everyone enrolled in a task with their check-in state, in enrollment order."""
     task = await managed_task(task_id, user)
-    after = decode_id_cursor(request.args.get("cursor"))
-    limit = _limit(request.args.get("limit"))
+    after = decode_id_cursor(query.cursor)
     rows = Enrollment.filter(task_id=task.id).select_related("user__org").order_by("id")
     if after:
         rows = rows.filter(id__gt=after)
-    page = await rows.limit(limit + 1)
-    more = len(page) > limit
-    page = page[:limit]
+    page, next_cursor = split_page(await rows.limit(query.limit + 1), query.limit)
     items = [
         {
             "enrollment": EnrollmentRead.of(e).model_dump(mode="json"),
@@ -202,12 +201,4 @@ async def enrollments(request: Request, task_id: int, user: User) -> HTTPRespons
         }
         for e in page
     ]
-    return json_response({"items": items, "next_cursor": encode_cursor(page[-1].id) if more else None})
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 20
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise InvalidRequest.fields({"limit": "应为 1–100"})
-    return int(raw)
+    return json_response({"items": items, "next_cursor": next_cursor})

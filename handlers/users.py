@@ -8,12 +8,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
-from models.orgs import MAX_ID, org_path
+from models.orgs import org_path
 from models.users import User, list_users, update_profile
 from server.auth import staff_scope
 from server.errors import Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response
-from server.pagination import decode_cursor, encode_cursor
+from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("users", url_prefix="/users")
 PHONE = re.compile(r"^1\d{10}$")
@@ -26,10 +26,7 @@ STAFF_GRANTABLE = frozenset({"volunteer", "influencer"})
 async def get_users(request: Request, user: User, query: UserQuery) -> HTTPResponse:
     """People in the caller's org subtree; `q` matches nickname, or a full phone number exactly."""
     scope = staff_scope(user)
-    cursor = decode_cursor(query.cursor)
-    # Cursors are ours (a positive user id); anything else was made up by the client.
-    if cursor and not (type(cursor[0]) is int and 0 < cursor[0] <= MAX_ID):
-        raise InvalidRequest.fields({"cursor": "分页游标无效"})
+    before_id = decode_id_cursor(query.cursor)
     path = await org_path(int(query.org_id)) if query.org_id else None
     if query.org_id and path is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
@@ -40,12 +37,10 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
         role=query.role,
         q=query.q,
         phone_hash=phone_hash,
-        before_id=cursor[0] if cursor else None,
+        before_id=before_id,
         limit=query.limit + 1,
     )
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    next_cursor = encode_cursor(rows[-1].id) if more else None
+    rows, next_cursor = split_page(rows, query.limit)
     return json_response(
         {
             "items": [UserRead.of(u).model_dump(mode="json") for u in rows],
@@ -54,7 +49,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
     )
 
 
-@bp.patch("/<user_id:int>")
+@bp.patch("/<user_id:id>")
 @endpoint(
     summary="调整人员角色或组织",
     roles=("staff", "admin"),
@@ -66,7 +61,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
 async def patch_user(request: Request, user_id: int, user: User, body: UserUpdate) -> HTTPResponse:
     """Admins set any role and org; staff switch volunteer↔influencer and move people inside their subtree."""
     scope = staff_scope(user)
-    target = await User.get_or_none(id=user_id).select_related("org") if 0 < user_id <= MAX_ID else None
+    target = await User.get_or_none(id=user_id).select_related("org")
     if target is None or (scope and not (target.org and target.org.path.startswith(scope.path))):
         raise NotFound("人员不存在")
     changes = body.model_dump(exclude_unset=True)

@@ -12,7 +12,7 @@ from models.enrollment import distance_m
 from models.tasks import audience_filter, enrollments_of, now_utc
 from models.users import User
 from server.errors import InvalidRequest
-from server.pagination import decode_cursor, encode_cursor
+from server.pagination import decode_cursor, decode_id_cursor, split_page
 
 # "near" sorts in Python by distance over the tasks that have a location: a
 # county has hundreds of open tasks, not millions, and SQLite has no trig.
@@ -71,22 +71,14 @@ async def task_feed(user: User, query: FeedQuery, scope_path: str | None) -> Fee
             if not all(isinstance(k, int | float) for k in key):
                 raise InvalidRequest.fields({"cursor": "分页游标无效"})
             ranked = [r for r in ranked if (round(r[0], 3), r[1]) > (key[0], key[1])]
-        chosen = ranked[: query.limit + 1]
-        more = len(chosen) > query.limit
-        chosen = chosen[: query.limit]
+        chosen, next_cursor = split_page(ranked[: query.limit + 1], query.limit, lambda r: (round(r[0], 3), r[1]))
         tasks = [t for _, _, t in chosen]
         distances = {t.id: d for d, _, t in chosen}
-        next_cursor = encode_cursor(round(chosen[-1][0], 3), chosen[-1][1]) if more else None
     else:
-        key = decode_cursor(query.cursor)
-        if key:
-            if type(key[0]) is not int:
-                raise InvalidRequest.fields({"cursor": "分页游标无效"})
-            rows = rows.filter(id__lt=key[0])
-        tasks = list(await rows.distinct().order_by("-id").limit(query.limit + 1))
-        more = len(tasks) > query.limit
-        tasks = tasks[: query.limit]
+        before = decode_id_cursor(query.cursor)
+        if before:
+            rows = rows.filter(id__lt=before)
+        tasks, next_cursor = split_page(await rows.distinct().order_by("-id").limit(query.limit + 1), query.limit)
         distances = {}
-        next_cursor = encode_cursor(tasks[-1].id) if more else None
     mine = await enrollments_of(user, [t.id for t in tasks])
     return FeedPage(tasks, mine, next_cursor, distances)

@@ -8,11 +8,9 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from server.errors import InvalidRequest, NotFound
+from server.ids import is_id
 
 ORG_KINDS = ("county", "township", "village", "unit")
-# Primary keys are 32-bit integer columns: a larger id names no row, and
-# PostgreSQL refuses it as a query parameter (a 500 instead of "no such row").
-MAX_ID = 2**31 - 1
 # Which kinds may sit directly under which: a unit (school, bureau) can hang
 # anywhere; villages only under townships; the county is the root.
 _ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
@@ -49,7 +47,7 @@ async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
     """Create an org under ``parent_id`` keeping the tree's shape rules."""
     parent = None
     if parent_id is not None:
-        parent = await Org.get_or_none(id=parent_id) if 0 < parent_id <= MAX_ID else None
+        parent = await find_org(parent_id)
         if parent is None:
             raise InvalidRequest.fields({"parent_id": "上级组织不存在"})
     if (parent.kind if parent else None) not in _ALLOWED_PARENTS[kind]:
@@ -67,8 +65,13 @@ async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
     return org
 
 
+async def find_org(org_id: int | None) -> Org | None:
+    """The org, or None when there is no such org (or no such id)."""
+    return await Org.get_or_none(id=org_id) if is_id(org_id) else None
+
+
 async def get_org(org_id: int) -> Org:
-    org = await Org.get_or_none(id=org_id) if 0 < org_id <= MAX_ID else None
+    org = await find_org(org_id)
     if org is None:
         raise NotFound("组织不存在")
     return org
@@ -76,7 +79,7 @@ async def get_org(org_id: int) -> Org:
 
 async def org_path(org_id: int | None) -> str | None:
     """The materialised path of an org, or None when there is no such org."""
-    if org_id is None or not 0 < org_id <= MAX_ID:
+    if not is_id(org_id):
         return None
     return await Org.filter(id=org_id).first().values_list("path", flat=True)
 

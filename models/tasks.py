@@ -9,9 +9,10 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from models.campaigns import Campaign, Enrollment, Task
-from models.orgs import MAX_ID, Org
+from models.orgs import Org
 from models.users import User
 from server.errors import Conflict, InvalidRequest, NotFound
+from server.ids import is_id
 
 
 class TaskClosed(Conflict):
@@ -23,14 +24,14 @@ def now_utc() -> datetime:
 
 
 async def get_campaign(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if 0 < campaign_id <= MAX_ID else None
+    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if is_id(campaign_id) else None
     if campaign is None:
         raise NotFound("活动不存在")
     return campaign
 
 
 async def get_task(task_id: int) -> Task:
-    task = await Task.get_or_none(id=task_id).select_related("campaign__org") if 0 < task_id <= MAX_ID else None
+    task = await Task.get_or_none(id=task_id).select_related("campaign__org") if is_id(task_id) else None
     if task is None:
         raise NotFound("任务不存在")
     return task

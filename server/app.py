@@ -20,6 +20,7 @@ from server.config import Config
 from server.crypto import Vault, derive_key
 from server.db import close_db, init_db
 from server.errors import ApiError, InternalError
+from server.ids import ID_PATTERN, route_id
 from server.qrcodes import QrCodeCache
 from server.ratelimit import RateLimiter
 from server.wechat import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -59,6 +60,8 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.config.OAS_UI_REDOC = False
     app.ext.openapi.describe("wenming API", version="1", description="网络文明志愿服务小程序后端接口")
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
+    # <name:id> path segments: out-of-range ids are no match (404), never a database error.
+    app.router.register_pattern("id", route_id, ID_PATTERN)
     app.blueprint(handlers.api)
     app.blueprint(handlers.root)
     app.error_handler.add(Exception, render_error)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
 from server.errors import InvalidRequest
+from server.ids import is_id
 
+T = TypeVar("T", bound=Any)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -35,6 +39,14 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     key = decode_cursor(cursor)
     if key is None:
         return None
-    if type(key[0]) is not int or not 0 < key[0] <= 2**31 - 1:
+    if not is_id(key[0]):
         raise InvalidRequest.fields({"cursor": "分页游标无效"})
     return key[0]
+
+
+def split_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], tuple] = lambda row: (row.id,)
+) -> tuple[list[T], str | None]:
+    """Split rows fetched with ``limit + 1`` into the page and the next page's cursor (None at the end)."""
+    page = list(rows[:limit])
+    return page, (encode_cursor(*key(page[-1])) if len(rows) > limit else None)

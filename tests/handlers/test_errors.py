@@ -5,6 +5,7 @@ import sqlite3
 import aiohttp
 import pytest
 
+from server.pagination import encode_cursor
 from tests.support import ServiceProcess, run_cli, service_env
 
 
@@ -83,3 +84,16 @@ async def test_unexpected_failure_is_500_without_leaking(database_url, wechat, t
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/docs/openapi.json"])
 async def test_root_routes_answer_without_token(api, path):
     assert (await api.call("GET", path)).status == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tasks/2147483648", "/api/v1/campaigns/9999999999", "/api/v1/tasks/0"])
+async def test_ids_out_of_range_in_path_are_404(api, path):
+    token, _ = await api.login()
+    assert_error_shape(await api.call("GET", path, token=token), 404, "not_found")
+
+
+async def test_out_of_range_cursor_is_400(api):
+    token, _ = await api.login()
+    reply = await api.call("GET", f"/api/v1/tasks?cursor={encode_cursor(2**31)}", token=token)
+    assert_error_shape(reply, 400, "invalid_request")
+    assert "cursor" in reply.body["error"]["details"]["fields"]
