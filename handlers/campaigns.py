@@ -16,7 +16,7 @@ from handlers.task_schemas import (
     TaskRead,
 )
 from models.campaigns import Campaign
-from models.orgs import get_org, org_path
+from models.orgs import find_org, org_path
 from models.tasks import (
     audience_fields,
     campaign_summary,
@@ -27,14 +27,13 @@ from models.tasks import (
     set_campaign_status,
     update_campaign,
 )
-from models.users import User
+from models.users import STAFF_ROLES, User
 from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response
 from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("campaigns", url_prefix="/campaigns")
-STAFF = ("staff", "admin")
 
 
 async def _visible_campaign(campaign_id: int, user: User) -> Campaign:
@@ -58,10 +57,12 @@ async def managed_campaign(campaign_id: int, user: User) -> Campaign:
 
 
 @bp.post("")
-@endpoint(summary="新建活动", roles=STAFF, body=CampaignCreate, response=CampaignRead, status=201, tag="campaigns")
+@endpoint(
+    summary="新建活动", roles=STAFF_ROLES, body=CampaignCreate, response=CampaignRead, status=201, tag="campaigns"
+)
 async def post_campaign(request: Request, user: User, body: CampaignCreate) -> HTTPResponse:
     """Create a draft campaign owned by an org inside the caller's subtree."""
-    org = await get_org(int(body.org_id)) if await org_path(int(body.org_id)) else None
+    org = await find_org(int(body.org_id))
     if org is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     if not in_scope(staff_scope(user), org):
@@ -76,7 +77,7 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
 @bp.patch("/<campaign_id:id>")
 @endpoint(
     summary="修改活动",
-    roles=STAFF,
+    roles=STAFF_ROLES,
     body=CampaignUpdate,
     response=CampaignRead,
     errors=(NotFound, Conflict),
@@ -95,7 +96,7 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
 
 
 @bp.post("/<campaign_id:id>/publish")
-@endpoint(summary="发布活动", roles=STAFF, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
+@endpoint(summary="发布活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
     campaign = await managed_campaign(campaign_id, user)
@@ -103,7 +104,7 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
 
 
 @bp.post("/<campaign_id:id>/close")
-@endpoint(summary="结束活动", roles=STAFF, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
+@endpoint(summary="结束活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
     campaign = await managed_campaign(campaign_id, user)
@@ -150,7 +151,7 @@ async def get_campaign_detail(request: Request, campaign_id: int, user: User) ->
 
 
 @bp.get("/<campaign_id:id>/summary")
-@endpoint(summary="活动参与统计", roles=STAFF, response=CampaignSummary, errors=(NotFound,), tag="campaigns")
+@endpoint(summary="活动参与统计", roles=STAFF_ROLES, response=CampaignSummary, errors=(NotFound,), tag="campaigns")
 async def summary(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Enrolled, checked-in, submitted and withdrawn counts over the campaign's tasks."""
     campaign = await managed_campaign(campaign_id, user)
@@ -160,7 +161,7 @@ async def summary(request: Request, campaign_id: int, user: User) -> HTTPRespons
 @bp.post("/<campaign_id:id>/tasks")
 @endpoint(
     summary="新建任务",
-    roles=STAFF,
+    roles=STAFF_ROLES,
     body=TaskCreate,
     response=TaskRead,
     status=201,

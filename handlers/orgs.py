@@ -7,7 +7,7 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import OrgCreate, OrgRead, OrgTree
 from models.orgs import create_org, org_path, org_tree
-from models.users import User
+from models.users import STAFF_ROLES, User
 from server.auth import staff_scope
 from server.errors import Forbidden
 from server.http import endpoint, json_response
@@ -25,7 +25,7 @@ async def list_orgs(request: Request, user: User) -> HTTPResponse:
 @bp.post("")
 @endpoint(
     summary="新建组织",
-    roles=("staff", "admin"),
+    roles=STAFF_ROLES,
     body=OrgCreate,
     response=OrgRead,
     status=201,

@@ -40,14 +40,13 @@ from models.tasks import (
     now_utc,
     update_task,
 )
-from models.users import User
+from models.users import STAFF_ROLES, User
 from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, InvalidRequest, NotFound
 from server.http import endpoint, json_response, no_content
 from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("tasks", url_prefix="/tasks")
-STAFF = ("staff", "admin")
 MEMBERS = ("volunteer", "influencer")
 CHECKIN_PAGE = "pages/checkin/index"
 
@@ -94,7 +93,7 @@ async def get_one(request: Request, task_id: int, user: User) -> HTTPResponse:
 @bp.patch("/<task_id:id>")
 @endpoint(
     summary="修改任务",
-    roles=STAFF,
+    roles=STAFF_ROLES,
     body=TaskUpdate,
     response=TaskRead,
     errors=(NotFound, Conflict),
@@ -115,7 +114,7 @@ async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdat
 
 
 @bp.post("/<task_id:id>/cancel")
-@endpoint(summary="取消任务", roles=STAFF, response=TaskRead, errors=(NotFound,), tag="tasks")
+@endpoint(summary="取消任务", roles=STAFF_ROLES, response=TaskRead, errors=(NotFound,), tag="tasks")
 async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
     """Cancel a task: it accepts nothing new; existing records stay."""
     task = await cancel_task(await managed_task(task_id, user))
@@ -171,7 +170,7 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
 
 
 @bp.get("/<task_id:id>/qrcode")
-@endpoint(summary="任务签到小程序码", roles=STAFF, errors=(NotFound,), tag="tasks")
+@endpoint(summary="任务签到小程序码", roles=STAFF_ROLES, errors=(NotFound,), tag="tasks")
 async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
     """The WeChat mini-program code whose scene opens this task's check-in (cached)."""
     task = await managed_task(task_id, user)
@@ -182,7 +181,7 @@ async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
 
 @bp.get("/<task_id:id>/enrollments")
 @endpoint(
-    summary="任务报名名单", roles=STAFF, query=PageQuery, response=EnrollmentList, errors=(NotFound,), tag="tasks"
+    summary="任务报名名单", roles=STAFF_ROLES, query=PageQuery, response=EnrollmentList, errors=(NotFound,), tag="tasks"
 )
 async def enrollments(request: Request, task_id: int, user: User, query: PageQuery) -> HTTPResponse:
     """Everyone enrolled in a task with their check-in state, in enrollment order."""

@@ -9,7 +9,7 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
 from models.orgs import org_path
-from models.users import User, list_users, update_profile
+from models.users import STAFF_ROLES, User, list_users, update_profile
 from server.auth import staff_scope
 from server.errors import Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response
@@ -22,7 +22,7 @@ STAFF_GRANTABLE = frozenset({"volunteer", "influencer"})
 
 
 @bp.get("")
-@endpoint(summary="人员列表", roles=("staff", "admin"), query=UserQuery, response=UserList, tag="users")
+@endpoint(summary="人员列表", roles=STAFF_ROLES, query=UserQuery, response=UserList, tag="users")
 async def get_users(request: Request, user: User, query: UserQuery) -> HTTPResponse:
     """People in the caller's org subtree; `q` matches nickname, or a full phone number exactly."""
     scope = staff_scope(user)
@@ -52,7 +52,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
 @bp.patch("/<user_id:id>")
 @endpoint(
     summary="调整人员角色或组织",
-    roles=("staff", "admin"),
+    roles=STAFF_ROLES,
     body=UserUpdate,
     response=UserRead,
     errors=(NotFound,),

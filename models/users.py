@@ -17,6 +17,7 @@ from models.orgs import Org
 from server.errors import InvalidRequest
 
 ROLES = ("volunteer", "influencer", "staff", "admin")
+STAFF_ROLES = frozenset({"staff", "admin"})
 # The national volunteer star scale (星级志愿者): recorded service hours for 1..5 stars.
 STAR_HOURS = (100, 300, 600, 1000, 1500)
 
@@ -56,7 +57,7 @@ class User(Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("staff", "admin")
+        return self.role in STAFF_ROLES
 
 
 class AuthToken(Model):

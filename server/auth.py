@@ -8,8 +8,6 @@ from models.orgs import Org
 from models.users import User, user_for_token
 from server.errors import Forbidden, Unauthenticated
 
-STAFF_ROLES = frozenset({"staff", "admin"})
-
 
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")

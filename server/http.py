@@ -162,7 +162,6 @@ def endpoint(
             documented = openapi.response(status, description="成功")(documented)
         for code in sorted({e.status for e in error_classes}):
             documented = openapi.response(code, {"application/json": schema_of(ErrorResponse)}, "错误")(documented)
-        documented.__wenming_errors__ = tuple(error_classes)  # type: ignore[attr-defined]
         return documented
 
     return decorate
