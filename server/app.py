@@ -150,10 +150,4 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
             getattr(request.ctx, "request_id", "-"),
         )
         error = InternalError()
-    headers = {**error.headers, "X-Request-Id": getattr(request.ctx, "request_id", "")}
-    return HTTPResponse(
-        orjson.dumps(error.to_body()),
-        status=error.status,
-        headers=headers,
-        content_type="application/json; charset=utf-8",
-    )
+    return error.to_response({"X-Request-Id": getattr(request.ctx, "request_id", "")})

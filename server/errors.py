@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from sanic.response import HTTPResponse
+
+JSON_TYPE = "application/json; charset=utf-8"
+
 
 class ApiError(Exception):
     """Base class: an answer the client should get, never a 500."""
@@ -35,6 +40,14 @@ class ApiError(Exception):
         if self.details:
             error["details"] = self.details
         return {"error": error}
+
+    def to_response(self, headers: dict[str, str] | None = None) -> HTTPResponse:
+        return HTTPResponse(
+            orjson.dumps(self.to_body()),
+            status=self.status,
+            headers={**self.headers, **(headers or {})},
+            content_type=JSON_TYPE,
+        )
 
 
 class InvalidRequest(ApiError):

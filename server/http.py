@@ -14,10 +14,8 @@ from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.builders import SpecificationBuilder
 
 from server.auth import authenticate
-from server.errors import ApiError, Forbidden, InvalidRequest, Unauthenticated
+from server.errors import JSON_TYPE, ApiError, Forbidden, InvalidRequest, Unauthenticated
 from server.idempotency import replay_or_run
-
-JSON_TYPE = "application/json; charset=utf-8"
 
 
 class ErrorBody(BaseModel):

@@ -11,16 +11,14 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
-import orjson
 from sanic import Request
 from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
 from models.campaigns import IdempotencyRecord
 from models.users import User
-from server.errors import ApiError, Conflict, InvalidRequest
+from server.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 
-JSON_TYPE = "application/json; charset=utf-8"
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WAIT_FOR_FIRST_S = 10.0
 
@@ -36,23 +34,23 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
         record = await IdempotencyRecord.create(user_id=user.id, key=key, route=route)
     except IntegrityError:
         return await _replay(user, key, route)
+    kept = False
     try:
-        response = await run()
-    except ApiError as exc:
-        if exc.status >= 500:
-            await record.delete()
-            raise
-        response = HTTPResponse(
-            orjson.dumps(exc.to_body()), status=exc.status, headers=exc.headers, content_type=JSON_TYPE
-        )
-    except BaseException:
-        await record.delete()
-        raise
-    if response.status >= 500:
-        await record.delete()
+        try:
+            response = await run()
+        except ApiError as exc:
+            if exc.status >= 500:
+                raise
+            # An expected refusal (task_full, …) is the first answer too: replay it.
+            response = exc.to_response()
+        if response.status < 500:
+            await IdempotencyRecord.filter(id=record.id).update(status=response.status, body=response.body or b"")
+            kept = True
         return response
-    await IdempotencyRecord.filter(id=record.id).update(status=response.status, body=response.body or b"")
-    return response
+    finally:
+        if not kept:
+            # Failed or crashed: free the key so the client's retry runs again.
+            await record.delete()
 
 
 async def _replay(user: User, key: str, route: str) -> HTTPResponse:
