@@ -1,0 +1,1 @@
+"""Benchmarks with their published results (see README.md); not run by CI, not installed."""
