@@ -29,8 +29,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+import xmltodict
 from aiohttp import web
 from PIL import Image
+from wechatpy.crypto import PrpCrypto
+
+from server.push import sign
 
 CODE2SESSION_PATH = "/sns/jscode2session"
 STABLE_TOKEN_PATH = "/cgi-bin/stable_token"
@@ -71,6 +76,10 @@ FLAGGED_WORDS: dict[str, tuple[str, int]] = {
     "review-word": ("review", 21000),
 }
 
+PUSH_FORMATS = ("json", "xml")
+# The mini-program's original id, as ToUserName of every push.
+PUSH_TO_USER = "gh_fakewenming01"
+
 _SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -82,6 +91,25 @@ class Call:
     path: str
     query: dict[str, str]
     body: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _PushTarget:
+    url: str
+    token: str
+    aes_key: str | None
+    fmt: str
+
+
+@dataclass(frozen=True)
+class Push:
+    """One push the fake sent to the service, and how the service answered."""
+
+    method: str
+    query: dict[str, str]
+    body: bytes
+    status: int
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -132,6 +160,8 @@ class FakeWeChat:
         self.calls: list[Call] = []
         self.sent_messages: list[dict[str, Any]] = []
         self.media_checks: list[dict[str, Any]] = []
+        self.pushes: list[Push] = []
+        self._push: _PushTarget | None = None
         self._codes: dict[str, str] = {}
         self._reusable_codes: dict[str, str] = {}
         self._unionids: dict[str, str] = {}
@@ -197,6 +227,7 @@ class FakeWeChat:
         self.calls.clear()
         self.sent_messages.clear()
         self.media_checks.clear()
+        self.pushes.clear()
         self._failures.clear()
         self._delays.clear()
         self._refused.clear()
@@ -242,6 +273,106 @@ class FakeWeChat:
 
     def refuse_subscribe(self, openid: str) -> None:
         self._refused.add(openid)
+
+    # -- message push (WeChat -> the service) ---------------------------------
+
+    def configure_push(self, url: str, token: str, aes_key: str | None = None, fmt: str = "json") -> None:
+        """Where and how to push events: plain mode, or safe mode (``Encrypt``) when ``aes_key`` is given."""
+        if fmt not in PUSH_FORMATS:
+            raise ValueError(f"push format must be one of {PUSH_FORMATS}, not {fmt!r}")
+        self._push = _PushTarget(url, token, aes_key or None, fmt)
+
+    async def push_media_verdict(
+        self,
+        trace_id: str,
+        suggest: str = "pass",
+        label: int = 100,
+        *,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST a ``wxa_media_check`` event to the service; returns (HTTP status, body text).
+
+        ``timestamp``, ``nonce`` and ``signature`` override what WeChat would
+        send, so a test can send a stale push, replay a nonce or forge a
+        signature (in safe mode it replaces ``msg_signature`` too).
+        """
+        target = self._push_target()
+        check = next((c for c in self.media_checks if c.get("trace_id") == trace_id), {})
+        event = {
+            "ToUserName": PUSH_TO_USER,
+            "FromUserName": check.get("openid") or "o" + hashlib.sha256(trace_id.encode()).hexdigest()[:27],
+            "CreateTime": int(time.time()),
+            "MsgType": "event",
+            "Event": "wxa_media_check",
+            "appid": self.appid,
+            "trace_id": trace_id,
+            "version": 2,
+            "detail": [
+                {"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label, "prob": 90},
+            ],
+            "errcode": 0,
+            "errmsg": "ok",
+            "result": {"suggest": suggest, "label": label},
+        }
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = nonce or secrets.token_hex(8)
+        query = {"signature": signature or sign(target.token, stamp, nonce), "timestamp": stamp, "nonce": nonce}
+        plain = self._render(event, target.fmt)
+        if target.aes_key is None:
+            body = plain
+        else:
+            encrypt = PrpCrypto(base64.b64decode(target.aes_key + "=")).encrypt(plain, self.appid).decode()
+            query["encrypt_type"] = "aes"
+            query["msg_signature"] = signature or sign(target.token, stamp, nonce, encrypt)
+            body = self._render({"ToUserName": PUSH_TO_USER, "Encrypt": encrypt}, target.fmt)
+        return await self._send_push("POST", target, query, body)
+
+    async def push_url_check(
+        self,
+        echostr: str,
+        *,
+        timestamp: int | None = None,
+        nonce: str | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """GET the URL check WeChat makes when the push URL is saved; returns (HTTP status, body text)."""
+        target = self._push_target()
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = nonce or secrets.token_hex(8)
+        query = {
+            "signature": signature or sign(target.token, stamp, nonce),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "echostr": echostr,
+        }
+        return await self._send_push("GET", target, query, b"")
+
+    def _push_target(self) -> _PushTarget:
+        if self._push is None:
+            raise RuntimeError("call configure_push() before pushing")
+        return self._push
+
+    @staticmethod
+    def _render(message: dict[str, Any], fmt: str) -> bytes:
+        if fmt == "json":
+            return json.dumps(message, ensure_ascii=False).encode()
+        # WeChat's XML has an <xml> root and no declaration; a list becomes repeated elements.
+        return xmltodict.unparse({"xml": message}, full_document=False).encode()
+
+    async def _send_push(self, method: str, target: _PushTarget, query: dict[str, str], body: bytes) -> tuple[int, str]:
+        content_type = "application/json" if target.fmt == "json" else "text/xml"
+        headers = {"Content-Type": content_type} if body else {}
+        # A session per call: the fake may serve from its own thread and loop (``wenming demo``)
+        # while the caller pushes from another, and a session is bound to one loop.
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session,
+            session.request(method, target.url, params=query, data=body or None, headers=headers) as resp,
+        ):
+            answer = await resp.text()
+        self.pushes.append(Push(method, query, body, resp.status, answer))
+        return resp.status, answer
 
     # -- plumbing ------------------------------------------------------------
 
