@@ -20,6 +20,11 @@ from typing import Protocol
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(-[a-z]+)?\.(jpg|png|webp|heic)$")
 
 
+EXPIRY_STEP = 3600
+# Uploads being received: inside the media root, on the disk sized for photos, swept with it.
+INCOMING_DIR = ".incoming"
+
+
 class StorageError(Exception):
     """A key that does not name a file of ours."""
 
@@ -33,8 +38,32 @@ class Storage(Protocol):
 
 def new_key(suffix: str = "", ext: str = "jpg") -> str:
     """A random key spread over two folder levels (a county makes hundreds of thousands of photos)."""
+    return f"{new_stem()}{suffix}.{ext}"
+
+
+def new_stem() -> str:
+    """The random part of a photo's keys, shared by its original and derivatives."""
     token = secrets.token_hex(16)
-    return f"{token[:2]}/{token[2:4]}/{token}{suffix}.{ext}"
+    return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+# A photo is kept as three JPEGs: the full-size clean copy, the display size and the thumbnail.
+VARIANTS = ("", "-display", "-thumb")
+
+
+def variant_keys(stem: str) -> tuple[str, str, str]:
+    """The storage keys of a photo's original, display and thumb files."""
+    original, display, thumb = (f"{stem}{suffix}.jpg" for suffix in VARIANTS)
+    return original, display, thumb
+
+
+def stem_of(key: str) -> str:
+    """The stem a storage key belongs to (the inverse of :func:`variant_keys`)."""
+    base = key.rsplit(".", 1)[0]
+    for suffix in VARIANTS[1:]:
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
 
 
 def check_key(key: str) -> str:
@@ -98,6 +127,10 @@ class UrlSigner:
     def url(self, key: str, now: float | None = None) -> str:
         path = self._prefix + check_key(key)
         expires = int((now if now is not None else time.time()) + self._ttl)
+        if self._ttl >= 2 * EXPIRY_STEP:
+            # Round up so a URL stays the same for an hour: phones and proxies can cache the
+            # picture instead of downloading it again on every screen refresh.
+            expires = -(-expires // EXPIRY_STEP) * EXPIRY_STEP
         return f"{self._base}{path}?e={expires}&s={self._sig(path, expires)}"
 
     def verify(self, path: str, expires: str, signature: str, now: float | None = None) -> bool:

@@ -27,6 +27,7 @@ class Campaign(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     cover_media_id = fields.CharField(max_length=64, null=True)
+    cover_key = fields.CharField(max_length=40, null=True)  # storage stem of the cover, see User.avatar_key
     status = fields.CharField(max_length=16, default="draft", db_index=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="campaigns_created", null=True, on_delete=fields.SET_NULL

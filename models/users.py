@@ -31,6 +31,8 @@ class User(Model):
     role = fields.CharField(max_length=16, default="volunteer")
     nickname = fields.CharField(max_length=64, default="")
     avatar_media_id = fields.CharField(max_length=64, null=True)
+    # The avatar's storage stem, kept beside its id so rendering a person signs a URL without a query.
+    avatar_key = fields.CharField(max_length=40, null=True)
     org: fields.ForeignKeyNullableRelation[Org] = fields.ForeignKeyField(
         "models.Org", related_name="members", null=True, on_delete=fields.SET_NULL
     )
@@ -214,6 +216,7 @@ async def erase_user(user: User) -> None:
             session_key_enc=None,
             nickname=ERASED_NICKNAME,
             avatar_media_id=None,
+            avatar_key=None,
             phone_enc=None,
             phone_hash=None,
             phone_masked=None,

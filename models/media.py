@@ -1,0 +1,141 @@
+"""Uploaded photos (the files live in storage, these rows point at them) and their content checks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from tortoise import fields
+from tortoise.models import Model
+
+from media.images import Ingested
+from media.storage import variant_keys
+from models.users import User
+from server.errors import ApiError
+
+log = logging.getLogger("wenming.media")
+# Verdicts of WeChat's content checks, worst last; "pending" means asked, answer not in yet.
+VERDICTS = ("pass", "unchecked", "review", "risky")
+CHECK_STATES = ("unchecked", "pending", "pass", "review", "risky")
+# The 64-bit perceptual hash is also stored as four 16-bit bands: two photos within
+# three bits of each other share at least one band exactly (pigeonhole), which an
+# index can find; farther near-duplicates are usually caught too, by chance.
+PHASH_BANDS = 4
+
+
+class MediaNotYours(ApiError):
+    status, code, message = 403, "media_not_yours", "只能使用自己上传的图片"
+
+
+class Media(Model):
+    """A photo someone uploaded, as the clean JPEGs in storage plus the evidence read from it."""
+
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="media", on_delete=fields.CASCADE
+    )
+    # Storage key stem: the files are <key>.jpg, <key>-display.jpg and <key>-thumb.jpg.
+    key = fields.CharField(max_length=40, unique=True)
+    width = fields.IntField()
+    height = fields.IntField()
+    content_type = fields.CharField(max_length=32)
+    source_type = fields.CharField(max_length=32)
+    size_bytes = fields.IntField()
+    sha256 = fields.CharField(max_length=64, db_index=True)
+    phash = fields.CharField(max_length=16)
+    phash_b0 = fields.IntField(db_index=True)
+    phash_b1 = fields.IntField(db_index=True)
+    phash_b2 = fields.IntField(db_index=True)
+    phash_b3 = fields.IntField(db_index=True)
+    # Evidence for reviewers, never served: when and where the photo was taken.
+    taken_at = fields.DatetimeField(null=True)
+    lat = fields.FloatField(null=True)
+    lng = fields.FloatField(null=True)
+    check_trace_id = fields.CharField(max_length=64, null=True, unique=True)
+    check_result = fields.CharField(max_length=16, default="unchecked")
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    owner_id: int
+
+    class Meta:
+        table = "media"
+
+    @property
+    def original_key(self) -> str:
+        return variant_keys(self.key)[0]
+
+    @property
+    def display_key(self) -> str:
+        return variant_keys(self.key)[1]
+
+    @property
+    def thumb_key(self) -> str:
+        return variant_keys(self.key)[2]
+
+    @property
+    def verdict(self) -> str:
+        """The check result as reviewers read it (an unanswered check is still unchecked)."""
+        return "unchecked" if self.check_result == "pending" else self.check_result
+
+
+def phash_bands(phash: str) -> dict[str, int]:
+    return {f"phash_b{i}": int(phash[i * 4 : i * 4 + 4], 16) for i in range(PHASH_BANDS)}
+
+
+def worst(verdicts: list[str]) -> str:
+    """The combined verdict of several checks: the worst one wins."""
+    return max(verdicts, key=VERDICTS.index, default="pass")
+
+
+async def create_media(owner: User, stem: str, image: Ingested, size_bytes: int) -> Media:
+    """The row for files already saved under ``stem`` (files first, then the row)."""
+    return await Media.create(
+        owner_id=owner.id,
+        key=stem,
+        width=image.width,
+        height=image.height,
+        content_type=image.content_type,
+        source_type=image.source_type,
+        size_bytes=size_bytes,
+        sha256=image.sha256,
+        phash=image.phash,
+        **phash_bands(image.phash),
+        taken_at=image.taken_at,
+        lat=image.gps[0] if image.gps else None,
+        lng=image.gps[1] if image.gps else None,
+    )
+
+
+async def owned_media(owner: User, media_ids: list[int]) -> list[Media]:
+    """The caller's own media in the order given; anyone else's or unknown → 403 media_not_yours."""
+    rows = {m.id: m for m in await Media.filter(id__in=media_ids, owner_id=owner.id)}
+    if len(rows) != len(set(media_ids)):
+        raise MediaNotYours()
+    return [rows[i] for i in media_ids]
+
+
+async def picture_columns(owner: User, media_id: str | None, name: str) -> dict[str, str | None]:
+    """``<name>_media_id`` and ``<name>_key`` for a profile or cover picture: the owner's own photo, or none."""
+    if media_id is None:
+        return {f"{name}_media_id": None, f"{name}_key": None}
+    (media,) = await owned_media(owner, [int(media_id)])
+    return {f"{name}_media_id": str(media.id), f"{name}_key": media.key}
+
+
+async def record_check(media: list[Media], ask: Callable[[Media], Awaitable[str]]) -> None:
+    """Ask for each photo's content check (``ask`` returns WeChat's trace id) and remember the trace id.
+
+    A photo WeChat could not take stays "unchecked": the reviewer sees that, nothing else fails.
+    """
+    for m in media:
+        try:
+            trace_id = await ask(m)
+        except ApiError as exc:
+            log.warning("media check not requested for media %s: %s", m.id, exc.code)
+            continue
+        await Media.filter(id=m.id, check_result="unchecked").update(check_trace_id=trace_id, check_result="pending")
+
+
+async def referenced_stems(stems: list[str]) -> set[str]:
+    """Which of these storage stems a media row points at."""
+    return set(await Media.filter(key__in=stems).values_list("key", flat=True))

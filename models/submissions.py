@@ -1,0 +1,286 @@
+"""Evidence submissions: the rules for handing in photos, and the risk flags reviewers see."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise import fields
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.query_utils import Prefetch
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from media.images import hamming
+from models.campaigns import Enrollment, Task
+from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
+from models.media import Media, owned_media, phash_bands, worst
+from models.tasks import TaskClosed, now_utc
+from models.users import User
+from server.errors import ApiError, Conflict
+
+SUBMISSION_STATUSES = ("pending", "approved", "rejected", "flagged")
+# Evidence often goes up in the evening, or the next day where the signal is better.
+SUBMIT_GRACE = timedelta(hours=72)
+# A photo taken this long outside the task's window is flagged for the reviewer.
+WINDOW_SLACK = CHECKIN_EARLY
+# Perceptual hashes this close are the same photo (re-encoded, resized, lightly edited).
+NEAR_DUPLICATE_BITS = 6
+
+
+class TooFewPhotos(ApiError):
+    status, code, message = 400, "too_few_photos", "照片数量不足"
+
+
+class TooManyPhotos(ApiError):
+    status, code, message = 400, "too_many_photos", "照片数量超出上限"
+
+
+class CheckinRequired(Conflict):
+    code, message = "checkin_required", "请先完成现场签到再提交材料"
+
+
+class AlreadySubmitted(Conflict):
+    code, message = "already_submitted", "您已提交过该任务的材料，请等待审核"
+
+
+class Submission(Model):
+    """Evidence handed in for a task: text, photos, links, and what the checks found."""
+
+    id = fields.IntField(primary_key=True)
+    task: fields.ForeignKeyRelation[Task] = fields.ForeignKeyField(
+        "models.Task", related_name="submissions", on_delete=fields.RESTRICT
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="submissions", on_delete=fields.RESTRICT
+    )
+    status = fields.CharField(max_length=16, default="pending", db_index=True)
+    text = fields.TextField(default="")
+    links = fields.JSONField(default=list)
+    lat = fields.FloatField(null=True)
+    lng = fields.FloatField(null=True)
+    # "<task>:<user>" while the submission is alive (not rejected), NULL after: the unique
+    # index lets a person have one live submission per task whatever races.
+    live_key = fields.CharField(max_length=24, null=True, unique=True)
+    text_check = fields.CharField(max_length=16, default="unchecked")
+    duplicate_of = fields.JSONField(default=list)
+    outside_area = fields.BooleanField(default=False)
+    outside_window = fields.BooleanField(default=False)
+    decision = fields.CharField(max_length=16, null=True)
+    reason = fields.TextField(null=True)
+    awarded_points = fields.IntField(null=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    reviewed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reviews", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    task_id: int
+    user_id: int
+    photos: fields.ReverseRelation[SubmissionMedia]
+
+    class Meta:
+        table = "submissions"
+
+    def content_verdict(self, media: list[Media]) -> str:
+        """pass|review|risky|unchecked over the text and every photo."""
+        return worst([self.text_check, *(m.verdict for m in media)])
+
+
+class SubmissionMedia(Model):
+    """A photo of a submission, in the order the person gave."""
+
+    id = fields.IntField(primary_key=True)
+    submission: fields.ForeignKeyRelation[Submission] = fields.ForeignKeyField(
+        "models.Submission", related_name="photos", on_delete=fields.CASCADE
+    )
+    media: fields.ForeignKeyRelation[Media] = fields.ForeignKeyField(
+        "models.Media", related_name="uses", on_delete=fields.RESTRICT
+    )
+    position = fields.IntField()
+
+    submission_id: int
+    media_id: int
+
+    class Meta:
+        table = "submission_media"
+        unique_together = (("submission", "media"),)
+
+
+@dataclass
+class Evidence:
+    media_ids: list[int]
+    text: str = ""
+    lat: float | None = None
+    lng: float | None = None
+    links: list[str] = field(default_factory=list)
+
+
+TextCheck = Callable[[str], Awaitable[str]]
+
+
+async def submit(task: Task, user: User, evidence: Evidence, check_text: TextCheck) -> Submission:
+    """Hand in evidence for a task the person enrolled in; see API.md for the rules.
+
+    ``check_text`` returns the content verdict of the text (pass|review|risky|unchecked);
+    it runs outside the transaction because it calls WeChat.
+    """
+    now = now_utc()
+    enrollment = await _submittable(task, user, now)
+    if len(evidence.media_ids) < task.min_photos:
+        raise TooFewPhotos(f"至少需要 {task.min_photos} 张照片")
+    if len(evidence.media_ids) > task.max_photos:
+        raise TooManyPhotos(f"最多 {task.max_photos} 张照片")
+    media = await owned_media(user, evidence.media_ids)
+    if await Submission.exists(live_key=_live_key(task, user)):
+        raise AlreadySubmitted()
+    text_check = await check_text(evidence.text) if evidence.text.strip() else "pass"
+    risk = await _risk(task, user, media, evidence)
+    try:
+        async with in_transaction():
+            submission = await Submission.create(
+                task_id=task.id,
+                user_id=user.id,
+                status="flagged" if text_check == "risky" else "pending",
+                text=evidence.text,
+                links=evidence.links,
+                lat=evidence.lat,
+                lng=evidence.lng,
+                live_key=_live_key(task, user),
+                text_check=text_check,
+                **risk,
+            )
+            await SubmissionMedia.bulk_create(
+                [SubmissionMedia(submission_id=submission.id, media_id=m.id, position=i) for i, m in enumerate(media)]
+            )
+            if await Enrollment.filter(id=enrollment.id).exclude(status="withdrawn").update(status="submitted") != 1:
+                raise NotEnrolled()  # withdrew while this request was on its way
+    except IntegrityError:
+        raise AlreadySubmitted() from None
+    return submission
+
+
+def _live_key(task: Task, user: User) -> str:
+    return f"{task.id}:{user.id}"
+
+
+async def _submittable(task: Task, user: User, now: datetime) -> Enrollment:
+    if task.cancelled_at is not None or task.campaign.status != "published" or now > task.ends_at + SUBMIT_GRACE:
+        raise TaskClosed("任务已结束或已取消，不能再提交材料")
+    enrollment = await Enrollment.get_or_none(task_id=task.id, user_id=user.id)
+    if enrollment is None or enrollment.status == "withdrawn":
+        raise NotEnrolled()
+    if task.checkin_required and enrollment.checked_in_at is None:
+        raise CheckinRequired()
+    return enrollment
+
+
+async def _risk(task: Task, user: User, media: list[Media], evidence: Evidence) -> dict[str, object]:
+    low = task.starts_at - WINDOW_SLACK
+    high = task.ends_at + WINDOW_SLACK
+    outside_window = any(m.taken_at is not None and not (low <= m.taken_at <= high) for m in media)
+    return {
+        "duplicate_of": await _duplicates(task, user, media),
+        "outside_window": outside_window,
+        "outside_area": _outside_area(task, media, evidence),
+    }
+
+
+def _outside_area(task: Task, media: list[Media], evidence: Evidence) -> bool:
+    if task.lat is None or task.lng is None or task.radius_m is None:
+        return False
+    allowed = task.radius_m + MAX_ACCURACY_ALLOWANCE_M
+    points = [(m.lat, m.lng) for m in media if m.lat is not None and m.lng is not None]
+    if evidence.lat is not None and evidence.lng is not None:
+        points.append((evidence.lat, evidence.lng))
+    return any(distance_m(lat, lng, task.lat, task.lng) > allowed for lat, lng in points)
+
+
+async def _duplicates(task: Task, user: User, media: list[Media]) -> list[str]:
+    """Submissions (by anyone) already holding the same or a near-identical photo.
+
+    One query: candidates share the sha256 or a 16-bit band of the perceptual hash;
+    the Hamming distance decides. The person's own earlier submissions for this same
+    task (a resubmission after rejection) do not count.
+    """
+    if not media:
+        return []
+    match = Q(media__sha256__in=[m.sha256 for m in media])
+    for band, values in _band_values(media).items():
+        match |= Q(**{f"media__{band}__in": values})
+    rows = (
+        # ~Q(a, b) is NOT (a AND b); exclude(a, b) would be NOT a AND NOT b.
+        await SubmissionMedia.filter(
+            match, ~Q(submission__task_id=task.id, submission__user_id=user.id)
+        ).select_related("media")
+    )
+    found = {
+        row.submission_id
+        for row in rows
+        for m in media
+        if row.media.sha256 == m.sha256 or hamming(row.media.phash, m.phash) <= NEAR_DUPLICATE_BITS
+    }
+    return [str(i) for i in sorted(found)]
+
+
+def _band_values(media: list[Media]) -> dict[str, list[int]]:
+    values: dict[str, set[int]] = {}
+    for m in media:
+        for band, value in phash_bands(m.phash).items():
+            values.setdefault(band, set()).add(value)
+    return {band: sorted(v) for band, v in values.items()}
+
+
+async def apply_media_verdict(trace_id: str, suggest: str) -> bool:
+    """Record WeChat's pushed media-check verdict; a risky photo flags its pending submissions.
+
+    False when no media carries ``trace_id`` (unknown or already answered differently is harmless).
+    """
+    async with in_transaction():
+        media = await Media.get_or_none(check_trace_id=trace_id)
+        if media is None:
+            return False
+        await Media.filter(id=media.id).update(check_result=suggest)
+        if suggest == "risky":
+            holding = await SubmissionMedia.filter(media_id=media.id).values_list("submission_id", flat=True)
+            await Submission.filter(id__in=holding, status="pending").update(status="flagged")
+    return True
+
+
+async def submissions_page(
+    *,
+    owner_id: int | None,
+    scope_path: str | None,
+    task_id: int | None,
+    status: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Submission]:
+    """Newest first; ``owner_id`` for one person's own, else ``scope_path`` limits staff to their subtree."""
+    rows = Submission.all()
+    if owner_id is not None:
+        rows = rows.filter(user_id=owner_id)
+    elif scope_path is not None:
+        rows = rows.filter(task__campaign__org__path__startswith=scope_path)
+    if task_id is not None:
+        rows = rows.filter(task_id=task_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    return await with_relations(rows.order_by("-id").limit(limit + 1))
+
+
+async def with_relations(rows: QuerySet[Submission]) -> list[Submission]:
+    """Submissions with their user (and org), task, campaign org and photos in a fixed number of queries."""
+    photos = Prefetch("photos", queryset=SubmissionMedia.all().order_by("position").select_related("media"))
+    return await rows.select_related("user__org", "task__campaign__org").prefetch_related(photos)
+
+
+async def get_submission(submission_id: int) -> Submission | None:
+    rows = await with_relations(Submission.filter(id=submission_id))
+    return rows[0] if rows else None
