@@ -2,9 +2,11 @@
 
 from sanic import Blueprint
 
-from handlers import auth, campaigns, health, me, orgs, tasks, users
+from handlers import auth, campaigns, health, me, media, orgs, submissions, tasks, users, wechat
 
-api = Blueprint.group(auth.bp, me.bp, orgs.bp, users.bp, campaigns.bp, tasks.bp, url_prefix="/api/v1")
-root = health.bp
+api = Blueprint.group(
+    auth.bp, me.bp, orgs.bp, users.bp, campaigns.bp, tasks.bp, media.bp, submissions.bp, wechat.bp, url_prefix="/api/v1"
+)
+root = Blueprint.group(health.bp, media.files)
 
 __all__ = ["api", "root"]

@@ -16,6 +16,7 @@ from handlers.task_schemas import (
     TaskRead,
 )
 from models.campaigns import Campaign
+from models.media import MediaNotYours, picture_columns
 from models.orgs import find_org, org_path
 from models.tasks import (
     audience_fields,
@@ -58,7 +59,13 @@ async def managed_campaign(campaign_id: int, user: User) -> Campaign:
 
 @bp.post("")
 @endpoint(
-    summary="新建活动", roles=STAFF_ROLES, body=CampaignCreate, response=CampaignRead, status=201, tag="campaigns"
+    summary="新建活动",
+    roles=STAFF_ROLES,
+    body=CampaignCreate,
+    response=CampaignRead,
+    status=201,
+    errors=(MediaNotYours,),
+    tag="campaigns",
 )
 async def post_campaign(request: Request, user: User, body: CampaignCreate) -> HTTPResponse:
     """Create a draft campaign owned by an org inside the caller's subtree."""
@@ -67,11 +74,10 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     if not in_scope(staff_scope(user), org):
         raise Forbidden("只能在本组织及下级组织发布活动")
-    if body.cover_media_id is not None:
-        raise InvalidRequest.fields({"cover_media_id": "图片不存在"})
     data = body.model_dump(exclude={"org_id", "cover_media_id"})
+    data.update(await picture_columns(user, body.cover_media_id, "cover"))
     campaign = await create_campaign(data, org, user)
-    return json_response(CampaignRead.of(campaign), status=201)
+    return json_response(CampaignRead.of(campaign, request.app.ctx.signer), status=201)
 
 
 @bp.patch("/<campaign_id:id>")
@@ -80,19 +86,19 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
     roles=STAFF_ROLES,
     body=CampaignUpdate,
     response=CampaignRead,
-    errors=(NotFound, Conflict),
+    errors=(NotFound, Conflict, MediaNotYours),
     tag="campaigns",
 )
 async def patch_campaign(request: Request, campaign_id: int, user: User, body: CampaignUpdate) -> HTTPResponse:
     """Edit title, kind, description or dates of a campaign the caller manages."""
     campaign = await managed_campaign(campaign_id, user)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("cover_media_id") is not None:
-        raise InvalidRequest.fields({"cover_media_id": "图片不存在"})
     for name, value in changes.items():
         if value is None and name not in ("cover_media_id",):
             raise InvalidRequest.fields({name: "不能为 null"})
-    return json_response(CampaignRead.of(await update_campaign(campaign, changes)))
+    if "cover_media_id" in changes:
+        changes.update(await picture_columns(user, changes["cover_media_id"], "cover"))
+    return json_response(CampaignRead.of(await update_campaign(campaign, changes), request.app.ctx.signer))
 
 
 @bp.post("/<campaign_id:id>/publish")
@@ -100,7 +106,7 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
 async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
     campaign = await managed_campaign(campaign_id, user)
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "published")))
+    return json_response(CampaignRead.of(await set_campaign_status(campaign, "published"), request.app.ctx.signer))
 
 
 @bp.post("/<campaign_id:id>/close")
@@ -108,7 +114,7 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
 async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
     campaign = await managed_campaign(campaign_id, user)
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed")))
+    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), request.app.ctx.signer))
 
 
 @bp.get("")
@@ -137,7 +143,7 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
     page, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
     return json_response(
         {
-            "items": [CampaignRead.of(c).model_dump(mode="json") for c in page],
+            "items": [CampaignRead.of(c, request.app.ctx.signer).model_dump(mode="json") for c in page],
             "next_cursor": next_cursor,
         }
     )
@@ -147,7 +153,7 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
 @endpoint(summary="活动详情", response=CampaignRead, errors=(NotFound,), tag="campaigns")
 async def get_campaign_detail(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """One campaign the caller may see."""
-    return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user)))
+    return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user), request.app.ctx.signer))
 
 
 @bp.get("/<campaign_id:id>/summary")

@@ -6,6 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import MeUpdate, UserRead
+from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
 from models.users import User, erase_user, personal_data, update_profile
 from server.errors import Forbidden, InvalidRequest
@@ -18,11 +19,11 @@ bp = Blueprint("me", url_prefix="/me")
 @endpoint(summary="我的资料", response=UserRead, tag="me")
 async def get_me(request: Request, user: User) -> HTTPResponse:
     """The caller's profile, with points, service hours and star level."""
-    return json_response(UserRead.of(user))
+    return json_response(UserRead.of(user, request.app.ctx.signer))
 
 
 @bp.patch("")
-@endpoint(summary="修改我的资料", body=MeUpdate, response=UserRead, tag="me")
+@endpoint(summary="修改我的资料", body=MeUpdate, response=UserRead, errors=(Forbidden, MediaNotYours), tag="me")
 async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse:
     """Change nickname, avatar, org (volunteers and influencers) or leaderboard visibility."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
@@ -34,9 +35,9 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
         raise Forbidden("工作人员的所属组织由管理员调整")
     if changes.get("org_id") is not None and await org_path(int(changes["org_id"])) is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
-    if changes.get("avatar_media_id") is not None:
-        raise InvalidRequest.fields({"avatar_media_id": "图片不存在"})
-    return json_response(UserRead.of(await update_profile(user, changes)))
+    if "avatar_media_id" in changes:
+        changes.update(await picture_columns(user, changes["avatar_media_id"], "avatar"))
+    return json_response(UserRead.of(await update_profile(user, changes), request.app.ctx.signer))
 
 
 @bp.get("/export")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from media.storage import UrlSigner, variant_keys
 from models.orgs import Org
 from models.users import User
 from server.ids import ID_PATTERN, is_id
@@ -59,6 +60,28 @@ class OrgCreate(Strict):
     parent_id: Id | None = None
 
 
+def avatar_url(user: User, signer: UrlSigner) -> str | None:
+    return signer.url(variant_keys(user.avatar_key)[2]) if user.avatar_key else None
+
+
+class UserBrief(BaseModel):
+    """Who did something, as shown beside their work."""
+
+    id: str
+    nickname: str
+    avatar_url: str | None
+    org: OrgRead | None
+
+    @classmethod
+    def of(cls, user: User, signer: UrlSigner) -> UserBrief:
+        return cls(
+            id=str(user.id),
+            nickname=user.nickname,
+            avatar_url=avatar_url(user, signer),
+            org=OrgRead.of(user.org) if user.org_id and user.org else None,
+        )
+
+
 class UserRead(BaseModel):
     id: str
     role: Role
@@ -73,12 +96,12 @@ class UserRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user: User) -> UserRead:
+    def of(cls, user: User, signer: UrlSigner) -> UserRead:
         return cls(
             id=str(user.id),
             role=user.role,
             nickname=user.nickname,
-            avatar_url=None,
+            avatar_url=avatar_url(user, signer),
             org=OrgRead.of(user.org) if user.org_id and user.org else None,
             phone=user.phone_masked,
             points=user.points,

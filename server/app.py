@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -16,11 +18,14 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
 import handlers
+from media.storage import INCOMING_DIR, LocalStorage, UrlSigner
+from server.background import Background
 from server.config import Config
 from server.crypto import Vault, derive_key
 from server.db import close_db, init_db
 from server.errors import ApiError, InternalError
 from server.ids import ID_PATTERN, route_id
+from server.push import NonceGuard, PushVerifier
 from server.qrcodes import QrCodeCache
 from server.ratelimit import RateLimiter
 from server.wechat import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -41,6 +46,7 @@ _FRAMEWORK_CODES = {
     503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
 JSON_BODY_LIMIT = 1024 * 1024
+IMAGE_THREADS = 2
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
@@ -90,9 +96,23 @@ async def _start(app: Sanic) -> None:
     app.ctx.scene_key = derive_key(config.secret_key, "checkin-scene-v1")
     app.ctx.qrcodes = QrCodeCache(app.ctx.wechat, app.ctx.redis)
     app.ctx.limiter = RateLimiter(app.ctx.redis)
+    app.ctx.storage = LocalStorage(config.media_root)
+    app.ctx.incoming = os.path.join(config.media_root, INCOMING_DIR)
+    app.ctx.signer = UrlSigner(
+        derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
+    )
+    # Pillow releases the GIL while it decodes, resizes and encodes: threads use both cores.
+    app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
+    app.ctx.background = Background()
+    app.ctx.push = None
+    if config.push_token:
+        nonces = NonceGuard(app.ctx.redis)
+        app.ctx.push = PushVerifier(config.push_token, config.push_aes_key, config.wechat_appid, nonces)
 
 
 async def _stop(app: Sanic) -> None:
+    await app.ctx.background.drain()
+    app.ctx.image_pool.shutdown(wait=True)
     await app.ctx.http.close()
     if app.ctx.redis is not None:
         await app.ctx.redis.aclose()

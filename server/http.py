@@ -109,12 +109,14 @@ def endpoint(
     errors: Iterable[type[ApiError]] = (),
     tag: str | None = None,
     idempotent: bool = False,
+    upload_field: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Parse → authorize → call, and document the route (body, response, every error).
 
     The wrapped handler receives keyword arguments ``user`` (when ``auth``),
     ``body`` and ``query`` (validated models) besides the path parameters.
     ``idempotent`` routes honour ``Idempotency-Key`` (a retry replays the first answer).
+    ``upload_field`` documents a multipart body with that one file field (the handler streams it).
     """
     allowed = frozenset(roles) if roles else None
     error_classes: list[type[ApiError]] = [InvalidRequest, *errors]
@@ -149,6 +151,10 @@ def endpoint(
             documented = openapi.secured("token")(documented)
         if body is not None:
             documented = openapi.body({"application/json": schema_of(body)}, required=True)(documented)
+        if upload_field is not None:
+            form = {"type": "object", "properties": {upload_field: {"type": "string", "format": "binary"}}}
+            form["required"] = [upload_field]
+            documented = openapi.body({"multipart/form-data": {"schema": form}}, required=True)(documented)
         if query is not None:
             for name, field in query.model_fields.items():
                 documented = openapi.parameter(

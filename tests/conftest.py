@@ -10,6 +10,7 @@ skip is a failure instead, so nothing silently stops being tested.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -80,7 +81,18 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         await admin.close()
 
 
-TABLES = ("idempotency_records", "enrollments", "tasks", "campaigns", "auth_tokens", "users", "orgs")
+TABLES = (
+    "submission_media",
+    "submissions",
+    "media",
+    "idempotency_records",
+    "enrollments",
+    "tasks",
+    "campaigns",
+    "auth_tokens",
+    "users",
+    "orgs",
+)
 
 
 async def reset_database() -> None:
@@ -108,6 +120,10 @@ async def wechat() -> AsyncIterator[FakeWeChat]:
     await fake.stop()
 
 
+PUSH_TOKEN = "wenming-test-push-token"
+PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
 @dataclass
 class Service:
     app: Sanic
@@ -118,12 +134,21 @@ class Service:
 @pytest_asyncio.fixture(scope="session")
 async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Service]:
     """The real app on a real loopback port, in the test's event loop."""
-    config = Config.from_env(service_env(database_url, wechat, WENMING_LIMIT_SIGNIN="300/minute"))
+    port = free_port()
+    env = service_env(
+        database_url,
+        wechat,
+        WENMING_LIMIT_SIGNIN="300/minute",
+        WENMING_LIMIT_UPLOAD="600/minute",
+        WENMING_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        WENMING_WECHAT_PUSH_TOKEN=PUSH_TOKEN,
+        WENMING_WECHAT_PUSH_AES_KEY=PUSH_AES_KEY,
+    )
+    config = Config.from_env(env)
     await init_db(config.database_url)
     await apply_migrations()
     await close_db()
     app = create_app(config, name=f"wenming_test_{uuid.uuid4().hex[:8]}")
-    port = free_port()
     server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
     assert server is not None
     await server.startup()
@@ -177,6 +202,32 @@ class Api:
                 body = raw.decode(errors="replace")
             return Reply(resp.status, body, resp.headers)
 
+    async def upload(
+        self,
+        token: str | None,
+        data: bytes,
+        *,
+        filename: str = "photo.jpg",
+        content_type: str = "image/jpeg",
+        field: str = "file",
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """POST /media as wx.uploadFile does: multipart with one file field."""
+        form = aiohttp.FormData()
+        form.add_field("name", "evidence")  # wx.uploadFile's formData rides along; ignored
+        form.add_field(field, data, filename=filename, content_type=content_type)
+        all_headers = dict(headers or {})
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        async with self.session.post(self.service.base_url + "/api/v1/media", data=form, headers=all_headers) as resp:
+            raw = await resp.read()
+            body: Any = orjson.loads(raw) if raw else None
+            return Reply(resp.status, body, resp.headers)
+
+    async def settle(self) -> None:
+        """Wait for the work the service does after its responses (content-check requests)."""
+        await self.service.app.ctx.background.drain()
+
     async def login(self, openid: str | None = None) -> tuple[str, dict]:
         reply = await self.call("POST", "/api/v1/auth/wechat-login", json={"code": self.wechat.issue_code(openid)})
         assert reply.status == 200, reply.body
@@ -193,7 +244,9 @@ class Api:
 async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
     """A clean slate per test: empty tables, a forgetful fake WeChat, an empty Redis."""
     await reset_database()
+    shutil.rmtree(service.config.media_root, ignore_errors=True)
     wechat.reset()
+    wechat.configure_push(service.base_url + "/api/v1/wechat/push", PUSH_TOKEN, PUSH_AES_KEY, fmt="json")
     if service.app.ctx.redis is not None:
         await service.app.ctx.redis.flushdb()
     service.app.ctx.limiter._local.clear()

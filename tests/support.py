@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 
 import aiohttp
@@ -33,6 +34,7 @@ def service_env(database_url: str, wechat: FakeWeChat, **extra: str) -> dict[str
         WENMING_WECHAT_APPID=wechat.appid,
         WENMING_WECHAT_SECRET=wechat.secret,
         WENMING_WECHAT_TIMEOUT="1.5",
+        WENMING_MEDIA_ROOT=tempfile.mkdtemp(prefix="wenming-media-"),
     )
     redis_url = os.environ.get("WENMING_TEST_REDIS_URL")
     if redis_url:

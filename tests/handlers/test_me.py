@@ -252,13 +252,3 @@ async def test_staff_may_change_own_nickname(api):
 
     assert reply.status == 200
     assert reply.body["nickname"] == "宣传干事"
-
-
-async def test_nonexistent_avatar_media_is_invalid(api):
-    token, _ = await api.login()
-
-    reply = await api.call("PATCH", ME, token=token, json={"avatar_media_id": "424242"})
-
-    assert reply.status == 400
-    assert reply.error_code == "invalid_request"
-    assert "avatar_media_id" in reply.body["error"]["details"]["fields"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import time
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,34 +12,13 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
+from tests.images import bomb_png, encode, rational_dms, scene
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> str:
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
-
-
-def encode(img: Image.Image, fmt: str, **params) -> bytes:
-    out = io.BytesIO()
-    img.save(out, format=fmt, **params)
-    return out.getvalue()
-
-
-def scene(size: tuple[int, int] = (800, 600), seed: int = 0) -> Image.Image:
-    """A picture with structure (so perceptual hashes mean something)."""
-    w, h = size
-    img = Image.new("RGB", size, (30 + seed * 50 % 200, 120, 200))
-    draw = ImageDraw.Draw(img)
-    if seed == 0:
-        draw.rectangle((0, 0, w // 2, h // 2), fill=(250, 250, 250))
-        draw.ellipse((w // 2, h // 3, w - 20, h - 20), fill=(200, 30, 30))
-        draw.line((0, h, w, 0), fill=(0, 0, 0), width=max(4, w // 40))
-    else:
-        for i in range(0, w, max(8, w // 10)):
-            draw.rectangle((i, 0, i + w // 20, h), fill=(10, 10, 10))
-        draw.ellipse((0, h // 2, w // 3, h), fill=(255, 255, 0))
-    return img
 
 
 def assert_clean(data: bytes) -> None:
@@ -88,13 +65,6 @@ def test_sniff_by_magic_bytes() -> None:
 
 
 # --- the happy paths -----------------------------------------------------------------
-
-
-def rational_dms(value: float) -> tuple[float, float, float]:
-    deg = int(value)
-    minutes = int((value - deg) * 60)
-    seconds = round(((value - deg) * 60 - minutes) * 60, 4)
-    return (float(deg), float(minutes), seconds)
 
 
 def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path: Path) -> None:
@@ -294,17 +264,6 @@ def test_corrupt_png_is_400(tmp_path: Path) -> None:
     data[100:140] = b"\x00" * 40
     err = rejected(write(tmp_path, "bad.png", bytes(data)))
     assert (err.status, err.code) == (400, "bad_image")
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header declaring a huge picture, with a tiny (incomplete) body."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    idat = zlib.compress(b"\x00" * 1024)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 def test_decompression_bomb_png_is_400_fast(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""Photos: streaming upload through the image pipeline, and the signed file URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.media_schemas import MediaRead
+from media.images import ImageRejected
+from media.storage import StorageError, check_key
+from media.uploads import remove_files, store_upload
+from models.media import create_media
+from models.users import User
+from server.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from server.http import endpoint, json_response
+from server.uploads import discard, receive_file
+
+bp = Blueprint("media", url_prefix="/media")
+files = Blueprint("media_files", url_prefix="/media/files")
+UPLOAD_FIELD = "file"
+
+
+class BadImage(ApiError):
+    status, code, message = 400, "bad_image", "图片已损坏或无法读取"
+
+
+@bp.post("", stream=True)
+@endpoint(
+    summary="上传图片",
+    response=MediaRead,
+    status=201,
+    idempotent=True,
+    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited),
+    tag="media",
+    upload_field=UPLOAD_FIELD,
+)
+async def upload(request: Request, user: User) -> HTTPResponse:
+    """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
+    ctx = request.app.ctx
+    await ctx.limiter.hit("upload", str(user.id), ctx.config.limit_upload)
+    received = await receive_file(
+        request, field=UPLOAD_FIELD, max_bytes=ctx.config.max_upload_bytes, tmp_dir=ctx.incoming
+    )
+    try:
+        stored = await asyncio.get_running_loop().run_in_executor(
+            ctx.image_pool, store_upload, received.path, ctx.storage
+        )
+    except ImageRejected as exc:
+        raise _as_api_error(exc) from None
+    finally:
+        discard(received.path)
+    try:
+        media = await create_media(user, stored.stem, stored.image, received.size)
+    except BaseException:
+        await asyncio.to_thread(remove_files, ctx.storage, stored.keys)
+        raise
+    return json_response(MediaRead.of(media, ctx.signer), status=201)
+
+
+def _as_api_error(exc: ImageRejected) -> ApiError:
+    return UnsupportedMediaType(exc.message) if exc.status == 415 else BadImage(exc.message)
+
+
+@files.get("/<key:path>")
+@endpoint(summary="图片文件（签名地址）", auth=False, errors=(Forbidden, NotFound), tag="media")
+async def serve_file(request: Request, key: str) -> HTTPResponse:
+    """A photo file by its signed, expiring URL; no Authorization needed (for `<image>` and WeChat)."""
+    expires, signature = request.args.get("e", ""), request.args.get("s", "")
+    if not request.app.ctx.signer.verify(request.path, expires, signature):
+        raise Forbidden("图片链接无效或已过期，请刷新页面")
+    try:
+        data = await asyncio.to_thread(request.app.ctx.storage.open, check_key(key))
+    except (StorageError, FileNotFoundError):
+        raise NotFound("图片不存在") from None
+    max_age = max(0, int(expires) - int(time.time()))
+    return HTTPResponse(
+        data,
+        content_type="image/jpeg",
+        headers={"Cache-Control": f"private, max-age={max_age}, immutable", "X-Content-Type-Options": "nosniff"},
+    )

@@ -1,0 +1,162 @@
+"""Request and response schemas of photos and evidence submissions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from handlers.schemas import Id, PageQuery, Strict, UserBrief
+from media.storage import UrlSigner
+from models.media import Media
+from models.submissions import Submission
+
+MAX_TEXT = 2000
+MAX_LINKS = 10
+Link = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class MediaRead(BaseModel):
+    id: str
+    width: int
+    height: int
+    content_type: str
+    url: str = Field(description="显示尺寸（长边 ≤ 1280）的签名地址，无需 Authorization，会过期")
+    thumb_url: str = Field(description="缩略图（长边 ≤ 320）的签名地址")
+    original_url: str = Field(description="原尺寸（已去除 EXIF/GPS）的签名地址")
+    sha256: str
+    taken_at: datetime | None
+    has_location: bool
+
+    @classmethod
+    def of(cls, m: Media, signer: UrlSigner) -> MediaRead:
+        return cls(
+            id=str(m.id),
+            width=m.width,
+            height=m.height,
+            content_type=m.content_type,
+            url=signer.url(m.display_key),
+            thumb_url=signer.url(m.thumb_key),
+            original_url=signer.url(m.original_key),
+            sha256=m.sha256,
+            taken_at=m.taken_at,
+            has_location=m.lat is not None,
+        )
+
+
+class EvidenceMedia(MediaRead):
+    """A photo as a reviewer sees it: where it was taken and what the content check said."""
+
+    lat: float | None
+    lng: float | None
+    check: Literal["pass", "review", "risky", "unchecked"]
+
+    @classmethod
+    def of(cls, m: Media, signer: UrlSigner) -> EvidenceMedia:
+        return cls(**MediaRead.of(m, signer).model_dump(), lat=m.lat, lng=m.lng, check=m.verdict)
+
+
+class SubmissionIn(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    media_ids: list[Id] = Field(max_length=50)
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
+
+    @field_validator("media_ids")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("照片不能重复")
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _web(cls, value: list[str]) -> list[str]:
+        for link in value:
+            if not link.lower().startswith(("http://", "https://")) or any(c.isspace() for c in link):
+                raise ValueError("链接须以 http:// 或 https:// 开头")
+        return value
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> SubmissionIn:
+        if (self.lat is None) != (self.lng is None):
+            raise ValueError("lat 与 lng 须同时提供")
+        return self
+
+
+class ReviewRead(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: str | None
+    points: int | None
+    reviewed_at: datetime
+
+
+class RiskRead(BaseModel):
+    duplicate_of: list[str] = Field(description="含有相同或近似照片的其他提交")
+    outside_area: bool = Field(description="照片或提交位置在任务范围外")
+    outside_window: bool = Field(description="照片拍摄时间在任务时间外")
+    content: Literal["pass", "review", "risky", "unchecked"]
+
+
+class SubmissionRead(BaseModel):
+    id: str
+    task_id: str
+    task_title: str
+    user: UserBrief
+    status: Literal["pending", "approved", "rejected", "flagged"]
+    text: str
+    media: list[MediaRead | EvidenceMedia]
+    links: list[str]
+    lat: float | None
+    lng: float | None
+    created_at: datetime
+    review: ReviewRead | None
+    risk: RiskRead | None = Field(None, description="仅工作人员可见")
+
+    @classmethod
+    def of(cls, s: Submission, signer: UrlSigner, *, staff: bool) -> SubmissionRead:
+        media = [p.media for p in s.photos]
+        review = None
+        if s.decision is not None and s.reviewed_at is not None:
+            review = ReviewRead(
+                decision=s.decision, reason=s.reason, points=s.awarded_points, reviewed_at=s.reviewed_at
+            )
+        risk = None
+        if staff:
+            risk = RiskRead(
+                duplicate_of=s.duplicate_of,
+                outside_area=s.outside_area,
+                outside_window=s.outside_window,
+                content=s.content_verdict(media),
+            )
+        render = EvidenceMedia.of if staff else MediaRead.of
+        return cls(
+            id=str(s.id),
+            task_id=str(s.task_id),
+            task_title=s.task.title,
+            user=UserBrief.of(s.user, signer),
+            status=s.status,
+            text=s.text,
+            media=[render(m, signer) for m in media],
+            links=s.links,
+            lat=s.lat,
+            lng=s.lng,
+            created_at=s.created_at,
+            review=review,
+            risk=risk,
+        )
+
+
+class SubmissionList(BaseModel):
+    items: list[SubmissionRead]
+    next_cursor: str | None
+
+
+class SubmissionQuery(PageQuery):
+    mine: Literal["1", "0", "true", "false"] | None = None
+    task_id: Id | None = None
+    status: Literal["pending", "approved", "rejected", "flagged"] | None = None

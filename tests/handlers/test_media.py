@@ -1,0 +1,334 @@
+"""POST /media and the signed file URLs, over real HTTP with real image bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from PIL import Image, ImageCms, ImageDraw
+
+from models.media import Media
+from tests.images import bomb_png, encode, phone_photo, scene
+
+MEDIA = "/api/v1/media"
+
+
+def media_root(api) -> Path:
+    return Path(api.service.config.media_root)
+
+
+def stored_files(api) -> list[str]:
+    """Every file under the media root, the upload folder included."""
+    root = media_root(api)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+async def fetch(api, url: str) -> tuple[int, bytes, dict]:
+    async with api.session.get(url) as resp:  # no Authorization header, like <image>
+        return resp.status, await resp.read(), dict(resp.headers)
+
+
+@pytest.fixture
+async def volunteer(api) -> str:
+    token, _ = await api.person("volunteer")
+    return token
+
+
+async def test_phone_photo_is_stored_upright_without_metadata(api, volunteer) -> None:
+    reply = await api.upload(volunteer, phone_photo((800, 600)), filename="IMG_0001.JPG")
+
+    assert reply.status == 201, reply.body
+    body = reply.body
+    assert (body["width"], body["height"]) == (600, 800)  # orientation 6 applied
+    assert body["content_type"] == "image/jpeg"
+    assert body["has_location"] is True
+    assert datetime.fromisoformat(body["taken_at"]) == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
+    assert len(body["sha256"]) == 64
+    for name in ("url", "thumb_url", "original_url"):
+        assert body[name].startswith(api.service.base_url + "/media/files/")
+        status, data, headers = await fetch(api, body[name])
+        assert status == 200, name
+        assert headers["Content-Type"] == "image/jpeg"
+        assert b"Exif" not in data and b"GPS" not in data and b"Secret Phone Co" not in data
+        img = Image.open(io.BytesIO(data))
+        assert not img.getexif()
+        assert img.height > img.width  # upright
+    _, original, _ = await fetch(api, body["original_url"])
+    upright = Image.open(io.BytesIO(original))
+    r, g, b = upright.getpixel((upright.width - 10, 10))
+    assert g > 200 and r < 60 and b < 60  # the marker turned with the picture
+    row = await Media.get(id=int(body["id"]))
+    assert row.lat == pytest.approx(31.2304, abs=1e-4) and row.lng == pytest.approx(121.4737, abs=1e-4)
+
+
+async def test_cmyk_jpeg_is_served_as_rgb(api, volunteer) -> None:
+    cmyk = Image.new("CMYK", (120, 80), (0, 255, 255, 0))  # red in CMYK
+    reply = await api.upload(volunteer, encode(cmyk, "JPEG", quality=95))
+    assert reply.status == 201, reply.body
+    _, data, _ = await fetch(api, reply.body["original_url"])
+    img = Image.open(io.BytesIO(data))
+    assert img.mode == "RGB"
+    r, g, b = img.getpixel((60, 40))
+    assert r > 200 and g < 60 and b < 60
+
+
+async def test_png_with_alpha_is_flattened_on_white(api, volunteer) -> None:
+    img = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rectangle((50, 0, 99, 99), fill=(0, 0, 255, 255))
+    reply = await api.upload(volunteer, encode(img, "PNG"), filename="logo.png", content_type="image/png")
+    assert reply.status == 201, reply.body
+    _, data, _ = await fetch(api, reply.body["url"])
+    out = Image.open(io.BytesIO(data))
+    assert all(c > 245 for c in out.getpixel((10, 50)))
+    assert out.getpixel((80, 50))[2] > 200
+
+
+async def test_icc_tagged_photo_is_accepted_and_profile_dropped(api, volunteer) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    reply = await api.upload(volunteer, encode(scene((200, 150)), "JPEG", icc_profile=profile))
+    assert reply.status == 201, reply.body
+    _, data, _ = await fetch(api, reply.body["url"])
+    assert "icc_profile" not in Image.open(io.BytesIO(data)).info
+
+
+async def test_heic_from_an_iphone_is_accepted(api, volunteer) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    data = encode(scene((640, 480)), "HEIF", quality=80)
+    reply = await api.upload(volunteer, data, filename="IMG_0002.HEIC", content_type="image/heic")
+    assert reply.status == 201, reply.body
+    assert (reply.body["width"], reply.body["height"]) == (640, 480)
+    status, served, _ = await fetch(api, reply.body["url"])
+    assert status == 200 and Image.open(io.BytesIO(served)).format == "JPEG"
+
+
+async def test_webp_is_accepted(api, volunteer) -> None:
+    reply = await api.upload(volunteer, encode(scene((300, 200)), "WEBP"), filename="a.webp")
+    assert reply.status == 201, reply.body
+
+
+# --- refusals: the error shape, nothing stored, nothing left behind ------------------------------
+
+
+async def refused(api, token: str, data: bytes, status: int, code: str, **kw) -> dict:
+    before = await Media.all().count()
+    reply = await api.upload(token, data, **kw)
+    assert reply.status == status, reply.body
+    assert reply.error_code == code
+    assert reply.body["error"]["message"]
+    assert await Media.all().count() == before
+    assert stored_files(api) == [], "a refused upload left files behind"
+    return reply.body
+
+
+async def test_text_renamed_jpg_is_415(api, volunteer) -> None:
+    await refused(api, volunteer, b"not a picture at all\n" * 50, 415, "unsupported_media_type", filename="a.jpg")
+
+
+async def test_svg_is_415(api, volunteer) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><script>alert(1)</script></svg>'
+    await refused(api, volunteer, svg, 415, "unsupported_media_type", filename="x.svg", content_type="image/svg+xml")
+
+
+async def test_gif_is_415(api, volunteer) -> None:
+    gif = encode(Image.new("P", (1, 1)), "GIF")
+    await refused(api, volunteer, gif, 415, "unsupported_media_type", filename="pixel.gif", content_type="image/gif")
+
+
+async def test_truncated_jpeg_is_400_bad_image(api, volunteer) -> None:
+    data = encode(scene((800, 600)), "JPEG", quality=90)
+    await refused(api, volunteer, data[: len(data) // 2], 400, "bad_image")
+
+
+async def test_png_bomb_is_400_fast(api, volunteer) -> None:
+    started = time.perf_counter()
+    await refused(api, volunteer, bomb_png(30000, 30000), 400, "bad_image", filename="bomb.png")
+    assert time.perf_counter() - started < 2
+
+
+async def test_empty_file_is_400(api, volunteer) -> None:
+    body = await refused(api, volunteer, b"", 400, "invalid_request")
+    assert "file" in body["error"]["details"]["fields"]
+
+
+async def test_multipart_without_file_field_is_400(api, volunteer) -> None:
+    body = await refused(api, volunteer, encode(scene(), "JPEG"), 400, "invalid_request", field="photo")
+    assert "file" in body["error"]["details"]["fields"]
+
+
+async def test_empty_body_is_400(api, volunteer) -> None:
+    reply = await api.call(
+        "POST", MEDIA, token=volunteer, data=b"", headers={"Content-Type": "multipart/form-data; boundary=xyz"}
+    )
+    assert reply.status == 400 and reply.error_code == "invalid_request"
+    reply = await api.call("POST", MEDIA, token=volunteer, data=b"")
+    assert reply.status == 400 and reply.error_code == "invalid_request"
+    assert stored_files(api) == []
+
+
+async def test_signed_out_upload_is_401(api) -> None:
+    reply = await api.upload(None, encode(scene(), "JPEG"))
+    assert reply.status == 401 and reply.error_code == "unauthenticated"
+
+
+async def test_25_mib_upload_is_refused_by_its_declared_length(api, volunteer) -> None:
+    big = os.urandom(25 * 1024 * 1024)
+    await refused(api, volunteer, b"\xff\xd8\xff\xe0" + big, 413, "payload_too_large")
+
+
+async def test_oversized_chunked_upload_is_refused_while_streaming(api, volunteer) -> None:
+    """No Content-Length: the service counts as the body arrives and answers 413 past the limit,
+    while the client is still holding the rest of the body back (it never had to send 25 MiB)."""
+    limit = api.service.config.max_upload_bytes
+    boundary = "wenmingboundary"
+    host, port = urlsplit(api.service.base_url).netloc.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST {MEDIA} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {volunteer}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+    )
+
+    def chunk(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    writer.write(chunk(head.encode() + b"\xff\xd8\xff\xe0"))
+    sent, piece = 0, b"\x00" * (256 * 1024)
+    try:
+        while sent <= limit + 512 * 1024:  # a little past the limit, then hold the rest back
+            writer.write(chunk(piece))
+            await writer.drain()
+            sent += len(piece)
+    except ConnectionError:
+        pass  # the service may close the connection as soon as it has answered
+    status_line = await asyncio.wait_for(reader.readline(), 5)
+    rest = await asyncio.wait_for(reader.read(4096), 5)
+    writer.close()
+    assert status_line.split()[1] == b"413", status_line
+    assert b'"payload_too_large"' in rest
+    assert sent < 25 * 1024 * 1024
+    await asyncio.sleep(0.05)
+    assert stored_files(api) == []
+
+
+async def test_size_limit_is_configurable_and_exact(api, volunteer) -> None:
+    config = api.service.config
+    data = encode(scene((400, 300)), "JPEG")
+    object.__setattr__(config, "max_upload_bytes", len(data))
+    try:
+        assert (await api.upload(volunteer, data)).status == 201
+        reply = await api.upload(volunteer, data + b"\x00")
+        assert reply.status == 413 and reply.error_code == "payload_too_large"
+    finally:
+        object.__setattr__(config, "max_upload_bytes", 20 * 1024 * 1024)
+
+
+async def test_idempotent_retry_stores_one_photo(api, volunteer) -> None:
+    data = encode(scene((300, 200)), "JPEG")
+    headers = {"Idempotency-Key": "upload-retry-0001"}
+    first = await api.upload(volunteer, data, headers=headers)
+    again = await api.upload(volunteer, data, headers=headers)
+    assert first.status == again.status == 201
+    assert again.body["id"] == first.body["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await Media.all().count() == 1
+    assert len([f for f in stored_files(api) if not f.startswith(".")]) == 3
+
+
+# --- signed URLs ----------------------------------------------------------------------------------
+
+
+def with_query(url: str, **changes: str) -> str:
+    split = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(split.query).items()}
+    query.update(changes)
+    return split._replace(query=urlencode(query)).geturl()
+
+
+async def test_tampered_or_expired_url_is_403(api, volunteer) -> None:
+    reply = await api.upload(volunteer, encode(scene(), "JPEG"))
+    url = reply.body["url"]
+    query = parse_qs(urlsplit(url).query)
+    expires, sig = query["e"][0], query["s"][0]
+    assert int(expires) - time.time() >= api.service.config.media_url_ttl - 1
+    for bad in (
+        with_query(url, s="0" * len(sig)),
+        with_query(url, e=str(int(expires) + 3600)),
+        with_query(url, e=str(int(time.time()) - 10)),
+        url.replace("-display.jpg", "-thumb.jpg"),
+        url.split("?")[0],
+    ):
+        status, data, _ = await fetch(api, bad)
+        assert status == 403, bad
+        assert b'"forbidden"' in data
+
+
+async def test_a_url_works_through_another_host_name(api, volunteer) -> None:
+    reply = await api.upload(volunteer, encode(scene(), "JPEG"))
+    other_host = reply.body["thumb_url"].replace("127.0.0.1", "localhost")
+    status, _, _ = await fetch(api, other_host)
+    assert status == 200
+
+
+async def test_signed_url_of_a_missing_file_is_404(api, volunteer) -> None:
+    reply = await api.upload(volunteer, encode(scene(), "JPEG"))
+    row = await Media.get(id=int(reply.body["id"]))
+    (media_root(api) / row.thumb_key).unlink()
+    status, data, _ = await fetch(api, reply.body["thumb_url"])
+    assert status == 404 and b'"not_found"' in data
+
+
+# --- pictures of people and campaigns -----------------------------------------------------------
+
+
+async def test_avatar_is_an_own_photo_with_a_signed_thumb_url(api, volunteer) -> None:
+    media_id = (await api.upload(volunteer, encode(scene((400, 400)), "JPEG"))).body["id"]
+
+    reply = await api.call("PATCH", "/api/v1/me", token=volunteer, json={"avatar_media_id": media_id})
+
+    assert reply.status == 200, reply.body
+    url = reply.body["avatar_url"]
+    assert url and "-thumb.jpg" in url
+    status, data, _ = await fetch(api, url)
+    assert status == 200 and max(Image.open(io.BytesIO(data)).size) <= 320
+    again = await api.call("GET", "/api/v1/me", token=volunteer)
+    assert again.body["avatar_url"].split("?")[0] == url.split("?")[0]
+    cleared = await api.call("PATCH", "/api/v1/me", token=volunteer, json={"avatar_media_id": None})
+    assert cleared.status == 200 and cleared.body["avatar_url"] is None
+
+
+async def test_someone_elses_or_unknown_photo_as_avatar_is_403(api, volunteer) -> None:
+    other, _ = await api.person("volunteer")
+    theirs = (await api.upload(other, encode(scene(), "JPEG"))).body["id"]
+    for media_id in (theirs, "424242"):
+        reply = await api.call("PATCH", "/api/v1/me", token=volunteer, json={"avatar_media_id": media_id})
+        assert reply.status == 403 and reply.error_code == "media_not_yours"
+    assert (await api.call("GET", "/api/v1/me", token=volunteer)).body["avatar_url"] is None
+
+
+async def test_campaign_cover_is_a_signed_display_url(api) -> None:
+    from tests.factories import CAMPAIGNS, campaign_body, org_tree
+
+    tree = await org_tree()
+    staff, _ = await api.person("staff", tree.east.id)
+    cover = (await api.upload(staff, encode(scene((1600, 900)), "JPEG"))).body["id"]
+
+    created = await api.call("POST", CAMPAIGNS, token=staff, json=campaign_body(tree.east.id, cover_media_id=cover))
+
+    assert created.status == 201, created.body
+    status, data, _ = await fetch(api, created.body["cover_url"])
+    assert status == 200 and Image.open(io.BytesIO(data)).size == (1280, 720)
+    other, _ = await api.person("staff", tree.east.id)
+    stolen = (await api.upload(other, encode(scene(), "JPEG"))).body["id"]
+    patch = await api.call("PATCH", f"{CAMPAIGNS}/{created.body['id']}", token=staff, json={"cover_media_id": stolen})
+    assert patch.status == 403 and patch.error_code == "media_not_yours"
+    removed = await api.call("PATCH", f"{CAMPAIGNS}/{created.body['id']}", token=staff, json={"cover_media_id": None})
+    assert removed.status == 200 and removed.body["cover_url"] is None
