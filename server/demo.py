@@ -23,7 +23,7 @@ PEOPLE = (
 
 
 async def seed() -> dict[str, int]:
-    """Create the demo org tree and people; returns org ids by name."""
+    """Create the demo org tree, people and one open task; returns ids by name (orgs, and "task")."""
     from models.orgs import create_org
     from models.users import User
 
@@ -36,7 +36,56 @@ async def seed() -> dict[str, int]:
             orgs[name] = (await create_org(name, "village", orgs[township])).id
     for _code, openid, nickname, role, org in PEOPLE:
         await User.create(openid=openid, nickname=nickname, role=role, org_id=orgs[org])
+    orgs["task"] = await _seed_task(orgs[COUNTY])
     return orgs
+
+
+async def _seed_task(county_id: int) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from models.campaigns import Campaign, Task
+
+    now = datetime.now(UTC)
+    campaign = await Campaign.create(
+        title="网络大V进乡村·美丽祁东行",
+        kind="village_visit",
+        description="走进乡村，用镜头记录家乡新面貌",
+        org_id=county_id,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=30),
+        status="published",
+        published_at=now,
+    )
+    task = await Task.create(
+        campaign=campaign,
+        title="湘江村采风：拍摄村容村貌",
+        description="拍摄 1–3 张照片，配一段文字介绍",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=7),
+        quota=50,
+        points=10,
+        service_hours=2,
+        min_photos=1,
+        max_photos=3,
+    )
+    return task.id
+
+
+def _sample_photo(path: Path) -> None:
+    """A photo to upload in the demo (a landscape drawn with Pillow)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1600, 1200), (135, 190, 235))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 700, 1600, 1200), fill=(70, 140, 60))
+    draw.polygon([(200, 700), (600, 250), (1000, 700)], fill=(90, 110, 90))
+    draw.rectangle((1000, 520, 1300, 760), fill=(235, 225, 200))
+    draw.polygon([(980, 520), (1150, 400), (1320, 520)], fill=(150, 60, 50))
+    draw.ellipse((1300, 80, 1450, 230), fill=(250, 220, 80))
+    img.save(path, format="JPEG", quality=90)
+
+
+DEMO_PUSH_TOKEN = "wenming-demo-push-token"
 
 
 def run_demo(host: str, port: int) -> None:
@@ -49,6 +98,9 @@ def run_demo(host: str, port: int) -> None:
         fake.add_reusable_code(code, openid)
     api_base = fake.run_in_thread()
     base = f"http://{host}:{port}"
+    # Photo checks come back by push a moment later, as from WeChat.
+    fake.configure_push(f"{base}/api/v1/wechat/push", DEMO_PUSH_TOKEN)
+    fake.auto_verdict = ("pass", 2.0)
     # Workers are separate processes that read the environment: configure through it.
     os.environ.update(
         {
@@ -59,6 +111,7 @@ def run_demo(host: str, port: int) -> None:
             "WENMING_WECHAT_APPID": fake.appid,
             "WENMING_WECHAT_SECRET": fake.secret,
             "WENMING_PUBLIC_BASE_URL": base,
+            "WENMING_WECHAT_PUSH_TOKEN": DEMO_PUSH_TOKEN,
         }
     )
     os.environ.pop("WENMING_REDIS_URL", None)
@@ -68,16 +121,21 @@ def run_demo(host: str, port: int) -> None:
         await apply_migrations()
         return await seed()
 
-    with_db(config, prepare)
-    print(_instructions(base, workdir, api_base), flush=True)
+    ids = with_db(config, prepare)
+    _sample_photo(workdir / "sample.jpg")
+    print(_instructions(base, workdir, api_base, ids["task"]), flush=True)
     run_server(host, port, 1)
 
 
-def _instructions(base: str, workdir: Path, api_base: str) -> str:
+def _instructions(base: str, workdir: Path, api_base: str, task_id: int) -> str:
     login = (
         f"curl -s -X POST {base}/api/v1/auth/wechat-login -H 'Content-Type: application/json' -d '{{\"code\": \"%s\"}}'"
     )
     token = " | python3 -c 'import sys, json; print(json.load(sys.stdin)[\"token\"])'"
+    media_id = " | python3 -c 'import sys, json; print(json.load(sys.stdin)[\"id\"])'"
+    volunteer = '-H "Authorization: Bearer $TOKEN"'
+    evidence = '{\\"media_ids\\": [\\"$MEDIA\\"], \\"text\\": \\"湘江村新修的文化广场\\"}'
+    task = f"{base}/api/v1/tasks/{task_id}"
     lines = [
         "",
         "wenming demo is starting",
@@ -92,6 +150,14 @@ def _instructions(base: str, workdir: Path, api_base: str) -> str:
         "Sign in as staff (县委网信办·李老师), then list the people of the county:",
         f"  STAFF=$({login % 'demo-staff'}{token})",
         f'  curl -s {base}/api/v1/users -H "Authorization: Bearer $STAFF"',
+        "",
+        "As the volunteer, enroll in the demo task, upload a photo and hand it in as evidence:",
+        f"  curl -s -X POST {task}/enroll {volunteer}",
+        f'  MEDIA=$(curl -s -F "file=@{workdir / "sample.jpg"}" {base}/api/v1/media {volunteer}{media_id})',
+        f"  curl -s -X POST {task}/submissions {volunteer} -H 'Content-Type: application/json' -d \"{evidence}\"",
+        "",
+        "As staff, read the evidence with its risk flags (the photo check answers by push after ~2 s):",
+        f'  curl -s {base}/api/v1/submissions -H "Authorization: Bearer $STAFF"',
         "",
         "Other demo sign-in codes: " + ", ".join(p[0] for p in PEOPLE[1:] if p[0] != "demo-volunteer"),
         "",

@@ -162,6 +162,9 @@ class FakeWeChat:
         self.media_checks: list[dict[str, Any]] = []
         self.pushes: list[Push] = []
         self._push: _PushTarget | None = None
+        # (suggest, delay): answer every media check by push on its own, as WeChat does (the demo).
+        self.auto_verdict: tuple[str, float] | None = None
+        self._auto_pushes: set[asyncio.Task[Any]] = set()
         self._codes: dict[str, str] = {}
         self._reusable_codes: dict[str, str] = {}
         self._unionids: dict[str, str] = {}
@@ -349,6 +352,13 @@ class FakeWeChat:
         }
         return await self._send_push("GET", target, query, b"")
 
+    async def _push_later(self, trace_id: str, suggest: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self.push_media_verdict(trace_id, suggest)
+        except aiohttp.ClientError:
+            pass  # the service is gone (shutting down): WeChat would just give up too
+
     def _push_target(self) -> _PushTarget:
         if self._push is None:
             raise RuntimeError("call configure_push() before pushing")
@@ -510,6 +520,11 @@ class FakeWeChat:
             return _error(47001)
         trace_id = _trace_id()
         self.media_checks.append({**body, "trace_id": trace_id})
+        if self.auto_verdict is not None and self._push is not None:
+            suggest, delay = self.auto_verdict
+            task = asyncio.get_running_loop().create_task(self._push_later(trace_id, suggest, delay))
+            self._auto_pushes.add(task)
+            task.add_done_callback(self._auto_pushes.discard)
         return web.json_response({"errcode": 0, "errmsg": "ok", "trace_id": trace_id})
 
     async def _subscribe_send(self, request: web.Request) -> web.Response:

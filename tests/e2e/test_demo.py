@@ -29,9 +29,12 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
             assert line, "demo exited early:\n" + "".join(printed)
             printed.append(line.decode())
-        commands = [line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "curl "))]
-        assert len(commands) == 4
-        script = "set -e\n" + "\n".join(commands[:2]) + "\necho\n" + "\n".join(commands[2:])
+        commands = [
+            line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "MEDIA=", "curl "))
+        ]
+        assert len(commands) == 8
+        # Each curl prints one JSON document without a newline: echo one after each.
+        script = "set -e\n" + "\necho\n".join(commands) + "\necho\nsleep 3\n" + commands[-1] + "\n"
         # Wait for the worker: the instructions print just before it binds.
         for _ in range(100):
             probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
@@ -43,12 +46,17 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
         )
         out, err = await asyncio.wait_for(shell.communicate(), 30)
         assert shell.returncode == 0, err.decode()
-        me_line, users_line = [line for line in out.decode().splitlines() if line.strip()]
-        me = json.loads(me_line)
-        users = json.loads(users_line)
+        me, users, enrollment, submission, listed, later = [
+            json.loads(line) for line in out.decode().splitlines() if line.strip()
+        ]
         assert me["nickname"] == "志愿者小王" and me["role"] == "volunteer"
         assert me["org"]["name"] == "洪桥街道"
         assert {u["nickname"] for u in users["items"]} >= {"志愿者小王", "祁东美食达人"}
+        assert enrollment["status"] == "enrolled"
+        assert submission["status"] == "pending" and len(submission["media"]) == 1
+        assert listed["items"][0]["id"] == submission["id"]
+        # The fake WeChat answered the photo check by push, as WeChat would.
+        assert later["items"][0]["risk"]["content"] == "pass"
         assert not (tmp_path / "var").exists(), "demo must not write into the working directory"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
