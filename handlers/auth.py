@@ -39,7 +39,7 @@ async def wechat_login(request: Request, body: CodeIn) -> HTTPResponse:
     user, _ = await sign_in_wechat(session.openid, session.unionid, ctx.vault.encrypt(session.session_key))
     await user.fetch_related("org")
     token = await issue_token(user, ctx.config.token_ttl)
-    return json_response(LoginOut(token=token, expires_in=ctx.config.token_ttl, user=UserRead.of(user, ctx.signer)))
+    return json_response(LoginOut(token=token, expires_in=ctx.config.token_ttl, user=UserRead.of(user, ctx.storage)))
 
 
 @bp.post("/phone")
@@ -55,7 +55,7 @@ async def phone(request: Request, user: User, body: CodeIn) -> HTTPResponse:
         phone_hash=vault.lookup_hash(number),
         phone_masked=mask_phone(number),
     )
-    return json_response(UserRead.of(user, request.app.ctx.signer))
+    return json_response(UserRead.of(user, request.app.ctx.storage))
 
 
 @bp.post("/logout")

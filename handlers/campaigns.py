@@ -77,7 +77,7 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
     data = body.model_dump(exclude={"org_id", "cover_media_id"})
     data.update(await picture_columns(user, body.cover_media_id, "cover"))
     campaign = await create_campaign(data, org, user)
-    return json_response(CampaignRead.of(campaign, request.app.ctx.signer), status=201)
+    return json_response(CampaignRead.of(campaign, request.app.ctx.storage), status=201)
 
 
 @bp.patch("/<campaign_id:id>")
@@ -98,7 +98,7 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
             raise InvalidRequest.fields({name: "不能为 null"})
     if "cover_media_id" in changes:
         changes.update(await picture_columns(user, changes["cover_media_id"], "cover"))
-    return json_response(CampaignRead.of(await update_campaign(campaign, changes), request.app.ctx.signer))
+    return json_response(CampaignRead.of(await update_campaign(campaign, changes), request.app.ctx.storage))
 
 
 @bp.post("/<campaign_id:id>/publish")
@@ -106,7 +106,7 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
 async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
     campaign = await managed_campaign(campaign_id, user)
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "published"), request.app.ctx.signer))
+    return json_response(CampaignRead.of(await set_campaign_status(campaign, "published"), request.app.ctx.storage))
 
 
 @bp.post("/<campaign_id:id>/close")
@@ -114,7 +114,7 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
 async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
     campaign = await managed_campaign(campaign_id, user)
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), request.app.ctx.signer))
+    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), request.app.ctx.storage))
 
 
 @bp.get("")
@@ -143,7 +143,7 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
     page, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
     return json_response(
         {
-            "items": [CampaignRead.of(c, request.app.ctx.signer).model_dump(mode="json") for c in page],
+            "items": [CampaignRead.of(c, request.app.ctx.storage).model_dump(mode="json") for c in page],
             "next_cursor": next_cursor,
         }
     )
@@ -153,7 +153,7 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
 @endpoint(summary="活动详情", response=CampaignRead, errors=(NotFound,), tag="campaigns")
 async def get_campaign_detail(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """One campaign the caller may see."""
-    return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user), request.app.ctx.signer))
+    return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user), request.app.ctx.storage))
 
 
 @bp.get("/<campaign_id:id>/summary")

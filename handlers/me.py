@@ -19,7 +19,7 @@ bp = Blueprint("me", url_prefix="/me")
 @endpoint(summary="我的资料", response=UserRead, tag="me")
 async def get_me(request: Request, user: User) -> HTTPResponse:
     """The caller's profile, with points, service hours and star level."""
-    return json_response(UserRead.of(user, request.app.ctx.signer))
+    return json_response(UserRead.of(user, request.app.ctx.storage))
 
 
 @bp.patch("")
@@ -37,7 +37,7 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     if "avatar_media_id" in changes:
         changes.update(await picture_columns(user, changes["avatar_media_id"], "avatar"))
-    return json_response(UserRead.of(await update_profile(user, changes), request.app.ctx.signer))
+    return json_response(UserRead.of(await update_profile(user, changes), request.app.ctx.storage))
 
 
 @bp.get("/export")

@@ -57,7 +57,7 @@ async def upload(request: Request, user: User) -> HTTPResponse:
     except BaseException:
         await asyncio.to_thread(remove_files, ctx.storage, stored.keys)
         raise
-    return json_response(MediaRead.of(media, ctx.signer), status=201)
+    return json_response(MediaRead.of(media, ctx.storage), status=201)
 
 
 def _as_api_error(exc: ImageRejected) -> ApiError:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from handlers.schemas import Id, PageQuery, Strict, UserBrief
-from media.storage import UrlSigner
+from media.storage import Storage
 from models.media import Media
 from models.submissions import Submission
 
@@ -30,15 +30,15 @@ class MediaRead(BaseModel):
     has_location: bool
 
     @classmethod
-    def of(cls, m: Media, signer: UrlSigner) -> MediaRead:
+    def of(cls, m: Media, storage: Storage) -> MediaRead:
         return cls(
             id=str(m.id),
             width=m.width,
             height=m.height,
             content_type=m.content_type,
-            url=signer.url(m.display_key),
-            thumb_url=signer.url(m.thumb_key),
-            original_url=signer.url(m.original_key),
+            url=storage.url(m.display_key),
+            thumb_url=storage.url(m.thumb_key),
+            original_url=storage.url(m.original_key),
             sha256=m.sha256,
             taken_at=m.taken_at,
             has_location=m.lat is not None,
@@ -53,8 +53,8 @@ class EvidenceMedia(MediaRead):
     check: Literal["pass", "review", "risky", "unchecked"]
 
     @classmethod
-    def of(cls, m: Media, signer: UrlSigner) -> EvidenceMedia:
-        return cls(**MediaRead.of(m, signer).model_dump(), lat=m.lat, lng=m.lng, check=m.verdict)
+    def of(cls, m: Media, storage: Storage) -> EvidenceMedia:
+        return cls(**MediaRead.of(m, storage).model_dump(), lat=m.lat, lng=m.lng, check=m.verdict)
 
 
 class SubmissionIn(Strict):
@@ -118,7 +118,7 @@ class SubmissionRead(BaseModel):
     risk: RiskRead | None = Field(None, description="仅工作人员可见")
 
     @classmethod
-    def of(cls, s: Submission, signer: UrlSigner, *, staff: bool) -> SubmissionRead:
+    def of(cls, s: Submission, storage: Storage, *, staff: bool) -> SubmissionRead:
         media = [p.media for p in s.photos]
         review = None
         if s.decision is not None and s.reviewed_at is not None:
@@ -138,10 +138,10 @@ class SubmissionRead(BaseModel):
             id=str(s.id),
             task_id=str(s.task_id),
             task_title=s.task.title,
-            user=UserBrief.of(s.user, signer),
+            user=UserBrief.of(s.user, storage),
             status=s.status,
             text=s.text,
-            media=[render(m, signer) for m in media],
+            media=[render(m, storage) for m in media],
             links=s.links,
             lat=s.lat,
             lng=s.lng,

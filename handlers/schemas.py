@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from media.storage import UrlSigner, variant_keys
+from media.storage import Storage, variant_keys
 from models.orgs import Org
 from models.users import User
 from server.ids import ID_PATTERN, is_id
@@ -60,8 +60,8 @@ class OrgCreate(Strict):
     parent_id: Id | None = None
 
 
-def avatar_url(user: User, signer: UrlSigner) -> str | None:
-    return signer.url(variant_keys(user.avatar_key)[2]) if user.avatar_key else None
+def avatar_url(user: User, storage: Storage) -> str | None:
+    return storage.url(variant_keys(user.avatar_key)[2]) if user.avatar_key else None
 
 
 class UserBrief(BaseModel):
@@ -73,11 +73,11 @@ class UserBrief(BaseModel):
     org: OrgRead | None
 
     @classmethod
-    def of(cls, user: User, signer: UrlSigner) -> UserBrief:
+    def of(cls, user: User, storage: Storage) -> UserBrief:
         return cls(
             id=str(user.id),
             nickname=user.nickname,
-            avatar_url=avatar_url(user, signer),
+            avatar_url=avatar_url(user, storage),
             org=OrgRead.of(user.org) if user.org_id and user.org else None,
         )
 
@@ -96,12 +96,12 @@ class UserRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user: User, signer: UrlSigner) -> UserRead:
+    def of(cls, user: User, storage: Storage) -> UserRead:
         return cls(
             id=str(user.id),
             role=user.role,
             nickname=user.nickname,
-            avatar_url=avatar_url(user, signer),
+            avatar_url=avatar_url(user, storage),
             org=OrgRead.of(user.org) if user.org_id and user.org else None,
             phone=user.phone_masked,
             points=user.points,

@@ -65,7 +65,7 @@ async def post_submission(request: Request, task_id: int, user: User, body: Subm
     submission = await get_submission(submission.id)
     assert submission is not None
     _check_photos_later(request, user, [p.media for p in submission.photos])
-    return json_response(SubmissionRead.of(submission, request.app.ctx.signer, staff=user.is_staff), status=201)
+    return json_response(SubmissionRead.of(submission, request.app.ctx.storage, staff=user.is_staff), status=201)
 
 
 @bp.get("/submissions")
@@ -83,8 +83,8 @@ async def list_submissions(request: Request, user: User, query: SubmissionQuery)
         limit=query.limit,
     )
     page, next_cursor = split_page(rows, query.limit)
-    signer = request.app.ctx.signer
-    items = [SubmissionRead.of(s, signer, staff=user.is_staff).model_dump(mode="json") for s in page]
+    storage = request.app.ctx.storage
+    items = [SubmissionRead.of(s, storage, staff=user.is_staff).model_dump(mode="json") for s in page]
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
@@ -95,7 +95,7 @@ async def get_one(request: Request, submission_id: int, user: User) -> HTTPRespo
     submission = await get_submission(submission_id)
     if submission is None or not _may_read(user, submission):
         raise NotFound("提交不存在")
-    return json_response(SubmissionRead.of(submission, request.app.ctx.signer, staff=user.is_staff))
+    return json_response(SubmissionRead.of(submission, request.app.ctx.storage, staff=user.is_staff))
 
 
 def _may_read(user: User, submission: Submission) -> bool:
@@ -123,6 +123,6 @@ def _check_photos_later(request: Request, user: User, media: list[Media]) -> Non
         return
 
     async def ask(m: Media) -> str:
-        return await ctx.wechat.media_check_async(ctx.signer.url(m.display_key), user.openid, scene=TEXT_SCENE)
+        return await ctx.wechat.media_check_async(ctx.storage.url(m.display_key), user.openid, scene=TEXT_SCENE)
 
     ctx.background.spawn(record_check(pending, ask), name=f"media-check:{user.id}")

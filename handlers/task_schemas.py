@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from handlers.schemas import Id, OrgRead, PageQuery, Role, Strict
-from media.storage import UrlSigner, variant_keys
+from media.storage import Storage, variant_keys
 from models.campaigns import Campaign, Enrollment, Task
 
 CampaignKind = Literal["village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report"]
@@ -53,7 +53,7 @@ class CampaignRead(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, c: Campaign, signer: UrlSigner) -> CampaignRead:
+    def of(cls, c: Campaign, storage: Storage) -> CampaignRead:
         return cls(
             id=str(c.id),
             title=c.title,
@@ -62,7 +62,7 @@ class CampaignRead(BaseModel):
             org=OrgRead.of(c.org),
             starts_at=c.starts_at,
             ends_at=c.ends_at,
-            cover_url=signer.url(variant_keys(c.cover_key)[1]) if c.cover_key else None,
+            cover_url=storage.url(variant_keys(c.cover_key)[1]) if c.cover_key else None,
             status=c.status,
             created_at=c.created_at,
         )

@@ -194,7 +194,7 @@ async def enrollments(request: Request, task_id: int, user: User, query: PageQue
     items = [
         {
             "enrollment": EnrollmentRead.of(e).model_dump(mode="json"),
-            "user": UserRead.of(e.user, request.app.ctx.signer).model_dump(mode="json"),
+            "user": UserRead.of(e.user, request.app.ctx.storage).model_dump(mode="json"),
             "checkin_method": e.checkin_method,
             "checkin_distance_m": e.checkin_distance_m,
         }

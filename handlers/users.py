@@ -43,7 +43,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
     rows, next_cursor = split_page(rows, query.limit)
     return json_response(
         {
-            "items": [UserRead.of(u, request.app.ctx.signer).model_dump(mode="json") for u in rows],
+            "items": [UserRead.of(u, request.app.ctx.storage).model_dump(mode="json") for u in rows],
             "next_cursor": next_cursor,
         }
     )
@@ -75,4 +75,4 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
             raise Forbidden("工作人员只能设置志愿者与网络达人身份")
         if "org_id" in changes and (path is None or not path.startswith(scope.path)):
             raise Forbidden("只能调整到本组织及下级组织")
-    return json_response(UserRead.of(await update_profile(target, changes), request.app.ctx.signer))
+    return json_response(UserRead.of(await update_profile(target, changes), request.app.ctx.storage))

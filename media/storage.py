@@ -31,9 +31,11 @@ class StorageError(Exception):
 
 class Storage(Protocol):
     def save(self, key: str, data: bytes) -> None: ...
+    def url(self, key: str) -> str: ...
     def open(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
-    def keys(self) -> list[str]: ...
+    def keys(self, older_than: float | None = None) -> list[str]: ...
+    def remove_leftovers(self, older_than: float) -> int: ...
 
 
 def new_key(suffix: str = "", ext: str = "jpg") -> str:
@@ -75,8 +77,15 @@ def check_key(key: str) -> str:
 class LocalStorage:
     """A folder (``WENMING_MEDIA_ROOT``)."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], signer: UrlSigner | None = None) -> None:
         self.root = Path(root)
+        self._signer = signer
+
+    def url(self, key: str) -> str:
+        """A URL that serves the file without a token, for a while (see :class:`UrlSigner`)."""
+        if self._signer is None:
+            raise StorageError("this storage was set up without a URL signer")
+        return self._signer.url(key)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -101,11 +110,35 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self) -> list[str]:
+    def keys(self, older_than: float | None = None) -> list[str]:
+        """Every media key stored, or only those last written before the epoch time ``older_than``."""
         if not self.root.exists():
             return []
-        found = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
-        return sorted(k for k in found if _KEY.match(k))
+        found = []
+        for path in self.root.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if _KEY.match(key) and path.is_file() and (older_than is None or _mtime(path) < older_than):
+                found.append(key)
+        return sorted(found)
+
+    def remove_leftovers(self, older_than: float) -> int:
+        """Delete temporary files a crash left (half-written saves, unfinished uploads); returns how many."""
+        if not self.root.exists():
+            return 0
+        removed = 0
+        for path in self.root.rglob("*"):
+            temporary = path.name.startswith(".tmp-") or path.parent.name == INCOMING_DIR
+            if temporary and path.is_file() and _mtime(path) < older_than:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # gone meanwhile: nothing to do
 
 
 class UrlSigner:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from tortoise import fields
 from tortoise.models import Model
 
 from media.images import Ingested
-from media.storage import variant_keys
+from media.storage import Storage, stem_of, variant_keys
 from models.users import User
 from server.errors import ApiError
 
@@ -136,6 +138,35 @@ async def record_check(media: list[Media], ask: Callable[[Media], Awaitable[str]
         await Media.filter(id=m.id, check_result="unchecked").update(check_trace_id=trace_id, check_result="pending")
 
 
-async def referenced_stems(stems: list[str]) -> set[str]:
-    """Which of these storage stems a media row points at."""
-    return set(await Media.filter(key__in=stems).values_list("key", flat=True))
+@dataclass
+class SweepResult:
+    orphans: list[str]  # storage keys no media row points at
+    leftovers: int  # temporary files of crashed writes and uploads
+    kept: int  # files in use
+
+
+SWEEP_BATCH = 500
+
+
+async def sweep(storage: Storage, *, older_than: float, dry_run: bool = False) -> SweepResult:
+    """Remove files no media row points at, written before ``older_than`` (epoch seconds).
+
+    Files are saved before their row commits, so a young file without a row may be an
+    upload in flight: only files older than the cut-off are considered.
+    """
+    keys = await asyncio.to_thread(storage.keys, older_than)
+    by_stem: dict[str, list[str]] = {}
+    for key in keys:
+        by_stem.setdefault(stem_of(key), []).append(key)
+    stems = sorted(by_stem)
+    used: set[str] = set()
+    for i in range(0, len(stems), SWEEP_BATCH):
+        batch = stems[i : i + SWEEP_BATCH]
+        used.update(await Media.filter(key__in=batch).values_list("key", flat=True))
+    orphans = [key for stem in stems if stem not in used for key in by_stem[stem]]
+    leftovers = 0
+    if not dry_run:
+        for key in orphans:
+            await asyncio.to_thread(storage.delete, key)
+        leftovers = await asyncio.to_thread(storage.remove_leftovers, older_than)
+    return SweepResult(orphans=orphans, leftovers=leftovers, kept=len(keys) - len(orphans))

@@ -96,11 +96,11 @@ async def _start(app: Sanic) -> None:
     app.ctx.scene_key = derive_key(config.secret_key, "checkin-scene-v1")
     app.ctx.qrcodes = QrCodeCache(app.ctx.wechat, app.ctx.redis)
     app.ctx.limiter = RateLimiter(app.ctx.redis)
-    app.ctx.storage = LocalStorage(config.media_root)
     app.ctx.incoming = os.path.join(config.media_root, INCOMING_DIR)
     app.ctx.signer = UrlSigner(
         derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
     )
+    app.ctx.storage = LocalStorage(config.media_root, app.ctx.signer)
     # Pillow releases the GIL while it decodes, resizes and encodes: threads use both cores.
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
     app.ctx.background = Background()

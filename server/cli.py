@@ -1,4 +1,4 @@
-"""The ``wenming`` command: serve, demo, migrate, user grant."""
+"""The ``wenming`` command: serve, demo, migrate, media sweep, user grant."""
 
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=_migrate)
+
+    media = sub.add_parser("media", help="maintain stored photos").add_subparsers(dest="media_command", required=True)
+    sweep = media.add_parser("sweep", help="remove files no photo record points to (leftovers of crashes)")
+    sweep.add_argument(
+        "--older-than", type=int, default=3600, metavar="SECONDS", help="only files at least this old (default 3600)"
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    sweep.set_defaults(func=_media_sweep)
 
     user = sub.add_parser("user", help="manage people").add_subparsers(dest="user_command", required=True)
     grant = user.add_parser("grant", help="create the user if needed and set the role")
@@ -128,6 +136,29 @@ def _demo(args: argparse.Namespace) -> None:
     from server.demo import run_demo
 
     run_demo(args.host, args.port)
+
+
+def _media_sweep(args: argparse.Namespace) -> None:
+    import time
+
+    from media.storage import LocalStorage
+    from models.media import sweep
+
+    if args.older_than < 0:
+        raise CommandError("--older-than must not be negative")
+    config = Config.from_env()
+    check_migrated(config)
+    storage = LocalStorage(config.media_root)
+    cutoff = time.time() - args.older_than
+
+    result = with_db(config, lambda: sweep(storage, older_than=cutoff, dry_run=args.dry_run))
+    for key in result.orphans:
+        print(f"{'would remove' if args.dry_run else 'removed'} {key}")
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"{verb} {len(result.orphans)} orphan file(s) and {result.leftovers} temporary file(s); "
+        f"{result.kept} file(s) in use"
+    )
 
 
 def _grant(args: argparse.Namespace) -> None:

@@ -243,6 +243,7 @@ class Api:
 @pytest_asyncio.fixture
 async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
     """A clean slate per test: empty tables, a forgetful fake WeChat, an empty Redis."""
+    await service.app.ctx.background.drain()  # the last test's after-response work must not land in this one
     await reset_database()
     shutil.rmtree(service.config.media_root, ignore_errors=True)
     wechat.reset()

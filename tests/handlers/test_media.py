@@ -15,6 +15,7 @@ from PIL import Image, ImageCms, ImageDraw
 
 from models.media import Media
 from tests.images import bomb_png, encode, phone_photo, scene
+from tests.support import run_cli, service_env
 
 MEDIA = "/api/v1/media"
 
@@ -332,3 +333,44 @@ async def test_campaign_cover_is_a_signed_display_url(api) -> None:
     assert patch.status == 403 and patch.error_code == "media_not_yours"
     removed = await api.call("PATCH", f"{CAMPAIGNS}/{created.body['id']}", token=staff, json={"cover_media_id": None})
     assert removed.status == 200 and removed.body["cover_url"] is None
+
+
+# --- wenming media sweep ------------------------------------------------------------------------
+
+
+def plant(root: Path, key: str, age_s: float) -> Path:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8\xff leftover")
+    old = time.time() - age_s
+    os.utime(path, (old, old))
+    return path
+
+
+async def test_media_sweep_removes_only_old_orphans(api, volunteer, database_url, wechat) -> None:
+    reply = await api.upload(volunteer, encode(scene(), "JPEG"))
+    row = await Media.get(id=int(reply.body["id"]))
+    root = media_root(api)
+    for key in (row.original_key, row.display_key, row.thumb_key):
+        old = time.time() - 7200
+        os.utime(root / key, (old, old))  # in use, however old
+    stem = "ab/cd/" + "ab" * 16
+    orphans = [plant(root, f"{stem}{suffix}.jpg", 7200) for suffix in ("", "-display", "-thumb")]
+    young = plant(root, "ef/01/" + "ef" * 16 + ".jpg", 10)  # maybe an upload whose row is committing now
+    half_written = plant(root, "ab/cd/.tmp-x1y2", 7200)
+    unfinished_upload = plant(root, ".incoming/upload-abc", 7200)
+    env = service_env(database_url, wechat, WENMING_MEDIA_ROOT=str(root))
+
+    status, out, err = await run_cli("media", "sweep", "--dry-run", env=env)
+    assert status == 0, err
+    assert "would remove 3 orphan file(s)" in out
+    assert all(p.exists() for p in orphans)
+
+    status, out, err = await run_cli("media", "sweep", env=env)
+
+    assert status == 0, err
+    assert "removed 3 orphan file(s) and 2 temporary file(s); 3 file(s) in use" in out
+    assert not any(p.exists() for p in [*orphans, half_written, unfinished_upload])
+    assert young.exists()
+    for name in ("url", "thumb_url", "original_url"):
+        assert (await fetch(api, reply.body[name]))[0] == 200

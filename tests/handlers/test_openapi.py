@@ -34,3 +34,14 @@ async def test_login_documents_wechat_failures(api):
 async def test_docs_page_is_served(api):
     reply = await api.call("GET", "/docs")
     assert reply.status == 200
+
+
+async def test_upload_documents_its_multipart_body_and_refusals(api):
+    spec = (await api.call("GET", "/docs/openapi.json")).body
+    op = spec["paths"]["/api/v1/media"]["post"]
+    form = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["file"] == {"type": "string", "format": "binary"}
+    assert form["required"] == ["file"]
+    assert {"201", "400", "401", "413", "415", "429"} <= set(op["responses"])
+    submit = spec["paths"]["/api/v1/tasks/{task_id}/submissions"]["post"]["responses"]
+    assert {"201", "400", "403", "404", "409"} <= set(submit)
