@@ -229,9 +229,13 @@ async def erase_user(user: User) -> None:
 async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     """The PIPL export: every personal field we hold, and what the person took part in."""
     from models.campaigns import Enrollment
+    from models.media import Media
+    from models.submissions import Submission
 
     tokens = await AuthToken.filter(user_id=user.id).order_by("created_at")
     enrollments = await Enrollment.filter(user_id=user.id).select_related("task").order_by("id")
+    photos = await Media.filter(owner_id=user.id).order_by("id")
+    submissions = await Submission.filter(user_id=user.id).order_by("id")
     return {
         "exported_at": datetime.now(UTC).isoformat(),
         "user": {
@@ -260,5 +264,30 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "checkin_lng": e.checkin_lng,
             }
             for e in enrollments
+        ],
+        "photos": [
+            {
+                "id": str(m.id),
+                "uploaded_at": m.created_at.isoformat(),
+                "taken_at": m.taken_at.isoformat() if m.taken_at else None,
+                "lat": m.lat,
+                "lng": m.lng,
+                "width": m.width,
+                "height": m.height,
+            }
+            for m in photos
+        ],
+        "submissions": [
+            {
+                "id": str(s.id),
+                "task_id": str(s.task_id),
+                "status": s.status,
+                "text": s.text,
+                "links": s.links,
+                "lat": s.lat,
+                "lng": s.lng,
+                "created_at": s.created_at.isoformat(),
+            }
+            for s in submissions
         ],
     }

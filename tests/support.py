@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import aiohttp
 
@@ -94,3 +96,32 @@ class ServiceProcess:
             except TimeoutError:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 await self.proc.wait()
+
+
+class QueryLog(logging.Handler):
+    """The SQL statements the ORM ran, as Tortoise logs them at DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.statements.append(record.getMessage())
+
+    @property
+    def selects(self) -> int:
+        return sum(1 for s in self.statements if s.lstrip().upper().startswith("SELECT"))
+
+
+@contextlib.contextmanager
+def counting_queries() -> Iterator[QueryLog]:
+    """Record the statements of the in-process service while the block runs."""
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = QueryLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -1,5 +1,7 @@
 """PIPL: a person can take their data out and have it erased."""
 
+import pytest
+
 from models.users import AuthToken, User
 
 
@@ -54,3 +56,19 @@ async def test_signing_in_after_erasure_is_a_new_person(api):
 async def test_export_and_delete_need_sign_in(api):
     assert (await api.call("GET", "/api/v1/me/export")).status == 401
     assert (await api.call("DELETE", "/api/v1/me")).status == 401
+
+
+async def test_export_lists_photos_with_their_evidence_and_submissions(api):
+    from tests.images import phone_photo
+
+    token, _ = await api.login("o-export-photos")
+    uploaded = await api.upload(token, phone_photo())
+    assert uploaded.status == 201
+
+    reply = await api.call("GET", "/api/v1/me/export", token=token)
+
+    (photo,) = reply.body["photos"]
+    assert photo["id"] == uploaded.body["id"]
+    assert photo["lat"] == pytest.approx(31.2304, abs=1e-4)  # theirs: the export shows what we keep
+    assert photo["taken_at"]
+    assert reply.body["submissions"] == []

@@ -12,6 +12,7 @@ from models.submissions import Submission, SubmissionMedia
 from server.devtools.fake_wechat import FLAGGED_WORDS
 from tests.factories import SPOT, TASKS, iso, published_task
 from tests.images import encode, phone_photo, scene
+from tests.support import counting_queries
 
 SUBMISSIONS = "/api/v1/submissions"
 
@@ -373,3 +374,20 @@ async def test_lists_mine_and_staff_scope_with_filters_and_paging(api, staff, tr
     assert flagged.body["items"] == []
     bad = await api.call("GET", f"{SUBMISSIONS}?status=lost", token=staff)
     assert bad.status == 400 and "status" in bad.body["error"]["details"]["fields"]
+
+
+async def test_listing_makes_the_same_queries_for_2_or_6_submissions(api, staff, tree) -> None:
+    people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(6)]
+    task = await published_task(api, staff, tree.east.id, max_photos=3)
+    counts = []
+    for batch in (people[:2], people[2:]):
+        for token in batch:
+            await enrolled(api, token, task)
+            ids = [await photo(api, token, seed=i) for i in range(2)]
+            assert (await hand_in(api, token, task, ids)).status == 201
+        with counting_queries() as log:
+            reply = await api.call("GET", f"{SUBMISSIONS}?limit=100", token=staff)
+        assert reply.status == 200
+        counts.append(log.selects)
+    assert len(reply.body["items"]) == 6
+    assert counts[0] == counts[1], counts
