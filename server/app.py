@@ -101,7 +101,7 @@ async def _start(app: Sanic) -> None:
         derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
     )
     app.ctx.storage = LocalStorage(config.media_root, app.ctx.signer)
-    # Pillow releases the GIL while it decodes, resizes and encodes: threads use both cores.
+    # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
     app.ctx.background = Background()
     app.ctx.push = None
