@@ -374,3 +374,37 @@ async def test_media_sweep_removes_only_old_orphans(api, volunteer, database_url
     assert young.exists()
     for name in ("url", "thumb_url", "original_url"):
         assert (await fetch(api, reply.body[name]))[0] == 200
+
+
+async def test_a_connection_dropped_mid_upload_leaves_nothing(api, volunteer) -> None:
+    """The commonest failure on a village's mobile network: the phone loses signal halfway."""
+    boundary = "wenmingboundary"
+    photo = encode(scene((1200, 900)), "JPEG", quality=95)
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'.encode()
+    body = head + photo + f"\r\n--{boundary}--\r\n".encode()
+    host, port = urlsplit(api.service.base_url).netloc.split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST {MEDIA} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {volunteer}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body[: len(body) // 2]
+    )
+    await writer.drain()
+    for _ in range(50):  # the service has the first half: a temporary file exists
+        if any(f.startswith(".incoming/") for f in stored_files(api)):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the upload never started")
+    writer.close()  # signal lost
+
+    for _ in range(100):
+        if stored_files(api) == []:
+            break
+        await asyncio.sleep(0.02)
+    assert stored_files(api) == []
+    assert await Media.all().count() == 0
+    # And the service is fine: the next upload works.
+    assert (await api.upload(volunteer, photo)).status == 201
