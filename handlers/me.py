@@ -5,12 +5,15 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import MeUpdate, UserRead
+from handlers.review_schemas import LedgerPage, LedgerRead
+from handlers.schemas import MeUpdate, PageQuery, UserRead
+from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
 from models.users import User, erase_user, personal_data, update_profile
 from server.errors import Forbidden, InvalidRequest
 from server.http import endpoint, json_response, no_content
+from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("me", url_prefix="/me")
 
@@ -38,6 +41,15 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
     if "avatar_media_id" in changes:
         changes.update(await picture_columns(user, changes["avatar_media_id"], "avatar"))
     return json_response(UserRead.of(await update_profile(user, changes), request.app.ctx.storage))
+
+
+@bp.get("/points")
+@endpoint(summary="我的积分明细", query=PageQuery, response=LedgerPage, tag="me")
+async def my_points(request: Request, user: User, query: PageQuery) -> HTTPResponse:
+    """The caller's ledger, newest first: every award and every reversal."""
+    rows = await ledger_page(user.id, decode_id_cursor(query.cursor), query.limit)
+    page, next_cursor = split_page(rows, query.limit)
+    return json_response(LedgerPage(items=[LedgerRead.of(e) for e in page], next_cursor=next_cursor))
 
 
 @bp.get("/export")

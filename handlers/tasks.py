@@ -40,14 +40,14 @@ from models.tasks import (
     now_utc,
     update_task,
 )
-from models.users import STAFF_ROLES, User
+from models.users import MEMBER_ROLES, STAFF_ROLES, User
 from server.auth import in_scope, may_view, staff_scope
 from server.errors import Conflict, InvalidRequest, NotFound
 from server.http import endpoint, json_response, no_content
 from server.pagination import decode_id_cursor, split_page
 
 bp = Blueprint("tasks", url_prefix="/tasks")
-MEMBERS = ("volunteer", "influencer")
+MEMBERS = MEMBER_ROLES
 CHECKIN_PAGE = "pages/checkin/index"
 
 

@@ -4,4 +4,11 @@ No HTTP here. ``MODEL_MODULES`` is what the ORM loads; migrations live in
 ``models/migrations`` and are made with ``tortoise makemigrations``.
 """
 
-MODEL_MODULES = ["models.orgs", "models.users", "models.campaigns", "models.media", "models.submissions"]
+MODEL_MODULES = [
+    "models.orgs",
+    "models.users",
+    "models.campaigns",
+    "models.media",
+    "models.submissions",
+    "models.ledger",
+]

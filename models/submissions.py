@@ -275,6 +275,25 @@ async def submissions_page(
     return await with_relations(rows.order_by("-id").limit(limit + 1))
 
 
+async def review_queue(
+    *, scope_path: str | None, campaign_id: int | None, status: str | None, after_id: int | None, limit: int
+) -> list[Submission]:
+    """Oldest first, for staff of ``scope_path`` (None: everywhere). Without ``status``: all awaiting
+    review (pending and flagged) of tasks that were not cancelled."""
+    rows = Submission.all()
+    if scope_path is not None:
+        rows = rows.filter(task__campaign__org__path__startswith=scope_path)
+    if campaign_id is not None:
+        rows = rows.filter(task__campaign_id=campaign_id)
+    if status is None:
+        rows = rows.filter(status__in=("pending", "flagged"), task__cancelled_at__isnull=True)
+    else:
+        rows = rows.filter(status=status)
+    if after_id is not None:
+        rows = rows.filter(id__gt=after_id)
+    return await with_relations(rows.order_by("id").limit(limit + 1))
+
+
 async def with_relations(rows: QuerySet[Submission]) -> list[Submission]:
     """Submissions with their user (and org), task, campaign org and photos in a fixed number of queries."""
     photos = Prefetch("photos", queryset=SubmissionMedia.all().order_by("position").select_related("media"))

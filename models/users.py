@@ -18,6 +18,8 @@ from server.errors import InvalidRequest
 
 ROLES = ("volunteer", "influencer", "staff", "admin")
 STAFF_ROLES = frozenset({"staff", "admin"})
+# Who takes part (enrolls, hands in evidence, earns points); staff run things.
+MEMBER_ROLES = ("volunteer", "influencer")
 # The national volunteer star scale (星级志愿者): recorded service hours for 1..5 stars.
 STAR_HOURS = (100, 300, 600, 1000, 1500)
 
@@ -291,3 +293,21 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
             for s in submissions
         ],
     }
+
+
+async def members_by_org(parent: Org, children: list[Org]) -> dict[int, int]:
+    """Registered volunteers and influencers in each child org's subtree (one grouped query)."""
+    from tortoise.functions import Count
+
+    counts = (
+        await User.filter(role__in=MEMBER_ROLES, deleted_at__isnull=True, org__path__startswith=parent.path)
+        .annotate(n=Count("id"))
+        .group_by("org__path")
+        .values_list("org__path", "n")
+    )
+    members = {child.id: 0 for child in children}
+    for path, n in counts:
+        for child in children:
+            if path.startswith(child.path):
+                members[child.id] += n
+    return members

@@ -19,6 +19,7 @@ from sanic.response import HTTPResponse
 
 import handlers
 from media.storage import INCOMING_DIR, LocalStorage, UrlSigner
+from models.rankings import Rankings
 from server.background import Background
 from server.config import Config
 from server.crypto import Vault, derive_key
@@ -104,6 +105,7 @@ async def _start(app: Sanic) -> None:
     # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
     app.ctx.background = Background()
+    app.ctx.rankings = Rankings(app.ctx.redis)
     app.ctx.push = None
     if config.push_token:
         nonces = NonceGuard(app.ctx.redis)

@@ -1,4 +1,4 @@
-"""The ``wenming`` command: serve, demo, migrate, media sweep, user grant."""
+"""The ``wenming`` command: serve, demo, migrate, media sweep, ranking rebuild, user grant."""
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     sweep.set_defaults(func=_media_sweep)
+
+    ranking = sub.add_parser("ranking", help="leaderboards").add_subparsers(dest="ranking_command", required=True)
+    rebuild = ranking.add_parser("rebuild", help="rebuild the Redis leaderboards from the points ledger")
+    rebuild.set_defaults(func=_ranking_rebuild)
 
     user = sub.add_parser("user", help="manage people").add_subparsers(dest="user_command", required=True)
     grant = user.add_parser("grant", help="create the user if needed and set the role")
@@ -159,6 +163,51 @@ def _media_sweep(args: argparse.Namespace) -> None:
         f"{verb} {len(result.orphans)} orphan file(s) and {result.leftovers} temporary file(s); "
         f"{result.kept} file(s) in use"
     )
+
+
+def _ranking_rebuild(args: argparse.Namespace) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from models.rankings import Rankings
+
+    config = Config.from_env()
+    check_migrated(config)
+    if not config.redis_url:
+        print("no WENMING_REDIS_URL: rankings are computed from the ledger on every request, nothing to rebuild")
+        return
+    started = time.perf_counter()
+
+    async def work() -> int:
+        redis = Redis.from_url(config.redis_url)  # type: ignore[arg-type]
+        try:
+            return await Rankings(redis).rebuild(datetime.now(UTC), progress=_progress_bar("rebuilding rankings"))
+        except (RedisError, OSError) as exc:
+            raise CommandError(f"cannot reach Redis ({type(exc).__name__}): check WENMING_REDIS_URL") from None
+        finally:
+            await redis.aclose()
+
+    entries = with_db(config, work)
+    print(f"rebuilt rankings from {entries} ledger entries in {time.perf_counter() - started:.1f} s")
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr (redrawn in place on a terminal, one final line otherwise)."""
+    width = 30
+
+    def draw(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        bar = "#" * round(share * width)
+        line = f"{label} [{bar:<{width}}] {share:4.0%} {done}/{total}"
+        if sys.stderr.isatty():
+            print("\r" + line, end="" if done < total else "\n", file=sys.stderr, flush=True)
+        elif done >= total:
+            print(line, file=sys.stderr, flush=True)
+
+    return draw
 
 
 def _grant(args: argparse.Namespace) -> None:

@@ -82,6 +82,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "ledger_entries",
     "submission_media",
     "submissions",
     "media",

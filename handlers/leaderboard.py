@@ -1,0 +1,88 @@
+"""Rankings of people and of orgs, from the points ledger."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handlers.review_schemas import (
+    BoardItem,
+    BoardOut,
+    BoardQuery,
+    MyRank,
+    OrgBoardItem,
+    OrgBoardOut,
+    OrgBoardQuery,
+    RankedUser,
+)
+from handlers.schemas import OrgRead
+from models.orgs import Org
+from models.rankings import parse_scope, ranked
+from models.tasks import now_utc
+from models.users import User, members_by_org
+from server.errors import NotFound
+from server.http import endpoint, json_response
+
+bp = Blueprint("leaderboard", url_prefix="/leaderboard")
+
+
+@bp.get("")
+@endpoint(summary="排行榜", query=BoardQuery, response=BoardOut, tag="leaderboard")
+async def people(request: Request, user: User, query: BoardQuery) -> HTTPResponse:
+    """Top people by points in a scope (ties share a rank: 1, 2, 2, 4) and the caller's own rank."""
+    scope = parse_scope(query.scope, now_utc())
+    board = await request.app.ctx.rankings.board(scope, query.limit, user.id)
+    users = {u.id: u for u in await User.filter(id__in=[uid for _, uid, _ in board.items]).select_related("org")}
+    storage = request.app.ctx.storage
+    items = []
+    for rank, uid, points in board.items:
+        person = users.get(uid)
+        shown = person is not None and (person.id == user.id or (person.leaderboard_visible and not person.deleted_at))
+        items.append(
+            BoardItem(rank=rank, user=RankedUser.of(person, storage, shown=shown), points=points, is_me=uid == user.id)
+        )
+    me = MyRank(rank=board.me[0], points=board.me[1]) if board.me else None
+    return json_response(BoardOut(scope=scope.text, items=items, me=me))
+
+
+@bp.get("/orgs")
+@endpoint(summary="组织排行榜", query=OrgBoardQuery, response=OrgBoardOut, errors=(NotFound,), tag="leaderboard")
+async def orgs(request: Request, user: User, query: OrgBoardQuery) -> HTTPResponse:
+    """The sub-orgs of a parent (default: the county) by points, or per registered volunteer (`per_capita=1`)."""
+    scope = parse_scope(query.scope, now_utc())
+    parent = await _parent(user, scope.org_id or (int(query.parent_id) if query.parent_id else None))
+    children = await Org.filter(parent_id=parent.id).order_by("id")
+    points = await request.app.ctx.rankings.org_points(scope, [c.id for c in children])
+    members = await members_by_org(parent, children)
+    per_capita = query.per_capita in ("1", "true")
+
+    def score(org: Org) -> float:
+        if not per_capita:
+            return points[org.id]
+        return round(points[org.id] / members[org.id], 2) if members[org.id] else 0.0
+
+    rows = sorted(children, key=lambda c: (-score(c), c.id))
+    items = [
+        OrgBoardItem(
+            rank=rank,
+            org=OrgRead.of(org),
+            points=points[org.id],
+            members=members[org.id],
+            per_capita=round(points[org.id] / members[org.id], 2) if members[org.id] else 0.0,
+        )
+        for rank, org in ranked([(c, score(c)) for c in rows])
+    ]
+    return json_response(OrgBoardOut(scope=scope.text, parent=OrgRead.of(parent), per_capita=per_capita, items=items))
+
+
+async def _parent(user: User, org_id: int | None) -> Org:
+    if org_id is None:
+        # The county the caller belongs to, or the first county.
+        path = user.org.path if user.org_id and user.org else ""
+        root = int(path.strip("/").split("/")[0]) if path.strip("/") else None
+        parent = await (Org.get_or_none(id=root) if root else Org.filter(parent_id=None).order_by("id").first())
+    else:
+        parent = await Org.get_or_none(id=org_id)
+    if parent is None:
+        raise NotFound("组织不存在")
+    return parent

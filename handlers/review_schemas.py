@@ -1,0 +1,138 @@
+"""Request and response schemas of reviewing, the ledger and the rankings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from handlers.schemas import Id, OrgRead, PageQuery, Strict, avatar_url
+from media.storage import Storage
+from models.ledger import LedgerEntry
+from models.users import User
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+ANONYMOUS = "匿名用户"
+
+
+class ReviewIn(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    decision: Literal["approve", "reject"]
+    reason: Reason | None = None
+    points: int | None = Field(None, description="通过时的积分，默认任务积分，可调整为 0 到 2 倍")
+
+
+class BatchIn(Strict):
+    decision: Literal["approve", "reject"]
+    ids: list[Id] = Field(min_length=1, max_length=100)
+    reason: Reason | None = None
+
+    @field_validator("ids")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class BatchOut(BaseModel):
+    done: list[str]
+    failed: dict[str, str] = Field(description="未完成的提交 id → 错误代码")
+
+
+class QueueQuery(PageQuery):
+    campaign_id: Id | None = None
+    status: Literal["pending", "flagged", "approved", "rejected"] | None = Field(
+        None, description="默认：待审核（pending 与 flagged）"
+    )
+
+
+class LedgerRead(BaseModel):
+    id: str
+    kind: Literal["award", "reversal"]
+    points: int
+    service_hours: float
+    reason: str
+    submission_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: LedgerEntry) -> LedgerRead:
+        return cls(
+            id=str(e.id),
+            kind=e.kind,
+            points=e.points,
+            service_hours=float(e.service_hours),
+            reason=e.reason,
+            submission_id=str(e.submission_id) if e.submission_id else None,
+            created_at=e.created_at,
+        )
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerRead]
+    next_cursor: str | None
+
+
+class BoardQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    scope: str | None = Field(None, description="all（默认）、week、month、campaign:<id>、org:<id>")
+    limit: int = Field(20, ge=1, le=100)
+
+
+class RankedUser(BaseModel):
+    id: str | None = Field(description="不公开排名的用户为 null（匿名显示）")
+    nickname: str
+    avatar_url: str | None
+    org: OrgRead | None
+
+    @classmethod
+    def of(cls, user: User | None, storage: Storage, *, shown: bool) -> RankedUser:
+        if user is None or not shown:
+            return cls(id=None, nickname=ANONYMOUS, avatar_url=None, org=None)
+        return cls(
+            id=str(user.id),
+            nickname=user.nickname,
+            avatar_url=avatar_url(user, storage),
+            org=OrgRead.of(user.org) if user.org_id and user.org else None,
+        )
+
+
+class BoardItem(BaseModel):
+    rank: int
+    user: RankedUser
+    points: int
+    is_me: bool
+
+
+class MyRank(BaseModel):
+    rank: int
+    points: int
+
+
+class BoardOut(BaseModel):
+    scope: str
+    items: list[BoardItem]
+    me: MyRank | None
+
+
+class OrgBoardQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    scope: str | None = None
+    per_capita: Literal["1", "0", "true", "false"] | None = None
+    parent_id: Id | None = Field(None, description="排名其下级组织；默认本县")
+
+
+class OrgBoardItem(BaseModel):
+    rank: int
+    org: OrgRead
+    points: int
+    members: int = Field(description="登记的志愿者与达人人数")
+    per_capita: float
+
+
+class OrgBoardOut(BaseModel):
+    scope: str
+    parent: OrgRead
+    per_capita: bool
+    items: list[OrgBoardItem]

@@ -1,0 +1,50 @@
+"""The points ledger: append-only, the truth every total and ranking is computed from."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.users import User
+
+LEDGER_KINDS = ("award", "reversal")
+
+
+class LedgerEntry(Model):
+    """Points and service hours given (award) or taken back (reversal), never edited or deleted.
+
+    At most one award and one reversal per submission, held by a unique index: a retried,
+    double-clicked or raced approval cannot award twice.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="ledger", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=16)
+    points = fields.IntField()
+    service_hours = fields.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    reason = fields.CharField(max_length=200)
+    submission_id = fields.IntField(null=True)
+    campaign_id = fields.IntField(null=True, db_index=True)
+    # The person's org when the entry was made, and its path: org rankings add up
+    # where people were when they earned, so moving later does not rewrite history.
+    org_id = fields.IntField(null=True)
+    org_path = fields.CharField(max_length=255, default="", db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    user_id: int
+
+    class Meta:
+        table = "ledger_entries"
+        unique_together = (("submission_id", "kind"),)
+
+
+async def ledger_page(user_id: int, before_id: int | None, limit: int) -> list[LedgerEntry]:
+    """A person's entries, newest first, ``limit + 1`` of them (see ``server.pagination.split_page``)."""
+    rows = LedgerEntry.filter(user_id=user_id)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    return await rows.order_by("-id").limit(limit + 1)

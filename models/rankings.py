@@ -1,0 +1,287 @@
+"""Rankings computed from the ledger: Redis sorted sets when there is Redis, SQL otherwise.
+
+Both give the same answers. Redis boards are updated after the ledger commits
+(``record``), can lag by a crash, and are rebuilt from the ledger by
+``wenming ranking rebuild`` (``rebuild``). Ranks are standard competition ranks
+(1, 2, 2, 4); equal points are listed by user id.
+
+Scopes: ``all``, ``week`` and ``month`` (the current ones, Asia/Shanghai, weeks
+from Monday), ``campaign:<id>``, ``org:<id>`` (entries earned inside that org's
+subtree, by where people were when they earned).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from tortoise.functions import Sum
+from tortoise.queryset import QuerySet
+
+from models.ledger import LedgerEntry
+from models.orgs import Org
+from server.errors import InvalidRequest
+from server.ids import is_id
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+PREFIX = "wenming:rank:"
+ORG_PREFIX = "wenming:orgrank:"
+# Week and month boards outlive their period a little, then Redis drops them.
+PERIOD_TTL_S = 40 * 86400
+_SCOPE = re.compile(r"^(all|week|month|campaign:(\d{1,10})|org:(\d{1,10}))$")
+REBUILD_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Scope:
+    text: str  # as asked: all, week, month, campaign:7, org:3
+    kind: str  # all | week | month | campaign | org
+    key: str  # the Redis board's name after the prefix: all, week:2026-11-23, month:2026-11, campaign:7, org:3
+    since: datetime | None = None  # week and month
+    campaign_id: int | None = None
+    org_id: int | None = None
+
+
+def period_keys(moment: datetime) -> tuple[str, str]:
+    """The week board (its Monday) and month board a moment belongs to, in local time."""
+    local = moment.astimezone(LOCAL_TZ)
+    monday = local.date() - timedelta(days=local.weekday())
+    return f"week:{monday.isoformat()}", f"month:{local:%Y-%m}"
+
+
+def parse_scope(text: str | None, now: datetime) -> Scope:
+    """A scope from ``?scope=``; anything else is 400."""
+    text = text or "all"
+    match = _SCOPE.match(text)
+    number = match and (match.group(2) or match.group(3))
+    if not match or (number and not is_id(int(number))):
+        raise InvalidRequest.fields({"scope": "取值无效（可选：all、week、month、campaign:<id>、org:<id>）"})
+    local = now.astimezone(LOCAL_TZ)
+    week, month = period_keys(now)
+    if text == "week":
+        start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        return Scope(text, "week", week, since=start)
+    if text == "month":
+        return Scope(text, "month", month, since=local.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    if match.group(2):
+        return Scope(text, "campaign", text, campaign_id=int(match.group(2)))
+    if match.group(3):
+        return Scope(text, "org", text, org_id=int(match.group(3)))
+    return Scope(text, "all", "all")
+
+
+@dataclass
+class Board:
+    items: list[tuple[int, int, int]]  # (rank, user id, points)
+    me: tuple[int, int] | None  # (rank, points) of the caller, None when they have none here
+
+
+@dataclass
+class OrgRow:
+    org_id: int
+    points: int
+
+
+class Rankings:
+    def __init__(self, redis: Redis | None) -> None:
+        self.redis = redis
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def board(self, scope: Scope, limit: int, me: int | None) -> Board:
+        if self.redis is not None:
+            return await self._redis_board(PREFIX + scope.key, limit, me)
+        return await _sql_board(scope, limit, me)
+
+    async def org_points(self, scope: Scope, org_ids: list[int]) -> dict[int, int]:
+        """Points earned inside each org's subtree in ``scope`` (an ``org:`` scope counts all time)."""
+        if not org_ids:
+            return {}
+        key = "all" if scope.kind == "org" else scope.key
+        if self.redis is not None:
+            scores = await self.redis.zmscore(ORG_PREFIX + key, [str(i) for i in org_ids])
+            return {org_id: int(score or 0) for org_id, score in zip(org_ids, scores, strict=True)}
+        return await _sql_org_points(scope, org_ids)
+
+    async def _redis_board(self, key: str, limit: int, me: int | None) -> Board:
+        assert self.redis is not None
+        top = [(int(m), int(s)) for m, s in await self.redis.zrevrange(key, 0, limit - 1, withscores=True)]
+        if top:
+            # Equal points are listed by user id: re-read the group cut by the limit.
+            last = top[-1][1]
+            tied = [int(m) for m in await self.redis.zrangebyscore(key, last, last)]
+            top = [row for row in top if row[1] > last] + [(uid, last) for uid in sorted(tied)]
+            top = top[:limit]
+        items = _ranked(top)
+        mine = None
+        if me is not None:
+            score = await self.redis.zscore(key, str(me))
+            if score is not None and score > 0:
+                mine = (await self.redis.zcount(key, f"({int(score)}", "+inf") + 1, int(score))
+        return Board(items, mine)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def record(self, entries: Iterable[LedgerEntry]) -> None:
+        """Add committed ledger entries to the Redis boards (nothing to do without Redis)."""
+        if self.redis is None:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            touched: set[str] = set()
+            for entry in entries:
+                for key, member in _targets(entry):
+                    pipe.zincrby(key, entry.points, member)
+                    touched.add(key)
+            for key in touched:
+                # A reversal can bring someone back to 0: off the board, as in SQL.
+                pipe.zremrangebyscore(key, "-inf", 0)
+                if _period(key):
+                    pipe.expire(key, PERIOD_TTL_S)
+            await pipe.execute()
+
+    async def rebuild(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> int:
+        """Recompute every Redis board from the ledger in one pass; returns the entries read.
+
+        Boards are written under temporary names and renamed into place, so readers see the
+        old board or the new one, never a half-built one; boards with no entries left go.
+        """
+        assert self.redis is not None, "rankings are read from SQL when there is no Redis"
+        week, month = period_keys(now)
+        boards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        total = await LedgerEntry.all().count()
+        done, after = 0, 0
+        while True:
+            rows = (
+                await LedgerEntry.filter(id__gt=after)
+                .order_by("id")
+                .limit(REBUILD_BATCH)
+                .values_list("id", "user_id", "points", "campaign_id", "org_path", "created_at")
+            )
+            if not rows:
+                break
+            for entry_id, user_id, points, campaign_id, org_path, created_at in rows:
+                entry = LedgerEntry(
+                    user_id=user_id, points=points, campaign_id=campaign_id, org_path=org_path, created_at=created_at
+                )
+                for key, member in _targets(entry):
+                    period = _period(key)
+                    if period is None or period in (week, month):  # past periods are never asked for
+                        boards[key][member] += points
+                after = entry_id
+            done += len(rows)
+            if progress:
+                progress(done, total)
+        await self._replace_all(boards)
+        return done
+
+    async def _replace_all(self, boards: dict[str, dict[str, int]]) -> None:
+        assert self.redis is not None
+        existing = {k.decode() async for k in self.redis.scan_iter(match=PREFIX + "*")}
+        existing |= {k.decode() async for k in self.redis.scan_iter(match=ORG_PREFIX + "*")}
+        for key, scores in boards.items():
+            positive = {m: s for m, s in scores.items() if s > 0}
+            temp = f"{key}:rebuilding"
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(temp)
+                items = list(positive.items())
+                for i in range(0, len(items), 1000):
+                    pipe.zadd(temp, dict(items[i : i + 1000]))
+                if positive:
+                    pipe.rename(temp, key)
+                    if _period(key):
+                        pipe.expire(key, PERIOD_TTL_S)
+                else:
+                    pipe.delete(key)
+                await pipe.execute()
+        stale = existing - set(boards)
+        if stale:
+            await self.redis.delete(*stale)
+
+
+def _period(key: str) -> str | None:
+    """``week:…``/``month:…`` for a period board, else None."""
+    name = key.removeprefix(PREFIX).removeprefix(ORG_PREFIX)
+    return name if name.startswith(("week:", "month:")) else None
+
+
+T = TypeVar("T")
+
+
+def ranked(rows: list[tuple[T, float]]) -> list[tuple[int, T]]:
+    """Standard competition ranks (1, 2, 2, 4) over (item, score) rows sorted highest first."""
+    out: list[tuple[int, T]] = []
+    previous: float | None = None
+    for i, (item, score) in enumerate(rows):
+        rank = out[-1][0] if out and score == previous else i + 1
+        out.append((rank, item))
+        previous = score
+    return out
+
+
+def _ranked(rows: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(rank, user id, points) of a top list sorted by points, highest first."""
+    return [(rank, uid, points) for rank, (uid, points) in ranked([((u, p), p) for u, p in rows])]
+
+
+def _targets(entry: LedgerEntry) -> list[tuple[str, str]]:
+    """Every (board, member) an entry counts in."""
+    week, month = period_keys(entry.created_at)
+    user = str(entry.user_id)
+    targets = [(PREFIX + "all", user), (PREFIX + week, user), (PREFIX + month, user)]
+    if entry.campaign_id is not None:
+        targets.append((PREFIX + f"campaign:{entry.campaign_id}", user))
+    orgs = [int(part) for part in entry.org_path.strip("/").split("/") if part]
+    for org_id in orgs:
+        targets.append((PREFIX + f"org:{org_id}", user))
+    for period in ("all", week, month, *([f"campaign:{entry.campaign_id}"] if entry.campaign_id else [])):
+        targets.extend((ORG_PREFIX + period, str(org_id)) for org_id in orgs)
+    return targets
+
+
+# -- the same answers from SQL -------------------------------------------------------------------
+
+
+async def _scoped(scope: Scope) -> QuerySet[LedgerEntry]:
+    rows = LedgerEntry.all()
+    if scope.since is not None:
+        rows = rows.filter(created_at__gte=scope.since)
+    if scope.campaign_id is not None:
+        rows = rows.filter(campaign_id=scope.campaign_id)
+    if scope.org_id is not None:
+        path = await Org.filter(id=scope.org_id).first().values_list("path", flat=True)
+        rows = rows.filter(org_path__startswith=path or "/none/")
+    return rows
+
+
+async def _sql_board(scope: Scope, limit: int, me: int | None) -> Board:
+    totals = (await _scoped(scope)).group_by("user_id").annotate(total=Sum("points"))
+    top = await totals.filter(total__gt=0).order_by("-total", "user_id").limit(limit).values_list("user_id", "total")
+    items = _ranked([(int(u), int(t)) for u, t in top])
+    mine = None
+    if me is not None:
+        own = await (await _scoped(scope)).filter(user_id=me).annotate(total=Sum("points")).values_list("total")
+        points = int(own[0][0] or 0) if own else 0
+        if points > 0:
+            above = await totals.filter(total__gt=points).values_list("user_id", flat=True)
+            mine = (len(above) + 1, points)
+    return Board(items, mine)
+
+
+async def _sql_org_points(scope: Scope, org_ids: list[int]) -> dict[int, int]:
+    base = Scope("all", "all", "all") if scope.kind == "org" else scope
+    paths = dict(await Org.filter(id__in=org_ids).values_list("id", "path"))
+    rows = (
+        await (await _scoped(base)).group_by("org_path").annotate(total=Sum("points")).values_list("org_path", "total")
+    )
+    points = dict.fromkeys(org_ids, 0)
+    for org_path, total in rows:
+        for org_id, path in paths.items():
+            if org_path.startswith(path):
+                points[org_id] += int(total or 0)
+    return points

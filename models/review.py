@@ -1,0 +1,129 @@
+"""Reviewing evidence: the submission's state change and its ledger entry commit together, once.
+
+    pending | flagged ──approve──▶ approved ──reject──▶ rejected (a reversal entry)
+    pending | flagged ──reject──▶ rejected
+
+Each transition is a conditional UPDATE on the status it leaves, so of two reviewers
+racing (on any number of workers) exactly one moves the submission; the unique
+(submission, kind) index of the ledger is the second lock. A rejected submission is
+final: its author may hand in new evidence instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from models.ledger import LedgerEntry
+from models.submissions import Submission
+from models.tasks import TaskClosed, now_utc
+from models.users import User
+from server.errors import Conflict, InvalidRequest
+
+AWAITING = ("pending", "flagged")
+MAX_POINTS_FACTOR = 2
+
+
+class AlreadyReviewed(Conflict):
+    code, message = "already_reviewed", "该提交已审核过"
+
+
+@dataclass
+class Decision:
+    decision: str  # approve | reject
+    reason: str | None = None
+    points: int | None = None  # approve only; None = the task's points
+
+
+async def review(submission: Submission, reviewer: User, decision: Decision) -> list[LedgerEntry]:
+    """Apply one decision; returns the ledger entries written (for the rankings, after commit).
+
+    ``submission`` comes with its task, campaign and user (``models.submissions.get_submission``).
+    """
+    task = submission.task
+    if task.cancelled_at is not None:
+        raise TaskClosed("任务已取消，不能再审核")
+    now = now_utc()
+    try:
+        async with in_transaction():
+            if decision.decision == "approve":
+                entries = await _approve(submission, reviewer, decision, now)
+            else:
+                entries = await _reject(submission, reviewer, decision, now)
+            for entry in entries:
+                await User.filter(id=entry.user_id).update(
+                    points=F("points") + entry.points, service_hours=F("service_hours") + entry.service_hours
+                )
+    except IntegrityError:
+        raise AlreadyReviewed() from None
+    return entries
+
+
+def award_points(submission: Submission, points: int | None) -> int:
+    """The task's points, or the reviewer's adjustment within 0..2x of them."""
+    base = submission.task.points
+    if points is None:
+        return base
+    if not 0 <= points <= MAX_POINTS_FACTOR * base:
+        raise InvalidRequest.fields({"points": f"积分须在 0 到 {MAX_POINTS_FACTOR * base} 之间"})
+    return points
+
+
+async def _approve(submission: Submission, reviewer: User, decision: Decision, now: datetime) -> list[LedgerEntry]:
+    points = award_points(submission, decision.points)
+    changed = await Submission.filter(id=submission.id, status__in=AWAITING).update(
+        status="approved",
+        decision="approve",
+        reason=decision.reason,
+        awarded_points=points,
+        reviewed_at=now,
+        reviewed_by_id=reviewer.id,
+    )
+    if changed != 1:
+        raise AlreadyReviewed()
+    entry = await _entry(
+        submission, "award", points, submission.task.service_hours, f"任务通过：{submission.task.title}"
+    )
+    return [entry]
+
+
+async def _reject(submission: Submission, reviewer: User, decision: Decision, now: datetime) -> list[LedgerEntry]:
+    if not (decision.reason or "").strip():
+        raise InvalidRequest.fields({"reason": "驳回须说明原因"})
+    updates = {
+        "status": "rejected",
+        "decision": "reject",
+        "reason": decision.reason,
+        "awarded_points": 0,
+        "reviewed_at": now,
+        "reviewed_by_id": reviewer.id,
+        "live_key": None,  # the author may hand in new evidence
+    }
+    if await Submission.filter(id=submission.id, status__in=AWAITING).update(**updates) == 1:
+        return []
+    # Rejecting what was approved: the award is taken back by a second entry.
+    if await Submission.filter(id=submission.id, status="approved").update(**updates) != 1:
+        raise AlreadyReviewed()
+    award = await LedgerEntry.get(submission_id=submission.id, kind="award")
+    reason = f"撤销通过：{submission.task.title}"
+    return [await _entry(submission, "reversal", -award.points, -award.service_hours, reason)]
+
+
+async def _entry(submission: Submission, kind: str, points: int, hours: Decimal, reason: str) -> LedgerEntry:
+    user = submission.user
+    return await LedgerEntry.create(
+        user_id=user.id,
+        kind=kind,
+        points=points,
+        service_hours=hours,
+        reason=reason[:200],
+        submission_id=submission.id,
+        campaign_id=submission.task.campaign_id,
+        org_id=user.org_id,
+        org_path=user.org.path if user.org_id and user.org else "",
+    )
