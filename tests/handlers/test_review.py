@@ -235,3 +235,35 @@ async def test_queue_is_oldest_first_with_flags_and_filters(api, staff, task, tr
     assert [s["id"] for s in approved.body["items"]] == [sids[1]]
     west_staff, _ = await api.person("staff", tree.west.id)
     assert (await api.call("GET", QUEUE, token=west_staff)).body["items"] == []
+
+
+async def test_service_hours_reach_the_first_star_at_100(api, staff, tree, volunteer) -> None:
+    token, _ = volunteer
+    long_task = await published_task(api, staff, tree.east.id, points=5, service_hours="99.5")
+    short_task = await published_task(api, staff, tree.east.id, points=5, service_hours="0.5")
+    await api.call("POST", review_path(await hand_in(api, token, long_task)), token=staff, json={"decision": "approve"})
+    assert (await api.call("GET", "/api/v1/me", token=token)).body["star_level"] == 0
+    sid = await hand_in(api, token, short_task, seed=1)
+    await api.call("POST", review_path(sid), token=staff, json={"decision": "approve"})
+    me = (await api.call("GET", "/api/v1/me", token=token)).body
+    assert (me["service_hours"], me["star_level"], me["points"]) == (100.0, 1, 10)
+
+
+async def test_my_points_are_paged_newest_first(api, staff, tree, volunteer) -> None:
+    token, _ = volunteer
+    for i in range(3):
+        t = await published_task(api, staff, tree.east.id, points=i + 1)
+        await api.call(
+            "POST", review_path(await hand_in(api, token, t, seed=i)), token=staff, json={"decision": "approve"}
+        )
+    seen, cursor = [], None
+    while True:
+        page = await api.call("GET", "/api/v1/me/points?limit=2" + (f"&cursor={cursor}" if cursor else ""), token=token)
+        assert page.status == 200
+        seen += [e["points"] for e in page.body["items"]]
+        cursor = page.body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [3, 2, 1]
+    other, _ = await api.person("volunteer", tree.east_village.id)
+    assert (await api.call("GET", "/api/v1/me/points", token=other)).body["items"] == []
