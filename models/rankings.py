@@ -1,6 +1,10 @@
 """Rankings computed from the ledger: Redis sorted sets when there is Redis, SQL otherwise.
 
-Both give the same answers. Redis boards are updated after the ledger commits
+Both give the same answers. In Redis a member's score carries the points and,
+below them, the tie-break: ``points * 2**31 + (2**31 - 1 - id)``, exact in a
+double for ids below 2**31 and points below 2**21, so the board's own order is
+"points down, then id up", a rank is one ZCOUNT, and a top list one ZREVRANGE
+however many people share a score. Redis boards are updated after the ledger commits
 (``record``), can lag by a crash, and are rebuilt from the ledger by
 ``wenming ranking rebuild`` (``rebuild``). Ranks are standard competition ranks
 (1, 2, 2, 4); equal points are listed by user id.
@@ -36,6 +40,23 @@ ORG_PREFIX = "wenming:orgrank:"
 PERIOD_TTL_S = 40 * 86400
 _SCOPE = re.compile(r"^(all|week|month|campaign:(\d{1,10})|org:(\d{1,10}))$")
 REBUILD_BATCH = 5000
+ID_SPAN = 2**31
+# Adds points to a member, giving a new member its tie-break part first (atomic in Redis).
+_ADD_POINTS = """
+local delta = tonumber(ARGV[2]) * 2147483648
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return redis.call('ZINCRBY', KEYS[1], delta, ARGV[1])
+end
+return redis.call('ZADD', KEYS[1], delta + 2147483647 - tonumber(ARGV[1]), ARGV[1])
+"""
+
+
+def encode_score(points: int, member_id: int) -> int:
+    return points * ID_SPAN + (ID_SPAN - 1 - member_id)
+
+
+def points_of(score: float) -> int:
+    return int(score // ID_SPAN)
 
 
 @dataclass(frozen=True)
@@ -106,24 +127,20 @@ class Rankings:
         key = "all" if scope.kind == "org" else scope.key
         if self.redis is not None:
             scores = await self.redis.zmscore(ORG_PREFIX + key, [str(i) for i in org_ids])
-            return {org_id: int(score or 0) for org_id, score in zip(org_ids, scores, strict=True)}
+            return {org_id: points_of(score or 0) for org_id, score in zip(org_ids, scores, strict=True)}
         return await _sql_org_points(scope, org_ids)
 
     async def _redis_board(self, key: str, limit: int, me: int | None) -> Board:
         assert self.redis is not None
-        top = [(int(m), int(s)) for m, s in await self.redis.zrevrange(key, 0, limit - 1, withscores=True)]
-        if top:
-            # Equal points are listed by user id: re-read the group cut by the limit.
-            last = top[-1][1]
-            tied = [int(m) for m in await self.redis.zrangebyscore(key, last, last)]
-            top = [row for row in top if row[1] > last] + [(uid, last) for uid in sorted(tied)]
-            top = top[:limit]
+        top = [(int(m), points_of(s)) for m, s in await self.redis.zrevrange(key, 0, limit - 1, withscores=True)]
         items = _ranked(top)
         mine = None
         if me is not None:
             score = await self.redis.zscore(key, str(me))
-            if score is not None and score > 0:
-                mine = (await self.redis.zcount(key, f"({int(score)}", "+inf") + 1, int(score))
+            if score is not None:
+                points = points_of(score)
+                # Everyone with more points scores at least (points + 1) * ID_SPAN.
+                mine = (await self.redis.zcount(key, (points + 1) * ID_SPAN, "+inf") + 1, points)
         return Board(items, mine)
 
     # -- writing ---------------------------------------------------------------------------
@@ -132,15 +149,16 @@ class Rankings:
         """Add committed ledger entries to the Redis boards (nothing to do without Redis)."""
         if self.redis is None:
             return
+        add_points = self.redis.register_script(_ADD_POINTS)
         async with self.redis.pipeline(transaction=True) as pipe:
             touched: set[str] = set()
             for entry in entries:
                 for key, member in _targets(entry):
-                    pipe.zincrby(key, entry.points, member)
+                    await add_points(keys=[key], args=[member, entry.points], client=pipe)
                     touched.add(key)
             for key in touched:
                 # A reversal can bring someone back to 0: off the board, as in SQL.
-                pipe.zremrangebyscore(key, "-inf", 0)
+                pipe.zremrangebyscore(key, "-inf", ID_SPAN - 1)
                 if _period(key):
                     pipe.expire(key, PERIOD_TTL_S)
             await pipe.execute()
@@ -185,7 +203,7 @@ class Rankings:
         existing = {k.decode() async for k in self.redis.scan_iter(match=PREFIX + "*")}
         existing |= {k.decode() async for k in self.redis.scan_iter(match=ORG_PREFIX + "*")}
         for key, scores in boards.items():
-            positive = {m: s for m, s in scores.items() if s > 0}
+            positive = {m: encode_score(p, int(m)) for m, p in scores.items() if p > 0}
             temp = f"{key}:rebuilding"
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(temp)
