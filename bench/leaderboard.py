@@ -56,6 +56,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -606,11 +607,9 @@ def service_env(db_url: str, redis_url: str | None, media_root: Path) -> dict[st
 
 
 def versions(admin_dsn: str, r: redis.Redis) -> dict[str, str]:
-    import sanic
-
     pg = asyncio.run(_pg_version(admin_dsn))
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("[")[0].strip()
-    return {"postgres": pg, "redis": str(r.info("server")["redis_version"]), "sanic": sanic.__version__, "wrk": wrk}
+    return {"postgres": pg, "redis": str(r.info("server")["redis_version"]), "wrk": wrk}
 
 
 async def _pg_version(dsn: str) -> str:
@@ -869,10 +868,22 @@ def _rps(runs: list[WrkRun]) -> str:
     return f"{_median(rates):,.0f}{spread}"
 
 
+def _libraries() -> str:
+    """The versions of what a leaderboard request runs through (hiredis: redis-py's C reply parser, if present)."""
+    names = ("sanic", "sanic-ext", "uvloop", "tortoise-orm", "asyncpg", "redis", "hiredis", "pydantic", "orjson")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"no {name}")
+    return ", ".join(found)
+
+
 def _machine(v: dict[str, str]) -> str:
     cores = os.cpu_count()
     return (
-        f"{_cpu_model()}; {cores} logical cores; Python {sys.version.split()[0]}; Sanic {v['sanic']}; "
+        f"{_cpu_model()}; {cores} logical cores; Python {sys.version.split()[0]} ({_libraries()}); "
         f"PostgreSQL {v['postgres']}, Redis {v['redis']} (both local, default settings); {v['wrk']}; "
         f"{os.uname().sysname} {os.uname().release}"
     )

@@ -25,6 +25,7 @@ from models.tasks import (
     create_task,
     get_campaign,
     now_utc,
+    open_task_ids,
     set_campaign_status,
     update_campaign,
 )
@@ -106,7 +107,12 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
 async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
     campaign = await managed_campaign(campaign_id, user)
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "published"), request.app.ctx.storage))
+    was_draft = campaign.status == "draft"
+    campaign = await set_campaign_status(campaign, "published")
+    if was_draft:
+        for task_id in await open_task_ids(campaign):
+            await request.app.ctx.jobs.enqueue("notify_task_new", task_id)
+    return json_response(CampaignRead.of(campaign, request.app.ctx.storage))
 
 
 @bp.post("/<campaign_id:id>/close")
@@ -180,6 +186,8 @@ async def post_task(request: Request, campaign_id: int, user: User, body: TaskCr
     data = task_columns(body.model_dump())
     data.update(await audience_fields(body.audience.model_dump() if body.audience else None))
     task = await create_task(campaign, data)
+    if campaign.status == "published":
+        await request.app.ctx.jobs.enqueue("notify_task_new", task.id)
     return json_response(TaskRead.of(task, now_utc()), status=201)
 
 

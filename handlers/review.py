@@ -96,3 +96,4 @@ async def _decide(request: Request, submission: Submission, user: User, decision
         await request.app.ctx.rankings.record(entries)
     except (RedisError, OSError):  # the ledger is committed; `wenming ranking rebuild` catches up
         log.exception("ranking update failed for submission %s", submission.id)
+    await request.app.ctx.jobs.enqueue("notify_review", submission.id)

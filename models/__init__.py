@@ -11,4 +11,5 @@ MODEL_MODULES = [
     "models.media",
     "models.submissions",
     "models.ledger",
+    "models.notifications",
 ]

@@ -77,6 +77,12 @@ async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
     return campaign
 
 
+async def open_task_ids(campaign: Campaign) -> list[int]:
+    """Tasks of the campaign that have not ended or been cancelled."""
+    rows = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True, ends_at__gt=now_utc())
+    return list(await rows.values_list("id", flat=True))
+
+
 async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
     """Store an audience as LIKE-searchable strings; unknown org ids are a 400."""
     if not audience:

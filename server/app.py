@@ -26,6 +26,7 @@ from server.crypto import Vault, derive_key
 from server.db import close_db, init_db
 from server.errors import ApiError, InternalError
 from server.ids import ID_PATTERN, route_id
+from server.jobs import Jobs, job_context
 from server.push import NonceGuard, PushVerifier
 from server.qrcodes import QrCodeCache
 from server.ratelimit import RateLimiter
@@ -106,6 +107,8 @@ async def _start(app: Sanic) -> None:
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
     app.ctx.background = Background()
     app.ctx.rankings = Rankings(app.ctx.redis)
+    app.ctx.jobs = Jobs(config.redis_url, job_context(config, app.ctx.wechat), app.ctx.background)
+    await app.ctx.jobs.start()
     app.ctx.push = None
     if config.push_token:
         nonces = NonceGuard(app.ctx.redis)
@@ -114,6 +117,7 @@ async def _start(app: Sanic) -> None:
 
 async def _stop(app: Sanic) -> None:
     await app.ctx.background.drain()
+    await app.ctx.jobs.close()
     app.ctx.image_pool.shutdown(wait=True)
     await app.ctx.http.close()
     if app.ctx.redis is not None:

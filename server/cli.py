@@ -1,4 +1,4 @@
-"""The ``wenming`` command: serve, demo, migrate, media sweep, ranking rebuild, user grant."""
+"""The ``wenming`` command: serve, worker, demo, migrate, media sweep, ranking rebuild, user grant."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(func=_demo)
+
+    worker = sub.add_parser("worker", help="run background jobs (subscribe messages, reminders) from Redis")
+    worker.set_defaults(func=_worker)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=_migrate)
@@ -140,6 +143,40 @@ def _demo(args: argparse.Namespace) -> None:
     from server.demo import run_demo
 
     run_demo(args.host, args.port)
+
+
+def _worker(args: argparse.Namespace) -> None:
+    import aiohttp
+    import orjson
+    from arq.worker import run_worker
+
+    from server.db import close_db, init_db
+    from server.jobs import job_context, worker_settings
+    from server.wechat import RedisTokenStore, WeChatClient
+
+    config = Config.from_env()
+    if not config.redis_url:
+        raise CommandError("the worker needs WENMING_REDIS_URL; without Redis, `wenming serve` runs jobs itself")
+    check_migrated(config)
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        await init_db(config.database_url)
+        ctx["http"] = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
+        wechat = WeChatClient(
+            appid=config.wechat_appid,
+            secret=config.wechat_secret,
+            api_base=config.wechat_api_base,
+            session=ctx["http"],
+            tokens=RedisTokenStore(ctx["redis"], config.wechat_appid),
+            timeout=config.wechat_timeout,
+        )
+        ctx.update(job_context(config, wechat))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["http"].close()
+        await close_db()
+
+    run_worker(worker_settings(config.redis_url, startup, shutdown))
 
 
 def _media_sweep(args: argparse.Namespace) -> None:

@@ -55,6 +55,7 @@ class Config:
     limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
+    job_retry_delay: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -111,6 +112,7 @@ class Config:
             limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
+            job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),
         )
 
 

@@ -9,6 +9,7 @@ skip is a failure instead, so nothing silently stops being tested.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -82,6 +83,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "notifications",
     "ledger_entries",
     "submission_media",
     "submissions",
@@ -121,6 +123,7 @@ async def wechat() -> AsyncIterator[FakeWeChat]:
     await fake.stop()
 
 
+TEMPLATES = {"task_new": "tmpl-task-new", "review_result": "tmpl-review", "task_reminder": "tmpl-reminder"}
 PUSH_TOKEN = "wenming-test-push-token"
 PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
@@ -144,6 +147,8 @@ async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Servic
         WENMING_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         WENMING_WECHAT_PUSH_TOKEN=PUSH_TOKEN,
         WENMING_WECHAT_PUSH_AES_KEY=PUSH_AES_KEY,
+        WENMING_SUBSCRIBE_TEMPLATES=json.dumps(TEMPLATES),
+        WENMING_JOB_RETRY_DELAY="0.05",
     )
     config = Config.from_env(env)
     await init_db(config.database_url)
@@ -226,7 +231,9 @@ class Api:
             return Reply(resp.status, body, resp.headers)
 
     async def settle(self) -> None:
-        """Wait for the work the service does after its responses (content-check requests)."""
+        """Wait for the work the service does after its responses: content checks, queued jobs."""
+        await self.service.app.ctx.background.drain()
+        await self.service.app.ctx.jobs.work()
         await self.service.app.ctx.background.drain()
 
     async def login(self, openid: str | None = None) -> tuple[str, dict]:

@@ -1,0 +1,147 @@
+"""Subscribe messages: who is told what, recorded once per person, event and subject.
+
+The row is written before the send, unique per (user, event, ref), so a job that is
+retried, or run twice, never tells anyone twice what was already sent. Template
+field values follow WeChat's rules (``thing`` at most 20 characters, ``phrase`` 5,
+``time`` a date-time); the field names are listed in the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.campaigns import Enrollment, Task
+from models.submissions import Submission
+from models.tasks import in_audience
+from models.users import MEMBER_ROLES, User
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+EVENTS = ("task_new", "review_result", "task_reminder")
+STATUSES = ("queued", "sent", "refused", "failed")
+THING_MAX = 20
+PHRASE_MAX = 5
+
+
+class Notification(Model):
+    """One subscribe message to one person: queued, then sent, refused (43101) or failed."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    event = fields.CharField(max_length=32)
+    ref_id = fields.IntField()
+    status = fields.CharField(max_length=16, default="queued", db_index=True)
+    errcode = fields.IntField(null=True)
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "notifications"
+        unique_together = (("user", "event", "ref_id"),)
+
+
+def cut(text: str, limit: int) -> str:
+    """WeChat refuses longer values (47003): keep ``limit`` characters, the last one an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _time(moment: datetime) -> dict[str, str]:
+    return {"value": moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")}
+
+
+def _thing(text: str) -> dict[str, str]:
+    return {"value": cut(text, THING_MAX) or "-"}
+
+
+def review_result_message(submission: Submission) -> tuple[dict[str, Any], str]:
+    """Template fields and page of the review result (needs the submission's task)."""
+    approved = submission.status == "approved"
+    detail = f"获得 {submission.awarded_points or 0} 积分" if approved else (submission.reason or "请查看详情")
+    data = {
+        "thing1": _thing(submission.task.title),
+        "phrase2": {"value": cut("已通过" if approved else "未通过", PHRASE_MAX)},
+        "thing3": _thing(detail),
+        "time4": _time(submission.reviewed_at or submission.updated_at),
+    }
+    return data, f"pages/submission/detail?id={submission.id}"
+
+
+def task_message(task: Task) -> tuple[dict[str, Any], str]:
+    """Template fields and page of a task (new task, and the day-before reminder)."""
+    data = {
+        "thing1": _thing(task.title),
+        "time2": _time(task.starts_at),
+        "thing3": _thing(task.location_name or task.campaign.title),
+    }
+    return data, f"pages/task/detail?id={task.id}"
+
+
+async def queue_for(event: str, ref_id: int, user_ids: Iterable[int]) -> list[Notification]:
+    """Record the messages to send; people already told about ``ref_id`` are left out."""
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    known = set(
+        await Notification.filter(event=event, ref_id=ref_id, user_id__in=wanted).values_list("user_id", flat=True)
+    )
+    new = [Notification(user_id=uid, event=event, ref_id=ref_id) for uid in sorted(wanted - known)]
+    # Two copies of one job may race here: the unique index keeps one row, the other is ignored.
+    await Notification.bulk_create(new, ignore_conflicts=True)
+    return await pending(event, ref_id)
+
+
+async def pending(event: str, ref_id: int) -> list[Notification]:
+    """Messages of ``ref_id`` still to send, with their person."""
+    return await Notification.filter(event=event, ref_id=ref_id, status="queued").select_related("user")
+
+
+async def mark(notification: Notification, status: str, errcode: int | None = None) -> None:
+    updates: dict[str, Any] = {"status": status, "errcode": errcode, "attempts": notification.attempts + 1}
+    if status == "sent":
+        updates["sent_at"] = datetime.now(LOCAL_TZ)
+    await Notification.filter(id=notification.id).update(**updates)
+
+
+async def task_audience(task: Task) -> list[int]:
+    """Members who may take part in ``task``: inside its campaign's org subtree and its audience."""
+    people = await User.filter(
+        role__in=MEMBER_ROLES,
+        deleted_at__isnull=True,
+        openid__isnull=False,
+        org__path__startswith=task.campaign.org.path,
+    ).select_related("org")
+    return [p.id for p in people if in_audience(task, p)]
+
+
+async def tasks_starting_on(day_start: datetime) -> list[Task]:
+    """Open tasks of published campaigns starting within the local day beginning at ``day_start``."""
+    return await Task.filter(
+        starts_at__gte=day_start,
+        starts_at__lt=day_start + timedelta(days=1),
+        cancelled_at__isnull=True,
+        campaign__status="published",
+    ).select_related("campaign")
+
+
+async def enrolled_people(task_id: int) -> list[int]:
+    return list(
+        await Enrollment.filter(task_id=task_id, status__in=("enrolled", "checked_in")).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def tomorrow_start(now: datetime) -> datetime:
+    local = now.astimezone(LOCAL_TZ)
+    return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)

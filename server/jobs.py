@@ -1,0 +1,254 @@
+"""Background jobs: arq on Redis (run by `wenming worker`), or in this process without Redis.
+
+Jobs are queued after the transaction that causes them commits and never fail or
+slow the request that queued them. Subscribe-message sends are retried when
+WeChat is busy (-1), slow or rate-limited, never when the person did not
+subscribe (43101: recorded as refused); a field breaking a template rule (47003)
+is a bug: logged, recorded as failed, not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from arq import Retry
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
+from arq.worker import Worker
+from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
+
+from models.notifications import (
+    LOCAL_TZ,
+    enrolled_people,
+    mark,
+    queue_for,
+    review_result_message,
+    task_audience,
+    task_message,
+    tasks_starting_on,
+    tomorrow_start,
+)
+from models.submissions import get_submission
+from models.tasks import get_task
+from server.background import Background
+from server.errors import ApiError, RateLimited, ServiceUnavailable, WeChatError
+
+log = logging.getLogger("wenming.jobs")
+QUEUE = "wenming:jobs"
+TRIES = 4
+REMINDER_HOUR = 18  # local time: "tomorrow" is clear, and it is not late
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+class TryAgain(Exception):
+    """Some sends should be retried later (WeChat busy, slow or rate-limited)."""
+
+
+# -- the jobs ------------------------------------------------------------------------------------
+
+
+async def notify_review(ctx: Mapping[str, Any], submission_id: int) -> str:
+    """Tell the author how their submission was reviewed."""
+    if not ctx["templates"].get("review_result"):
+        return "no template"
+    submission = await get_submission(submission_id)
+    if submission is None or submission.status not in ("approved", "rejected"):
+        return "nothing to send"
+    data, page = review_result_message(submission)
+    event = f"review_result:{submission.status}"
+    rows = await queue_for(event, submission.id, [submission.user_id])
+    return await _send(ctx, "review_result", rows, data, page)
+
+
+async def notify_task_new(ctx: Mapping[str, Any], task_id: int) -> str:
+    """Tell the members a new task is for them."""
+    if not ctx["templates"].get("task_new"):
+        return "no template"
+    task = await get_task(task_id)
+    if task.cancelled_at is not None or task.campaign.status != "published":
+        return "nothing to send"
+    data, page = task_message(task)
+    rows = await queue_for("task_new", task.id, await task_audience(task))
+    return await _send(ctx, "task_new", rows, data, page)
+
+
+async def remind_tomorrow(ctx: Mapping[str, Any]) -> str:
+    """Remind enrolled people of the tasks starting tomorrow (local time)."""
+    if not ctx["templates"].get("task_reminder"):
+        return "no template"
+    results = []
+    for task in await tasks_starting_on(tomorrow_start(datetime.now(UTC))):
+        data, page = task_message(task)
+        rows = await queue_for("task_reminder", task.id, await enrolled_people(task.id))
+        results.append(await _send(ctx, "task_reminder", rows, data, page))
+    return f"{len(results)} task(s)"
+
+
+async def _send(ctx: Mapping[str, Any], event: str, rows: list, data: dict[str, Any], page: str) -> str:
+    template = ctx["templates"][event]
+    retry = False
+    counts = {"sent": 0, "refused": 0, "failed": 0}
+    for row in rows:
+        status, errcode = await _send_one(ctx, row.user.openid, template, data, page)
+        if status == "retry":
+            retry = True
+            continue
+        await mark(row, status, errcode)
+        counts[status] += 1
+    if retry:
+        raise TryAgain()
+    return ", ".join(f"{n} {k}" for k, n in counts.items())
+
+
+async def _send_one(
+    ctx: Mapping[str, Any], openid: str | None, template: str, data: dict[str, Any], page: str
+) -> tuple[str, int | None]:
+    if not openid:
+        return "failed", None  # erased account
+    try:
+        delivered = await ctx["wechat"].send_subscribe(touser=openid, template_id=template, data=data, page=page)
+    except (ServiceUnavailable, RateLimited):
+        return "retry", None
+    except WeChatError as exc:
+        errcode = (exc.details or {}).get("errcode")
+        log.error("subscribe message refused by WeChat (errcode %s): a template or field bug", errcode)
+        return "failed", errcode
+    except ApiError as exc:
+        log.warning("subscribe message not sent: %s", exc.code)
+        return "failed", None
+    return ("sent", None) if delivered else ("refused", 43101)
+
+
+FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
+    "notify_review": notify_review,
+    "notify_task_new": notify_task_new,
+    "remind_tomorrow": remind_tomorrow,
+}
+
+
+def job_context(config: Any, wechat: Any) -> dict[str, Any]:
+    """What every job gets: the WeChat client, the template ids, the retry pace."""
+    return {"wechat": wechat, "templates": dict(config.subscribe_templates), "retry_delay": config.job_retry_delay}
+
+
+# -- running them --------------------------------------------------------------------------------
+
+
+def _for_arq(func: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str]]:
+    async def job(ctx: dict[str, Any], *args: Any) -> str:
+        try:
+            return await func(ctx, *args)
+        except TryAgain:
+            raise Retry(defer=ctx.get("retry_delay", 5.0) * 2 ** (ctx["job_try"] - 1)) from None
+
+    job.__name__ = job.__qualname__ = func.__name__
+    return job
+
+
+ARQ_FUNCTIONS = [_for_arq(f) for f in FUNCTIONS.values()]
+
+
+class Jobs:
+    """Queue a job by name: to arq when there is Redis, else run it here after the response."""
+
+    def __init__(self, redis_url: str | None, ctx: dict[str, Any], background: Background) -> None:
+        self.redis_url = redis_url
+        self.ctx = ctx
+        self.background = background
+        self.pool: ArqRedis | None = None
+        self._daily: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.redis_url:
+            # Connects on first use (arq's create_pool pings now): the service starts while Redis is down.
+            connections = ConnectionPool.from_url(self.redis_url)
+            self.pool = ArqRedis(connection_pool=connections, default_queue_name=QUEUE)
+        else:
+            # Without Redis there is no `wenming worker`: this (single) process sends the reminders.
+            self._daily = asyncio.get_running_loop().create_task(self._remind_daily(), name="daily-reminders")
+
+    async def close(self) -> None:
+        if self._daily is not None:
+            self._daily.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._daily
+        if self.pool is not None:
+            await self.pool.aclose()
+
+    async def enqueue(self, name: str, *args: Any) -> None:
+        """Never raises: a job that cannot be queued is logged and run here instead."""
+        if self.pool is not None:
+            try:
+                await self.pool.enqueue_job(name, *args)
+                return
+            except (RedisError, OSError):
+                log.exception("cannot queue job %s: running it in this process", name)
+        self.background.spawn(self.run_here(name, *args), name=f"job:{name}")
+
+    async def run_here(self, name: str, *args: Any) -> str | None:
+        func = FUNCTIONS[name]
+        for attempt in range(1, TRIES + 1):
+            try:
+                return await func({**self.ctx, "job_try": attempt}, *args)
+            except TryAgain:
+                if attempt < TRIES:
+                    await asyncio.sleep(self.ctx.get("retry_delay", 5.0) * 2 ** (attempt - 1))
+        log.warning("job %s%r gave up after %d tries", name, args, TRIES)
+        return None
+
+    async def work(self) -> None:
+        """Run every queued arq job now, in this process (tests; `wenming worker` runs them for real)."""
+        if self.pool is None:
+            return
+        # The worker closes its pool when done: give it its own.
+        worker = Worker(
+            ARQ_FUNCTIONS,
+            redis_settings=RedisSettings.from_dsn(self.redis_url or ""),
+            queue_name=QUEUE,
+            burst=True,
+            handle_signals=False,
+            ctx=dict(self.ctx),
+            max_tries=TRIES,
+            poll_delay=0.05,
+        )
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+
+    async def _remind_daily(self) -> None:
+        while True:
+            await asyncio.sleep(_seconds_until(REMINDER_HOUR, datetime.now(UTC)))
+            await self.run_here("remind_tomorrow")
+
+
+def _seconds_until(hour: int, now: datetime) -> float:
+    local = now.astimezone(LOCAL_TZ)
+    target = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    return (target - local).total_seconds()
+
+
+def worker_settings(
+    redis_url: str, startup: Callable[..., Awaitable[None]], shutdown: Callable[..., Awaitable[None]]
+) -> type:
+    """Settings for `wenming worker` (arq's run_worker)."""
+
+    class WorkerSettings:
+        functions = ARQ_FUNCTIONS
+        cron_jobs = (cron(_for_arq(remind_tomorrow), hour={REMINDER_HOUR}, minute={0}, run_at_startup=False),)
+        redis_settings = RedisSettings.from_dsn(redis_url)
+        queue_name = QUEUE
+        max_tries = TRIES
+        timezone = SHANGHAI
+        on_startup = startup
+        on_shutdown = shutdown
+
+    return WorkerSettings
