@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint
+.PHONY: demo test lint fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +12,20 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Service certificates are drawn with a CJK font (Debian: fonts-noto-cjk); installed when missing.
+fonts:
+	@ls /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+		>/dev/null 2>&1 || fc-list :lang=zh file 2>/dev/null | grep -q . || { \
+		echo "installing fonts-noto-cjk (service certificates need a CJK font)"; \
+		apt-get install -y -q fonts-noto-cjk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q fonts-noto-cjk >/dev/null; } \
+		|| echo "could not install fonts-noto-cjk: install it (or set WENMING_CJK_FONT) for certificates"; }
+
+demo: $(STAMP) fonts
 	$(VENV)/bin/wenming demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint fonts
 	$(VENV)/bin/pytest

@@ -192,7 +192,12 @@ def _has_cjk_glyphs(path: str) -> bool:
 
 @functools.lru_cache(maxsize=32)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    """The font at ``path``; in a collection (.ttc), its Simplified Chinese face."""
+    """The font at ``path``; in a collection (.ttc), its Simplified Chinese face.
+
+    Cached and shared by the renders of a thread pool: FreeType faces are not
+    thread-safe, but Pillow works on them under the GIL (and under a lock of its
+    own in free-threaded builds since 12.2).
+    """
     try:
         return ImageFont.truetype(path, size, index=_sc_face_index(path))
     except OSError as exc:
