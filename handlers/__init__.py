@@ -2,7 +2,23 @@
 
 from sanic import Blueprint
 
-from handlers import auth, campaigns, health, leaderboard, me, media, orgs, review, submissions, tasks, users, wechat
+from handlers import (
+    audit,
+    auth,
+    campaigns,
+    certificates,
+    health,
+    leaderboard,
+    me,
+    media,
+    orgs,
+    reports,
+    review,
+    submissions,
+    tasks,
+    users,
+    wechat,
+)
 
 api = Blueprint.group(
     auth.bp,
@@ -15,6 +31,9 @@ api = Blueprint.group(
     submissions.bp,
     review.bp,
     leaderboard.bp,
+    reports.bp,
+    audit.bp,
+    certificates.bp,
     wechat.bp,
     url_prefix="/api/v1",
 )

@@ -15,6 +15,7 @@ from handlers.task_schemas import (
     TaskCreate,
     TaskRead,
 )
+from models.audit import record
 from models.campaigns import Campaign
 from models.media import MediaNotYours, picture_columns
 from models.orgs import find_org, org_path
@@ -110,6 +111,7 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
     was_draft = campaign.status == "draft"
     campaign = await set_campaign_status(campaign, "published")
     if was_draft:
+        await record(user, "publish", f"campaign:{campaign.id}", {"title": campaign.title})
         for task_id in await open_task_ids(campaign):
             await request.app.ctx.jobs.enqueue("notify_task_new", task_id)
     return json_response(CampaignRead.of(campaign, request.app.ctx.storage))
@@ -120,6 +122,8 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
 async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
     campaign = await managed_campaign(campaign_id, user)
+    if campaign.status != "closed":
+        await record(user, "close", f"campaign:{campaign.id}", {"title": campaign.title})
     return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), request.app.ctx.storage))
 
 

@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse
 
 from handlers.media_schemas import SubmissionList, SubmissionRead
 from handlers.review_schemas import BatchIn, BatchOut, QueueQuery, ReviewIn
+from models.audit import record
 from models.review import AlreadyReviewed, Decision, review
 from models.submissions import Submission, review_queue, with_relations
 from models.tasks import TaskClosed
@@ -92,6 +93,8 @@ async def _reviewable(user: User, ids: list[int]) -> dict[int, Submission]:
 
 async def _decide(request: Request, submission: Submission, user: User, decision: Decision) -> None:
     entries = await review(submission, user, decision)
+    details = {"decision": decision.decision, "reason": decision.reason, "points": sum(e.points for e in entries)}
+    await record(user, "review", f"submission:{submission.id}", details)
     try:
         await request.app.ctx.rankings.record(entries)
     except (RedisError, OSError):  # the ledger is committed; `wenming ranking rebuild` catches up

@@ -8,6 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
+from models.audit import record
 from models.orgs import org_path
 from models.users import STAFF_ROLES, User, list_users, update_profile
 from server.auth import staff_scope
@@ -75,4 +76,12 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
             raise Forbidden("工作人员只能设置志愿者与网络达人身份")
         if "org_id" in changes and (path is None or not path.startswith(scope.path)):
             raise Forbidden("只能调整到本组织及下级组织")
-    return json_response(UserRead.of(await update_profile(target, changes), request.app.ctx.storage))
+    before = (target.role, target.org_id)
+    target = await update_profile(target, changes)
+    if (target.role, target.org_id) != before:
+        details = {
+            "from": {"role": before[0], "org_id": before[1]},
+            "to": {"role": target.role, "org_id": target.org_id},
+        }
+        await record(user, "role_change", f"user:{target.id}", details)
+    return json_response(UserRead.of(target, request.app.ctx.storage))

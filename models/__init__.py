@@ -12,4 +12,6 @@ MODEL_MODULES = [
     "models.submissions",
     "models.ledger",
     "models.notifications",
+    "models.audit",
+    "models.certificates",
 ]

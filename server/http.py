@@ -158,7 +158,7 @@ def endpoint(
         if query is not None:
             for name, field in query.model_fields.items():
                 documented = openapi.parameter(
-                    name, _param_type(field.annotation), "query", required=field.is_required()
+                    field.alias or name, _param_type(field.annotation), "query", required=field.is_required()
                 )(documented)
         if response is not None:
             documented = openapi.response(status, {"application/json": schema_of(response)}, "成功")(documented)

@@ -83,6 +83,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "certificates",
+    "audit_entries",
     "notifications",
     "ledger_entries",
     "submission_media",

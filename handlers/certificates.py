@@ -1,0 +1,71 @@
+"""Service certificates: the signed-in person's PNG, and the public check of a serial."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from media.certificate import CertificateData, FontMissing, render_certificate
+from models.certificates import NoServiceHours, issue_for, verify
+from models.users import User
+from server.errors import NotFound, ServiceUnavailable
+from server.http import endpoint, json_response
+
+bp = Blueprint("certificates")
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+SERIAL_PATTERN = r"[A-Z0-9-]{1,32}"
+
+
+class CertificateCheck(BaseModel):
+    serial: str
+    name: str
+    service_hours: float
+    issued_on: date
+    valid: bool
+
+
+@bp.get("/me/certificate.png")
+@endpoint(summary="我的志愿服务证明", errors=(NoServiceHours, ServiceUnavailable), tag="me")
+async def my_certificate(request: Request, user: User) -> HTTPResponse:
+    """A printable 志愿服务证明 (PNG) of the caller's approved service hours, with a serial that verifies it."""
+    ctx = request.app.ctx
+    cert = await issue_for(user, datetime.now(LOCAL_TZ).date())
+    data = CertificateData(
+        name=cert.name,
+        org=cert.org or "—",
+        service_hours=cert.service_hours,
+        approved_tasks=cert.approved_tasks,
+        issued_on=cert.issued_on,
+        serial=cert.serial,
+        verify_url=f"{ctx.config.public_base_url}/api/v1/certificates/{cert.serial}",
+    )
+    try:
+        png = await asyncio.get_running_loop().run_in_executor(ctx.image_pool, render_certificate, data)
+    except FontMissing as exc:
+        raise ServiceUnavailable("服务器缺少中文字体，暂时无法生成证明，请联系管理员") from exc
+    headers = {"Cache-Control": "private, no-store", "X-Certificate-Serial": cert.serial}
+    return HTTPResponse(png, content_type="image/png", headers=headers)
+
+
+@bp.get(f"/certificates/<serial:{SERIAL_PATTERN}>")
+@endpoint(summary="验证志愿服务证明", auth=False, response=CertificateCheck, errors=(NotFound,), tag="certificates")
+async def check(request: Request, serial: str) -> HTTPResponse:
+    """Anyone holding a certificate can check it: name, hours and whether it still holds, nothing else."""
+    found = await verify(serial)
+    if found is None:
+        raise NotFound("证书编号不存在")
+    cert, valid = found
+    return json_response(
+        CertificateCheck(
+            serial=cert.serial,
+            name=cert.name if valid else "—",
+            service_hours=float(cert.service_hours),
+            issued_on=cert.issued_on,
+            valid=valid,
+        )
+    )

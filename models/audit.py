@@ -1,0 +1,51 @@
+"""The audit log: which staff member did what, when (publish, review, role change, export)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.users import User
+
+ACTIONS = ("publish", "close", "cancel", "review", "role_change", "export", "roster_import")
+
+
+class AuditEntry(Model):
+    """One staff action, append-only."""
+
+    id = fields.IntField(primary_key=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=32, db_index=True)
+    target = fields.CharField(max_length=100)
+    details = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    actor_id: int | None
+
+    class Meta:
+        table = "audit_entries"
+
+
+async def record(actor: User | None, action: str, target: str, details: dict[str, Any] | None = None) -> None:
+    await AuditEntry.create(actor_id=actor.id if actor else None, action=action, target=target, details=details or {})
+
+
+async def audit_page(
+    *, actor_id: int | None, since: datetime | None, until: datetime | None, before_id: int | None, limit: int
+) -> list[AuditEntry]:
+    """Newest first, ``limit + 1`` rows (see ``server.pagination.split_page``)."""
+    rows = AuditEntry.all().select_related("actor__org")
+    if actor_id is not None:
+        rows = rows.filter(actor_id=actor_id)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    return await rows.order_by("-id").limit(limit + 1)

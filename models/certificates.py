@@ -1,0 +1,87 @@
+"""Volunteer service certificates (志愿服务证明): issued from the ledger's totals, verifiable by serial."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.orgs import Org
+from models.submissions import Submission
+from models.users import User
+from server.errors import Conflict
+
+# Unambiguous characters (no 0/O, 1/I) for a serial people may type in.
+_SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class NoServiceHours(Conflict):
+    code, message = "no_service_hours", "还没有经审核通过的志愿服务时长，暂时无法开具证明"
+
+
+class Certificate(Model):
+    """What a certificate stated when it was issued, verifiable by its serial."""
+
+    id = fields.IntField(primary_key=True)
+    serial = fields.CharField(max_length=32, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="certificates", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=64)
+    org = fields.CharField(max_length=255)
+    service_hours = fields.DecimalField(max_digits=10, decimal_places=2)
+    approved_tasks = fields.IntField()
+    issued_on = fields.DateField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    user_id: int
+
+    class Meta:
+        table = "certificates"
+
+
+def new_serial(issued_on: date) -> str:
+    return f"WM-{issued_on:%Y%m%d}-" + "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(8))
+
+
+async def issue_for(user: User, today: date) -> Certificate:
+    """The person's certificate for their current totals: the last one again if nothing changed."""
+    hours = user.service_hours or Decimal(0)
+    if hours <= 0:
+        raise NoServiceHours()
+    tasks = await Submission.filter(user_id=user.id, status="approved").count()
+    org = await _org_name(user)
+    last = await Certificate.filter(user_id=user.id).order_by("-id").first()
+    if last and (last.service_hours, last.approved_tasks, last.name, last.org) == (hours, tasks, user.nickname, org):
+        return last
+    return await Certificate.create(
+        serial=new_serial(today),
+        user_id=user.id,
+        name=user.nickname[:64],
+        org=org[:255],
+        service_hours=hours,
+        approved_tasks=tasks,
+        issued_on=today,
+    )
+
+
+async def _org_name(user: User) -> str:
+    if not user.org_id:
+        return ""
+    path = user.org.path if user.org else ""
+    ids = [int(p) for p in path.strip("/").split("/") if p]
+    names = dict(await Org.filter(id__in=ids).values_list("id", "name"))
+    return "".join(names.get(i, "") for i in ids)
+
+
+async def verify(serial: str) -> tuple[Certificate, bool] | None:
+    """The certificate and whether it still holds: the person exists and has at least those hours."""
+    cert = await Certificate.get_or_none(serial=serial).select_related("user")
+    if cert is None:
+        return None
+    user = cert.user
+    valid = user.deleted_at is None and (user.service_hours or Decimal(0)) >= cert.service_hours
+    return cert, valid
