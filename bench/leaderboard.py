@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -66,7 +67,7 @@ import redis
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _command, _count, _cpu_model
+from bench.ingest import _command, _count, _cpu_model, _git
 from bench.uploads import code_version, free_port, thread_cpu
 from models.rankings import PREFIX, parse_scope, period_keys, points_of
 from models.users import hash_token
@@ -608,6 +609,29 @@ class Outcome:
     versions: dict[str, str] = field(default_factory=dict)
     redis_samples: dict[str, dict[str, Any]] = field(default_factory=dict)
     callers: dict[str, int] = field(default_factory=dict)
+    code_at_start: str = ""  # tree_fingerprint() when the run began
+
+
+def tree_fingerprint() -> str:
+    """A hash of the code outside ``bench/`` as checked out (HEAD, uncommitted changes, untracked files)."""
+    outside = ["--", ".", ":(exclude)bench"]
+    untracked = _git("ls-files", "--others", "--exclude-standard", *outside).splitlines()
+    stamps = []
+    for name in untracked:
+        with contextlib.suppress(OSError):
+            stamps.append(f"{name} {(REPO_ROOT / name).stat().st_mtime_ns}")
+    text = "\n".join([_git("rev-parse", "HEAD"), _git("diff", "HEAD", *outside), *stamps])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def migrate(env: dict[str, str]) -> float:
+    """``wenming migrate``; again before each server starts, in case the tree gained a migration meanwhile."""
+    done = run_measured([*WENMING, "migrate"], env=env)
+    if done.returncode:
+        raise SystemExit(f"`wenming migrate` failed:\n{done.output}")
+    if "applied" in done.output and "up to date" not in done.output:
+        _log(f"  note: `wenming migrate` applied new migrations mid-run: {done.output.strip()}")
+    return done.wall
 
 
 def service_env(db_url: str, redis_url: str | None, media_root: Path) -> dict[str, str]:
@@ -691,6 +715,7 @@ def measure_workers(
     )
     try:
         _log(f"[{workers} worker(s)] starting {wenming.label} ...")
+        migrate(env)
         wenming.start()
         token, uid = fill_.tokens[0], fill_.token_users[0]
         q_all, q_week = f"limit={args.limit}", f"scope=week&limit={args.limit}"
@@ -764,6 +789,7 @@ def measure_sql(
     )
     try:
         _log(f"[SQL path] starting {server.label} ...")
+        migrate(env)
         server.start()
         single: dict[str, list[float]] = {}
         agrees: dict[str, bool] = {}
@@ -799,7 +825,7 @@ def measure_sql(
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
-    outcome = Outcome()
+    outcome = Outcome(code_at_start=tree_fingerprint())
     r = redis.Redis.from_url(args.redis)
     admin = args.postgres
     db = f"wenming_bench_{secrets.token_hex(4)}"
@@ -812,10 +838,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
     media.mkdir()
     try:
         env_redis = service_env(db_url, args.redis, media)
-        migrate = run_measured([*WENMING, "migrate"], env=env_redis)
-        if migrate.returncode:
-            raise SystemExit(f"`wenming migrate` failed:\n{migrate.output}")
-        outcome.migrate_s = migrate.wall
+        outcome.migrate_s = migrate(env_redis)
         now = datetime.now(UTC)
         _log(f"filling: {args.users:,} users, {args.entries:,} ledger rows ...")
         fill_ = asyncio.run(fill(db_url, args, now))
@@ -916,7 +939,13 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d} (UTC)",
         f"- Machine: {_machine(o.versions)}",
-        f"- Code: {code_version()}",
+        f"- Code: {code_version()}"
+        + (
+            ""
+            if tree_fingerprint() == o.code_at_start
+            else "; **the code outside `bench/` changed while the benchmark ran** (other work in the same tree), "
+            "so the figures may mix versions"
+        ),
         f"- Command: {_command()}",
         f"- Data: a county of {args.townships} townships x {args.villages} villages ({f.orgs} orgs, materialised "
         f"paths `/1/<township>/<village>/`); {f.users:,} volunteers in random villages (95% visible on the board); "

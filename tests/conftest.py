@@ -243,6 +243,11 @@ class Api:
         assert reply.status == 200, reply.body
         return reply.body["token"], reply.body["user"]
 
+    async def login_as(self, user_id: int) -> str:
+        """A fresh token for an existing person (signing in again with their openid)."""
+        openid = (await User.get(id=user_id)).openid
+        return (await self.login(openid))[0]
+
     async def person(self, role: str = "volunteer", org_id: int | None = None) -> tuple[str, int]:
         """A signed-in person with ``role`` (set as an operator would); returns (token, user id)."""
         token, user = await self.login()

@@ -1,0 +1,166 @@
+"""The participation report, the audit log and service certificates, through HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import openpyxl
+import pytest
+from PIL import Image
+
+from models.ledger import LedgerEntry
+from tests.factories import CAMPAIGNS, TASKS, published_task
+from tests.handlers.test_review import hand_in, review_path
+
+REPORT = "/api/v1/reports/participation"
+HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)"]
+
+
+@pytest.fixture
+async def activity(api, staff, tree) -> dict:
+    """Two east volunteers (one approved with 15 points and 2.5 h, one only enrolled) and one west volunteer."""
+    task = await published_task(api, staff, tree.east.id, points=10, service_hours="2.5")
+    busy, busy_id = await api.person("volunteer", tree.east_village.id)
+    idle, idle_id = await api.person("volunteer", tree.east_village.id)
+    sid = await hand_in(api, busy, task)
+    reply = await api.call("POST", review_path(sid), token=staff, json={"decision": "approve", "points": 15})
+    assert reply.status == 200
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=idle)).status == 201
+    west_staff, _ = await api.person("staff", tree.west.id)
+    west_task = await published_task(api, west_staff, tree.west.id)
+    west, _ = await api.person("volunteer", tree.west_village.id)
+    await hand_in(api, west, west_task)
+    return {"busy": busy_id, "idle": idle_id, "task": task, "west_staff": west_staff}
+
+
+async def download(api, token: str, kind: str, query: str = "") -> tuple[int, bytes, dict]:
+    async with api.session.get(
+        f"{api.service.base_url}{REPORT}.{kind}{query}", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        return resp.status, await resp.read(), dict(resp.headers)
+
+
+async def test_xlsx_totals_match_the_ledger(api, staff, activity, tree) -> None:
+    status, body, headers = await download(api, staff, "xlsx")
+
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    people = book.worksheets[0]
+    rows = list(people.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS
+    assert people.freeze_panes == "A2"
+    by_id = {row[1]: row for row in rows[1:]}
+    assert set(by_id) == {activity["busy"], activity["idle"]}  # east only: the staff member's subtree
+    busy = by_id[activity["busy"]]
+    assert busy[2] == "县 / 东镇 / 东村"
+    assert busy[3:] == (1, 0, 1, 1, 15, 2.5)
+    assert by_id[activity["idle"]][3:] == (1, 0, 0, 0, 0, 0)
+    ledger_points = sum(e.points for e in await LedgerEntry.filter(user_id=activity["busy"]))
+    assert busy[7] == ledger_points
+    assert all(isinstance(v, int | float) for v in busy[3:])
+
+
+async def test_csv_and_filters(api, staff, activity, tree) -> None:
+    status, body, headers = await download(api, staff, "csv", f"?campaign_id={activity['task']['campaign_id']}")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0] == HEADERS
+    assert len(rows) == 3
+    admin, _ = await api.person("admin")
+    _, everyone, _ = await download(api, admin, "csv")
+    assert len(list(csv.reader(io.StringIO(everyone.decode("utf-8-sig"))))) == 4  # the west person too
+    last_year = (datetime.now(UTC) - timedelta(days=400)).date()
+    _, old, _ = await download(api, staff, "csv", f"?from={last_year}&to={last_year}")
+    assert list(csv.reader(io.StringIO(old.decode("utf-8-sig")))) == [HEADERS]
+
+
+async def test_report_refusals(api, staff, activity, tree) -> None:
+    volunteer, _ = await api.person("volunteer", tree.east_village.id)
+    assert (await download(api, volunteer, "xlsx"))[0] == 403
+    backwards = await api.call("GET", f"{REPORT}.xlsx?from=2026-11-20&to=2026-11-01", token=staff)
+    assert backwards.status == 400 and backwards.error_code == "invalid_request"
+    bad_date = await api.call("GET", f"{REPORT}.csv?from=2026-13-01", token=staff)
+    assert bad_date.status == 400 and "from" in bad_date.body["error"]["details"]["fields"]
+    other_org = await api.call("GET", f"{REPORT}.xlsx?org_id={tree.west.id}", token=staff)
+    assert other_org.status == 403
+
+
+async def test_audit_log_records_staff_actions_for_admins(api, staff, activity, tree) -> None:
+    await download(api, staff, "csv")
+    admin, _ = await api.person("admin")
+
+    log = await api.call("GET", "/api/v1/audit", token=admin)
+
+    assert log.status == 200
+    actions = [(e["action"], e["target"]) for e in log.body["items"]]
+    assert ("export", "participation.csv") == actions[0]
+    assert ("review", f"submission:{(await LedgerEntry.first()).submission_id}") in actions
+    assert sum(1 for a, _ in actions if a == "publish") == 2
+    mine = await api.call("GET", f"/api/v1/audit?actor={log.body['items'][0]['actor']['id']}&limit=1", token=admin)
+    assert len(mine.body["items"]) == 1 and mine.body["next_cursor"]
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date()
+    assert (await api.call("GET", f"/api/v1/audit?from={tomorrow}", token=admin)).body["items"] == []
+    assert (await api.call("GET", "/api/v1/audit", token=staff)).status == 403
+
+
+async def test_role_changes_and_closing_are_audited(api, staff, tree) -> None:
+    admin, _ = await api.person("admin")
+    _, uid = await api.person("volunteer", tree.east_village.id)
+    await api.call("PATCH", f"/api/v1/users/{uid}", token=admin, json={"role": "influencer"})
+    log = await api.call("GET", "/api/v1/audit", token=admin)
+    (entry,) = log.body["items"]
+    assert entry["action"] == "role_change"
+    org = tree.east_village.id
+    assert entry["details"] == {
+        "from": {"role": "volunteer", "org_id": org},
+        "to": {"role": "influencer", "org_id": org},
+    }
+    campaign = await published_task(api, staff, tree.east.id)
+    assert (await api.call("POST", f"{CAMPAIGNS}/{campaign['campaign_id']}/close", token=staff)).status == 200
+    actions = [e["action"] for e in (await api.call("GET", "/api/v1/audit", token=admin)).body["items"]]
+    assert actions[:2] == ["close", "publish"]
+
+
+async def test_certificate_is_rendered_and_its_serial_verifies(api, staff, activity) -> None:
+    token = await api.login_as(activity["busy"])
+
+    async with api.session.get(
+        f"{api.service.base_url}/api/v1/me/certificate.png", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+        png = await resp.read()
+        serial = resp.headers["X-Certificate-Serial"]
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (1240, 1754)
+    check = await api.call("GET", f"/api/v1/certificates/{serial}")
+    assert check.status == 200
+    assert check.body["valid"] is True and check.body["service_hours"] == 2.5 and check.body["serial"] == serial
+    assert set(check.body) == {"serial", "name", "service_hours", "issued_on", "valid"}
+    again = await api.session.get(
+        f"{api.service.base_url}/api/v1/me/certificate.png", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert again.headers["X-Certificate-Serial"] == serial  # same totals, same certificate
+    assert (await api.call("GET", "/api/v1/certificates/WM-NOPE")).status == 404
+
+
+async def test_no_hours_no_certificate(api, activity) -> None:
+    token = await api.login_as(activity["idle"])
+    reply = await api.call("GET", "/api/v1/me/certificate.png", token=token)
+    assert reply.status == 409 and reply.error_code == "no_service_hours"
+    assert "时长" in reply.body["error"]["message"]
+
+
+async def test_a_reversal_makes_an_old_certificate_invalid(api, staff, activity) -> None:
+    token = await api.login_as(activity["busy"])
+    async with api.session.get(
+        f"{api.service.base_url}/api/v1/me/certificate.png", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        serial = resp.headers["X-Certificate-Serial"]
+    sid = (await LedgerEntry.first()).submission_id
+    await api.call("POST", review_path(str(sid)), token=staff, json={"decision": "reject", "reason": "核查发现作假"})
+    check = await api.call("GET", f"/api/v1/certificates/{serial}")
+    assert check.body["valid"] is False
