@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
 from models.audit import record
 from models.orgs import org_path
+from models.roster import RosterError, columns_of, import_roster, roster_secrets
 from models.users import STAFF_ROLES, User, list_users, update_profile
 from server.auth import staff_scope
-from server.errors import Forbidden, InvalidRequest, NotFound
+from server.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
 from server.http import endpoint, json_response
 from server.pagination import decode_id_cursor, split_page
+from server.spreadsheets import NotASpreadsheet, read_rows
+from server.uploads import discard, receive_file
 
 bp = Blueprint("users", url_prefix="/users")
 PHONE = re.compile(r"^1\d{10}$")
@@ -85,3 +90,48 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
         }
         await record(user, "role_change", f"user:{target.id}", details)
     return json_response(UserRead.of(target, request.app.ctx.storage))
+
+
+class RosterRowError(BaseModel):
+    row: int
+    message: str
+
+
+class RosterResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[RosterRowError]
+
+
+class RosterRejected(InvalidRequest):
+    code = "invalid_roster"
+
+
+ROSTER_MAX_BYTES = 10 * 1024 * 1024
+
+
+@bp.post("/import", stream=True)
+@endpoint(
+    summary="导入人员名单",
+    roles=("admin",),
+    response=RosterResult,
+    errors=(RosterRejected, PayloadTooLarge),
+    tag="users",
+    upload_field="file",
+)
+async def import_users(request: Request, user: User) -> HTTPResponse:
+    """An .xlsx roster (姓名, 手机号, 组织, 身份): people created or updated by phone; bad rows listed by number."""
+    ctx = request.app.ctx
+    received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=ctx.incoming)
+    try:
+        header, rows = await asyncio.to_thread(read_rows, received.path)
+        result = await import_roster(rows, columns_of(header), roster_secrets(ctx.vault))
+    except (NotASpreadsheet, RosterError) as exc:
+        raise RosterRejected(str(exc)) from None
+    finally:
+        discard(received.path)
+    counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    await record(user, "roster_import", received.filename or "roster.xlsx", {**counts, "errors": len(result.errors)})
+    errors = [RosterRowError(row=e.row, message=e.message) for e in result.errors]
+    return json_response(RosterResult(**counts, errors=errors))

@@ -136,17 +136,25 @@ async def revoke_token(raw: str) -> None:
 async def bind_phone(user: User, *, phone_enc: str, phone_hash: str, phone_masked: str) -> None:
     """Attach a verified phone number; a number bound to someone else moves to this user.
 
-    WeChat has just proven this user holds the number, so an older binding
-    (for example a roster entry imported before first sign-in) gives way.
+    WeChat has just proven this user holds the number, so an older binding gives way.
+    A roster entry imported before this person's first sign-in (no openid) is this
+    person: the account takes its name, org and role, and the entry goes.
     """
     async with in_transaction():
-        await (
-            User.filter(phone_hash=phone_hash)
-            .exclude(id=user.id)
-            .update(phone_enc=None, phone_hash=None, phone_masked=None)
-        )
-        await User.filter(id=user.id).update(phone_enc=phone_enc, phone_hash=phone_hash, phone_masked=phone_masked)
-    user.phone_enc, user.phone_hash, user.phone_masked = phone_enc, phone_hash, phone_masked
+        holder = await User.filter(phone_hash=phone_hash).exclude(id=user.id).first()
+        merged: dict[str, Any] = {}
+        if holder is not None and holder.openid is None and holder.deleted_at is None:
+            merged = {"nickname": holder.nickname, "org_id": holder.org_id}
+            if user.role == "volunteer":  # the roster may make someone an influencer, never less than they are
+                merged["role"] = holder.role
+            await User.filter(id=holder.id).delete()
+        elif holder is not None:
+            await User.filter(id=holder.id).update(phone_enc=None, phone_hash=None, phone_masked=None)
+        phone = {"phone_enc": phone_enc, "phone_hash": phone_hash, "phone_masked": phone_masked}
+        await User.filter(id=user.id).update(**phone, **merged)
+    user.update_from_dict({**phone, **merged})
+    if "org_id" in merged:
+        await user.fetch_related("org")
 
 
 async def update_profile(user: User, changes: dict[str, object]) -> User:

@@ -67,12 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = ranking.add_parser("rebuild", help="rebuild the Redis leaderboards from the points ledger")
     rebuild.set_defaults(func=_ranking_rebuild)
 
-    user = sub.add_parser("user", help="manage people").add_subparsers(dest="user_command", required=True)
+    user = sub.add_parser("user", aliases=["users"], help="manage people").add_subparsers(
+        dest="user_command", required=True
+    )
     grant = user.add_parser("grant", help="create the user if needed and set the role")
     grant.add_argument("--openid", required=True)
     grant.add_argument("--role", required=True, choices=["volunteer", "influencer", "staff", "admin"])
     grant.add_argument("--org", dest="org_id", type=int, default=None)
     grant.set_defaults(func=_grant)
+    roster = user.add_parser("import", help="create or update people from an .xlsx roster (姓名, 手机号, 组织, 身份)")
+    roster.add_argument("file")
+    roster.set_defaults(func=_import_roster)
     return parser
 
 
@@ -245,6 +250,34 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
             print(line, file=sys.stderr, flush=True)
 
     return draw
+
+
+def _import_roster(args: argparse.Namespace) -> None:
+    from models.roster import RosterError, columns_of, import_roster, roster_secrets
+    from server.crypto import Vault
+    from server.spreadsheets import NotASpreadsheet, read_rows
+
+    config = Config.from_env()
+    check_migrated(config)
+    try:
+        header, rows = read_rows(args.file)
+        columns = columns_of(header)
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {args.file}") from None
+    except (NotASpreadsheet, RosterError) as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+
+    async def work() -> Any:
+        secrets = roster_secrets(Vault(config.secret_key))
+        return await import_roster(rows, columns, secrets, progress=_progress_bar("importing"))
+
+    result = with_db(config, work)
+    for error in result.errors:
+        print(f"row {error.row}: {error.message}", file=sys.stderr)
+    print(
+        f"{args.file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{len(result.errors)} row(s) with errors"
+    )
 
 
 def _grant(args: argparse.Namespace) -> None:
