@@ -14,8 +14,7 @@ with the basic line-breaking rules (no line starts with a closing mark such as
 the page is cut with "…" at a fixed width, so the layout can never overflow.
 
 The verification URL is printed in full and also drawn as a QR code (byte mode,
-error-correction level M), made by the small encoder at the end of this module:
-the project has no QR dependency, and the standard's algorithm is short.
+error-correction level M, encoded by segno).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from __future__ import annotations
 import functools
 import glob
 import io
-import math
 import os
 import re
 import shutil
@@ -33,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import segno
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_ENV = "WENMING_CJK_FONT"
@@ -524,262 +523,17 @@ def _draw_qr(img: Image.Image, payload: bytes, box: tuple[int, int, int, int]) -
     return True
 
 
-# --- QR code (ISO/IEC 18004, Model 2), byte mode, error-correction level M ------------
-#
-# The structure follows the standard directly: data bits -> codewords -> Reed-Solomon
-# blocks, interleaved -> zig-zag placement -> the mask with the lowest penalty ->
-# format (and version) information. Level M restores up to 15% damage: enough for a
-# printed page that gets folded or stamped on.
-
-# Per version 1..40 (index 0 unused), level M only.
-_ECC_PER_BLOCK_M = (-1, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28, 28)
-_ECC_PER_BLOCK_M += (28,) * 17
-_BLOCKS_M = (-1, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5, 5, 8, 9, 9, 10, 10, 11, 13, 14, 16, 17, 17, 18, 20, 21, 23, 25, 26, 28)
-_BLOCKS_M += (29, 31, 33, 35, 37, 38, 40, 43, 45, 47, 49)
-_FORMAT_BITS_M = 0b00  # the two error-correction bits of level M in the format information
-
-
-def qr_capacity(version: int) -> int:
-    """Bytes a byte-mode, level-M QR code of ``version`` (1-40) holds."""
-    count_bits = 8 if version <= 9 else 16
-    return (_data_codewords(version) * 8 - 4 - count_bits) // 8
+# --- QR code ---------------------------------------------------------------------------
 
 
 def qr_matrix(payload: bytes) -> list[list[bool]]:
     """The modules (True = dark) of the smallest level-M QR code holding ``payload``, without quiet zone.
 
-    Raises ValueError if it does not fit even version 40.
+    Level M restores up to 15% damage: enough for a printed page that gets folded or stamped on.
+    Raises ValueError if it does not fit a QR code at all.
     """
-    version = next((v for v in range(1, 41) if qr_capacity(v) >= len(payload)), None)
-    if version is None:
-        raise ValueError(f"{len(payload)} bytes do not fit in a QR code")
-    codewords = _interleaved(version, _data_bytes(version, payload))
-    size = 4 * version + 17
-    modules = [[False] * size for _ in range(size)]
-    reserved = [[False] * size for _ in range(size)]
-    _function_patterns(version, modules, reserved)
-    _place(codewords, modules, reserved)
-    best = min(range(8), key=lambda m: _penalty(_masked(version, modules, reserved, m)))
-    return _masked(version, modules, reserved, best)
-
-
-def _num_raw_data_modules(version: int) -> int:
-    """Modules left for codewords once the function patterns are placed."""
-    result = (16 * version + 128) * version + 64
-    if version >= 2:
-        align = version // 7 + 2
-        result -= (25 * align - 10) * align - 55
-        if version >= 7:
-            result -= 36  # the two version-information blocks
-    return result
-
-
-def _data_codewords(version: int) -> int:
-    return _num_raw_data_modules(version) // 8 - _ECC_PER_BLOCK_M[version] * _BLOCKS_M[version]
-
-
-def _data_bytes(version: int, payload: bytes) -> list[int]:
-    """Mode indicator, length, payload, terminator and padding, as codewords."""
-    bits: list[int] = []
-
-    def put(value: int, length: int) -> None:
-        bits.extend((value >> i) & 1 for i in reversed(range(length)))
-
-    put(0b0100, 4)  # byte mode
-    put(len(payload), 8 if version <= 9 else 16)
-    for byte in payload:
-        put(byte, 8)
-    capacity = _data_codewords(version) * 8
-    put(0, min(4, capacity - len(bits)))
-    put(0, -len(bits) % 8)
-    data = [int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8)]
-    pad = (0xEC, 0x11)
-    data.extend(pad[i % 2] for i in range(capacity // 8 - len(data)))
-    return data
-
-
-def _gf_mul(x: int, y: int) -> int:
-    """Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x^2 + 1, the QR field."""
-    z = 0
-    for i in reversed(range(8)):
-        z = (z << 1) ^ ((z >> 7) * 0x11D)
-        z ^= ((y >> i) & 1) * x
-    return z
-
-
-def _rs_divisor(degree: int) -> list[int]:
-    """Coefficients of prod(x - 2^i, i < degree), highest power (implicit 1) dropped."""
-    result = [0] * (degree - 1) + [1]
-    root = 1
-    for _ in range(degree):
-        for j in range(degree):
-            result[j] = _gf_mul(result[j], root)
-            if j + 1 < degree:
-                result[j] ^= result[j + 1]
-        root = _gf_mul(root, 2)
-    return result
-
-
-def _rs_remainder(data: list[int], divisor: list[int]) -> list[int]:
-    result = [0] * len(divisor)
-    for byte in data:
-        factor = byte ^ result.pop(0)
-        result.append(0)
-        for i, coefficient in enumerate(divisor):
-            result[i] ^= _gf_mul(coefficient, factor)
-    return result
-
-
-def _interleaved(version: int, data: list[int]) -> list[int]:
-    """Split into blocks, append each block's error correction, interleave the blocks."""
-    num_blocks, ecc_len = _BLOCKS_M[version], _ECC_PER_BLOCK_M[version]
-    raw = _num_raw_data_modules(version) // 8
-    num_short = num_blocks - raw % num_blocks
-    short_len = raw // num_blocks  # a short block's length, error correction included
-    divisor = _rs_divisor(ecc_len)
-    blocks: list[list[int]] = []
-    k = 0
-    for i in range(num_blocks):
-        chunk = data[k : k + short_len - ecc_len + (0 if i < num_short else 1)]
-        k += len(chunk)
-        ecc = _rs_remainder(chunk, divisor)
-        # A placeholder keeps short and long blocks aligned for the column-wise read below.
-        blocks.append(chunk + ([0] if i < num_short else []) + ecc)
-    return [
-        block[i]
-        for i in range(len(blocks[0]))
-        for j, block in enumerate(blocks)
-        if i != short_len - ecc_len or j >= num_short
-    ]
-
-
-def _alignment_positions(version: int) -> list[int]:
-    if version == 1:
-        return []
-    count = version // 7 + 2
-    step = (version * 8 + count * 3 + 5) // (count * 4 - 4) * 2
-    size = 4 * version + 17
-    return [6, *sorted(size - 7 - i * step for i in range(count - 1))]
-
-
-def _function_patterns(version: int, modules: list[list[bool]], reserved: list[list[bool]]) -> None:
-    size = len(modules)
-
-    def put(x: int, y: int, dark: bool) -> None:
-        modules[y][x] = dark
-        reserved[y][x] = True
-
-    for i in range(size):  # timing patterns
-        put(6, i, i % 2 == 0)
-        put(i, 6, i % 2 == 0)
-    for cx, cy in ((3, 3), (size - 4, 3), (3, size - 4)):  # finder patterns with their separators
-        for dy in range(-4, 5):
-            for dx in range(-4, 5):
-                if 0 <= cx + dx < size and 0 <= cy + dy < size:
-                    put(cx + dx, cy + dy, max(abs(dx), abs(dy)) not in (2, 4))
-    positions = _alignment_positions(version)
-    last = len(positions) - 1
-    for i, cx in enumerate(positions):
-        for j, cy in enumerate(positions):
-            if (i, j) in ((0, 0), (0, last), (last, 0)):
-                continue  # these would sit on a finder pattern
-            for dy in range(-2, 3):
-                for dx in range(-2, 3):
-                    put(cx + dx, cy + dy, max(abs(dx), abs(dy)) != 1)
-    _put_format(modules, reserved, 0)  # reserve the format areas; the real bits come with the mask
-    if version >= 7:
-        remainder = version
-        for _ in range(12):
-            remainder = (remainder << 1) ^ ((remainder >> 11) * 0x1F25)
-        bits = version << 12 | remainder
-        for i in range(18):
-            a, b = size - 11 + i % 3, i // 3
-            put(a, b, (bits >> i) & 1 == 1)
-            put(b, a, (bits >> i) & 1 == 1)
-
-
-def _put_format(modules: list[list[bool]], reserved: list[list[bool]], mask: int) -> None:
-    size = len(modules)
-    data = _FORMAT_BITS_M << 3 | mask
-    remainder = data
-    for _ in range(10):
-        remainder = (remainder << 1) ^ ((remainder >> 9) * 0x537)
-    bits = (data << 10 | remainder) ^ 0x5412
-
-    def put(x: int, y: int, i: int) -> None:
-        modules[y][x] = (bits >> i) & 1 == 1
-        reserved[y][x] = True
-
-    for i in range(6):
-        put(8, i, i)
-    put(8, 7, 6)
-    put(8, 8, 7)
-    put(7, 8, 8)
-    for i in range(9, 15):
-        put(14 - i, 8, i)
-    for i in range(8):
-        put(size - 1 - i, 8, i)
-    for i in range(8, 15):
-        put(8, size - 15 + i, i)
-    modules[size - 8][8] = True  # the dark module, always set
-    reserved[size - 8][8] = True
-
-
-def _place(codewords: list[int], modules: list[list[bool]], reserved: list[list[bool]]) -> None:
-    """Codeword bits in the standard's zig-zag: two-module columns, right to left, alternating up and down."""
-    size = len(modules)
-    total = len(codewords) * 8
-    i = 0
-    right = size - 1
-    while right >= 1:
-        if right == 6:
-            right = 5  # skip the vertical timing pattern
-        upward = (right + 1) & 2 == 0
-        for vert in range(size):
-            y = size - 1 - vert if upward else vert
-            for x in (right, right - 1):
-                if not reserved[y][x] and i < total:
-                    modules[y][x] = (codewords[i >> 3] >> (7 - (i & 7))) & 1 == 1
-                    i += 1
-        right -= 2
-
-
-_MASKS = (
-    lambda x, y: (x + y) % 2 == 0,
-    lambda x, y: y % 2 == 0,
-    lambda x, y: x % 3 == 0,
-    lambda x, y: (x + y) % 3 == 0,
-    lambda x, y: (x // 3 + y // 2) % 2 == 0,
-    lambda x, y: x * y % 2 + x * y % 3 == 0,
-    lambda x, y: (x * y % 2 + x * y % 3) % 2 == 0,
-    lambda x, y: ((x + y) % 2 + x * y % 3) % 2 == 0,
-)
-
-
-def _masked(version: int, modules: list[list[bool]], reserved: list[list[bool]], mask: int) -> list[list[bool]]:
-    test = _MASKS[mask]
-    result = [
-        [dark ^ (not reserved[y][x] and test(x, y)) for x, dark in enumerate(row)] for y, row in enumerate(modules)
-    ]
-    _put_format(result, [row[:] for row in reserved], mask)
-    return result
-
-
-def _penalty(modules: list[list[bool]]) -> int:
-    """The standard's mask score: long runs, 2x2 blocks, finder look-alikes, dark/light imbalance."""
-    size = len(modules)
-    lines = ["".join("1" if d else "0" for d in row) for row in modules]
-    lines += ["".join(lines[y][x] for y in range(size)) for x in range(size)]
-    score = 0
-    for line in lines:
-        for run in re.findall(r"0{5,}|1{5,}", line):
-            score += 3 + len(run) - 5
-        padded = "0000" + line + "0000"  # the quiet zone counts as light
-        score += 40 * (padded.count("10111010000") + padded.count("00001011101"))
-    for y in range(size - 1):
-        for x in range(size - 1):
-            if modules[y][x] == modules[y][x + 1] == modules[y + 1][x] == modules[y + 1][x + 1]:
-                score += 3
-    dark = sum(map(sum, modules))
-    score += 10 * max(0, math.ceil(abs(dark * 20 - size * size * 10) / (size * size)) - 1)
-    return score
+    try:
+        code = segno.make(payload, error="m", micro=False, boost_error=False)
+    except segno.DataOverflowError as exc:
+        raise ValueError(f"{len(payload)} bytes do not fit in a QR code") from exc
+    return [[bool(module) for module in row] for row in code.matrix]
