@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
 
 MODES = ("production", "demo", "test")
+STORAGES = ("local", "s3")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 _TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder")
@@ -31,6 +32,19 @@ class Rate:
         if not match or int(match.group(1)) < 1:
             raise ConfigError(f"{name} must look like '30/minute' (N/second|minute|hour), got {text!r}")
         return cls(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where photos go when ``WENMING_STORAGE=s3`` (any S3-compatible service: MinIO, OSS, COS, AWS)."""
+
+    bucket: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    endpoint: str | None = None  # None: AWS itself
+    region: str = "us-east-1"
+    prefix: str = ""
+    addressing_style: str = "auto"  # path for MinIO-like endpoints, virtual for OSS/COS
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,8 @@ class Config:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
     job_retry_delay: float = 5.0
+    storage: str = "local"  # local | s3
+    s3: S3Settings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -87,6 +103,9 @@ class Config:
         if mode == "production" and len(secret_key or "") < 32:
             raise ConfigError("WENMING_SECRET_KEY must be at least 32 characters")
 
+        storage = get("WENMING_STORAGE", "local") or "local"
+        if storage not in STORAGES:
+            raise ConfigError(f"WENMING_STORAGE must be one of {', '.join(STORAGES)}, got {storage!r}")
         push_token, push_aes = get("WENMING_WECHAT_PUSH_TOKEN"), get("WENMING_WECHAT_PUSH_AES_KEY")
         if push_aes and len(push_aes) != 43:
             raise ConfigError("WENMING_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey")
@@ -113,6 +132,8 @@ class Config:
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),
+            storage=storage,
+            s3=_s3(get) if storage == "s3" else None,
         )
 
 
@@ -147,6 +168,25 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
         except ValueError:
             raise ConfigError(f"WENMING_TRUSTED_PROXIES: {part!r} is not an IP address or CIDR") from None
     return tuple(nets)
+
+
+def _s3(get: Callable[..., str | None]) -> S3Settings:
+    names = ("WENMING_S3_BUCKET", "WENMING_S3_ACCESS_KEY", "WENMING_S3_SECRET_KEY")
+    missing = [name for name in names if not get(name)]
+    if missing:
+        raise ConfigError(f"WENMING_STORAGE=s3 needs {', '.join(missing)}")
+    style = get("WENMING_S3_ADDRESSING_STYLE", "auto") or "auto"
+    if style not in ("auto", "path", "virtual"):
+        raise ConfigError(f"WENMING_S3_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}")
+    return S3Settings(
+        bucket=get("WENMING_S3_BUCKET") or "",
+        access_key=get("WENMING_S3_ACCESS_KEY") or "",
+        secret_key=get("WENMING_S3_SECRET_KEY") or "",
+        endpoint=get("WENMING_S3_ENDPOINT"),
+        region=get("WENMING_S3_REGION", "us-east-1") or "us-east-1",
+        prefix=get("WENMING_S3_PREFIX", "") or "",
+        addressing_style=style,
+    )
 
 
 def _templates(text: str | None) -> dict[str, str]:

@@ -81,3 +81,25 @@ def test_trusted_proxies_and_templates_parse():
     )
     assert len(config.trusted_proxies) == 2
     assert config.subscribe_templates == {"task_new": "tpl-1"}
+
+
+def test_s3_storage_needs_its_bucket_and_keys() -> None:
+    base = {"WENMING_ENV": "test", "WENMING_STORAGE": "s3"}
+    with pytest.raises(ConfigError, match="WENMING_S3_BUCKET, WENMING_S3_ACCESS_KEY, WENMING_S3_SECRET_KEY"):
+        Config.from_env(base)
+    config = Config.from_env(
+        {
+            **base,
+            "WENMING_S3_BUCKET": "photos",
+            "WENMING_S3_ACCESS_KEY": "ak",
+            "WENMING_S3_SECRET_KEY": "very-secret",
+            "WENMING_S3_ENDPOINT": "http://minio:9000",
+            "WENMING_S3_PREFIX": "media/",
+        }
+    )
+    assert config.storage == "s3" and config.s3 is not None
+    assert (config.s3.bucket, config.s3.endpoint, config.s3.prefix) == ("photos", "http://minio:9000", "media/")
+    assert "very-secret" not in repr(config)
+    with pytest.raises(ConfigError, match="WENMING_STORAGE"):
+        Config.from_env({"WENMING_ENV": "test", "WENMING_STORAGE": "ftp"})
+    assert Config.from_env({"WENMING_ENV": "test"}).s3 is None
