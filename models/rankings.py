@@ -16,15 +16,17 @@ subtree, by where people were when they earned).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
@@ -34,6 +36,7 @@ from server.errors import InvalidRequest
 from server.ids import is_id
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger("wenming.rankings")
 PREFIX = "wenming:rank:"
 ORG_PREFIX = "wenming:orgrank:"
 # Week and month boards outlive their period a little, then Redis drops them.
@@ -41,13 +44,30 @@ PERIOD_TTL_S = 40 * 86400
 _SCOPE = re.compile(r"^(all|week|month|campaign:(\d{1,10})|org:(\d{1,10}))$")
 REBUILD_BATCH = 5000
 ID_SPAN = 2**31
-# Adds points to a member, giving a new member its tie-break part first (atomic in Redis).
-_ADD_POINTS = """
+# The rebuild's watermark: boards hold every ledger entry up to this id. Missing = the
+# boards are cold (a fresh or restarted Redis): reads go to SQL until a rebuild.
+WATERMARK = PREFIX + "upto"
+APPLIED_PREFIX = "wenming:rank-applied:"
+APPLIED_TTL_S = 7 * 86400
+REBUILD_LOCK = "wenming:rank-rebuilding"
+# Applies one committed ledger entry to all its boards, atomically and at most once:
+# entries the rebuild already counted (id <= watermark) and entries applied before are
+# skipped. KEYS: watermark, applied marker, boards...; ARGV: entry id, points, members...
+_APPLY_ENTRY = """
+local upto = redis.call('GET', KEYS[1])
+if not upto or tonumber(ARGV[1]) <= tonumber(upto) then return 0 end
+if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[3]) then return 0 end
 local delta = tonumber(ARGV[2]) * 2147483648
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return redis.call('ZINCRBY', KEYS[1], delta, ARGV[1])
+for i = 3, #KEYS do
+  local member = ARGV[i + 1]
+  if redis.call('ZSCORE', KEYS[i], member) then
+    redis.call('ZINCRBY', KEYS[i], delta, member)
+  else
+    redis.call('ZADD', KEYS[i], delta + 2147483647 - tonumber(member), member)
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', 2147483647)
 end
-return redis.call('ZADD', KEYS[1], delta + 2147483647 - tonumber(ARGV[1]), ARGV[1])
+return 1
 """
 
 
@@ -110,14 +130,20 @@ class OrgRow:
 
 
 class Rankings:
-    def __init__(self, redis: Redis | None) -> None:
+    def __init__(self, redis: Redis | None, spawn: Callable[[Any, str], None] | None = None) -> None:
         self.redis = redis
+        # Starts background work (server.background.Background.spawn): the self-healing rebuild.
+        self._spawn = spawn
 
     # -- reading ---------------------------------------------------------------------------
 
     async def board(self, scope: Scope, limit: int, me: int | None) -> Board:
         if self.redis is not None:
-            return await self._redis_board(PREFIX + scope.key, limit, me)
+            try:
+                if await self._warm():
+                    return await self._redis_board(PREFIX + scope.key, limit, me)
+            except (RedisError, OSError):
+                log.warning("leaderboard read from SQL: Redis unavailable")
         return await _sql_board(scope, limit, me)
 
     async def org_points(self, scope: Scope, org_ids: list[int]) -> dict[int, int]:
@@ -126,9 +152,30 @@ class Rankings:
             return {}
         key = "all" if scope.kind == "org" else scope.key
         if self.redis is not None:
-            scores = await self.redis.zmscore(ORG_PREFIX + key, [str(i) for i in org_ids])
-            return {org_id: points_of(score or 0) for org_id, score in zip(org_ids, scores, strict=True)}
+            try:
+                if await self._warm():
+                    scores = await self.redis.zmscore(ORG_PREFIX + key, [str(i) for i in org_ids])
+                    return {org_id: points_of(score or 0) for org_id, score in zip(org_ids, scores, strict=True)}
+            except (RedisError, OSError):
+                log.warning("org leaderboard read from SQL: Redis unavailable")
         return await _sql_org_points(scope, org_ids)
+
+    async def _warm(self) -> bool:
+        """Whether the Redis boards hold the ledger; if not, one worker starts rebuilding them."""
+        assert self.redis is not None
+        if await self.redis.exists(WATERMARK):
+            return True
+        if self._spawn is not None and await self.redis.set(REBUILD_LOCK, 1, nx=True, ex=600):
+            log.warning("leaderboards are cold (Redis restarted or flushed): rebuilding from the ledger")
+            self._spawn(self._heal(), "ranking-rebuild")
+        return False
+
+    async def _heal(self) -> None:
+        assert self.redis is not None
+        try:
+            await self.rebuild(datetime.now(UTC))
+        finally:
+            await self.redis.delete(REBUILD_LOCK)
 
     async def _redis_board(self, key: str, limit: int, me: int | None) -> Board:
         assert self.redis is not None
@@ -146,30 +193,28 @@ class Rankings:
     # -- writing ---------------------------------------------------------------------------
 
     async def record(self, entries: Iterable[LedgerEntry]) -> None:
-        """Add committed ledger entries to the Redis boards (nothing to do without Redis)."""
+        """Add committed ledger entries to the Redis boards, each at most once (nothing to do without Redis)."""
         if self.redis is None:
             return
-        add_points = self.redis.register_script(_ADD_POINTS)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            touched: set[str] = set()
-            for entry in entries:
-                for key, member in _targets(entry):
-                    await add_points(keys=[key], args=[member, entry.points], client=pipe)
-                    touched.add(key)
-            for key in touched:
-                # A reversal can bring someone back to 0: off the board, as in SQL.
-                pipe.zremrangebyscore(key, "-inf", ID_SPAN - 1)
+        apply = self.redis.register_script(_APPLY_ENTRY)
+        for entry in entries:
+            targets = _targets(entry)
+            keys = [WATERMARK, f"{APPLIED_PREFIX}{entry.id}", *(key for key, _ in targets)]
+            await apply(keys=keys, args=[entry.id, entry.points, APPLIED_TTL_S, *(m for _, m in targets)])
+            for key, _ in targets:
                 if _period(key):
-                    pipe.expire(key, PERIOD_TTL_S)
-            await pipe.execute()
+                    await self.redis.expire(key, PERIOD_TTL_S, nx=True)
 
     async def rebuild(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> int:
         """Recompute every Redis board from the ledger in one pass; returns the entries read.
 
-        Boards are written under temporary names and renamed into place, so readers see the
-        old board or the new one, never a half-built one; boards with no entries left go.
+        Boards are written under temporary names and renamed into place; meanwhile the boards
+        are marked cold, so readers use SQL. Then the watermark is set and the entries committed
+        during the scan are added; boards with no entries left go.
         """
         assert self.redis is not None, "rankings are read from SQL when there is no Redis"
+        # Cold while rebuilding: reads use SQL and record() writes nothing that the swap would lose.
+        await self.redis.delete(WATERMARK)
         week, month = period_keys(now)
         boards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         total = await LedgerEntry.all().count()
@@ -196,6 +241,10 @@ class Rankings:
             if progress:
                 progress(done, total)
         await self._replace_all(boards)
+        await self.redis.set(WATERMARK, after)
+        # Entries committed while the scan ran were skipped by record() (cold boards): add them now.
+        # record() is idempotent per entry, so one also recorded by its own request counts once.
+        await self.record(await LedgerEntry.filter(id__gt=after).order_by("id"))
         return done
 
     async def _replace_all(self, boards: dict[str, dict[str, int]]) -> None:

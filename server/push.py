@@ -26,9 +26,10 @@ from xml.parsers.expat import ExpatError
 import orjson
 import xmltodict
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from wechatpy.crypto import WeChatCrypto
 
-from server.errors import Forbidden, InvalidRequest
+from server.errors import Forbidden, InvalidRequest, ServiceUnavailable
 
 NONCE_PREFIX = "wenming:push-nonce:"
 DEFAULT_WINDOW_S = 300
@@ -81,7 +82,11 @@ class NonceGuard:
         # Hashed so a sender cannot make us store arbitrarily long keys.
         key = hashlib.sha256(f"{timestamp}\n{nonce}".encode()).hexdigest()
         if self._redis is not None:
-            return bool(await self._redis.set(self._prefix + key, 1, nx=True, ex=max(1, int(ttl_s))))
+            try:
+                return bool(await self._redis.set(self._prefix + key, 1, nx=True, ex=max(1, int(ttl_s))))
+            except (RedisError, OSError):
+                # Without the shared record a replay could pass on another worker: refuse; WeChat retries.
+                raise ServiceUnavailable("暂时无法处理推送，请稍后重试", retry_after=30) from None
         return self._first_use_local(key, ttl_s)
 
     def _first_use_local(self, key: str, ttl_s: float) -> bool:

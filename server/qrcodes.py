@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server.wechat import WeChatClient
 
@@ -21,16 +23,18 @@ class QrCodeCache:
     async def get(self, scene: str, page: str) -> tuple[bytes, str]:
         key = f"wenming:qr:{page}:{scene}"
         if self._redis is not None:
-            cached = await self._redis.hgetall(key)
-            if cached:
-                return cached[b"image"], cached[b"type"].decode()
+            with contextlib.suppress(RedisError, OSError):  # the cache is only a saving
+                cached = await self._redis.hgetall(key)
+                if cached:
+                    return cached[b"image"], cached[b"type"].decode()
         elif key in self._local:
             self._local.move_to_end(key)
             return self._local[key]
         image, content_type = await self._wechat.get_wxacode_unlimit(scene=scene, page=page)
         if self._redis is not None:
-            await self._redis.hset(key, mapping={"image": image, "type": content_type})
-            await self._redis.expire(key, TTL_S)
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.hset(key, mapping={"image": image, "type": content_type})
+                await self._redis.expire(key, TTL_S)
         else:
             self._local[key] = (image, content_type)
             while len(self._local) > LOCAL_MAX:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server.config import Rate
 from server.errors import RateLimited
 
 _MAX_LOCAL_KEYS = 100_000
+log = logging.getLogger("wenming.ratelimit")
 
 
 class RateLimiter:
@@ -23,12 +26,17 @@ class RateLimiter:
         window = now // rate.period
         retry_after = (window + 1) * rate.period - now
         name = f"wenming:rl:{bucket}:{key}:{window}"
+        count = None
         if self._redis is not None:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, rate.period + 1)
-                count, _ = await pipe.execute()
-        else:
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(name)
+                    pipe.expire(name, rate.period + 1)
+                    count, _ = await pipe.execute()
+            except (RedisError, OSError):
+                # Redis is down: limit per process rather than not at all, or not serving.
+                log.warning("rate limit %s counted in process: Redis unavailable", bucket)
+        if count is None:
             count = self._local_incr(name, window)
         if count > rate.limit:
             raise error(retry_after)

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -265,6 +266,7 @@ async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
     wechat.configure_push(service.base_url + "/api/v1/wechat/push", PUSH_TOKEN, PUSH_AES_KEY, fmt="json")
     if service.app.ctx.redis is not None:
         await service.app.ctx.redis.flushdb()
+        await service.app.ctx.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
     service.app.ctx.limiter._local.clear()
     async with aiohttp.ClientSession() as session:
         yield Api(service, wechat, session)

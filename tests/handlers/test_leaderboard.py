@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.ledger import LedgerEntry
-from models.rankings import Rankings, parse_scope
+from models.rankings import WATERMARK, Rankings, parse_scope
 from models.users import User
 from tests.factories import published_task
 from tests.handlers.test_review import hand_in, review_path
@@ -204,10 +204,36 @@ async def test_redis_boards_never_drift_from_the_ledger_and_rebuild_equals_live(
     assert from_redis == from_sql
     assert from_redis["all"]["top"], "the mix should leave someone with points"
 
-    await live.redis.flushdb()
-    assert (await snapshot(live, scopes, orgs))["all"]["top"] == []
-    await live.rebuild(datetime.now(UTC))
+    await live.redis.flushdb()  # Redis restarted empty: cold boards are not trusted, SQL answers
+    assert await live.redis.exists(WATERMARK) == 0
     assert await snapshot(live, scopes, orgs) == from_sql
+    await live.rebuild(datetime.now(UTC))
+    assert await live.redis.exists(WATERMARK) == 1
+    assert await snapshot(live, scopes, orgs) == from_sql
+
+
+async def test_an_entry_counts_once_however_often_it_is_recorded(api, staff, task, tree, redis) -> None:
+    live = api.service.app.ctx.rankings
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    await earn(api, staff, task, token, 7)
+    entry = await LedgerEntry.get(user_id=uid)
+    await live.record([entry])
+    await live.record([entry])
+    assert (await live.board(parse_scope("all", datetime.now(UTC)), 10, uid)).me == (1, 7)
+
+
+async def test_cold_boards_heal_themselves(api, staff, task, tree, redis) -> None:
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    await earn(api, staff, task, token, 9)
+    await redis.flushdb()
+    spawned = []
+    healing = Rankings(redis, spawn=lambda coro, name: spawned.append(coro))
+    board = await healing.board(parse_scope("all", datetime.now(UTC)), 10, uid)
+    assert board.me == (1, 9)  # from SQL meanwhile
+    assert len(spawned) == 1
+    await spawned[0]
+    assert await redis.exists(WATERMARK) == 1
+    assert await redis.zscore("wenming:rank:all", str(uid)) is not None
 
 
 async def test_ranking_rebuild_command(api, staff, task, tree, database_url, wechat, redis, redis_url) -> None:
