@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fonts
+.PHONY: demo test lint system-deps fonts nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,13 +12,41 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Service certificates are drawn with a CJK font (Debian: fonts-noto-cjk); installed when missing.
+# Debian packages, installed when missing (as root; otherwise a hint is printed
+# and the tests that need them skip, or fail under WENMING_TEST_REQUIRE_SERVICES=1):
+#   fonts-noto-cjk  service certificates are drawn with a CJK font (`fonts`)
+#   nginx           tests/deploy checks deploy/nginx.conf with a real nginx (`nginx`)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
+
+# ( $(call apt-install,PACKAGE[ ALTERNATIVE...],WHY) ): the first package that
+# installs wins (apt-get update once if none does); messages name the last one.
+# Run it in a subshell: it ends with `exit`. WHY must not contain a comma.
+define apt-install
+if [ "$$(id -u)" != 0 ]; then \
+	echo "missing: $(lastword $(1)) ($(2)); install it as root: sudo make system-deps"; exit 0; \
+fi; \
+echo "installing $(lastword $(1)) ($(2))"; \
+for pkg in $(1); do $(APT_INSTALL) $$pkg >/dev/null 2>&1 && exit 0; done; \
+apt-get update -q >/dev/null; \
+for pkg in $(1); do $(APT_INSTALL) $$pkg >/dev/null && exit 0; done; \
+echo "could not install $(lastword $(1)): $(2)"
+endef
+
+system-deps: fonts nginx
+
 fonts:
 	@ls /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
-		>/dev/null 2>&1 || fc-list :lang=zh file 2>/dev/null | grep -q . || { \
-		echo "installing fonts-noto-cjk (service certificates need a CJK font)"; \
-		apt-get install -y -q fonts-noto-cjk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q fonts-noto-cjk >/dev/null; } \
-		|| echo "could not install fonts-noto-cjk: install it (or set WENMING_CJK_FONT) for certificates"; }
+		>/dev/null 2>&1 || fc-list :lang=zh file 2>/dev/null | grep -q . \
+		|| ( $(call apt-install,fonts-noto-cjk,service certificates need a CJK font or WENMING_CJK_FONT) )
+
+# nginx-light is Debian 12's small build; later releases have only nginx. Only
+# the binary is wanted (tests run `nginx -t` and their own instances): a system
+# service this target installed is stopped and disabled again.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		( $(call apt-install,nginx-light nginx,the deploy tests check deploy/nginx.conf with it) ); \
+		if [ "$$(id -u)" = 0 ] && test -x /usr/sbin/nginx && command -v systemctl >/dev/null 2>&1; then \
+			systemctl disable --now nginx >/dev/null 2>&1 || true; fi; }
 
 demo: $(STAMP) fonts
 	$(VENV)/bin/wenming demo
@@ -27,5 +55,5 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint fonts
+test: lint system-deps
 	$(VENV)/bin/pytest

@@ -35,11 +35,15 @@ from tests.support import free_port, service_env
 REQUIRE_SERVICES = os.environ.get("WENMING_TEST_REQUIRE_SERVICES") == "1"
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    # Turn a skip into a failure when the report is made, so the run's exit status counts it:
+    # CI's service pass must run everything.
+    report = yield
     if REQUIRE_SERVICES and report.skipped:
-        # Turn the skip into a failure: CI's service pass must run everything.
         report.outcome = "failed"
         report.longrepr = f"skipped while services are required: {report.longrepr}"
+    return report
 
 
 @pytest.fixture(scope="session")
