@@ -22,7 +22,8 @@ numbered database other than 0: it is flushed before and after) and ``wrk``. One
    --workers N`` (one JSON endpoint answering wenming's own ``scope=all`` answer, re-serialised per request),
    checks one answer of each, and then runs ``wrk`` with a Lua script that rotates the ``Authorization``
    header over the tokens, alternating targets: bare, ``?limit=50``, ``?scope=week&limit=50``, bare, ...
-   (``--rounds`` rounds of ``--duration`` seconds each, after a ``--warmup`` run of every target);
+   (``--rounds`` rounds of ``--duration`` seconds each, after a ``--warmup`` run of every target; before each
+   timed run it waits up to ``--settle`` seconds for the shared machine to drop below ``--quiet`` cores busy);
 5. unless ``--no-sql``: the same endpoint served without Redis (rankings computed in SQL on every request),
    one worker, a few timed single requests and a short low-concurrency ``wrk`` run;
 6. stops everything, drops the database and flushes the Redis database.
@@ -476,6 +477,7 @@ class WrkRun:
     socket_errors: int  # connect + read + write + timeout
     body_bytes: float  # per response, headers included
     cpu: dict[str, float]  # cores busy: service, postgres, redis, wrk, other
+    busy_at_start: float = 0.0  # cores the machine was busy with other work just before (see settle)
 
 
 def wrk_command(
@@ -492,6 +494,21 @@ def wrk_command(
         str(script),
         url,
     ]
+
+
+def settle(limit: float, max_wait: float) -> float:
+    """Wait (up to ``max_wait`` s) until the machine is quiet: under ``limit`` cores busy over one second.
+
+    Between runs nothing of ours is working, so what is busy is other work on the shared machine. Returns the
+    cores busy in the last second looked at.
+    """
+    deadline = time.perf_counter() + max_wait
+    while True:
+        before = machine_busy()
+        time.sleep(1)
+        busy = machine_busy() - before
+        if busy < limit or time.perf_counter() >= deadline:
+            return busy
 
 
 def run_wrk(target: str, cmd: list[str], server: Server) -> WrkRun:
@@ -612,16 +629,17 @@ class Outcome:
     code_at_start: str = ""  # tree_fingerprint() when the run began
 
 
+SERVICE_CODE = ("server", "models", "handlers", "media", "pyproject.toml")
+
+
 def tree_fingerprint() -> str:
-    """A hash of the code outside ``bench/`` as checked out (HEAD, uncommitted changes, untracked files)."""
-    outside = ["--", ".", ":(exclude)bench"]
-    untracked = _git("ls-files", "--others", "--exclude-standard", *outside).splitlines()
-    stamps = []
-    for name in untracked:
+    """A hash of the service's code as it is on disk (committed or not): did it change while we measured?"""
+    digest = hashlib.sha256()
+    names = _git("ls-files", "--cached", "--others", "--exclude-standard", "--", *SERVICE_CODE).splitlines()
+    for name in sorted(names):
         with contextlib.suppress(OSError):
-            stamps.append(f"{name} {(REPO_ROOT / name).stat().st_mtime_ns}")
-    text = "\n".join([_git("rev-parse", "HEAD"), _git("diff", "HEAD", *outside), *stamps])
-    return hashlib.sha256(text.encode()).hexdigest()
+            digest.update(name.encode() + b"\0" + (REPO_ROOT / name).read_bytes())
+    return digest.hexdigest()
 
 
 def migrate(env: dict[str, str], *, again: bool = True) -> float:
@@ -719,7 +737,12 @@ def measure_workers(
         wenming.start()
         token, uid = fill_.tokens[0], fill_.token_users[0]
         q_all, q_week = f"limit={args.limit}", f"scope=week&limit={args.limit}"
-        sample_all, bytes_all = check_board(wenming, q_all, token, args.limit)
+        with redis.Redis.from_url(args.redis) as r:
+            commands = int(r.info("stats")["total_commands_processed"])
+            sample_all, bytes_all = check_board(wenming, q_all, token, args.limit)
+            asked = int(r.info("stats")["total_commands_processed"]) - commands - 1  # less our own INFO
+        if asked < 1:
+            raise SystemExit(f"{wenming.label} answered without asking Redis (from SQL?):\n{wenming.log_tail()}")
         sample_week, bytes_week = check_board(wenming, q_week, token, args.limit)
         _log(f"  scope=all  items[0] = {json.dumps(sample_all['items'][0], ensure_ascii=False)}")
         _log(f"  scope=all  me = {sample_all['me']} ({bytes_all:,} bytes)")
@@ -753,7 +776,11 @@ def measure_workers(
         runs: list[WrkRun] = []
         for rnd in range(args.rounds):
             for name, (server, url) in targets.items():
+                busy = settle(args.quiet, args.settle) if args.settle > 0 else 0.0
+                if busy >= args.quiet:
+                    _log(f"  note: the machine was still {busy:.2f} cores busy after waiting {args.settle:g} s")
                 run = run_wrk(name, wrk_command(url, script, duration=args.duration, **common), server)
+                run.busy_at_start = busy
                 runs.append(run)
                 _log(
                     f"  round {rnd + 1} {name:>4}: {run.rps:8,.0f} req/s  p50 {_ms(run.p50)}  p99 {_ms(run.p99)}  "
@@ -943,8 +970,8 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
         + (
             ""
             if tree_fingerprint() == o.code_at_start
-            else "; **the code outside `bench/` changed while the benchmark ran** (other work in the same tree), "
-            "so the figures may mix versions"
+            else "; **the service's code (`server/`, `models/`, `handlers/`, `media/`, `pyproject.toml`) changed "
+            "while the benchmark ran** (other work in the same tree), so the figures may mix versions"
         ),
         f"- Command: {_command()}",
         f"- Data: a county of {args.townships} townships x {args.villages} villages ({f.orgs} orgs, materialised "
@@ -969,7 +996,9 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
         f"- Method: for each worker count, one warm-up run of {args.warmup:g} s per target, then {args.rounds} "
         f"rounds of bare, `scope=all`, `scope=week` in turn, {args.duration:g} s each, the same wrk settings for "
         f"all three (`wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency -s rotate.lua "
-        f"URL`). Requests/s is the median of the rounds (range in brackets); p50/p99 are wrk's, median over the "
+        f"URL`); before each timed run it waits (up to {args.settle:g} s) for the machine to be under "
+        f"{args.quiet:g} cores busy, since other work shares this VM. Requests/s is the median of the rounds (range "
+        f"in brackets); p50/p99 are wrk's, median over the "
         f"rounds. Before timing, one answer of each scope is checked (200, the contract's keys, {args.limit} "
         f"items ranked from 1, `me.points` equal to the ledger's sum for that caller) and the Redis boards "
         f"are compared with SQL over the ledger (size and top 20 of `all` and `week`: equal).",
@@ -1027,6 +1056,15 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
                 f"{_median([r.cpu[k] for r in runs]):.2f}" for k in ("service", "postgres", "redis", "wrk", "other")
             )
             lines.append(f"| {w.workers} | {TARGET_TEXT[target]} | {cells} |")
+    timed = [r for w in o.workers for r in w.runs]
+    unsettled = [r for r in timed if r.busy_at_start >= args.quiet]
+    if args.settle > 0:
+        lines += [
+            "",
+            f"{len(unsettled)} of {len(timed)} timed runs started while other work kept the machine at least "
+            f"{args.quiet:g} cores busy after the {args.settle:g} s wait"
+            + (f" (up to {max(r.busy_at_start for r in unsettled):.2f} cores)." if unsettled else "."),
+        ]
     lines += ["", "Ratio wenming / bare (median requests/s):", ""]
     for w in o.workers:
         bare_rps = _median([r.rps for r in _of(w.runs, "bare")])
@@ -1080,6 +1118,10 @@ def _workers(text: str) -> list[int]:
     return values
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000, help="volunteers (default 100000)")
@@ -1094,6 +1136,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=15, help="seconds per timed wrk run (default 15)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per target (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of bare/all/week (default 3)")
+    parser.add_argument(
+        "--settle", type=float, default=60, help="before each timed run wait up to S s for a quiet machine (default 60)"
+    )
+    parser.add_argument(
+        "--quiet", type=float, default=0.25, help="a quiet machine: below this many cores busy (default 0.25)"
+    )
     parser.add_argument("--no-sql", action="store_true", help="skip the run without Redis")
     parser.add_argument("--sql-duration", type=float, default=10, help="seconds of wrk on the SQL path (default 10)")
     parser.add_argument("--sql-connections", type=int, default=4, help="wrk connections on the SQL path (default 4)")
@@ -1120,6 +1168,9 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install -y wrk)")
     title = f"## Leaderboard ({args.users:,} users, {args.entries:,} ledger rows)"
+    # Stopped from outside (even as a background job, where SIGINT starts ignored): clean up all the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupted)
 
     tmp = Path(tempfile.mkdtemp(prefix="wenming-bench-leaderboard-"))
     try:

@@ -11,6 +11,7 @@ from handlers import (
     leaderboard,
     me,
     media,
+    metrics,
     orgs,
     reports,
     review,
@@ -37,6 +38,6 @@ api = Blueprint.group(
     wechat.bp,
     url_prefix="/api/v1",
 )
-root = Blueprint.group(health.bp, media.files)
+root = Blueprint.group(health.bp, metrics.bp, media.files)
 
 __all__ = ["api", "root"]

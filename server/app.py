@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -15,18 +16,28 @@ import orjson
 from redis.asyncio import Redis
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
+from sanic.models.server_types import ConnInfo
 from sanic.response import HTTPResponse
 
 import handlers
-from media.storage import INCOMING_DIR, LocalStorage, UrlSigner
+from media.storage import INCOMING_DIR, LocalStorage, Storage, UrlSigner
 from models.rankings import Rankings
 from server.background import Background
 from server.config import Config
 from server.crypto import Vault, derive_key
 from server.db import close_db, init_db
-from server.errors import ApiError, InternalError
+from server.errors import ApiError, InternalError, ServiceUnavailable
 from server.ids import ID_PATTERN, route_id
 from server.jobs import Jobs, job_context
+from server.observability import (
+    CLIENT_CLOSED,
+    connection_closed,
+    metrics_allowlist,
+    process_stopped,
+    request_finished,
+    request_started,
+    route_of,
+)
 from server.push import NonceGuard, PushVerifier
 from server.qrcodes import QrCodeCache
 from server.ratelimit import RateLimiter
@@ -58,9 +69,11 @@ def _dumps(obj: Any) -> bytes:
 
 def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     config = config or Config.from_env()
-    # OpenAPI's response maps are keyed by int status codes.
-    app = Sanic(name, dumps=_dumps, loads=orjson.loads)
+    # OpenAPI's response maps are keyed by int status codes. Logging is ours (server.observability):
+    # Sanic must not add its plain-text stdout handlers.
+    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False)
     app.ctx.config = config
+    app.ctx.metrics_allow = metrics_allowlist()
     app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"
@@ -73,8 +86,13 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.blueprint(handlers.api)
     app.blueprint(handlers.root)
     app.error_handler.add(Exception, render_error)
+    # The signal starts every routed request before its body is read; the middleware catches the
+    # rest (a malformed head answered straight from the error handler). Whichever runs first wins.
+    app.add_signal(_request_context, "http.lifecycle.handle")
     app.register_middleware(_request_context, "request")
     app.register_middleware(_stamp_request_id, "response")
+    app.add_signal(_request_answered, "http.lifecycle.response")
+    app.add_signal(_connection_closed, "http.lifecycle.complete")
     app.register_listener(_start, "before_server_start")
     app.register_listener(_stop, "after_server_stop")
     return app
@@ -102,11 +120,11 @@ async def _start(app: Sanic) -> None:
     app.ctx.signer = UrlSigner(
         derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
     )
-    app.ctx.storage = LocalStorage(config.media_root, app.ctx.signer)
+    app.ctx.storage = make_storage(config, app.ctx.signer)
     # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
     app.ctx.background = Background()
-    app.ctx.rankings = Rankings(app.ctx.redis)
+    app.ctx.rankings = Rankings(app.ctx.redis, spawn=app.ctx.background.spawn)
     app.ctx.jobs = Jobs(config.redis_url, job_context(config, app.ctx.wechat), app.ctx.background)
     await app.ctx.jobs.start()
     app.ctx.push = None
@@ -123,18 +141,51 @@ async def _stop(app: Sanic) -> None:
     if app.ctx.redis is not None:
         await app.ctx.redis.aclose()
     await close_db()
+    process_stopped()
 
 
 async def _request_context(request: Request) -> None:
+    if hasattr(request.ctx, "request_id"):
+        return
     given = request.headers.get("x-request-id", "")
     # Echo a client's id only when it is harmless in logs and headers.
     request.ctx.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
     request.ctx.client_ip = client_ip(request, request.app.ctx.config.trusted_proxies)
+    # Every log line from here on (ORM, WeChat client, errors) carries the id.
+    request_started(request, request.ctx.request_id)
+
+
+async def _request_answered(request: Request, response: HTTPResponse) -> None:
+    gone = request.conn_info is not None and request.conn_info.lost
+    request_finished(request, CLIENT_CLOSED if gone else response.status)
+
+
+async def _connection_closed(conn_info: ConnInfo) -> None:
+    connection_closed(conn_info)
 
 
 async def _stamp_request_id(request: Request, response: HTTPResponse) -> None:
     # Lets a volunteer's screenshot of an error be matched to the server log.
     response.headers.setdefault("X-Request-Id", getattr(request.ctx, "request_id", ""))
+
+
+def make_storage(config: Config, signer: UrlSigner | None = None) -> Storage:
+    """Where photos live: the local folder, or an S3-compatible bucket (``WENMING_STORAGE``)."""
+    if config.storage == "s3" and config.s3 is not None:
+        from media.s3 import S3Storage
+
+        s3 = config.s3
+        return S3Storage(
+            endpoint_url=s3.endpoint,
+            bucket=s3.bucket,
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            region=s3.region,
+            prefix=s3.prefix,
+            signer=signer,
+            addressing_style=s3.addressing_style,
+        )
+    return LocalStorage(config.media_root, signer)
 
 
 def client_ip(request: Request, trusted: tuple[Any, ...]) -> str:
@@ -162,6 +213,9 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
     """Every error, ours or the framework's, as {"error": {"code", "message", "details"?}}."""
     if isinstance(exc, ApiError):
         error = exc
+    elif isinstance(exc, asyncio.CancelledError):
+        # The client hung up (or the worker is stopping): no fault of ours, and nobody may read this.
+        error = ServiceUnavailable()
     elif isinstance(exc, SanicException) and exc.status_code in _FRAMEWORK_CODES:
         code, message = _FRAMEWORK_CODES[exc.status_code]
         error = ApiError(message)
@@ -169,11 +223,7 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         if exc.status_code == 405:
             error.headers = dict(getattr(exc, "headers", {}) or {})
     else:
-        logger.exception(
-            "unhandled error on %s %s (request %s)",
-            request.method,
-            request.path,
-            getattr(request.ctx, "request_id", "-"),
-        )
+        # The route template, not the path: paths carry ids, the request id leads to the access line.
+        logger.exception("unhandled error on %s %s", request.method, route_of(request))
         error = InternalError()
     return error.to_response({"X-Request-Id": getattr(request.ctx, "request_id", "")})

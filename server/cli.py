@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import glob
+import os
+import shutil
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 from server.config import Config, ConfigError
@@ -122,6 +127,9 @@ def check_migrated(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from server.observability import configure_logging
+
+    configure_logging()
     config = Config.from_env()
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
@@ -132,20 +140,60 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def run_server(host: str, port: int, workers: int) -> None:
-    """Serve with Sanic's worker manager; each worker builds its app from the environment."""
+    """Serve with Sanic's worker manager; each worker builds its app from the environment.
+
+    Workers are separate processes: with more than one, their metrics go to files in
+    ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set) so /metrics sums them all.
+    """
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
-    from server.app import create_app
+    with _metrics_dir(workers):
+        loader = AppLoader(factory=worker_app)
+        app = loader.load()
+        # Sanic's access log stays off: ours (server.observability) logs route templates, no query strings.
+        app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
+        Sanic.serve(primary=app, app_loader=loader)
 
-    loader = AppLoader(factory=create_app)
-    app = loader.load()
-    app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
-    Sanic.serve(primary=app, app_loader=loader)
+
+def worker_app() -> Any:
+    """The app of one worker process; spawned workers set up their own JSON logging first."""
+    from server.app import create_app
+    from server.observability import configure_logging
+
+    configure_logging()
+    return create_app()
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    from server.observability import MULTIPROC_DIR_ENV
+
+    given = os.environ.get(MULTIPROC_DIR_ENV)
+    if given:
+        # prometheus_client's rule: wipe the directory before the processes that share it start.
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="wenming-metrics-")
+    os.environ[MULTIPROC_DIR_ENV] = path  # inherited by the spawned workers
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_DIR_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _demo(args: argparse.Namespace) -> None:
     from server.demo import run_demo
+    from server.observability import configure_logging
+
+    configure_logging()
 
     run_demo(args.host, args.port)
 
@@ -157,8 +205,10 @@ def _worker(args: argparse.Namespace) -> None:
 
     from server.db import close_db, init_db
     from server.jobs import job_context, worker_settings
+    from server.observability import configure_logging
     from server.wechat import RedisTokenStore, WeChatClient
 
+    configure_logging()
     config = Config.from_env()
     if not config.redis_url:
         raise CommandError("the worker needs WENMING_REDIS_URL; without Redis, `wenming serve` runs jobs itself")
@@ -189,15 +239,19 @@ def _media_sweep(args: argparse.Namespace) -> None:
 
     from media.storage import LocalStorage
     from models.media import sweep
+    from server.app import make_storage
 
     if args.older_than < 0:
         raise CommandError("--older-than must not be negative")
     config = Config.from_env()
     check_migrated(config)
-    storage = LocalStorage(config.media_root)
+    storage = make_storage(config)
     cutoff = time.time() - args.older_than
 
     result = with_db(config, lambda: sweep(storage, older_than=cutoff, dry_run=args.dry_run))
+    if config.storage != "local" and not args.dry_run:
+        # Uploads are received on local disk whatever the storage: their leftovers are here.
+        result.leftovers += LocalStorage(config.media_root).remove_leftovers(cutoff)
     for key in result.orphans:
         print(f"{'would remove' if args.dry_run else 'removed'} {key}")
     verb = "would remove" if args.dry_run else "removed"

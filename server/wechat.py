@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import aiohttp
 from redis.asyncio import Redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from server.errors import (
     WeChatCodeInvalid,
@@ -38,6 +38,7 @@ from server.errors import (
     WeChatUnavailable,
     WeChatUserBlocked,
 )
+from server.observability import WeChatCall
 
 logger = logging.getLogger("wenming.wechat")
 
@@ -150,18 +151,29 @@ class RedisTokenStore:
         # Coroutines of this worker queue here instead of all polling Redis.
         self._local = asyncio.Lock()
         self._compare_and_delete = redis.register_script(_COMPARE_AND_DELETE)
+        # While Redis is away each worker keeps its own copy: the stable token is the same
+        # for every caller, so workers fetching it separately do not break each other.
+        self._fallback = MemoryTokenStore()
 
     async def get(self) -> str | None:
-        value = await self._redis.get(self.key)
+        try:
+            value = await self._redis.get(self.key)
+        except (RedisError, OSError):
+            logger.warning("access token cache in process: Redis unavailable")
+            return await self._fallback.get()
         if isinstance(value, bytes):
             return value.decode()
         return value
 
     async def set(self, token: str, ttl: int) -> None:
-        await self._redis.set(self.key, token, ex=ttl)
+        await self._fallback.set(token, ttl)
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.set(self.key, token, ex=ttl)
 
     async def delete_if(self, token: str) -> None:
-        await self._compare_and_delete(keys=[self.key], args=[token])
+        await self._fallback.delete_if(token)
+        with contextlib.suppress(RedisError, OSError):
+            await self._compare_and_delete(keys=[self.key], args=[token])
 
     def lock(self) -> AbstractAsyncContextManager[None]:
         return self._locked()
@@ -175,7 +187,12 @@ class RedisTokenStore:
                 sleep=0.05,
                 blocking_timeout=self._lock_wait,
             )
-            if not await lock.acquire():
+            try:
+                acquired = await lock.acquire()
+            except (RedisError, OSError):
+                yield  # Redis is away: this worker's own lock is all there is (see __init__)
+                return
+            if not acquired:
                 logger.warning("timed out waiting for the access token lock")
                 raise WeChatUnavailable(retry_after=UNAVAILABLE_RETRY_AFTER)
             try:
@@ -183,7 +200,7 @@ class RedisTokenStore:
             finally:
                 # The lock may have auto-expired during a slow refresh; the
                 # token is stored either way, so that is not worth failing for.
-                with contextlib.suppress(LockError):
+                with contextlib.suppress(LockError, RedisError, OSError):
                     await lock.release()
 
 
@@ -432,37 +449,42 @@ class WeChatClient:
         while True:
             attempt += 1
             resendable = idempotent
-            try:
-                async with self._session.request(
-                    method,
-                    self._api_base + path,
-                    params=params,
-                    json=body,
-                    timeout=aiohttp.ClientTimeout(total=max(deadline - loop.time(), 0.001)),
-                ) as resp:
-                    status, content_type = resp.status, resp.content_type
-                    raw = await resp.read()
-            except TimeoutError:
-                reason = "timed out"
-            except aiohttp.ClientConnectorError as exc:
-                reason = f"cannot connect ({type(exc).__name__})"
-                resendable = True  # nothing reached WeChat
-            except aiohttp.ClientError as exc:
-                # The message may quote the URL and its query; the type is enough.
-                reason = f"connection failed ({type(exc).__name__})"
-            else:
-                if status >= 500:
-                    reason = f"HTTP {status}"
-                elif image and content_type.startswith("image/"):
-                    return raw, content_type
+            # Every HTTP exchange is counted and timed here, by API path (never the query) and outcome.
+            with WeChatCall(path) as call:
+                try:
+                    async with self._session.request(
+                        method,
+                        self._api_base + path,
+                        params=params,
+                        json=body,
+                        timeout=aiohttp.ClientTimeout(total=max(deadline - loop.time(), 0.001)),
+                    ) as resp:
+                        status, content_type = resp.status, resp.content_type
+                        raw = await resp.read()
+                except TimeoutError:
+                    call.outcome, reason = "timeout", "timed out"
+                except aiohttp.ClientConnectorError as exc:
+                    call.outcome, reason = "http_error", f"cannot connect ({type(exc).__name__})"
+                    resendable = True  # nothing reached WeChat
+                except aiohttp.ClientError as exc:
+                    # The message may quote the URL and its query; the type is enough.
+                    call.outcome, reason = "http_error", f"connection failed ({type(exc).__name__})"
                 else:
-                    data = _decode(path, status, raw)
-                    errcode = data.get("errcode") or 0
-                    if errcode == 0 or errcode in accept:
-                        return data
-                    if errcode != ERR_BUSY:
-                        raise _map_error(path, errcode, str(data.get("errmsg", "")), authed)
-                    reason = "busy (errcode -1)"
+                    call.outcome = "http_error" if status >= 400 else "invalid_response"
+                    if status >= 500:
+                        reason = f"HTTP {status}"
+                    elif image and content_type.startswith("image/"):
+                        call.outcome = "ok"
+                        return raw, content_type
+                    else:
+                        data = _decode(path, status, raw)
+                        errcode = data.get("errcode") or 0
+                        call.outcome = "ok" if errcode == 0 else str(errcode)
+                        if errcode == 0 or errcode in accept:
+                            return data
+                        if errcode != ERR_BUSY:
+                            raise _map_error(path, errcode, str(data.get("errmsg", "")), authed)
+                        reason = "busy (errcode -1)"
 
             pause = self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
             if not resendable or attempt > self._busy_retries or loop.time() + pause >= deadline:

@@ -37,6 +37,8 @@ def service_env(database_url: str, wechat: FakeWeChat, **extra: str) -> dict[str
         WENMING_WECHAT_SECRET=wechat.secret,
         WENMING_WECHAT_TIMEOUT="1.5",
         WENMING_MEDIA_ROOT=tempfile.mkdtemp(prefix="wenming-media-"),
+        # Service processes' stderr is a pipe read only at exit: keep it to warnings and errors.
+        WENMING_LOG_LEVEL="WARNING",
     )
     redis_url = os.environ.get("WENMING_TEST_REDIS_URL")
     if redis_url:

@@ -587,7 +587,11 @@ def test_access_log_is_json_with_request_id_and_no_signatures(nginx: Nginx) -> N
         "GET", "/media/files/ab/logged.jpg?e=4102444800&s=secret-signature", {"X-Request-Id": "log-test-0001"}
     )
 
-    entries = [e for e in nginx.access_log() if e["request_id"] == "log-test-0001"]
+    # nginx writes the line after sending the response: give it a moment.
+    deadline = time.monotonic() + 5
+    while not (entries := [e for e in nginx.access_log() if e["request_id"] == "log-test-0001"]):
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.02)
     assert len(entries) == 1
     assert entries[0]["uri"] == "/media/files/ab/logged.jpg"
     assert entries[0]["status"] == 200

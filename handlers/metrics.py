@@ -1,0 +1,25 @@
+"""Prometheus metrics for the scraper: request and WeChat-call counts and latencies."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from server.errors import Forbidden
+from server.http import endpoint
+from server.observability import forwarding_unverified, render_metrics, scrape_allowed
+
+bp = Blueprint("metrics")
+
+
+@bp.get("/metrics")
+@endpoint(summary="运行指标（Prometheus 文本格式）", auth=False, errors=(Forbidden,), tag="ops")
+async def metrics(request: Request) -> HTTPResponse:
+    """Counters and latency histograms by route template and WeChat API; only callers in WENMING_METRICS_ALLOW."""
+    allowed = scrape_allowed(
+        request.ctx.client_ip, request.app.ctx.metrics_allow, unverified_forwarding=forwarding_unverified(request)
+    )
+    if not allowed:
+        raise Forbidden("仅允许监控系统读取运行指标")
+    body, content_type = render_metrics()
+    return HTTPResponse(body, content_type=content_type)
