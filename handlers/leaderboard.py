@@ -19,7 +19,7 @@ from handlers.schemas import OrgRead
 from models.orgs import Org
 from models.rankings import parse_scope, ranked
 from models.tasks import now_utc
-from models.users import User, members_by_org
+from models.users import User, members_by_org, profiles
 from server.errors import NotFound
 from server.http import endpoint, json_response
 
@@ -32,12 +32,12 @@ async def people(request: Request, user: User, query: BoardQuery) -> HTTPRespons
     """Top people by points in a scope (ties share a rank: 1, 2, 2, 4) and the caller's own rank."""
     scope = parse_scope(query.scope, now_utc())
     board = await request.app.ctx.rankings.board(scope, query.limit, user.id)
-    users = {u.id: u for u in await User.filter(id__in=[uid for _, uid, _ in board.items]).select_related("org")}
+    people = await profiles([uid for _, uid, _ in board.items])
     storage = request.app.ctx.storage
     items = []
     for rank, uid, points in board.items:
-        person = users.get(uid)
-        shown = person is not None and (person.id == user.id or (person.leaderboard_visible and not person.deleted_at))
+        person = people.get(uid)
+        shown = person is not None and (person.id == user.id or person.public)
         items.append(
             BoardItem(rank=rank, user=RankedUser.of(person, storage, shown=shown), points=points, is_me=uid == user.id)
         )

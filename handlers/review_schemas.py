@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from handlers.schemas import Id, OrgRead, PageQuery, Strict, avatar_url
-from media.storage import Storage
+from handlers.schemas import Id, OrgRead, PageQuery, Strict
+from media.storage import Storage, variant_keys
 from models.ledger import LedgerEntry
-from models.users import User
+from models.users import Profile
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 ANONYMOUS = "匿名用户"
@@ -87,15 +87,15 @@ class RankedUser(BaseModel):
     org: OrgRead | None
 
     @classmethod
-    def of(cls, user: User | None, storage: Storage, *, shown: bool) -> RankedUser:
-        if user is None or not shown:
+    def of(cls, person: Profile | None, storage: Storage, *, shown: bool) -> RankedUser:
+        if person is None or not shown:
             return cls(id=None, nickname=ANONYMOUS, avatar_url=None, org=None)
-        return cls(
-            id=str(user.id),
-            nickname=user.nickname,
-            avatar_url=avatar_url(user, storage),
-            org=OrgRead.of(user.org) if user.org_id and user.org else None,
-        )
+        org = None
+        if person.org is not None:
+            org_id, name, kind, parent_id = person.org
+            org = OrgRead(id=str(org_id), name=name, kind=kind, parent_id=str(parent_id) if parent_id else None)
+        avatar = storage.url(variant_keys(person.avatar_key)[2]) if person.avatar_key else None
+        return cls(id=str(person.id), nickname=person.nickname, avatar_url=avatar, org=org)
 
 
 class BoardItem(BaseModel):

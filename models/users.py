@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tortoise import fields
+from tortoise import connections, fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -319,3 +320,46 @@ async def members_by_org(parent: Org, children: list[Org]) -> dict[int, int]:
             if path.startswith(child.path):
                 members[child.id] += n
     return members
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a ranking shows of a person: read as plain values, no models built (a hot path)."""
+
+    id: int
+    nickname: str
+    avatar_key: str | None
+    public: bool  # leaderboard_visible and not erased
+    org: tuple[int, str, str, int | None] | None  # id, name, kind, parent id
+
+
+async def profiles(ids: list[int]) -> dict[int, Profile]:
+    """The people of a ranking page in one query, as plain values.
+
+    Hand-written SQL: on this hot path Tortoise spent more time building the query and
+    the models than the database spent answering (bench/people.py). Only ints go in.
+    """
+    if not ids:
+        return {}
+    conn = connections.get("default")
+    wanted = [int(i) for i in ids]
+    if conn.capabilities.dialect == "postgres":
+        where, values = "u.id = ANY($1::int[])", [wanted]
+    else:
+        where, values = f"u.id IN ({', '.join('?' * len(wanted))})", wanted
+    sql = (
+        "SELECT u.id, u.nickname, u.avatar_key, u.leaderboard_visible, u.deleted_at, "
+        "o.id AS org_id, o.name AS org_name, o.kind AS org_kind, o.parent_id AS org_parent "
+        f"FROM users u LEFT JOIN orgs o ON o.id = u.org_id WHERE {where}"
+    )
+    _, rows = await conn.execute_query(sql, values)
+    return {
+        row["id"]: Profile(
+            id=row["id"],
+            nickname=row["nickname"],
+            avatar_key=row["avatar_key"],
+            public=bool(row["leaderboard_visible"]) and row["deleted_at"] is None,
+            org=(row["org_id"], row["org_name"], row["org_kind"], row["org_parent"]) if row["org_id"] else None,
+        )
+        for row in rows
+    }
