@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.review_schemas import LedgerPage, LedgerRead
 from handlers.schemas import MeUpdate, PageQuery, UserRead
+from media.uploads import remove_files
 from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
@@ -62,6 +65,7 @@ async def export_me(request: Request, user: User) -> HTTPResponse:
 @bp.delete("")
 @endpoint(summary="注销账号", status=204, tag="me")
 async def delete_me(request: Request, user: User) -> HTTPResponse:
-    """Erase personal data and sign out everywhere; earned points stay, anonymised."""
-    await erase_user(user)
+    """Erase personal data, photos included, and sign out everywhere; earned points stay, anonymised."""
+    keys = await erase_user(user)
+    await asyncio.to_thread(remove_files, request.app.ctx.storage, keys)
     return no_content()

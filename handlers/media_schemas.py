@@ -22,9 +22,11 @@ class MediaRead(BaseModel):
     width: int
     height: int
     content_type: str
-    url: str = Field(description="显示尺寸（长边 ≤ 1280）的签名地址，无需 Authorization，会过期")
-    thumb_url: str = Field(description="缩略图（长边 ≤ 320）的签名地址")
-    original_url: str = Field(description="原尺寸（已去除 EXIF/GPS）的签名地址")
+    url: str | None = Field(
+        description="显示尺寸（长边 ≤ 1280）的签名地址，无需 Authorization，会过期；作者注销后为 null"
+    )
+    thumb_url: str | None = Field(description="缩略图（长边 ≤ 320）的签名地址")
+    original_url: str | None = Field(description="原尺寸（已去除 EXIF/GPS）的签名地址")
     sha256: str
     taken_at: datetime | None
     has_location: bool
@@ -36,9 +38,9 @@ class MediaRead(BaseModel):
             width=m.width,
             height=m.height,
             content_type=m.content_type,
-            url=storage.url(m.display_key),
-            thumb_url=storage.url(m.thumb_key),
-            original_url=storage.url(m.original_key),
+            url=None if m.erased else storage.url(m.display_key),
+            thumb_url=None if m.erased else storage.url(m.thumb_key),
+            original_url=None if m.erased else storage.url(m.original_key),
             sha256=m.sha256,
             taken_at=m.taken_at,
             has_location=m.lat is not None,

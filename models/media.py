@@ -25,6 +25,11 @@ CHECK_STATES = ("unchecked", "pending", "pass", "review", "risky")
 PHASH_BANDS = 4
 
 
+# The key of a photo whose owner erased their account: its files are gone, the row stays
+# for the submissions that listed it.
+ERASED_KEY_PREFIX = "erased/"
+
+
 class MediaNotYours(ApiError):
     status, code, message = 403, "media_not_yours", "只能使用自己上传的图片"
 
@@ -73,6 +78,10 @@ class Media(Model):
     @property
     def thumb_key(self) -> str:
         return variant_keys(self.key)[2]
+
+    @property
+    def erased(self) -> bool:
+        return self.key.startswith(ERASED_KEY_PREFIX)
 
     @property
     def verdict(self) -> str:

@@ -216,10 +216,29 @@ async def grant_role(openid: str, role: str, org_id: int | None) -> tuple[User, 
 ERASED_NICKNAME = "已注销用户"
 
 
-async def erase_user(user: User) -> None:
+async def erase_user(user: User) -> list[str]:
     """Erase personal data (PIPL): identity, phone, profile and sessions go; the row and
-    its points stay, anonymous, so rankings and reports keep adding up."""
+    its points stay, anonymous, so rankings and reports keep adding up.
+
+    Photos lose their evidence (time, place) and their files: the storage keys to delete
+    are returned, to be removed after commit (what a crash leaves, `media sweep` removes,
+    since no row points at those keys any more). Submissions lose their text and place.
+    """
+    from media.storage import variant_keys
+    from models.campaigns import Campaign
+    from models.media import ERASED_KEY_PREFIX, Media
+    from models.submissions import Submission
+
     async with in_transaction():
+        covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
+        # A campaign's cover belongs to the campaign, not to the staff member who uploaded it.
+        owned = await Media.filter(owner_id=user.id).values_list("id", "key")
+        photos = [(media_id, key) for media_id, key in owned if key not in covers]
+        for media_id, key in photos:
+            if not key.startswith(ERASED_KEY_PREFIX):
+                await Media.filter(id=media_id).update(key=f"{ERASED_KEY_PREFIX}{media_id}")
+        await Media.filter(id__in=[media_id for media_id, _ in photos]).update(lat=None, lng=None, taken_at=None)
+        await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
         await AuthToken.filter(user_id=user.id).delete()
         await User.filter(id=user.id).update(
             openid=None,
@@ -235,6 +254,7 @@ async def erase_user(user: User) -> None:
             role="volunteer",
             deleted_at=datetime.now(UTC),
         )
+    return [k for _, key in photos if not key.startswith(ERASED_KEY_PREFIX) for k in variant_keys(key)]
 
 
 async def personal_data(user: User, vault: Any) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """PIPL: a person can take their data out and have it erased."""
 
+from pathlib import Path
+
 import pytest
 
 from models.users import AuthToken, User
@@ -72,3 +74,30 @@ async def test_export_lists_photos_with_their_evidence_and_submissions(api):
     assert photo["lat"] == pytest.approx(31.2304, abs=1e-4)  # theirs: the export shows what we keep
     assert photo["taken_at"]
     assert reply.body["submissions"] == []
+
+
+async def test_erasing_an_account_removes_its_photos_and_their_evidence(api, tree, staff):
+    from models.media import Media
+    from models.submissions import Submission
+    from tests.factories import published_task
+    from tests.handlers.test_review import hand_in
+
+    task = await published_task(api, staff, tree.east.id)
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    sid = await hand_in(api, token, task)
+    media = await Media.get(owner_id=uid)
+    root = Path(api.service.config.media_root)
+    files = [root / key for key in (media.original_key, media.display_key, media.thumb_key)]
+    assert all(f.exists() for f in files)
+
+    assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
+
+    assert not any(f.exists() for f in files)
+    media = await Media.get(id=media.id)
+    assert (media.lat, media.lng, media.taken_at) == (None, None, None)
+    submission = await Submission.get(id=int(sid))
+    assert (submission.text, submission.links) == ("", [])
+    seen = await api.call("GET", f"/api/v1/submissions/{sid}", token=staff)  # still reviewable, anonymous
+    assert seen.status == 200
+    assert seen.body["user"]["nickname"] == "已注销用户"
+    assert seen.body["media"][0]["url"] is None
