@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import CodeIn, LoginOut, UserRead
 from models.users import User, bind_phone, issue_token, revoke_token, sign_in_wechat
 from server.auth import bearer_token
+from server.config import Rate
 from server.crypto import mask_phone
 from server.errors import (
     RateLimited,
@@ -19,6 +22,7 @@ from server.errors import (
 from server.http import endpoint, json_response, no_content
 
 bp = Blueprint("auth", url_prefix="/auth")
+SAME_CODE_LIMIT = Rate(5, 60)
 WECHAT_ERRORS = (WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable)
 
 
@@ -35,6 +39,9 @@ async def wechat_login(request: Request, body: CodeIn) -> HTTPResponse:
     """Exchange a wx.login code for a bearer token; the first sign-in creates the person."""
     ctx = request.app.ctx
     await ctx.limiter.hit("signin", request.ctx.client_ip, ctx.config.limit_signin)
+    # A wx.login code is good once: trying one again and again is probing (from any address).
+    code_key = hashlib.sha256(body.code.encode()).hexdigest()[:32]
+    await ctx.limiter.hit("signin-code", code_key, SAME_CODE_LIMIT)
     session = await ctx.wechat.code2session(body.code)
     user, _ = await sign_in_wechat(session.openid, session.unionid, ctx.vault.encrypt(session.session_key))
     await user.fetch_related("org")

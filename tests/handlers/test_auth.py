@@ -247,3 +247,14 @@ async def test_concurrent_first_sign_ins_make_one_person(api):
     assert {r.status for r in replies} == {200}
     assert len({r.body["user"]["id"] for r in replies}) == 1
     assert await User.filter(openid="o-race").count() == 1
+
+
+async def test_the_same_code_tried_again_and_again_is_rate_limited(api):
+    replies = [
+        await api.call("POST", "/api/v1/auth/wechat-login", json={"code": "a-used-or-made-up-code"}) for _ in range(7)
+    ]
+    assert [r.status for r in replies[:5]] == [401] * 5  # WeChat says: code invalid
+    assert replies[5].status == 429 and replies[5].error_code == "rate_limited"
+    assert int(replies[5].headers["Retry-After"]) >= 1
+    fresh = await api.call("POST", "/api/v1/auth/wechat-login", json={"code": api.wechat.issue_code()})
+    assert fresh.status == 200  # other codes from the same address still work
