@@ -1,0 +1,846 @@
+"""Who may call what: every route of the OpenAPI spec, called as every kind of caller.
+
+``TABLE`` is the matrix: a row per route (and, where the object matters, per case), a column
+per role, the outcome API.md promises. A route the spec lists without a row fails
+``test_every_spec_route_has_a_row``, so a route added later cannot escape the matrix.
+
+The callers, all signed in through the API except ``anon``:
+
+- ``anon``: no Authorization header;
+- ``volunteer``, ``influencer``: members of the east village and strangers to the *owner*,
+  another east volunteer whose submission, photos, enrollment and points the others reach
+  for. The volunteer has approved work (points, a certificate) of their own; the influencer
+  has taken part in nothing;
+- ``staff``: staff of the east township, which owns every campaign and task here;
+- ``other_staff``: staff of the west township, a sibling: outside the objects' subtree;
+- ``admin``: no org; everything.
+
+An outcome is a status (refused with exactly that), a (status, error code) pair, or ``OK``:
+the caller got past every authorization check (2xx, or a 400/409 about the body or the
+object's state). Bodies are valid, so object-level checks, which run after the body is
+parsed, are reached.
+
+The data is made once for the module (``world``). A row that changes what other rows rely on
+(publish, close, cancel, review, withdraw, role changes, sign-out, erasure) gets objects of
+its own from ``Send.prepare``, so rows do not depend on each other or on their order. Within
+a row the roles call in ``CALL_ORDER``, refusals first, so the allowed roles act last. Where
+an allowed answer could still leak (lists, ledgers, batch results, staff-only fields),
+``Send.check`` looks inside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import inspect
+import io
+import json
+import secrets
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import aiohttp
+import openpyxl
+import pytest
+import pytest_asyncio
+from wechatpy.crypto import PrpCrypto
+
+from models.campaigns import Enrollment
+from models.ledger import LedgerEntry
+from server.devtools.fake_wechat import FakeWeChat
+from server.push import sign
+from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, reset_database
+from tests.factories import SPOT, Tree, campaign_body, make_campaign, make_task, org_tree, task_body
+from tests.handlers.test_review import hand_in
+from tests.images import encode, scene
+
+ROLES = ("anon", "volunteer", "influencer", "staff", "other_staff", "admin")
+# Refusals first, so what an allowed role changes cannot change what the others get.
+CALL_ORDER = ("anon", "volunteer", "influencer", "other_staff", "staff", "admin")
+MEMBERS = ("volunteer", "influencer")
+# The account role of each caller's person (other_staff is staff too, of another org).
+ACCOUNT_ROLE = {
+    "volunteer": "volunteer",
+    "influencer": "influencer",
+    "staff": "staff",
+    "other_staff": "staff",
+    "admin": "admin",
+}
+
+
+class _Allowed:
+    def __repr__(self) -> str:
+        return "OK"
+
+
+OK = _Allowed()  # past authorization: 2xx, or 400/409 about the body or the object's state
+NOT_YOURS = (403, "media_not_yours")  # someone else's photo
+UNENROLLED = (409, "not_enrolled")  # "enrolled user" routes, for everyone else
+Outcome = int | tuple[int, str] | _Allowed
+
+# fmt: off
+TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
+    # (method, path as in the spec, case):
+    #     (the outcome for each role, in ROLES order)
+    # -- sign-in and profile
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/auth/wechat-login", ""):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/auth/phone", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/auth/logout", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/me", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("PATCH", "/api/v1/me", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("PATCH", "/api/v1/me", "others' photo as avatar"):
+        (401,  NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
+    ("DELETE", "/api/v1/me", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/me/export", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/me/points", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/me/certificate.png", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/certificates/{serial}", ""):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    # -- orgs and people (staff: own subtree; admin: everything)
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/orgs", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/orgs", "under east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/users", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("GET", "/api/v1/users", "org_id=east"):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("PATCH", "/api/v1/users/{user_id}", "make influencer"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("PATCH", "/api/v1/users/{user_id}", "make staff"):
+        (401,  403,         403,         403,         404,         OK),
+    ("PATCH", "/api/v1/users/{user_id}", "move to west"):
+        (401,  403,         403,         403,         404,         OK),
+    ("POST", "/api/v1/users/import", ""):
+        (401,  403,         403,         403,         403,         OK),
+    # -- campaigns, all of the east township: out of scope, a published one is 403, a draft 404
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/campaigns", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/campaigns", "for east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("POST", "/api/v1/campaigns", "others' photo as cover"):
+        (401,  403,         403,         NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
+    ("GET", "/api/v1/campaigns/{campaign_id}", "published"):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/campaigns/{campaign_id}", "draft"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "published"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "draft"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/campaigns/{campaign_id}/publish", "draft"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/campaigns/{campaign_id}/close", "published"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/campaigns/{campaign_id}/summary", "published"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("POST", "/api/v1/campaigns/{campaign_id}/tasks", "published"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("POST", "/api/v1/campaigns/{campaign_id}/tasks", "draft"):
+        (401,  403,         403,         OK,          404,         OK),
+    # -- tasks and enrollment, of the east township. Out of a staff member's subtree a task answers 404,
+    #    published or not (campaigns answer 403 when published); checkin is for enrolled users only
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/tasks", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/tasks/{task_id}", "published"):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/tasks/{task_id}", "draft"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("PATCH", "/api/v1/tasks/{task_id}", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/tasks/{task_id}/cancel", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/tasks/{task_id}/enroll", "published"):
+        (401,  OK,          OK,          403,         403,         403),
+    ("POST", "/api/v1/tasks/{task_id}/enroll", "draft"):
+        (401,  404,         404,         403,         403,         403),
+    ("DELETE", "/api/v1/tasks/{task_id}/enroll", ""):
+        (401,  OK,          UNENROLLED,  403,         403,         403),
+    ("POST", "/api/v1/tasks/{task_id}/checkin", "published"):
+        (401,  OK,          UNENROLLED,  UNENROLLED,  UNENROLLED,  UNENROLLED),
+    ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"):
+        (401,  404,         404,         UNENROLLED,  404,         UNENROLLED),
+    ("GET", "/api/v1/tasks/{task_id}/qrcode", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("GET", "/api/v1/tasks/{task_id}/enrollments", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    # -- photos and evidence: someone else's photo is refused, someone else's submission is not there
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/media", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/media", "others' Idempotency-Key"):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/media/files/{key}", "signed"):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("GET", "/media/files/{key}", "unsigned"):
+        (403,  403,         403,         403,         403,         403),
+    ("GET", "/media/files/{key}", "expiry tampered"):
+        (403,  403,         403,         403,         403,         403),
+    ("POST", "/api/v1/tasks/{task_id}/submissions", "own photo"):
+        (401,  OK,          UNENROLLED,  403,         403,         403),
+    ("POST", "/api/v1/tasks/{task_id}/submissions", "others' photo"):
+        (401,  NOT_YOURS,   UNENROLLED,  403,         403,         403),
+    ("GET", "/api/v1/submissions", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/submissions/{submission_id}", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("GET", "/api/v1/submissions/{submission_id}", "the volunteer's"):
+        (401,  OK,          404,         OK,          404,         OK),
+    # -- review, points, rankings
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/review/queue", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("POST", "/api/v1/submissions/{submission_id}/review", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/review/batch", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("GET", "/api/v1/leaderboard", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/leaderboard/orgs", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    # -- operator tools
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/reports/participation.csv", "org_id=east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/audit", ""):
+        (401,  403,         403,         403,         403,         OK),
+    # -- WeChat push: the signature is the credential, whoever else is signed in
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/wechat/push", "unsigned"):
+        (403,  403,         403,         403,         403,         403),
+    ("GET", "/api/v1/wechat/push", "signed"):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/wechat/push", "unsigned"):
+        (403,  403,         403,         403,         403,         403),
+    ("POST", "/api/v1/wechat/push", "forged signature"):
+        (403,  403,         403,         403,         403,         403),
+    ("POST", "/api/v1/wechat/push", "signed"):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    # -- ops: open at the network level; /metrics only to its allow-list (loopback here)
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/healthz", ""):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("GET", "/readyz", ""):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("GET", "/metrics", "from loopback"):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("GET", "/metrics", "forwarded, proxy not trusted"):
+        (403,  403,         403,         403,         403,         403),
+}
+# fmt: on
+
+
+# -- the world every row runs in --------------------------------------------------
+
+
+@dataclass
+class World:
+    api: Api
+    tree: Tree
+    tokens: dict[str, str | None]  # role -> bearer token (anon: None)
+    ids: dict[str, int]  # role -> user id
+    orgs: dict[str, int | None]  # role -> the org of the role's person
+    owner: tuple[str, int]  # (token, id) of the east volunteer whose things the others reach for
+    values: dict[str, str]  # path parameters and other ids, by name
+    photos: dict[str, str] = field(default_factory=dict)  # role -> a photo of their own
+
+    @property
+    def staff(self) -> str:
+        token = self.tokens["staff"]
+        assert token is not None
+        return token
+
+    async def photo(self, role: str) -> str:
+        """A photo of the role's own, uploaded on first use (anon, refused first, sends the owner's)."""
+        if role == "anon":
+            return self.values["spare_media_id"]
+        if role not in self.photos:
+            reply = await self.api.upload(self.tokens[role], encode(scene((320, 240), seed=4), "JPEG"))
+            assert reply.status == 201, reply.body
+            self.photos[role] = reply.body["id"]
+        return self.photos[role]
+
+    async def new_campaign(self, *, publish: bool) -> str:
+        return (await make_campaign(self.api, self.staff, self.tree.east.id, publish=publish))["id"]
+
+    async def new_task(self, **overrides: Any) -> str:
+        """A task of its own in the east township's published campaign."""
+        return (await make_task(self.api, self.staff, self.values["campaign_id"], **overrides))["id"]
+
+    async def enroll(self, token: str | None, task_id: str) -> None:
+        reply = await self.api.call("POST", f"/api/v1/tasks/{task_id}/enroll", token=token)
+        assert reply.status == 201, reply.body
+
+
+async def build_world(api: Api) -> World:
+    tree = await org_tree()
+    orgs: dict[str, int | None] = {
+        "volunteer": tree.east_village.id,
+        "influencer": tree.east_village.id,
+        "staff": tree.east.id,
+        "other_staff": tree.west.id,
+        "admin": None,
+    }
+    tokens: dict[str, str | None] = {"anon": None}
+    ids: dict[str, int] = {}
+    for role, org_id in orgs.items():
+        tokens[role], ids[role] = await api.person(ACCOUNT_ROLE[role], org_id)
+    owner = await api.person("volunteer", tree.east_village.id)
+    staff = tokens["staff"]
+
+    campaign = await make_campaign(api, staff, tree.east.id)
+    task = await make_task(api, staff, campaign["id"])
+    paid_task = await make_task(api, staff, campaign["id"], title="拍摄村史馆")
+    draft = await make_campaign(api, staff, tree.east.id, publish=False, title="筹备中的活动")
+    draft_task = await make_task(api, staff, draft["id"])
+
+    # The owner's evidence for the task awaits review; owner and volunteer both have approved work too.
+    submission_id = await hand_in(api, owner[0], task)
+    owner_paid = await hand_in(api, owner[0], paid_task, seed=1)
+    volunteer_paid = await hand_in(api, tokens["volunteer"], paid_task, seed=2)
+    for sid in (owner_paid, volunteer_paid):
+        reply = await api.call("POST", f"/api/v1/submissions/{sid}/review", token=staff, json={"decision": "approve"})
+        assert reply.status == 200, reply.body
+    # The owner keeps off the leaderboard (shown anonymised) and has a photo used nowhere yet.
+    hide = await api.call("PATCH", "/api/v1/me", token=owner[0], json={"leaderboard_visible": False})
+    assert hide.status == 200, hide.body
+    key = {"Idempotency-Key": "owner-upload-0001"}
+    spare = await api.upload(owner[0], encode(scene((320, 240), seed=3), "JPEG"), headers=key)
+    assert spare.status == 201, spare.body
+
+    values = {
+        "campaign_id": campaign["id"],
+        "draft_campaign_id": draft["id"],
+        "task_id": task["id"],
+        "draft_task_id": draft_task["id"],
+        "submission_id": submission_id,
+        "volunteer_submission_id": volunteer_paid,
+        "user_id": str(owner[1]),
+        "spare_media_id": spare.body["id"],
+        "spare_media_url": spare.body["url"],
+        "spare_media_key": key["Idempotency-Key"],
+    }
+    return World(api, tree, tokens, ids, orgs, owner, values)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def world(service: Service, wechat: FakeWeChat) -> AsyncIterator[World]:
+    """One world for the whole matrix, on the clean slate the `api` fixture makes for a test."""
+    await service.app.ctx.background.drain()
+    await reset_database()
+    shutil.rmtree(service.config.media_root, ignore_errors=True)
+    wechat.reset()
+    wechat.configure_push(service.base_url + "/api/v1/wechat/push", PUSH_TOKEN, PUSH_AES_KEY, fmt="json")
+    if service.app.ctx.redis is not None:
+        await service.app.ctx.redis.flushdb()
+        await service.app.ctx.rankings.rebuild(datetime.now(UTC))
+    service.app.ctx.limiter._local.clear()
+    async with aiohttp.ClientSession() as session:
+        yield await build_world(Api(service, wechat, session))
+
+
+# -- how a row is called ----------------------------------------------------------
+
+Check = Callable[[World, str, Reply, str | None], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class Send:
+    """How to call a row. A path parameter takes the world's value of the same name unless renamed."""
+
+    params: dict[str, str] = field(default_factory=dict)  # path parameter -> name in World.values
+    query: Callable[[World], str] | None = None
+    body: Callable[[World, str], Any] | None = None  # JSON body for a role; may be a coroutine function
+    upload: Callable[[World, str], bytes] | None = None  # multipart field `file`
+    url: Callable[[World, str], str] | None = None  # path and query, instead of the template
+    headers: Callable[[World], dict[str, str]] | None = None
+    # "own": the role's person; "second sign-in": a throwaway token of that person; "new person": someone new
+    token: str = "own"
+    prepare: Callable[[World], Awaitable[dict[str, str]]] | None = None  # objects of the row's own
+    check: Check | None = None  # looks inside an allowed (2xx) answer for a leak
+    after: Callable[[World], Awaitable[None]] | None = None  # once every role has called
+
+
+async def _resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _token(w: World, role: str, how: Send) -> str | None:
+    if role == "anon":
+        return None
+    if how.token == "second sign-in":
+        return await w.api.login_as(w.ids[role])
+    if how.token == "new person":
+        return (await w.api.person(ACCOUNT_ROLE[role], w.orgs[role]))[0]
+    return w.tokens[role]
+
+
+async def _multipart(w: World, path: str, token: str | None, data: bytes, headers: dict[str, str]) -> Reply:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename="upload.bin")
+    headers = headers | ({"Authorization": f"Bearer {token}"} if token else {})
+    async with w.api.session.post(w.api.service.base_url + path, data=form, headers=headers) as resp:
+        raw = await resp.read()
+        return Reply(resp.status, json.loads(raw) if raw else None, resp.headers)
+
+
+async def send(w: World, key: tuple[str, str, str], how: Send, role: str) -> tuple[Reply, str | None]:
+    method, template, _ = key
+    token = await _token(w, role, how)
+    if how.url is not None:
+        path = how.url(w, role)
+    else:
+        path = template
+        for name in (part[1:-1] for part in template.split("/") if part.startswith("{")):
+            path = path.replace(f"{{{name}}}", w.values[how.params.get(name, name)])
+        if how.query is not None:
+            path += "?" + how.query(w)
+    headers = how.headers(w) if how.headers is not None else {}
+    if how.upload is not None:
+        return await _multipart(w, path, token, how.upload(w, role), headers), token
+    body = await _resolve(how.body(w, role)) if how.body is not None else None
+    return await w.api.call(method, path, token=token, json=body, headers=headers), token
+
+
+# -- objects of a row's own (Send.prepare) -----------------------------------------
+
+
+async def a_draft(w: World) -> dict[str, str]:
+    return {"campaign_id": await w.new_campaign(publish=False)}
+
+
+async def a_campaign(w: World) -> dict[str, str]:
+    return {"campaign_id": await w.new_campaign(publish=True)}
+
+
+async def a_task(w: World) -> dict[str, str]:
+    return {"task_id": await w.new_task()}
+
+
+async def a_task_the_volunteer_joined(w: World) -> dict[str, str]:
+    task_id = await w.new_task(location=SPOT)
+    await w.enroll(w.tokens["volunteer"], task_id)
+    return {"task_id": task_id}
+
+
+async def a_task_three_joined(w: World) -> dict[str, str]:
+    """The volunteer, the owner and a bystander enrolled; only the caller's own enrollment may go."""
+    task_id = await w.new_task()
+    bystander, bystander_id = await w.api.person("volunteer", w.tree.east_village.id)
+    for token in (w.tokens["volunteer"], w.owner[0], bystander):
+        await w.enroll(token, task_id)
+    return {"task_id": task_id, "bystander_id": str(bystander_id)}
+
+
+async def a_pending_submission(w: World) -> dict[str, str]:
+    """The owner's evidence for a task of its own, awaiting review."""
+    return {"submission_id": await hand_in(w.api, w.owner[0], {"id": await w.new_task()}, seed=6)}
+
+
+async def an_east_volunteer(w: World) -> dict[str, str]:
+    return {"user_id": str((await w.api.person("volunteer", w.tree.east_village.id))[1])}
+
+
+async def a_certificate(w: World) -> dict[str, str]:
+    """The serial of the volunteer's certificate (they have approved service hours)."""
+    reply = await w.api.call("GET", "/api/v1/me/certificate.png", token=w.tokens["volunteer"])
+    assert reply.status == 200, reply.body
+    return {"serial": reply.headers["X-Certificate-Serial"]}
+
+
+# -- bodies and URLs --------------------------------------------------------------
+
+
+def roster(w: World, role: str) -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "手机号", "组织", "身份"])
+    book.active.append(["新志愿者", f"1390000000{ROLES.index(role)}", "东村", "志愿者"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def a_photo(w: World, role: str) -> bytes:
+    return encode(scene((320, 240), seed=5), "JPEG")
+
+
+async def own_evidence(w: World, role: str) -> dict:
+    return {"media_ids": [await w.photo(role)], "text": "活动照片"}
+
+
+def whole_page(w: World) -> str:
+    """Lists whose contents are checked: one page holds everything the module makes."""
+    return "limit=100"
+
+
+def east_org(w: World) -> str:
+    return f"org_id={w.tree.east.id}&limit=100"
+
+
+def _spare_file(w: World) -> tuple[str, dict[str, str]]:
+    url = urlsplit(w.values["spare_media_url"])
+    return url.path, dict(parse_qsl(url.query))
+
+
+def signed_file(w: World, role: str) -> str:
+    path, query = _spare_file(w)
+    return f"{path}?{urlencode(query)}"
+
+
+def unsigned_file(w: World, role: str) -> str:
+    return _spare_file(w)[0]
+
+
+def tampered_file(w: World, role: str) -> str:
+    path, query = _spare_file(w)
+    return f"{path}?{urlencode(query | {'e': str(int(query['e']) + 3600)})}"
+
+
+PUSH = "/api/v1/wechat/push"
+
+
+def _push_query() -> dict[str, str]:
+    stamp, nonce = str(int(time.time())), secrets.token_hex(8)  # a fresh nonce each call: a replay is refused
+    return {"timestamp": stamp, "nonce": nonce, "signature": sign(PUSH_TOKEN, stamp, nonce)}
+
+
+def signed_url_check(w: World, role: str) -> str:
+    return f"{PUSH}?{urlencode(_push_query() | {'echostr': f'echo-{role}'})}"
+
+
+def forged_push(w: World, role: str) -> str:
+    return f"{PUSH}?{urlencode(_push_query() | {'signature': '0' * 40})}"
+
+
+# A signed event is an encrypted body plus signatures over it (safe mode, as configured): made together.
+_SIGNED_EVENTS: dict[str, dict[str, str]] = {}
+
+
+def signed_push(w: World, role: str) -> str:
+    appid = w.api.wechat.appid
+    event = {"ToUserName": "gh_wenming", "MsgType": "event", "Event": "wxa_media_check", "appid": appid}
+    event |= {"CreateTime": int(time.time()), "trace_id": f"unknown-{role}", "result": {"suggest": "pass"}}
+    encrypt = PrpCrypto(base64.b64decode(PUSH_AES_KEY + "=")).encrypt(json.dumps(event), appid).decode()
+    query = _push_query()
+    query |= {"encrypt_type": "aes", "msg_signature": sign(PUSH_TOKEN, query["timestamp"], query["nonce"], encrypt)}
+    _SIGNED_EVENTS[role] = {"ToUserName": "gh_wenming", "Encrypt": encrypt}
+    return f"{PUSH}?{urlencode(query)}"
+
+
+# -- looking inside allowed answers (Send.check, Send.after) ------------------------
+
+
+def ids_in(reply: Reply) -> set[str]:
+    return {item["id"] for item in reply.body["items"]}
+
+
+def is_me(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert reply.body["id"] == str(w.ids[role]), "shows someone else's profile"
+
+
+def my_export(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert reply.body["user"]["id"] == str(w.ids[role]), "exports someone else's profile"
+    assert w.values["spare_media_id"] not in {p["id"] for p in reply.body["photos"]}, "exports the owner's photo"
+    assert w.values["submission_id"] not in {s["id"] for s in reply.body["submissions"]}, "exports owner's evidence"
+
+
+async def my_ledger(w: World, role: str, reply: Reply, token: str | None) -> None:
+    shown = [int(entry["id"]) for entry in reply.body["items"]]
+    others = await LedgerEntry.filter(id__in=shown).exclude(user_id=w.ids[role]).count()
+    assert others == 0, f"shows {others} ledger entries of other people"
+    if role == "volunteer":
+        assert shown, "the volunteer's own award is missing"
+
+
+async def signed_out(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert (await w.api.call("GET", "/api/v1/me", token=token)).status == 401, "the token still works"
+    assert (await w.api.call("GET", "/api/v1/me", token=w.tokens[role])).status == 200, "other sessions ended too"
+
+
+async def erased(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert (await w.api.call("GET", "/api/v1/me", token=token)).status == 401, "the erased person is still in"
+    assert (await w.api.call("GET", "/api/v1/me", token=w.tokens[role])).status == 200, "erased someone else"
+
+
+async def owner_still_there(w: World) -> None:
+    assert (await w.api.call("GET", "/api/v1/me", token=w.owner[0])).status == 200, "the owner was erased"
+
+
+def not_replayed(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert reply.body["id"] != w.values["spare_media_id"], "answered with the owner's upload"
+    assert "Idempotent-Replayed" not in reply.headers
+
+
+def no_drafts(w: World, role: str, reply: Reply, token: str | None) -> None:
+    if role not in ("staff", "admin"):
+        assert w.values["draft_campaign_id"] not in ids_in(reply), "lists a draft outside the caller's subtree"
+
+
+def no_draft_tasks(w: World, role: str, reply: Reply, token: str | None) -> None:
+    if role not in ("staff", "admin"):
+        assert w.values["draft_task_id"] not in ids_in(reply), "lists a task of a draft campaign"
+
+
+def member_view(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members see their own evidence without the reviewers' risk flags and photo locations."""
+    for submission in reply.body["items"] if "items" in reply.body else [reply.body]:
+        if role in MEMBERS:
+            assert submission["user"]["id"] == str(w.ids[role]), f"shows submission {submission['id']} of another"
+            assert submission["risk"] is None, "shows the reviewers' risk flags"
+            assert all("lat" not in m for m in submission["media"]), "shows where the photos were taken"
+        else:
+            assert submission["risk"] is not None, "staff miss the risk flags"
+
+
+def submissions_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    member_view(w, role, reply, token)
+    east = {w.values["submission_id"], w.values["volunteer_submission_id"]}
+    if role == "other_staff":
+        assert not ids_in(reply) & east, "west staff see east submissions"
+    elif role == "staff":
+        assert east <= ids_in(reply)
+
+
+def people_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    if role == "other_staff":
+        west = {str(w.tree.west.id), str(w.tree.west_village.id)}
+        outside = [u["id"] for u in reply.body["items"] if not u["org"] or u["org"]["id"] not in west]
+        assert not outside, f"west staff see people outside the west township: {outside}"
+    elif role == "staff":
+        assert str(w.owner[1]) in ids_in(reply)
+
+
+def queue_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    if role == "other_staff":
+        assert w.values["submission_id"] not in ids_in(reply), "west staff get an east submission to review"
+    elif role == "staff":
+        assert w.values["submission_id"] in ids_in(reply)
+
+
+def batch_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    sid = w.values["submission_id"]
+    if role == "other_staff":
+        assert reply.body == {"done": [], "failed": {sid: "not_found"}}, "west staff reviewed an east submission"
+    elif role == "staff":
+        assert reply.body["done"] == [sid]
+
+
+def roster_of_the_task(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert str(w.owner[1]) in {item["enrollment"]["user_id"] for item in reply.body["items"]}
+
+
+def owner_anonymised(w: World, role: str, reply: Reply, token: str | None) -> None:
+    shown = [item["user"]["id"] for item in reply.body["items"]]
+    assert str(w.owner[1]) not in shown, "shows a person who asked to stay off the leaderboard"
+    assert None in shown, "the hidden person's points are not counted"
+
+
+async def only_own_enrollment_withdrawn(w: World) -> None:
+    rows = await Enrollment.filter(task_id=int(w.values["task_id"])).values_list("user_id", "status")
+    statuses = dict(rows)
+    assert statuses[w.ids["volunteer"]] == "withdrawn"
+    assert statuses[w.owner[1]] == "enrolled", "withdrew the owner's enrollment"
+    assert statuses[int(w.values["bystander_id"])] == "enrolled", "withdrew a bystander's enrollment"
+
+
+DRAFT_CAMPAIGN = {"campaign_id": "draft_campaign_id"}
+DRAFT_TASK = {"task_id": "draft_task_id"}
+AT_THE_SPOT = {"lat": SPOT["lat"], "lng": SPOT["lng"]}
+
+
+def _title(title: str) -> Callable[[World, str], dict]:
+    return lambda w, role: {"title": title}
+
+
+HOW: dict[tuple[str, str, str], Send] = {
+    ("POST", "/api/v1/auth/wechat-login", ""): Send(body=lambda w, role: {"code": w.api.wechat.issue_code()}),
+    ("POST", "/api/v1/auth/phone", ""): Send(
+        body=lambda w, role: {"code": w.api.wechat.issue_phone_code(f"1380013800{ROLES.index(role)}")}
+    ),
+    ("POST", "/api/v1/auth/logout", ""): Send(token="second sign-in", check=signed_out),
+    ("GET", "/api/v1/me", ""): Send(check=is_me),
+    ("PATCH", "/api/v1/me", ""): Send(body=lambda w, role: {"nickname": "新昵称"}, check=is_me),
+    ("PATCH", "/api/v1/me", "others' photo as avatar"): Send(
+        body=lambda w, role: {"avatar_media_id": w.values["spare_media_id"]}
+    ),
+    ("DELETE", "/api/v1/me", ""): Send(token="new person", check=erased, after=owner_still_there),
+    ("GET", "/api/v1/me/export", ""): Send(check=my_export),
+    ("GET", "/api/v1/me/points", ""): Send(query=whole_page, check=my_ledger),
+    ("GET", "/api/v1/certificates/{serial}", ""): Send(prepare=a_certificate),
+    ("POST", "/api/v1/orgs", "under east"): Send(
+        body=lambda w, role: {"name": f"新村{ROLES.index(role)}", "kind": "village", "parent_id": str(w.tree.east.id)}
+    ),
+    ("GET", "/api/v1/users", ""): Send(query=whole_page, check=people_in_scope),
+    ("GET", "/api/v1/users", "org_id=east"): Send(query=east_org, check=people_in_scope),
+    ("PATCH", "/api/v1/users/{user_id}", "make influencer"): Send(
+        prepare=an_east_volunteer, body=lambda w, role: {"role": "influencer"}
+    ),
+    ("PATCH", "/api/v1/users/{user_id}", "make staff"): Send(
+        prepare=an_east_volunteer, body=lambda w, role: {"role": "staff"}
+    ),
+    ("PATCH", "/api/v1/users/{user_id}", "move to west"): Send(
+        prepare=an_east_volunteer, body=lambda w, role: {"org_id": str(w.tree.west_village.id)}
+    ),
+    ("POST", "/api/v1/users/import", ""): Send(upload=roster),
+    ("GET", "/api/v1/campaigns", ""): Send(query=whole_page, check=no_drafts),
+    ("POST", "/api/v1/campaigns", "for east"): Send(body=lambda w, role: campaign_body(w.tree.east.id)),
+    ("POST", "/api/v1/campaigns", "others' photo as cover"): Send(
+        # For the caller's own org, so that the photo is the only thing wrong.
+        body=lambda w, role: campaign_body(
+            w.orgs.get(role) or w.tree.east.id, cover_media_id=w.values["spare_media_id"]
+        )
+    ),
+    ("GET", "/api/v1/campaigns/{campaign_id}", "draft"): Send(params=DRAFT_CAMPAIGN),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "published"): Send(body=_title("改过的标题")),
+    ("PATCH", "/api/v1/campaigns/{campaign_id}", "draft"): Send(params=DRAFT_CAMPAIGN, body=_title("改过的标题")),
+    ("POST", "/api/v1/campaigns/{campaign_id}/publish", "draft"): Send(prepare=a_draft),
+    ("POST", "/api/v1/campaigns/{campaign_id}/close", "published"): Send(prepare=a_campaign),
+    ("POST", "/api/v1/campaigns/{campaign_id}/tasks", "published"): Send(body=lambda w, role: task_body()),
+    ("POST", "/api/v1/campaigns/{campaign_id}/tasks", "draft"): Send(
+        params=DRAFT_CAMPAIGN, body=lambda w, role: task_body()
+    ),
+    ("GET", "/api/v1/tasks", ""): Send(query=whole_page, check=no_draft_tasks),
+    ("GET", "/api/v1/tasks/{task_id}", "draft"): Send(params=DRAFT_TASK),
+    ("PATCH", "/api/v1/tasks/{task_id}", ""): Send(body=_title("改过的任务")),
+    ("POST", "/api/v1/tasks/{task_id}/cancel", ""): Send(prepare=a_task),
+    ("POST", "/api/v1/tasks/{task_id}/enroll", "published"): Send(prepare=a_task),
+    ("POST", "/api/v1/tasks/{task_id}/enroll", "draft"): Send(params=DRAFT_TASK),
+    ("DELETE", "/api/v1/tasks/{task_id}/enroll", ""): Send(
+        prepare=a_task_three_joined, after=only_own_enrollment_withdrawn
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/checkin", "published"): Send(
+        prepare=a_task_the_volunteer_joined, body=lambda w, role: AT_THE_SPOT
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"): Send(params=DRAFT_TASK, body=lambda w, role: AT_THE_SPOT),
+    ("GET", "/api/v1/tasks/{task_id}/enrollments", ""): Send(query=whole_page, check=roster_of_the_task),
+    ("POST", "/api/v1/media", ""): Send(upload=a_photo),
+    ("POST", "/api/v1/media", "others' Idempotency-Key"): Send(
+        upload=a_photo, headers=lambda w: {"Idempotency-Key": w.values["spare_media_key"]}, check=not_replayed
+    ),
+    ("GET", "/media/files/{key}", "signed"): Send(url=signed_file),
+    ("GET", "/media/files/{key}", "unsigned"): Send(url=unsigned_file),
+    ("GET", "/media/files/{key}", "expiry tampered"): Send(url=tampered_file),
+    ("POST", "/api/v1/tasks/{task_id}/submissions", "own photo"): Send(
+        prepare=a_task_the_volunteer_joined, body=own_evidence, check=member_view
+    ),
+    ("POST", "/api/v1/tasks/{task_id}/submissions", "others' photo"): Send(
+        prepare=a_task_the_volunteer_joined,
+        body=lambda w, role: {"media_ids": [w.values["spare_media_id"]], "text": "活动照片"},
+    ),
+    ("GET", "/api/v1/submissions", ""): Send(query=whole_page, check=submissions_in_scope),
+    ("GET", "/api/v1/submissions/{submission_id}", "the owner's"): Send(check=member_view),
+    ("GET", "/api/v1/submissions/{submission_id}", "the volunteer's"): Send(
+        params={"submission_id": "volunteer_submission_id"}, check=member_view
+    ),
+    ("GET", "/api/v1/review/queue", ""): Send(query=whole_page, check=queue_in_scope),
+    ("POST", "/api/v1/submissions/{submission_id}/review", ""): Send(
+        prepare=a_pending_submission, body=lambda w, role: {"decision": "approve"}
+    ),
+    ("POST", "/api/v1/review/batch", ""): Send(
+        prepare=a_pending_submission,
+        body=lambda w, role: {"ids": [w.values["submission_id"]], "decision": "approve"},
+        check=batch_in_scope,
+    ),
+    ("GET", "/api/v1/leaderboard", ""): Send(query=whole_page, check=owner_anonymised),
+    ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"): Send(query=east_org),
+    ("GET", "/api/v1/reports/participation.csv", "org_id=east"): Send(query=east_org),
+    ("GET", "/api/v1/wechat/push", "unsigned"): Send(url=lambda w, role: f"{PUSH}?echostr=hello"),
+    ("GET", "/api/v1/wechat/push", "signed"): Send(url=signed_url_check),
+    ("POST", "/api/v1/wechat/push", "unsigned"): Send(body=lambda w, role: {"ToUserName": "gh", "Encrypt": "x"}),
+    ("POST", "/api/v1/wechat/push", "forged signature"): Send(
+        url=forged_push, body=lambda w, role: {"ToUserName": "gh", "Encrypt": "x"}
+    ),
+    ("POST", "/api/v1/wechat/push", "signed"): Send(url=signed_push, body=lambda w, role: _SIGNED_EVENTS[role]),
+    ("GET", "/metrics", "forwarded, proxy not trusted"): Send(headers=lambda w: {"X-Forwarded-For": "203.0.113.9"}),
+}
+
+
+# -- the tests ----------------------------------------------------------------------
+
+
+def label(key: tuple[str, str, str]) -> str:
+    method, path, case = key
+    return f"{method} {path}" + (f" [{case}]" if case else "")
+
+
+def matches(expected: Outcome, reply: Reply) -> bool:
+    if expected is OK:
+        return 200 <= reply.status < 300 or reply.status in (400, 409)
+    if isinstance(expected, tuple):
+        return (reply.status, reply.error_code) == expected
+    return reply.status == expected
+
+
+def described(expected: Outcome) -> str:
+    if expected is OK:
+        return "allowed (2xx, or 400/409 about the body)"
+    return " ".join(map(str, expected)) if isinstance(expected, tuple) else str(expected)
+
+
+def answer(reply: Reply) -> str:
+    if isinstance(reply.body, dict) and "error" in reply.body:
+        return f"{reply.status} {reply.error_code} ({reply.body['error'].get('message')})"
+    return f"{reply.status} {str(reply.body)[:100]}"
+
+
+@pytest.mark.parametrize("key", list(TABLE), ids=[label(k) for k in TABLE])
+async def test_route_as_every_role(world: World, key: tuple[str, str, str]) -> None:
+    how = HOW.get(key, Send())
+    w = dataclasses.replace(world, values=world.values | await how.prepare(world)) if how.prepare else world
+    expected = dict(zip(ROLES, TABLE[key], strict=True))
+    problems = []
+    for role in CALL_ORDER:
+        reply, token = await send(w, key, how, role)
+        if not matches(expected[role], reply):
+            problems.append(f"{role}: expected {described(expected[role])}, got {answer(reply)}")
+        elif how.check is not None and 200 <= reply.status < 300:
+            try:
+                await _resolve(how.check(w, role, reply, token))
+            except AssertionError as exc:
+                problems.append(f"{role}: allowed as expected, but {exc}")
+    if how.after is not None:
+        try:
+            await how.after(w)
+        except AssertionError as exc:
+            problems.append(f"afterwards: {exc}")
+    if problems:
+        pytest.fail(f"{label(key)}\n  " + "\n  ".join(problems), pytrace=False)
+
+
+async def test_every_spec_route_has_a_row(world: World) -> None:
+    """A route added later without a row in TABLE fails here (and so does a row for a route that is gone)."""
+    # `world`, not `api`: the api fixture would empty the database under the module's world.
+    spec = (await world.api.call("GET", "/docs/openapi.json")).body
+    methods = {"get", "put", "post", "patch", "delete", "head", "options"}
+    in_spec = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        if not path.startswith("/docs")
+        for method in operations
+        if method in methods
+    }
+    in_table = {(method, path) for method, path, _ in TABLE}
+    assert sorted(in_spec - in_table) == [], "routes in the spec without a row in TABLE"
+    assert sorted(in_table - in_spec) == [], "rows in TABLE for routes the spec does not have"
+    assert sorted(map(label, HOW.keys() - TABLE.keys())) == [], "HOW says how to call rows TABLE does not have"
+    assert all(len(outcomes) == len(ROLES) for outcomes in TABLE.values())
