@@ -41,7 +41,6 @@ from tests.support import free_port
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 NGINX_CONF = DEPLOY / "nginx.conf"
-API_MD = REPO.parent / "shared" / "API.md"
 PACKAGES = ("server", "models", "handlers", "media")
 SERVICES = {"postgres", "redis", "migrate", "api", "worker", "nginx"}
 WENMING_NAME = re.compile(r"\bWENMING_[A-Z][A-Z0-9_]*")
@@ -666,15 +665,31 @@ def test_env_example_lists_every_variable_the_code_reads() -> None:
     assert sorted(in_code - env_example_names()) == []
 
 
-def test_env_example_lists_every_variable_of_the_api_contract() -> None:
-    if not API_MD.exists():
-        skip_unless_required(f"{API_MD} is not there")
-    section = re.search(r"(?ms)^## Configuration \(environment\)\n(.*?)(?=^## |\Z)", API_MD.read_text())
-    assert section, "API.md has no configuration section"
-    in_contract = set(WENMING_NAME.findall(section.group(1)))
+# The configuration table of the API contract (API.md, "Configuration (environment)"); the
+# contract lives outside this repository, so its names are written down here.
+API_CONTRACT_SETTINGS = (
+    "WENMING_DATABASE_URL",
+    "WENMING_LIMIT_REVIEW",
+    "WENMING_LIMIT_SIGNIN",
+    "WENMING_LIMIT_UPLOAD",
+    "WENMING_MAX_UPLOAD_BYTES",
+    "WENMING_MEDIA_ROOT",
+    "WENMING_MEDIA_URL_TTL",
+    "WENMING_PUBLIC_BASE_URL",
+    "WENMING_REDIS_URL",
+    "WENMING_SECRET_KEY",
+    "WENMING_SUBSCRIBE_TEMPLATES",
+    "WENMING_TRUSTED_PROXIES",
+    "WENMING_WECHAT_API_BASE",
+    "WENMING_WECHAT_APPID",
+    "WENMING_WECHAT_PUSH_AES_KEY",
+    "WENMING_WECHAT_PUSH_TOKEN",
+    "WENMING_WECHAT_SECRET",
+)
 
-    assert len(in_contract) >= 15
-    assert sorted(in_contract - env_example_names()) == []
+
+def test_env_example_lists_every_variable_of_the_api_contract() -> None:
+    assert sorted(set(API_CONTRACT_SETTINGS) - env_example_names()) == []
 
 
 def test_env_example_is_valid_for_the_service() -> None:
