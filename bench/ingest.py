@@ -80,12 +80,12 @@ PHASES = (
 # --- the input photo ----------------------------------------------------------------------------------------------
 
 
-def make_photo(path: Path, seed: int = SEED) -> None:
-    """Write a phone-like 12 MP JPEG: smooth light, objects, texture, grain, and a phone's EXIF."""
+def make_photo(path: Path, seed: int = SEED, size: tuple[int, int] = PHOTO_SIZE) -> None:
+    """Write a phone-like JPEG (12 MP unless ``size`` says otherwise): smooth light, objects, texture, grain, EXIF."""
     rng = random.Random(seed)
-    width, height = PHOTO_SIZE
-    vertical = Image.linear_gradient("L").resize(PHOTO_SIZE, Image.Resampling.BILINEAR)
-    radial = Image.radial_gradient("L").resize(PHOTO_SIZE, Image.Resampling.BILINEAR)
+    width, height = size
+    vertical = Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR)
+    radial = Image.radial_gradient("L").resize(size, Image.Resampling.BILINEAR)
     scene = Image.merge(
         "RGB",
         (
@@ -110,9 +110,9 @@ def make_photo(path: Path, seed: int = SEED) -> None:
         draw.line((x, y, *end), fill=(rng.randrange(256),) * 3, width=rng.randrange(1, 6))
     scene = scene.filter(ImageFilter.GaussianBlur(3))  # a lens, not a vector drawing
     # Mid-frequency texture (foliage, plaster) shared by the channels, then per-channel sensor grain.
-    texture = _noise(rng, (width // 8, height // 8), 60).resize(PHOTO_SIZE, Image.Resampling.BICUBIC)
+    texture = _noise(rng, (width // 8, height // 8), 60).resize(size, Image.Resampling.BICUBIC)
     scene = ImageChops.add(scene, Image.merge("RGB", (texture,) * 3), 1.0, -128)
-    grain = Image.merge("RGB", [_noise(rng, PHOTO_SIZE, 14) for _ in range(3)])
+    grain = Image.merge("RGB", [_noise(rng, size, 14) for _ in range(3)])
     scene = ImageChops.add(scene, grain, 1.0, -128)
     scene.save(path, "JPEG", quality=PHOTO_QUALITY, subsampling="4:2:0", exif=_phone_exif())
 
