@@ -25,7 +25,7 @@ from models.rankings import Rankings
 from server.background import Background
 from server.config import Config
 from server.crypto import Vault, derive_key
-from server.db import close_db, init_db
+from server.db import close_db, describe, init_db, lost_database
 from server.errors import ApiError, InternalError, ServiceUnavailable
 from server.ids import ID_PATTERN, route_id
 from server.jobs import Jobs, job_context
@@ -59,6 +59,7 @@ _FRAMEWORK_CODES = {
     503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
 JSON_BODY_LIMIT = 1024 * 1024
+DATABASE_RETRY_AFTER_S = 2
 IMAGE_THREADS = 2
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
@@ -222,6 +223,10 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         error.status, error.code = exc.status_code, code
         if exc.status_code == 405:
             error.headers = dict(getattr(exc, "headers", {}) or {})
+    elif (cause := lost_database(exc)) is not None:
+        # Down or restarting: one line, not a traceback per request; the pool reconnects by itself.
+        logger.warning("database unavailable on %s %s: %s", request.method, route_of(request), describe(cause))
+        error = ServiceUnavailable("数据库暂时不可用，请稍后再试", retry_after=DATABASE_RETRY_AFTER_S)
     else:
         # The route template, not the path: paths carry ids, the request id leads to the access line.
         logger.exception("unhandled error on %s %s", request.method, route_of(request))

@@ -7,15 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.executor import MigrationExecutor
 
 from models import MODEL_MODULES
 
 
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL goes through our client (server.pgclient); anything else as Tortoise parses the URL."""
+    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+        return database_url
+    settings = expand_db_url(database_url)
+    settings["engine"] = "server.pgclient"
+    return settings
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -30,6 +41,41 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 # For the `tortoise` command (makemigrations): `tortoise -c server.db.TORTOISE_ORM ...`.
 TORTOISE_ORM = tortoise_config(os.environ.get("WENMING_DATABASE_URL", "sqlite://var/wenming.sqlite3"))
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, DBConnectionError]
+    try:
+        import asyncpg
+    except ImportError:  # SQLite-only installs
+        return tuple(errors)
+    errors += [
+        asyncpg.PostgresConnectionError,  # refused, reset, too many clients
+        asyncpg.InterfaceError,  # the connection is closed / was released
+        asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
+        asyncpg.exceptions.InternalClientError,  # a rollback on a connection lost mid-query
+    ]
+    return tuple(errors)
+
+
+CONNECTION_ERRORS = _connection_errors()
+
+
+def lost_database(exc: BaseException) -> BaseException | None:
+    """The connection-level failure behind ``exc`` (the database down or restarting), if it is one."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CONNECTION_ERRORS):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a log: the exception's type and message."""
+    return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
