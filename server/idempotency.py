@@ -8,8 +8,10 @@ the winner's answer. Answers of 5xx are not kept: the client should retry.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from sanic import Request
 from sanic.response import HTTPResponse
@@ -17,10 +19,17 @@ from tortoise.exceptions import IntegrityError
 
 from models.campaigns import IdempotencyRecord
 from models.users import User
+from server.db import describe
 from server.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WAIT_FOR_FIRST_S = 10.0
+# A claim with no answer this old belongs to a request that died with its worker or its database
+# connection (a request runs well under a minute): the retry takes the key over.
+ABANDONED_AFTER = timedelta(minutes=2)
+FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
+
+log = logging.getLogger("wenming.idempotency")
 
 
 async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:
@@ -30,10 +39,19 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
     if not KEY.match(key):
         raise InvalidRequest.fields({"Idempotency-Key": "应为 8–64 位字母、数字、- 或 _（建议用 UUID）"})
     route = f"{request.method} {request.path}"
-    try:
-        record = await IdempotencyRecord.create(user_id=user.id, key=key, route=route)
-    except IntegrityError:
-        return await _replay(user, key, route)
+    for _ in range(3):
+        try:
+            record = await IdempotencyRecord.create(user_id=user.id, key=key, route=route)
+        except IntegrityError:
+            replayed = await _replay(user, key, route)
+            if replayed is not None:
+                return replayed
+            continue  # the claim was freed or abandoned: claim it again
+        return await _run_claimed(request, record.id, run)
+    raise Conflict("同一请求正在重试，请稍后再试")
+
+
+async def _run_claimed(request: Request, record_id: int, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:
     kept = False
     try:
         try:
@@ -44,21 +62,48 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
             # An expected refusal (task_full, …) is the first answer too: replay it.
             response = exc.to_response()
         if response.status < 500:
-            await IdempotencyRecord.filter(id=record.id).update(status=response.status, body=response.body or b"")
+            await IdempotencyRecord.filter(id=record_id).update(status=response.status, body=response.body or b"")
             kept = True
         return response
     finally:
         if not kept:
             # Failed or crashed: free the key so the client's retry runs again.
-            await record.delete()
+            await _free(request, record_id)
 
 
-async def _replay(user: User, key: str, route: str) -> HTTPResponse:
+async def _free(request: Request, record_id: int) -> None:
+    try:
+        await _delete_claim(record_id)
+    except Exception as exc:
+        # The database went away with the request: keep trying after the answer, so the key
+        # does not stay claimed (the request's own error is the one the client gets).
+        log.warning("could not free idempotency claim %s yet: %s", record_id, describe(exc))
+        request.app.ctx.background.spawn(_free_later(record_id), name=f"idempotency-free:{record_id}")
+
+
+async def _free_later(record_id: int) -> None:
+    for delay in FREE_RETRY_S:
+        await asyncio.sleep(delay)
+        try:
+            await _delete_claim(record_id)
+            return
+        except Exception as exc:
+            last = exc
+    log.warning("gave up freeing idempotency claim %s: %s", record_id, describe(last))
+
+
+async def _delete_claim(record_id: int) -> None:
+    # Only an unanswered claim: never an answer another request has since recorded.
+    await IdempotencyRecord.filter(id=record_id, status=None).delete()
+
+
+async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
+    """The first request's answer, waiting for it if it is still running; None when the key is free again."""
     deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST_S
     while True:
         record = await IdempotencyRecord.get_or_none(user_id=user.id, key=key)
         if record is None:
-            raise Conflict("同一请求正在重试，请稍后再试")
+            return None
         if record.route != route:
             raise InvalidRequest.fields({"Idempotency-Key": "该键已用于另一个请求"})
         if record.status is not None:
@@ -68,6 +113,9 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse:
                 headers={"Idempotent-Replayed": "true"},
                 content_type=JSON_TYPE if record.body else None,
             )
+        if record.created_at < datetime.now(UTC) - ABANDONED_AFTER:
+            await _delete_claim(record.id)
+            return None
         if asyncio.get_running_loop().time() > deadline:
             raise Conflict("同一请求仍在处理中，请稍后再试")
         await asyncio.sleep(0.05)

@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from models.campaigns import Enrollment, Task
+from models.campaigns import Enrollment, IdempotencyRecord, Task
 from models.enrollment import distance_m, scene_for
+from server import idempotency
+from server.idempotency import ABANDONED_AFTER
 from server.wechat import WXACODE_PATH
 from tests.factories import SPOT, TASKS, iso, published_task
 
@@ -88,6 +90,35 @@ async def test_racing_copies_of_one_request_enroll_once(api, task, volunteer):
     assert {r.status for r in replies} == {201}
     assert len({r.body["id"] for r in replies}) == 1
     assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+
+
+async def test_a_claim_left_by_a_dead_request_is_taken_over_by_the_retry(api, task, volunteer):
+    """A claim with no answer long after its request began (the worker or the database died) does not block."""
+    token, user_id = volunteer
+    key = "dead-claim-3f1c9a6e"
+    route = f"POST {TASKS}/{task['id']}/enroll"
+    claim = await IdempotencyRecord.create(user_id=user_id, key=key, route=route)
+    await IdempotencyRecord.filter(id=claim.id).update(created_at=claim.created_at - ABANDONED_AFTER - timedelta(1))
+
+    reply = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    assert reply.status == 201, reply.body
+    assert "Idempotent-Replayed" not in reply.headers
+    assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+    assert (await IdempotencyRecord.get(user_id=user_id, key=key)).status == 201
+
+
+async def test_a_recent_unanswered_claim_is_still_waited_for(api, task, volunteer, monkeypatch):
+    token, user_id = volunteer
+    key = "live-claim-3f1c9a6e"
+    await IdempotencyRecord.create(user_id=user_id, key=key, route=f"POST {TASKS}/{task['id']}/enroll")
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_S", 0.2)
+
+    reply = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    assert reply.status == 409
+    assert reply.error_code == "conflict"
+    assert await Enrollment.filter(task_id=int(task["id"])).count() == 0
 
 
 async def test_malformed_idempotency_key_is_invalid(api, task, volunteer):
