@@ -18,6 +18,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -758,6 +759,25 @@ def test_sweep_timer_starts_the_sweep_daily() -> None:
     assert values.get("Unit", ["wenming-sweep.service"]) == ["wenming-sweep.service"]
     assert re.fullmatch(r"\*-\*-\* \d\d:\d\d(:\d\d)?( \S+)?", values["OnCalendar"][0])
     assert values["Persistent"] == ["true"]
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """systemd's own parser: an unknown key or a bad value is only a warning to systemd, a failure here."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        skip_unless_required("systemd-analyze is not installed (Debian: systemd)")
+    wenming = Path(sys.executable).with_name("wenming")  # the units name /opt/wenming's; this one exists
+    for path in [*(DEPLOY / name for name in UNITS), DEPLOY / "wenming-sweep.timer"]:
+        (tmp_path / path.name).write_text(path.read_text().replace("/opt/wenming/bin/wenming", str(wenming)))
+
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
 def test_every_unit_in_deploy_is_covered() -> None:
