@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.orgs import Org
@@ -108,6 +109,8 @@ class Enrollment(Model):
     class Meta:
         table = "enrollments"
         unique_together = (("task", "user"),)
+        # A person's own list (the feed's mine=1): the unique index leads with the task.
+        indexes = (Index(fields=("user_id",)),)
 
 
 class IdempotencyRecord(Model):
