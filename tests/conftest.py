@@ -10,12 +10,14 @@ skip is a failure instead, so nothing silently stops being tested.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,6 +32,7 @@ from server.app import create_app
 from server.config import Config
 from server.db import apply_migrations, close_db, init_db
 from server.devtools.fake_wechat import FakeWeChat
+from server.observability import json_handler
 from tests.support import free_port, service_env
 
 REQUIRE_SERVICES = os.environ.get("WENMING_TEST_REQUIRE_SERVICES") == "1"
@@ -44,6 +47,52 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         report.outcome = "failed"
         report.longrepr = f"skipped while services are required: {report.longrepr}"
     return report
+
+
+# -- every log line of the run ----------------------------------------------------
+
+
+class RunLog:
+    """What the in-process service logged over the whole run, as production writes it
+    (JSON lines through the redacting handler, INFO and up), and the secrets handed out meanwhile.
+    ``tests/test_run_logs.py`` runs last and greps the one for the other."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.secrets: set[str] = set()  # the service's bearer tokens; the fake WeChat keeps its own
+        self.fakes: list[FakeWeChat] = []
+        self.tests_run = 0
+
+
+RUN_LOG = RunLog()
+LAST_TESTS = ("tests/test_run_logs.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The whole-run log check must see everything the other tests logged.
+    items.sort(key=lambda item: item.nodeid.startswith(LAST_TESTS))
+
+
+def pytest_runtest_logfinish(nodeid: str) -> None:
+    RUN_LOG.tests_run += 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunLog]:
+    RUN_LOG.path = tmp_path_factory.mktemp("logs") / "run.jsonl"
+    root = logging.getLogger()
+    level = root.level
+    with RUN_LOG.path.open("w", encoding="utf-8") as stream:
+        handler = json_handler(stream)
+        handler.set_name("wenming-run-log")  # not the name configure_logging() replaces
+        handler.setLevel(logging.INFO)  # production's default level, whatever a test sets on the root
+        root.addHandler(handler)
+        root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+        try:
+            yield RUN_LOG
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +174,7 @@ async def reset_database() -> None:
 @pytest_asyncio.fixture(scope="session")
 async def wechat() -> AsyncIterator[FakeWeChat]:
     fake = FakeWeChat()
+    RUN_LOG.fakes.append(fake)
     await fake.start()
     yield fake
     await fake.stop()
@@ -213,6 +263,8 @@ class Api:
                 body: Any = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 body = raw.decode(errors="replace")
+            if isinstance(body, dict) and isinstance(body.get("token"), str):
+                RUN_LOG.secrets.add(body["token"])
             return Reply(resp.status, body, resp.headers)
 
     async def upload(

@@ -166,6 +166,9 @@ class FakeWeChat:
         self.auto_verdict: tuple[str, float] | None = None
         self._auto_pushes: set[asyncio.Task[Any]] = set()
         self._codes: dict[str, str] = {}
+        # Every secret handed out (codes, phone numbers, session keys, access tokens), kept across
+        # reset(): a test may check that none of them ever reached a log line.
+        self.secrets: set[str] = {secret}
         self._reusable_codes: dict[str, str] = {}
         self._unionids: dict[str, str] = {}
         self._phone_codes: dict[str, tuple[str, str]] = {}
@@ -248,14 +251,17 @@ class FakeWeChat:
             self._unionids[openid] = unionid
         code = secrets.token_urlsafe(24)
         self._codes[code] = openid
+        self.secrets.add(code)
         return code
 
     def add_reusable_code(self, code: str, openid: str) -> None:
         self._reusable_codes[code] = openid
+        self.secrets.add(code)
 
     def issue_phone_code(self, phone: str = "13800138000", country_code: str = "86") -> str:
         code = secrets.token_urlsafe(24)
         self._phone_codes[code] = (phone, country_code)
+        self.secrets |= {code, phone}
         return code
 
     def fail_next(self, path: str, errcode: int, times: int = 1, errmsg: str = "", *, http_status: int = 200) -> None:
@@ -427,6 +433,7 @@ class FakeWeChat:
         if openid is None:
             return _error(40029)
         session_key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self.secrets.add(session_key)
         answer = {"openid": openid, "session_key": session_key}
         if openid in self._unionids:
             answer["unionid"] = self._unionids[openid]
@@ -448,6 +455,7 @@ class FakeWeChat:
             if force and token is not None:
                 del self._tokens[token]  # a forced refresh retires the previous token
             token = "fake-token-" + secrets.token_urlsafe(24)
+            self.secrets.add(token)
             self._tokens[token] = now + self.token_ttl
             self._current_token = token
         expires_in = max(1, int(self._tokens[token] - now))
