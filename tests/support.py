@@ -18,6 +18,7 @@ import aiohttp
 from server.devtools.fake_wechat import FakeWeChat
 
 WENMING = [sys.executable, "-m", "server.cli"]
+STDERR_LINE_LIMIT = 16 * 1024 * 1024  # a JSON log line carries its traceback
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ def service_env(database_url: str, wechat: FakeWeChat, **extra: str) -> dict[str
         WENMING_WECHAT_SECRET=wechat.secret,
         WENMING_WECHAT_TIMEOUT="1.5",
         WENMING_MEDIA_ROOT=tempfile.mkdtemp(prefix="wenming-media-"),
-        # Service processes' stderr is a pipe read only at exit: keep it to warnings and errors.
+        # Warnings and errors only: tests that read access lines ask for INFO.
         WENMING_LOG_LEVEL="WARNING",
     )
     redis_url = os.environ.get("WENMING_TEST_REDIS_URL")
@@ -65,6 +66,10 @@ class ServiceProcess:
         self.env = dict(env)
         self.workers = workers
         self.proc: asyncio.subprocess.Process | None = None
+        # Its stderr, read as it comes: a pipe nobody reads fills up and stalls the service's logging.
+        self.stderr_lines: list[str] = []
+        self._stderr_grew = asyncio.Event()
+        self._stderr_reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ServiceProcess:
         args = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
@@ -75,11 +80,14 @@ class ServiceProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            limit=STDERR_LINE_LIMIT,
         )
+        self._stderr_reader = asyncio.create_task(self._read_stderr())
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
                 if self.proc.returncode is not None:
-                    err = (await self.proc.stderr.read()).decode() if self.proc.stderr else ""
+                    await self.stderr_closed()
+                    err = "\n".join(self.stderr_lines)
                     raise RuntimeError(f"service exited with {self.proc.returncode}: {err}")
                 try:
                     async with session.get(f"{self.base_url}/healthz") as resp:
@@ -98,6 +106,32 @@ class ServiceProcess:
             except TimeoutError:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 await self.proc.wait()
+        await self.stderr_closed()
+
+    async def _read_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        try:
+            while raw := await self.proc.stderr.readline():
+                self.stderr_lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._stderr_grew.set()
+        finally:
+            self._stderr_grew.set()
+
+    async def wait_stderr(self, count: int, wait_s: float = 30) -> None:
+        """Until the service has written at least ``count`` lines to stderr; fails if it closes it first."""
+        async with asyncio.timeout(wait_s):
+            while len(self.stderr_lines) < count:
+                assert self._stderr_reader is not None and not self._stderr_reader.done(), (
+                    "the service closed its stderr"
+                )
+                self._stderr_grew.clear()
+                await self._stderr_grew.wait()
+
+    async def stderr_closed(self, wait_s: float = 10) -> None:
+        """Read to the end (the process has exited, or is about to)."""
+        if self._stderr_reader is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._stderr_reader), wait_s)
 
 
 class QueryLog(logging.Handler):

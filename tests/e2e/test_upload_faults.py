@@ -29,28 +29,18 @@ from tests.support import ServiceProcess, run_cli, service_env
 
 
 class StderrTail:
-    """Reads a service's stderr as it comes: an outage logs a traceback per failed request, and a
-    pipe nobody reads fills up and stalls the service's logging, and so the service."""
+    """A service's stderr lines as they come (ServiceProcess reads the pipe all along)."""
 
     def __init__(self, svc: ServiceProcess) -> None:
-        assert svc.proc is not None and svc.proc.stderr is not None
-        self._raw = bytearray()
-        self._task = asyncio.create_task(self._read(svc.proc.stderr))
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while chunk := await stream.read(65536):
-            self._raw += chunk
+        self._svc = svc
 
     @property
     def lines(self) -> list[str]:
-        return self._raw.decode(errors="replace").splitlines()
+        return list(self._svc.stderr_lines)
 
     async def close(self) -> None:
         """Read to the end (call when the process has exited)."""
-        try:
-            await asyncio.wait_for(self._task, 10)
-        except TimeoutError:
-            self._task.cancel()
+        await self._svc.stderr_closed()
 
 
 async def poll(cond: Callable[[], bool], deadline_s: float = 10) -> float | None:

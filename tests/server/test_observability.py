@@ -306,8 +306,8 @@ def test_a_bad_allow_list_is_a_config_error():
 class ServiceLog:
     """The JSON lines of a running `wenming serve`, read from its stderr as they come."""
 
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self.stream = stream
+    def __init__(self, svc: ServiceProcess) -> None:
+        self.svc = svc
         self.lines: list[dict[str, Any]] = []
 
     def answered_by(self, route: str) -> Counter[int]:
@@ -323,9 +323,8 @@ class ServiceLog:
             await self._read()
 
     async def _read(self) -> None:
-        raw = await asyncio.wait_for(self.stream.readline(), 30)
-        assert raw, "the service closed its stderr"
-        self.lines.append(json.loads(raw))
+        await self.svc.wait_stderr(len(self.lines) + 1)
+        self.lines.append(json.loads(self.svc.stderr_lines[len(self.lines)]))
 
 
 async def test_two_workers_report_the_same_totals(database_url, wechat, redis_url):
@@ -341,8 +340,7 @@ async def test_two_workers_report_the_same_totals(database_url, wechat, redis_ur
             return resp.status, await resp.text()
 
     async with ServiceProcess(env, workers=2) as svc:
-        assert svc.proc is not None and svc.proc.stderr is not None
-        log = ServiceLog(svc.proc.stderr)
+        log = ServiceLog(svc)
         await log.wait_ready(2)  # the service answers as soon as one worker listens
         sent = 0
         while sent < 40 or len(log.answered_by("/readyz")) < 2:
