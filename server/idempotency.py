@@ -28,6 +28,7 @@ WAIT_FOR_FIRST_S = 10.0
 # connection (a request runs well under a minute): the retry takes the key over.
 ABANDONED_AFTER = timedelta(minutes=2)
 FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
+DISCARD_SLACK = 64 * 1024  # multipart boundaries and headers around the file
 
 log = logging.getLogger("wenming.idempotency")
 
@@ -45,10 +46,25 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
         except IntegrityError:
             replayed = await _replay(user, key, route)
             if replayed is not None:
+                await _discard_body(request)
                 return replayed
             continue  # the claim was freed or abandoned: claim it again
         return await _run_claimed(request, record.id, run)
     raise Conflict("同一请求正在重试，请稍后再试")
+
+
+async def _discard_body(request: Request) -> None:
+    """Read away the body of a streamed request (an upload) that is answered from the first one.
+
+    The handler never runs, so nobody reads it: Sanic would log an error for every retried
+    upload and keep only the connection's body limit's worth before closing it. Up to the
+    upload limit: past that the connection closes, as it would for the first request."""
+    stream = request.stream
+    if stream is None or not getattr(stream, "request_body", None):
+        return
+    budget = request.app.ctx.config.max_upload_bytes + DISCARD_SLACK
+    while budget > 0 and (chunk := await stream.read()) is not None:
+        budget -= len(chunk)
 
 
 async def _run_claimed(request: Request, record_id: int, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
+import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,6 +244,26 @@ async def test_idempotent_retry_stores_one_photo(api, volunteer) -> None:
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert await Media.all().count() == 1
     assert len([f for f in stored_files(api) if not f.startswith(".")]) == 3
+
+
+async def test_a_replayed_upload_reads_away_its_body_quietly(api, volunteer, caplog) -> None:
+    """The retry is answered from the first upload; its body (here past the 1 MiB JSON body limit)
+    is read away without an error line, and the connection serves the next request."""
+    noise = Image.frombytes("RGB", (1400, 1000), random.Random(7).randbytes(1400 * 1000 * 3))
+    data = encode(noise, "JPEG", quality=95)
+    assert len(data) > 1024 * 1024
+    headers = {"Idempotency-Key": "upload-retry-0002"}
+    first = await api.upload(volunteer, data, headers=headers)
+
+    with caplog.at_level(logging.INFO):
+        again = await api.upload(volunteer, data, headers=headers)
+        after = await api.call("GET", "/api/v1/me", token=volunteer)
+
+    assert first.status == again.status == 201, again.body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert after.status == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert await Media.all().count() == 1
 
 
 # --- signed URLs ----------------------------------------------------------------------------------
