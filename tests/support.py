@@ -100,12 +100,15 @@ class ServiceProcess:
 
     async def __aexit__(self, *exc: object) -> None:
         if self.proc and self.proc.returncode is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            # As systemd's KillMode=mixed (deploy/wenming.service): the main process stops its workers.
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.proc.wait(), 15)
             except TimeoutError:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 await self.proc.wait()
+            with contextlib.suppress(ProcessLookupError):  # a worker the main process left behind
+                os.killpg(self.proc.pid, signal.SIGKILL)
         await self.stderr_closed()
 
     async def _read_stderr(self) -> None:

@@ -737,6 +737,7 @@ def test_api_unit_migrates_then_serves_behind_nginx() -> None:
     assert args.host == "127.0.0.1"
     assert f"server 127.0.0.1:{args.port} " in NGINX_CONF.read_text()
     assert values["Restart"] == ["on-failure"]
+    assert values["KillMode"] == ["mixed"]  # the main process stops its workers
 
 
 @pytest.mark.parametrize("name", UNITS)
