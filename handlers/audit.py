@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import Id, PageQuery, UserBrief
+from handlers.schemas import Day, Id, PageQuery, UserBrief
 from models.audit import AuditEntry, audit_page
 from server.http import endpoint, json_response
 from server.pagination import decode_id_cursor, split_page
@@ -22,8 +22,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 class AuditQuery(PageQuery):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     actor: Id | None = Field(None, description="操作人用户 id")
-    from_: date | None = Field(None, alias="from", description="YYYY-MM-DD")
-    to: date | None = Field(None, description="YYYY-MM-DD（含）")
+    from_: Day | None = Field(None, alias="from", description="YYYY-MM-DD")
+    to: Day | None = Field(None, description="YYYY-MM-DD（含）")
 
 
 class AuditRead(BaseModel):

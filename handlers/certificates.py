@@ -30,7 +30,7 @@ class CertificateCheck(BaseModel):
 
 
 @bp.get("/me/certificate.png")
-@endpoint(summary="我的志愿服务证明", errors=(NoServiceHours, ServiceUnavailable), tag="me")
+@endpoint(summary="我的志愿服务证明", errors=(NoServiceHours, ServiceUnavailable), produces=("image/png",), tag="me")
 async def my_certificate(request: Request, user: User) -> HTTPResponse:
     """A printable 志愿服务证明 (PNG) of the caller's approved service hours, with a serial that verifies it."""
     ctx = request.app.ctx
@@ -53,7 +53,14 @@ async def my_certificate(request: Request, user: User) -> HTTPResponse:
 
 
 @bp.get(f"/certificates/<serial:{SERIAL_PATTERN}>")
-@endpoint(summary="验证志愿服务证明", auth=False, response=CertificateCheck, errors=(NotFound,), tag="certificates")
+@endpoint(
+    summary="验证志愿服务证明",
+    auth=False,
+    response=CertificateCheck,
+    errors=(NotFound,),
+    path={"serial": {"type": "string", "pattern": f"^{SERIAL_PATTERN}$"}},
+    tag="certificates",
+)
 async def check(request: Request, serial: str) -> HTTPResponse:
     """Anyone holding a certificate can check it: name, hours and whether it still holds, nothing else."""
     found = await verify(serial)

@@ -8,6 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from tortoise.connection import get_connection
 
+from handlers.schemas import Health
 from server.errors import ServiceUnavailable
 from server.http import endpoint, json_response
 
@@ -16,14 +17,14 @@ CHECK_TIMEOUT = 2.0
 
 
 @bp.get("/healthz")
-@endpoint(summary="进程存活", auth=False, tag="ops")
+@endpoint(summary="进程存活", auth=False, response=Health, tag="ops")
 async def healthz(request: Request) -> HTTPResponse:
     """The process is up and its event loop answers."""
     return json_response({"status": "ok"})
 
 
 @bp.get("/readyz")
-@endpoint(summary="依赖就绪", auth=False, errors=(ServiceUnavailable,), tag="ops")
+@endpoint(summary="依赖就绪", auth=False, response=Health, errors=(ServiceUnavailable,), tag="ops")
 async def readyz(request: Request) -> HTTPResponse:
     """The database and, when configured, Redis answer within two seconds."""
     checks = {"database": _database(), "redis": _redis(request)}

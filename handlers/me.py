@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.review_schemas import LedgerPage, LedgerRead
-from handlers.schemas import MeUpdate, PageQuery, UserRead
+from handlers.schemas import MeUpdate, PageQuery, PersonalData, UserRead
 from media.uploads import remove_files
 from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
@@ -56,7 +56,7 @@ async def my_points(request: Request, user: User, query: PageQuery) -> HTTPRespo
 
 
 @bp.get("/export")
-@endpoint(summary="导出我的个人信息", tag="me")
+@endpoint(summary="导出我的个人信息", response=PersonalData, tag="me")
 async def export_me(request: Request, user: User) -> HTTPResponse:
     """Everything the service holds about the caller, phone number in full (it is theirs)."""
     return json_response(await personal_data(user, request.app.ctx.vault))

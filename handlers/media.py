@@ -36,6 +36,7 @@ class BadImage(ApiError):
     errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited),
     tag="media",
     upload_field=UPLOAD_FIELD,
+    upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
 )
 async def upload(request: Request, user: User) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
@@ -65,7 +66,9 @@ def _as_api_error(exc: ImageRejected) -> ApiError:
 
 
 @files.get("/<key:path>")
-@endpoint(summary="图片文件（签名地址）", auth=False, errors=(Forbidden, NotFound), tag="media")
+@endpoint(
+    summary="图片文件（签名地址）", auth=False, errors=(Forbidden, NotFound), produces=("image/jpeg",), tag="media"
+)
 async def serve_file(request: Request, key: str) -> HTTPResponse:
     """A photo file by its signed, expiring URL; no Authorization needed (for `<image>` and WeChat)."""
     expires, signature = request.args.get("e", ""), request.args.get("s", "")

@@ -13,7 +13,9 @@ bp = Blueprint("metrics")
 
 
 @bp.get("/metrics")
-@endpoint(summary="运行指标（Prometheus 文本格式）", auth=False, errors=(Forbidden,), tag="ops")
+@endpoint(
+    summary="运行指标（Prometheus 文本格式）", auth=False, errors=(Forbidden,), produces=("text/plain",), tag="ops"
+)
 async def metrics(request: Request) -> HTTPResponse:
     """Counters and latency histograms by route template and WeChat API; only callers in WENMING_METRICS_ALLOW."""
     allowed = scrape_allowed(

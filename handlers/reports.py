@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import Id
+from handlers.schemas import Day, Id
 from models.audit import record
 from models.orgs import Org
 from models.participation import participation
@@ -29,8 +29,8 @@ CSV = "text/csv; charset=utf-8"
 
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    from_: date | None = Field(None, alias="from", description="YYYY-MM-DD，默认本月 1 日")
-    to: date | None = Field(None, description="YYYY-MM-DD（含），默认今天")
+    from_: Day | None = Field(None, alias="from", description="YYYY-MM-DD，默认本月 1 日")
+    to: Day | None = Field(None, description="YYYY-MM-DD（含），默认今天")
     org_id: Id | None = None
     campaign_id: Id | None = None
 
@@ -42,14 +42,28 @@ class ReportQuery(BaseModel):
 
 
 @bp.get("/participation.xlsx")
-@endpoint(summary="参与情况报表（Excel）", roles=STAFF_ROLES, query=ReportQuery, errors=(Forbidden,), tag="reports")
+@endpoint(
+    summary="参与情况报表（Excel）",
+    roles=STAFF_ROLES,
+    query=ReportQuery,
+    errors=(Forbidden,),
+    produces=(XLSX,),
+    tag="reports",
+)
 async def participation_xlsx_report(request: Request, user: User, query: ReportQuery) -> HTTPResponse:
     """Per person and per org: enrolled, checked in, submitted, approved, points, service hours."""
     return await _report(request, user, query, "xlsx")
 
 
 @bp.get("/participation.csv")
-@endpoint(summary="参与情况报表（CSV）", roles=STAFF_ROLES, query=ReportQuery, errors=(Forbidden,), tag="reports")
+@endpoint(
+    summary="参与情况报表（CSV）",
+    roles=STAFF_ROLES,
+    query=ReportQuery,
+    errors=(Forbidden,),
+    produces=(CSV,),
+    tag="reports",
+)
 async def participation_csv_report(request: Request, user: User, query: ReportQuery) -> HTTPResponse:
     """The per-person rows of the report as CSV (UTF-8 with BOM, opens in Excel)."""
     return await _report(request, user, query, "csv")

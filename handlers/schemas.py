@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from media.storage import Storage, variant_keys
 from models.orgs import Org
@@ -20,6 +20,27 @@ def _fits_int32(value: str) -> str:
     return value
 
 
+# Times and days the service takes from clients: this century's. Far-off ones are typos, and
+# they break things: before 1901 the service's zone (Asia/Shanghai) has a local mean time offset
+# in seconds (+08:05:43) that the database stores but SQLite's reader cannot parse back, and at
+# the ends of the calendar adding a day overflows.
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _moment(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("时间须在 2000 年至 2099 年之间")
+    return value
+
+
+def _day(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("日期须在 2000 年至 2099 年之间")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_moment), Field(description="ISO 8601，带时区偏移；2000–2099 年")]
+Day = Annotated[date, AfterValidator(_day), Field(description="YYYY-MM-DD；2000–2099 年")]
 Role = Literal["volunteer", "influencer", "staff", "admin"]
 OrgKind = Literal["county", "township", "village", "unit"]
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_fits_int32)]
@@ -51,7 +72,7 @@ class OrgNode(OrgRead):
 
 class OrgTree(BaseModel):
     items: list[OrgNode]
-    next_cursor: None = None
+    next_cursor: str | None = Field(None, description="整棵树一次返回，总是 null")
 
 
 class OrgCreate(Strict):
@@ -154,6 +175,73 @@ class UserQuery(PageQuery):
     org_id: Id | None = None
     role: Role | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+
+
+class ExportedProfile(BaseModel):
+    id: str
+    openid: str | None
+    unionid: str | None
+    role: Role
+    nickname: str
+    org_id: str | None
+    phone: str | None = Field(description="完整手机号（导出给本人）")
+    points: int
+    service_hours: float
+    leaderboard_visible: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class ExportedSession(BaseModel):
+    created_at: datetime
+    expires_at: datetime
+
+
+class ExportedEnrollment(BaseModel):
+    task_id: str
+    task_title: str
+    status: str
+    enrolled_at: datetime
+    checked_in_at: datetime | None
+    checkin_lat: float | None
+    checkin_lng: float | None
+
+
+class ExportedPhoto(BaseModel):
+    id: str
+    uploaded_at: datetime
+    taken_at: datetime | None
+    lat: float | None
+    lng: float | None
+    width: int
+    height: int
+
+
+class ExportedSubmission(BaseModel):
+    id: str
+    task_id: str
+    status: str
+    text: str
+    links: list[str]
+    lat: float | None
+    lng: float | None
+    created_at: datetime
+
+
+class PersonalData(BaseModel):
+    """`GET /me/export`: every personal field the service holds, and what the person took part in."""
+
+    exported_at: datetime
+    user: ExportedProfile
+    sessions: list[ExportedSession]
+    enrollments: list[ExportedEnrollment]
+    photos: list[ExportedPhoto]
+    submissions: list[ExportedSubmission]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    checks: dict[str, Literal["ok", "off"]] | None = Field(None, description="/readyz：各依赖的状态")
 
 
 def _sid(value: int | None) -> str | None:

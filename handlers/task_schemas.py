@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from handlers.schemas import Id, OrgRead, PageQuery, Role, Strict
+from handlers.schemas import Id, Moment, OrgRead, PageQuery, Role, Strict, UserRead
 from media.storage import Storage, variant_keys
 from models.campaigns import Campaign, Enrollment, Task
 
@@ -22,8 +22,8 @@ class CampaignCreate(Strict):
     kind: CampaignKind
     description: Text = ""
     org_id: Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     cover_media_id: Id | None = None
 
     model_config = ConfigDict(extra="forbid", strict=False)
@@ -33,8 +33,8 @@ class CampaignUpdate(Strict):
     title: Title | None = None
     kind: CampaignKind | None = None
     description: Text | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     cover_media_id: Id | None = None
 
     model_config = ConfigDict(extra="forbid", strict=False)
@@ -106,8 +106,8 @@ class TaskFields(Strict):
 
     title: Title
     description: Text = ""
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     quota: int | None = Field(None, ge=1, le=1_000_000)
     points: int = Field(0, ge=0, le=100_000)
     service_hours: Decimal = Field(Decimal("0"), ge=0, le=1000, decimal_places=2)
@@ -129,8 +129,8 @@ class TaskUpdate(Strict):
 
     title: Title | None = None
     description: Text | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     quota: int | None = Field(None, ge=1, le=1_000_000)
     points: int | None = Field(None, ge=0, le=100_000)
     service_hours: Decimal | None = Field(None, ge=0, le=1000, decimal_places=2)
@@ -255,7 +255,7 @@ class CheckinIn(Strict):
 
 class EnrollmentRow(BaseModel):
     enrollment: EnrollmentRead
-    user: dict
+    user: UserRead
     checkin_method: str | None
     checkin_distance_m: int | None
 

@@ -104,6 +104,8 @@ async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdat
     """Edit a task of a campaign the caller manages; quota cannot drop below enrollments."""
     task = await managed_task(task_id, user)
     given = body.model_dump(exclude_unset=True)
+    if body.location is not None:  # replaced whole: its defaults (an empty name) count too
+        given["location"] = body.location.model_dump()
     for name in given.keys() - {"quota", "location", "audience"}:
         if given[name] is None:
             raise InvalidRequest.fields({name: "不能为 null"})
@@ -174,7 +176,13 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
 
 
 @bp.get("/<task_id:id>/qrcode")
-@endpoint(summary="任务签到小程序码", roles=STAFF_ROLES, errors=(NotFound,), tag="tasks")
+@endpoint(
+    summary="任务签到小程序码",
+    roles=STAFF_ROLES,
+    errors=(NotFound,),
+    produces=("image/jpeg", "image/png"),
+    tag="tasks",
+)
 async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
     """The WeChat mini-program code whose scene opens this task's check-in (cached)."""
     task = await managed_task(task_id, user)

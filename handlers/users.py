@@ -119,6 +119,7 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
     errors=(RosterRejected, PayloadTooLarge),
     tag="users",
     upload_field="file",
+    upload_types=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
 )
 async def import_users(request: Request, user: User) -> HTTPResponse:
     """An .xlsx roster (姓名, 手机号, 组织, 身份): people created or updated by phone; bad rows listed by number."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -11,11 +12,24 @@ from pydantic import BaseModel, ValidationError
 from sanic import Request
 from sanic.response import HTTPResponse
 from sanic_ext.extensions.openapi import openapi
-from sanic_ext.extensions.openapi.builders import SpecificationBuilder
+from sanic_ext.extensions.openapi.builders import OperationStore, SpecificationBuilder
+from sanic_ext.extensions.openapi.types import Schema
 
 from server.auth import authenticate
-from server.errors import JSON_TYPE, ApiError, Forbidden, InvalidRequest, Unauthenticated
-from server.idempotency import replay_or_run
+from server.errors import (
+    JSON_TYPE,
+    ApiError,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
+from server.idempotency import KEY, replay_or_run
+from server.ids import ID_PATTERN
 
 
 class ErrorBody(BaseModel):
@@ -40,6 +54,10 @@ def no_content() -> HTTPResponse:
 
 def parse_model(model: type[BaseModel], data: Any) -> Any:
     """Validate ``data`` against ``model``; failures become 400 with per-field reasons."""
+    # PostgreSQL cannot store U+0000 in text (SQLite can): refuse it at the door, on every database.
+    with_nul = dict.fromkeys(_nul_fields(data), "不能包含空字符（U+0000）")
+    if with_nul:
+        raise InvalidRequest.fields(with_nul)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -48,6 +66,22 @@ def parse_model(model: type[BaseModel], data: Any) -> Any:
             name = ".".join(str(p) for p in err["loc"]) or "body"
             fields.setdefault(name, _reason(err))
         raise InvalidRequest.fields(fields) from None
+
+
+def _nul_fields(data: Any, at: str = "") -> Iterator[str]:
+    """The dotted paths (as in validation errors) of strings, keys included, that contain U+0000."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            yield at or "body"
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{at}.{key}" if at else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                yield name
+            yield from _nul_fields(value, name)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _nul_fields(value, f"{at}.{index}" if at else str(index))
 
 
 def _reason(err: Any) -> str:
@@ -83,18 +117,168 @@ def _json_body(request: Request) -> Any:
         raise InvalidRequest("请求体不是合法的 JSON") from None
 
 
-def schema_of(model: type[BaseModel]) -> dict[str, Any]:
-    """Register ``model``'s JSON schema (pydantic's, exact) as a component; return a reference."""
+# -- the OpenAPI document ---------------------------------------------------------
+#
+# sanic-ext serves the document as OpenAPI 3.0.3, while pydantic writes JSON Schema 2020-12
+# (OpenAPI 3.1's dialect). ``openapi30`` translates, so that clients and fuzzers reading the
+# document as 3.0 see what the service really accepts and answers.
+
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not")
+_NULL = {"type": "null"}
+
+
+def openapi30(schema: Any) -> Any:
+    """A pydantic JSON schema in OpenAPI 3.0's dialect: `nullable`, boolean exclusive bounds, no `const`."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SCHEMA_MAPS:
+            out[key] = {name: openapi30(sub) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS:
+            out[key] = [openapi30(sub) for sub in value]
+        elif key in _SCHEMA_VALUES and isinstance(value, dict):
+            out[key] = openapi30(value)
+        else:
+            out[key] = value
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        limit = out.get(bound)
+        if isinstance(limit, int | float) and not isinstance(limit, bool):
+            out[plain], out[bound] = limit, True
+    if "$ref" in out and len(out) > 1:
+        # 3.0 ignores keywords beside a $ref: wrap it so descriptions and nullability count.
+        out["allOf"] = [{"$ref": out.pop("$ref")}]
+    for key in ("anyOf", "oneOf"):
+        members = out.get(key)
+        if members is None or _NULL not in members:
+            continue
+        rest = [m for m in members if m != _NULL]
+        out["nullable"] = True
+        if len(rest) != 1:
+            out[key] = rest
+            continue
+        del out[key]
+        (only,) = rest
+        if "$ref" in only:
+            out["allOf"] = [only]
+        else:
+            out = {**only, **out}
+    if out.get("nullable") and isinstance(out.get("enum"), list) and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def schema_of(model: type[BaseModel], mode: str = "validation") -> dict[str, Any]:
+    """Register ``model``'s JSON schema (pydantic's, in 3.0's dialect) as a component; return a reference.
+
+    ``mode`` is pydantic's: "validation" for what a request may send, "serialization" for answers.
+    """
     spec = SpecificationBuilder()
     if not spec.has_component("schemas", model.__name__):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
         for name, sub in schema.pop("$defs", {}).items():
-            spec.add_component("schemas", name, sub)
-        spec.add_component("schemas", model.__name__, schema)
+            if not spec.has_component("schemas", name):
+                spec.add_component("schemas", name, openapi30(sub))
+        spec.add_component("schemas", model.__name__, openapi30(schema))
     return {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
 
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+class _Verbatim(Schema):
+    """A piece of the document already in OpenAPI form (a schema, a response), served as given."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        super().__init__()
+        self.value = value
+
+    def serialize(self) -> dict[str, Any]:
+        return self.value
+
+
+BINARY = {"type": "string", "format": "binary"}
+ID_SCHEMA = {"type": "string", "pattern": ID_PATTERN, "description": "对象 id（不透明字符串）"}
+IDEMPOTENCY_KEY = {"type": "string", "pattern": KEY.pattern, "description": "客户端生成的 UUID；重试时原样带上"}
+RETRY_AFTER = {"description": "建议等待的秒数", "schema": {"type": "integer", "minimum": 1}}
+ERROR_SCHEMA = schema_of(ErrorResponse, "serialization")
+# Every route reads the database (or may be cut off while it restarts): 503 can answer anything.
+ALWAYS: tuple[type[ApiError], ...] = (InvalidRequest, ServiceUnavailable)
+_CONTEXT = frozenset({"request", "user", "body", "query"})
+
+
+def _path_parameters(func: Handler, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The route's path parameters, from the handler's signature: `int` ones are row ids."""
+    found = {}
+    for name, param in inspect.signature(func).parameters.items():
+        if name in _CONTEXT or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        is_id = param.annotation in (int, "int")
+        found[name] = overrides.get(name) or (ID_SCHEMA if is_id else {"type": "string"})
+    return found
+
+
+def _query_parameters(model: type[BaseModel]) -> list[tuple[str, dict[str, Any], bool]]:
+    """(name, schema, required) of each query field; an absent parameter, not null, means "not given"."""
+    schema = openapi30(model.model_json_schema(mode="validation"))
+    required = set(schema.get("required", ()))
+    params = []
+    for name, sub in schema.get("properties", {}).items():
+        sub = {k: v for k, v in sub.items() if k not in ("nullable", "title")}
+        if isinstance(sub.get("enum"), list):
+            sub["enum"] = [v for v in sub["enum"] if v is not None]
+        if sub.get("default") is None:
+            sub.pop("default", None)
+        params.append((name, sub, name in required))
+    return params
+
+
+def _error_response(classes: list[type[ApiError]]) -> dict[str, Any]:
+    """One status's answer: the error shape, and the codes it may carry (the description lists them)."""
+    codes = "、".join(sorted({c.code for c in classes}))
+    response: dict[str, Any] = {"description": f"错误：{codes}", "content": {"application/json": ERROR_SCHEMA}}
+    if any(issubclass(c, RateLimited | ServiceUnavailable) for c in classes):
+        # Every rate limit says when to come back; a 503 from the framework itself may not.
+        required = all(c.status == RateLimited.status for c in classes)
+        response["headers"] = {"Retry-After": {**RETRY_AFTER, "required": required}}
+    return response
+
+
+def _document(
+    func: Handler,
+    *,
+    status: int,
+    response: Any,
+    produces: Iterable[str],
+    error_classes: list[type[ApiError]],
+    path: dict[str, dict[str, Any]],
+    query: type[BaseModel] | None,
+    idempotent: bool,
+) -> None:
+    """Parameters and every response of the route, straight into sanic-ext's operation store."""
+    store = OperationStore()[func]
+    for name, schema in path.items():
+        store.parameter(name, _Verbatim(schema), "path", required=True)
+    if query is not None:
+        for name, schema, required in _query_parameters(query):
+            store.parameter(name, _Verbatim(schema), "query", required=required)
+    if idempotent:
+        store.parameter("Idempotency-Key", _Verbatim(IDEMPOTENCY_KEY), "header", required=False)
+    success: dict[str, Any] = {"description": "成功"}
+    if response is not None:
+        success["content"] = {"application/json": schema_of(response, "serialization")}
+    elif produces:
+        success["content"] = {media_type: {"schema": BINARY} for media_type in produces}
+    store.responses[status] = _Verbatim(success)
+    by_status: dict[int, list[type[ApiError]]] = {}
+    for cls in error_classes:
+        by_status.setdefault(cls.status, []).append(cls)
+    for code in sorted(by_status):
+        store.responses[code] = _Verbatim(_error_response(by_status[code]))
 
 
 def endpoint(
@@ -110,20 +294,34 @@ def endpoint(
     tag: str | None = None,
     idempotent: bool = False,
     upload_field: str | None = None,
+    upload_types: Iterable[str] = (),
+    produces: Iterable[str] = (),
+    path: dict[str, dict[str, Any]] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Parse → authorize → call, and document the route (body, response, every error).
+    """Parse → authorize → call, and document the route (parameters, body, response, every error).
 
     The wrapped handler receives keyword arguments ``user`` (when ``auth``),
     ``body`` and ``query`` (validated models) besides the path parameters.
     ``idempotent`` routes honour ``Idempotency-Key`` (a retry replays the first answer).
-    ``upload_field`` documents a multipart body with that one file field (the handler streams it).
+    ``upload_field`` documents a multipart body with that one file field (the handler streams it),
+    ``upload_types`` the file types it takes.
+    ``produces`` names the media types of a binary (non-JSON) success answer; ``path`` overrides
+    the schema of a path parameter (`int` parameters are row ids, the rest plain strings).
+
+    Errors every route of its kind can answer are documented here, not at each route: 400 and
+    503 everywhere, 401 when signed in, 403 with roles, 404 with path parameters, 409 for
+    Idempotency-Key races, 413 with a body.
     """
     allowed = frozenset(roles) if roles else None
-    error_classes: list[type[ApiError]] = [InvalidRequest, *errors]
+    error_classes: list[type[ApiError]] = [*ALWAYS, *errors]
     if auth:
         error_classes.append(Unauthenticated)
     if allowed:
         error_classes.append(Forbidden)
+    if idempotent:
+        error_classes.append(Conflict)
+    if body is not None or upload_field is not None:
+        error_classes.append(PayloadTooLarge)
 
     def decorate(func: Handler) -> Handler:
         @functools.wraps(func)
@@ -152,27 +350,26 @@ def endpoint(
         if body is not None:
             documented = openapi.body({"application/json": schema_of(body)}, required=True)(documented)
         if upload_field is not None:
-            form = {"type": "object", "properties": {upload_field: {"type": "string", "format": "binary"}}}
-            form["required"] = [upload_field]
-            documented = openapi.body({"multipart/form-data": {"schema": form}}, required=True)(documented)
-        if query is not None:
-            for name, field in query.model_fields.items():
-                documented = openapi.parameter(
-                    field.alias or name, _param_type(field.annotation), "query", required=field.is_required()
-                )(documented)
-        if response is not None:
-            documented = openapi.response(status, {"application/json": schema_of(response)}, "成功")(documented)
-        else:
-            documented = openapi.response(status, description="成功")(documented)
-        for code in sorted({e.status for e in error_classes}):
-            documented = openapi.response(code, {"application/json": schema_of(ErrorResponse)}, "错误")(documented)
+            form: dict[str, Any] = {
+                "schema": {"type": "object", "properties": {upload_field: BINARY}, "required": [upload_field]}
+            }
+            if upload_types:
+                form["encoding"] = {upload_field: {"contentType": ", ".join(upload_types)}}
+            # Verbatim: sanic-ext's media type object drops `encoding`.
+            upload = {"required": True, "content": {"multipart/form-data": form}}
+            OperationStore()[documented].requestBody = _Verbatim(upload)
+        path_params = _path_parameters(func, path or {})
+        classes = [*error_classes, NotFound] if path_params else error_classes
+        _document(
+            documented,
+            status=status,
+            response=response,
+            produces=tuple(produces),
+            error_classes=classes,
+            path=path_params,
+            query=query,
+            idempotent=idempotent,
+        )
         return documented
 
     return decorate
-
-
-def _param_type(annotation: Any) -> type:
-    for kind in (int, float, bool):
-        if annotation is kind or kind in getattr(annotation, "__args__", ()):
-            return kind
-    return str

@@ -81,7 +81,8 @@ class _FilePart:
         if self._writing:
             self.found = True
             raw = params.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace")[:255] if raw else None
+            # Kept for the audit log: without U+0000, which PostgreSQL cannot store in text.
+            self.filename = raw.decode("utf-8", "replace").replace("\x00", "")[:255] if raw else None
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._writing:
