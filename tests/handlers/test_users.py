@@ -101,12 +101,16 @@ async def test_filter_by_org_covers_its_subtree(api, county_tree):
     assert await ids_of(api, token, f"?org_id={east.id}") == {in_township, in_village}
 
 
-async def test_staff_filter_by_org_outside_subtree_finds_nobody(api, county_tree):
+async def test_staff_asking_for_an_org_outside_their_subtree_is_forbidden(api, county_tree):
+    """As for reports: another township's people are refused outright, not answered with an empty list."""
     _, east, west, _ = county_tree
     token, _ = await api.person("staff", east.id)
     await api.person("volunteer", west.id)
 
-    assert await ids_of(api, token, f"?org_id={west.id}") == set()
+    reply = await api.call("GET", f"{USERS}?org_id={west.id}", token=token)
+
+    assert reply.status == 403, reply.body
+    assert reply.error_code == "forbidden"
 
 
 async def test_filter_by_unknown_org_is_invalid(api, county_tree):

@@ -120,7 +120,7 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
     ("GET", "/api/v1/users", ""):
         (401,  403,         403,         OK,          OK,          OK),
     ("GET", "/api/v1/users", "org_id=east"):
-        (401,  403,         403,         OK,          OK,          OK),
+        (401,  403,         403,         OK,          403,         OK),
     ("PATCH", "/api/v1/users/{user_id}", "make influencer"):
         (401,  403,         403,         OK,          404,         OK),
     ("PATCH", "/api/v1/users/{user_id}", "make staff"):
