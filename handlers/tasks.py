@@ -43,7 +43,7 @@ from models.tasks import (
 )
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
 from server.auth import in_scope, may_view, staff_scope
-from server.errors import Conflict, InvalidRequest, NotFound
+from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.http import endpoint, json_response, no_content
 from server.pagination import decode_id_cursor, split_page
 
@@ -60,9 +60,12 @@ async def visible_task(task_id: int, user: User) -> Task:
 
 
 async def managed_task(task_id: int, user: User) -> Task:
+    """The task if the caller manages it; as for campaigns, one they can see but not manage is 403."""
     task = await get_task(task_id)
     if not in_scope(staff_scope(user), task.campaign.org):
-        raise NotFound("任务不存在")
+        if not may_view(user, task.campaign.org, task.campaign.status):
+            raise NotFound("任务不存在")
+        raise Forbidden("只能管理本组织及下级组织的任务")
     return task
 
 

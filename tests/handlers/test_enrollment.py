@@ -401,5 +401,7 @@ async def test_staff_of_another_township_cannot_list_enrollees(api, tree, task):
 
     reply = await api.call("GET", f"{TASKS}/{task['id']}/enrollments", token=other_staff)
 
-    assert reply.status == 404
-    assert reply.error_code == "not_found"
+    # The published task is visible to them, its roster is not theirs to see.
+    assert reply.status == 403
+    assert reply.error_code == "forbidden"
+    assert "items" not in reply.body

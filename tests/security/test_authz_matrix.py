@@ -155,8 +155,8 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          403,         OK),
     ("POST", "/api/v1/campaigns/{campaign_id}/tasks", "draft"):
         (401,  403,         403,         OK,          404,         OK),
-    # -- tasks and enrollment, of the east township. Out of a staff member's subtree a task answers 404,
-    #    published or not (campaigns answer 403 when published); checkin is for enrolled users only
+    # -- tasks and enrollment, of the east township. Out of a staff member's subtree a task it may see
+    #    (published) answers 403, one it may not (draft) 404, as campaigns do; checkin is for enrolled users only
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/tasks", ""):
         (401,  OK,          OK,          OK,          OK,          OK),
@@ -165,9 +165,9 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
     ("GET", "/api/v1/tasks/{task_id}", "draft"):
         (401,  404,         404,         OK,          404,         OK),
     ("PATCH", "/api/v1/tasks/{task_id}", ""):
-        (401,  403,         403,         OK,          404,         OK),
+        (401,  403,         403,         OK,          403,         OK),
     ("POST", "/api/v1/tasks/{task_id}/cancel", ""):
-        (401,  403,         403,         OK,          404,         OK),
+        (401,  403,         403,         OK,          403,         OK),
     ("POST", "/api/v1/tasks/{task_id}/enroll", "published"):
         (401,  OK,          OK,          403,         403,         403),
     ("POST", "/api/v1/tasks/{task_id}/enroll", "draft"):
@@ -179,9 +179,9 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
     ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"):
         (401,  404,         404,         UNENROLLED,  404,         UNENROLLED),
     ("GET", "/api/v1/tasks/{task_id}/qrcode", ""):
-        (401,  403,         403,         OK,          404,         OK),
+        (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/tasks/{task_id}/enrollments", ""):
-        (401,  403,         403,         OK,          404,         OK),
+        (401,  403,         403,         OK,          403,         OK),
     # -- photos and evidence: someone else's photo is refused, someone else's submission is not there
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("POST", "/api/v1/media", ""):
