@@ -28,6 +28,9 @@ WAIT_FOR_FIRST_S = 10.0
 # connection (a request runs well under a minute): the retry takes the key over.
 ABANDONED_AFTER = timedelta(minutes=2)
 FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
+# How long a first answer is kept for replays: a phone retries within minutes, an app reopened the next
+# days may still resend; after that the rows are only weight (the daily job removes them).
+KEEP_ANSWERS = timedelta(days=7)
 DISCARD_SLACK = 64 * 1024  # multipart boundaries and headers around the file
 
 log = logging.getLogger("wenming.idempotency")
@@ -135,3 +138,8 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
         if asyncio.get_running_loop().time() > deadline:
             raise Conflict("同一请求仍在处理中，请稍后再试")
         await asyncio.sleep(0.05)
+
+
+async def purge_answers(now: datetime) -> int:
+    """Forget first answers older than :data:`KEEP_ANSWERS`; returns how many went."""
+    return await IdempotencyRecord.filter(created_at__lt=now - KEEP_ANSWERS).delete()

@@ -38,11 +38,13 @@ from models.submissions import get_submission
 from models.tasks import get_task
 from server.background import Background
 from server.errors import ApiError, RateLimited, ServiceUnavailable, WeChatError
+from server.idempotency import purge_answers
 
 log = logging.getLogger("wenming.jobs")
 QUEUE = "wenming:jobs"
 TRIES = 4
 REMINDER_HOUR = 18  # local time: "tomorrow" is clear, and it is not late
+HOUSEKEEPING_HOUR = 4  # local time: the quietest hour
 SHANGHAI = timezone(timedelta(hours=8))
 
 
@@ -125,10 +127,18 @@ async def _send_one(
     return ("sent", None) if delivered else ("refused", 43101)
 
 
+async def housekeeping(ctx: Mapping[str, Any]) -> str:
+    """Daily: forget replayable answers past their time (they are kept per user and key)."""
+    purged = await purge_answers(datetime.now(UTC))
+    log.info("housekeeping: purged %d old idempotency answer(s)", purged)
+    return f"purged {purged} idempotency answer(s)"
+
+
 FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "notify_review": notify_review,
     "notify_task_new": notify_task_new,
     "remind_tomorrow": remind_tomorrow,
+    "housekeeping": housekeeping,
 }
 
 
@@ -152,6 +162,7 @@ def _for_arq(func: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str
 
 
 ARQ_FUNCTIONS = [_for_arq(f) for f in FUNCTIONS.values()]
+DAILY = {"remind_tomorrow": REMINDER_HOUR, "housekeeping": HOUSEKEEPING_HOUR}  # job → local hour
 
 
 class Jobs:
@@ -170,8 +181,8 @@ class Jobs:
             connections = ConnectionPool.from_url(self.redis_url)
             self.pool = ArqRedis(connection_pool=connections, default_queue_name=QUEUE)
         else:
-            # Without Redis there is no `wenming worker`: this (single) process sends the reminders.
-            self._daily = asyncio.get_running_loop().create_task(self._remind_daily(), name="daily-reminders")
+            # Without Redis there is no `wenming worker`: this (single) process runs the daily jobs.
+            self._daily = asyncio.get_running_loop().create_task(self._run_daily(), name="daily-jobs")
 
     async def close(self) -> None:
         if self._daily is not None:
@@ -222,10 +233,15 @@ class Jobs:
         finally:
             await worker.close()
 
-    async def _remind_daily(self) -> None:
+    async def _run_daily(self) -> None:
         while True:
-            await asyncio.sleep(_seconds_until(REMINDER_HOUR, datetime.now(UTC)))
-            await self.run_here("remind_tomorrow")
+            now = datetime.now(UTC)
+            (wait, name), *_ = sorted((_seconds_until(hour, now), name) for name, hour in DAILY.items())
+            await asyncio.sleep(wait)
+            try:
+                await self.run_here(name)
+            except Exception:
+                log.exception("daily job %s failed", name)
 
 
 def _seconds_until(hour: int, now: datetime) -> float:
@@ -243,7 +259,10 @@ def worker_settings(
 
     class WorkerSettings:
         functions = ARQ_FUNCTIONS
-        cron_jobs = (cron(_for_arq(remind_tomorrow), hour={REMINDER_HOUR}, minute={0}, run_at_startup=False),)
+        cron_jobs = tuple(
+            cron(_for_arq(FUNCTIONS[name]), hour={hour}, minute={0}, run_at_startup=False)
+            for name, hour in DAILY.items()
+        )
         redis_settings = RedisSettings.from_dsn(redis_url)
         queue_name = QUEUE
         max_tries = TRIES

@@ -1,14 +1,15 @@
 """Enrolling, withdrawing and checking in, against the running service."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models.campaigns import Enrollment, IdempotencyRecord, Task
 from models.enrollment import distance_m, scene_for
 from server import idempotency
-from server.idempotency import ABANDONED_AFTER
+from server.idempotency import ABANDONED_AFTER, KEEP_ANSWERS
+from server.jobs import DAILY, worker_settings
 from server.wechat import WXACODE_PATH
 from tests.factories import SPOT, TASKS, iso, published_task
 
@@ -405,3 +406,23 @@ async def test_staff_of_another_township_cannot_list_enrollees(api, tree, task):
     assert reply.status == 403
     assert reply.error_code == "forbidden"
     assert "items" not in reply.body
+
+
+async def test_daily_housekeeping_forgets_answers_older_than_a_week(api, task, volunteer):
+    token, user_id = volunteer
+    old, recent = "kept-long-ago-0001", "kept-recently-0002"
+    assert (await enroll(api, token, task["id"], **{"Idempotency-Key": old})).status == 201
+    assert (await enroll(api, token, task["id"], **{"Idempotency-Key": recent})).status == 409
+    week_ago = datetime.now(UTC) - KEEP_ANSWERS - timedelta(minutes=1)
+    await IdempotencyRecord.filter(user_id=user_id, key=old).update(created_at=week_ago)
+
+    result = await api.service.app.ctx.jobs.run_here("housekeeping")
+
+    assert result == "purged 1 idempotency answer(s)"
+    assert await IdempotencyRecord.filter(user_id=user_id).values_list("key", flat=True) == [recent]
+
+
+def test_housekeeping_runs_daily_in_the_worker_and_without_one() -> None:
+    settings = worker_settings("redis://127.0.0.1:6379/0", startup=None, shutdown=None)  # type: ignore[arg-type]
+    assert {job.name for job in settings.cron_jobs} == {f"cron:{name}" for name in DAILY}
+    assert "housekeeping" in DAILY and "remind_tomorrow" in DAILY
