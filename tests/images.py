@@ -63,6 +63,11 @@ def phone_photo(
     """
     stored = scene(size, seed=seed)
     ImageDraw.Draw(stored).rectangle((0, 0, 60, 60), fill=(0, 255, 0))
+    return encode(stored, "JPEG", exif=phone_exif(lat=lat, lng=lng, taken=taken), quality=92)
+
+
+def phone_exif(*, lat: float = 31.2304, lng: float = 121.4737, taken: str = "2024:05:01 09:30:15") -> bytes:
+    """A phone's EXIF block: orientation 6, the maker's name, capture time and GPS."""
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 6
     exif[ExifTags.Base.Make] = "Secret Phone Co"
@@ -72,4 +77,4 @@ def phone_photo(
     gps[ExifTags.GPS.GPSLatitude] = rational_dms(abs(lat))
     gps[ExifTags.GPS.GPSLongitudeRef] = "E" if lng >= 0 else "W"
     gps[ExifTags.GPS.GPSLongitude] = rational_dms(abs(lng))
-    return encode(stored, "JPEG", exif=exif.tobytes(), quality=92)
+    return exif.tobytes()

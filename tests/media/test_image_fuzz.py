@@ -37,13 +37,13 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
-from PIL import ExifTags, Image, ImageCms
+from PIL import Image, ImageCms
 
 import media.images
 from media.images import DEFAULT_MAX_PIXELS, ImageRejected, Ingested, ingest, sniff
 from models.media import Media
 from tests.conftest import Reply
-from tests.images import encode, phone_photo, png_chunk, rational_dms, scene
+from tests.images import encode, phone_exif, phone_photo, png_chunk, scene
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning"),
@@ -65,19 +65,6 @@ SRGB_ICC = built_in_profile("sRGB")
 
 
 # --- seeds: small valid pictures of every kind the service accepts -------------------------------
-
-
-def _exif_bytes() -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = 6
-    exif[ExifTags.Base.Make] = "Secret Phone Co"
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 09:30:15"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = rational_dms(31.2304)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
-    gps[ExifTags.GPS.GPSLongitude] = rational_dms(121.4737)
-    return exif.tobytes()
 
 
 def _big_icc() -> bytes:
@@ -134,19 +121,19 @@ SEEDS: dict[str, Callable[[], bytes | None]] = {
     "jpeg_exif": lambda: phone_photo((96, 72)),
     "jpeg_progressive": lambda: encode(scene((128, 96), seed=1), "JPEG", quality=80, progressive=True, optimize=True),
     "jpeg_cmyk": lambda: encode(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), "JPEG", quality=90),
-    "jpeg_icc": lambda: encode(scene((96, 72)), "JPEG", icc_profile=SRGB_ICC, exif=_exif_bytes()),
+    "jpeg_icc": lambda: encode(scene((96, 72)), "JPEG", icc_profile=SRGB_ICC, exif=phone_exif()),
     "jpeg_big_icc": lambda: encode(scene((96, 72), seed=1), "JPEG", icc_profile=_big_icc()),
     "png_rgba": _png_rgba,
     "png_palette_trns": _png_palette,
     "png_gray16": _png_gray16,
     "png_rgb16": _png_rgb16,
-    "png_icc_exif": lambda: encode(scene((96, 72)), "PNG", icc_profile=SRGB_ICC, exif=_exif_bytes()),
+    "png_icc_exif": lambda: encode(scene((96, 72)), "PNG", icc_profile=SRGB_ICC, exif=phone_exif()),
     "webp_lossy": lambda: encode(scene((96, 72)), "WEBP", quality=70),
     "webp_lossless": lambda: encode(scene((64, 48), seed=1), "WEBP", lossless=True),
     "webp_animated": _webp_animated,
-    "webp_meta": lambda: encode(scene((96, 72)), "WEBP", quality=70, exif=_exif_bytes(), icc_profile=SRGB_ICC),
+    "webp_meta": lambda: encode(scene((96, 72)), "WEBP", quality=70, exif=phone_exif(), icc_profile=SRGB_ICC),
     "heic": _heic,
-    "heic_exif": lambda: _heic(exif=_exif_bytes()),
+    "heic_exif": lambda: _heic(exif=phone_exif()),
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
-from tests.images import bomb_png, encode, rational_dms, scene
+from tests.images import bomb_png, encode, phone_photo, rational_dms, scene
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -68,20 +68,9 @@ def test_sniff_by_magic_bytes() -> None:
 
 
 def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path: Path) -> None:
-    stored = scene((800, 600))
     # A marker in the stored top-left corner: after a 90° clockwise turn (orientation 6)
     # it must be in the top-right corner of the upright picture.
-    ImageDraw.Draw(stored).rectangle((0, 0, 60, 60), fill=(0, 255, 0))
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = 6
-    exif[ExifTags.Base.Make] = "Secret Phone Co"
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 09:30:15"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = rational_dms(31.2304)
-    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
-    gps[ExifTags.GPS.GPSLongitude] = rational_dms(121.4737)
-    data = encode(stored, "JPEG", exif=exif.tobytes(), quality=92)
+    data = phone_photo((800, 600))
     assert b"Exif" in data and b"Secret Phone Co" in data  # the input does carry metadata
 
     result = ingest(write(tmp_path, "photo.jpg", data))
