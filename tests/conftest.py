@@ -312,9 +312,8 @@ class Api:
         return token, int(user["id"])
 
 
-@pytest_asyncio.fixture
-async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
-    """A clean slate per test: empty tables, a forgetful fake WeChat, an empty Redis."""
+async def clean_slate(service: Service, wechat: FakeWeChat) -> None:
+    """Empty tables and media, a forgetful fake WeChat, an empty Redis, fresh rate limits."""
     await service.app.ctx.background.drain()  # the last test's after-response work must not land in this one
     await reset_database()
     shutil.rmtree(service.config.media_root, ignore_errors=True)
@@ -324,5 +323,11 @@ async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
         await service.app.ctx.redis.flushdb()
         await service.app.ctx.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
     service.app.ctx.limiter._local.clear()
+
+
+@pytest_asyncio.fixture
+async def api(service: Service, wechat: FakeWeChat) -> AsyncIterator[Api]:
+    """A clean slate per test."""
+    await clean_slate(service, wechat)
     async with aiohttp.ClientSession() as session:
         yield Api(service, wechat, session)

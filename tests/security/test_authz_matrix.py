@@ -36,11 +36,9 @@ import inspect
 import io
 import json
 import secrets
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -54,7 +52,7 @@ from models.campaigns import Enrollment
 from models.ledger import LedgerEntry
 from server.devtools.fake_wechat import FakeWeChat
 from server.push import sign
-from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, reset_database
+from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, clean_slate
 from tests.factories import SPOT, Tree, campaign_body, make_campaign, make_task, org_tree, task_body
 from tests.handlers.test_review import hand_in
 from tests.images import encode, scene
@@ -346,15 +344,7 @@ async def build_world(api: Api) -> World:
 @pytest_asyncio.fixture(scope="module")
 async def world(service: Service, wechat: FakeWeChat) -> AsyncIterator[World]:
     """One world for the whole matrix, on the clean slate the `api` fixture makes for a test."""
-    await service.app.ctx.background.drain()
-    await reset_database()
-    shutil.rmtree(service.config.media_root, ignore_errors=True)
-    wechat.reset()
-    wechat.configure_push(service.base_url + "/api/v1/wechat/push", PUSH_TOKEN, PUSH_AES_KEY, fmt="json")
-    if service.app.ctx.redis is not None:
-        await service.app.ctx.redis.flushdb()
-        await service.app.ctx.rankings.rebuild(datetime.now(UTC))
-    service.app.ctx.limiter._local.clear()
+    await clean_slate(service, wechat)
     async with aiohttp.ClientSession() as session:
         yield await build_world(Api(service, wechat, session))
 
