@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -135,6 +136,29 @@ class ServiceProcess:
         if self._stderr_reader is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._stderr_reader), wait_s)
+
+
+def multipart(photo: bytes, boundary: str = "wenmingboundary") -> tuple[bytes, str]:
+    """A multipart body with ``photo`` as the field ``file``, and its Content-Type."""
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'.encode()
+    return head + photo + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+async def send_half_an_upload(base_url: str, token: str, photo: bytes) -> asyncio.StreamWriter:
+    """POST /api/v1/media over a raw connection announcing the whole body but sending half of it,
+    as a phone does when it loses signal; the caller closes the connection (or kills the service)."""
+    body, content_type = multipart(photo)
+    host, port = urlsplit(base_url).netloc.split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST /api/v1/media HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body[: len(body) // 2]
+    )
+    await writer.drain()
+    return writer
 
 
 class QueryLog(logging.Handler):

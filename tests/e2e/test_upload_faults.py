@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -25,7 +24,7 @@ from media.storage import INCOMING_DIR
 from server.devtools.fake_wechat import FakeWeChat
 from tests.conftest import Api
 from tests.images import encode, scene
-from tests.support import ServiceProcess, run_cli, service_env
+from tests.support import ServiceProcess, multipart, run_cli, send_half_an_upload, service_env
 
 
 class StderrTail:
@@ -96,26 +95,11 @@ async def upload_scene(wechat: FakeWeChat, tmp_path: Path) -> AsyncIterator[Uplo
         yield UploadScene(svc, env, db_path, root, token)
 
 
-def multipart(photo: bytes, boundary: str = "wenmingboundary") -> tuple[bytes, str]:
-    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'.encode()
-    return head + photo + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
 async def test_killed_mid_upload_leaves_only_a_temporary_file_that_sweep_removes(
     wechat: FakeWeChat, tmp_path: Path
 ) -> None:
     async with upload_scene(wechat, tmp_path) as up:
-        body, content_type = multipart(encode(scene((1600, 1200)), "JPEG", quality=95))
-        host, port = urlsplit(up.svc.base_url).netloc.split(":")
-        _, writer = await asyncio.open_connection(host, int(port))
-        writer.write(
-            (
-                f"POST /api/v1/media HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {up.token}\r\n"
-                f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body[: len(body) // 2]
-        )
-        await writer.drain()
+        writer = await send_half_an_upload(up.svc.base_url, up.token, encode(scene((1600, 1200)), "JPEG", quality=95))
         incoming = up.root / INCOMING_DIR
         assert await poll(lambda: incoming.is_dir() and any(incoming.iterdir())), "the upload never started"
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageCms, ImageDraw
 
 from models.media import Media
 from tests.images import bomb_png, encode, phone_photo, scene
-from tests.support import run_cli, service_env
+from tests.support import run_cli, send_half_an_upload, service_env
 
 MEDIA = "/api/v1/media"
 
@@ -400,20 +400,8 @@ async def test_media_sweep_removes_only_old_orphans(api, volunteer, database_url
 
 async def test_a_connection_dropped_mid_upload_leaves_nothing(api, volunteer) -> None:
     """The commonest failure on a village's mobile network: the phone loses signal halfway."""
-    boundary = "wenmingboundary"
     photo = encode(scene((1200, 900)), "JPEG", quality=95)
-    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'.encode()
-    body = head + photo + f"\r\n--{boundary}--\r\n".encode()
-    host, port = urlsplit(api.service.base_url).netloc.split(":")
-    _, writer = await asyncio.open_connection(host, int(port))
-    writer.write(
-        (
-            f"POST {MEDIA} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {volunteer}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        + body[: len(body) // 2]
-    )
-    await writer.drain()
+    writer = await send_half_an_upload(api.service.base_url, volunteer, photo)
     for _ in range(50):  # the service has the first half: a temporary file exists
         if any(f.startswith(".incoming/") for f in stored_files(api)):
             break
