@@ -33,7 +33,7 @@ import pytest
 
 from server.devtools.fake_wechat import FakeWeChat
 from tests.conftest import Api
-from tests.e2e.test_upload_faults import StderrTail, poll
+from tests.e2e.test_upload_faults import poll
 from tests.factories import TASKS, published_task
 from tests.support import ServiceProcess, free_port, run_cli, service_env
 
@@ -218,7 +218,6 @@ class Scene:
     proxy: CuttingProxy | None
     svc: ServiceProcess
     api: Api
-    stderr: StderrTail
     task_id: str
     volunteers: list[Volunteer]
 
@@ -245,8 +244,6 @@ async def postgres_scene(
             status, _, err = await run_cli(*args, env=env)
             assert status == 0, err
         async with ServiceProcess(env) as svc, aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            stderr = StderrTail(svc)
-            stack.push_async_callback(stderr.close)  # runs once the service has stopped
             api = Api(SimpleNamespace(base_url=svc.base_url), wechat, session)
             admin, _ = await api.login("o-fault-admin")
             county = await api.call("POST", "/api/v1/orgs", token=admin, json={"name": "县", "kind": "county"})
@@ -258,7 +255,7 @@ async def postgres_scene(
             staff, _ = await api.login("o-fault-staff")
             task = await published_task(api, staff, org_id, quota=quota)
             people = [await api.login(f"o-fault-{i}") for i in range(volunteers)]
-            yield Scene(pg, cutter, svc, api, stderr, task["id"], [Volunteer(t, int(u["id"])) for t, u in people])
+            yield Scene(pg, cutter, svc, api, task["id"], [Volunteer(t, int(u["id"])) for t, u in people])
 
 
 @dataclass
@@ -283,10 +280,10 @@ async def database_state(pg: PrivatePostgres, task_id: str) -> DatabaseState:
     return DatabaseState(count, {r["user_id"]: r["status"] for r in rows}, unfinished)
 
 
-def logged_failures(stderr: StderrTail) -> dict[str, int]:
+def logged_failures(svc: ServiceProcess) -> dict[str, int]:
     """The service's error log lines, counted by message and the exception's last line."""
     found: dict[str, int] = {}
-    for line in stderr.lines:
+    for line in svc.stderr_lines:
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -467,7 +464,7 @@ async def test_postgres_restart_under_load_fails_cleanly_and_recovers(wechat: Fa
             f" recovered after start (s): {recovered}",
             *(f"  {name}:\n{tally([o for o in load.outcomes if a <= o.at < b])}" for name, (a, b) in phases.items()),
             "  service error log:",
-            *(f"    {n} × {what}" for what, n in logged_failures(scene.stderr).items()),
+            *(f"    {n} × {what}" for what, n in logged_failures(scene.svc).items()),
             f"  database: {rows}",
         ]
     )
@@ -547,7 +544,7 @@ async def test_a_database_connection_lost_after_a_commit_does_not_break_later_re
             assert scene.proxy.cut.is_set(), f"no COMMIT went through the proxy: {enrolled}"
             later = [await send(one, "read", "GET", task, who.token) for _ in range(3)]
         rows = await database_state(scene.pg, scene.task_id)
-        failures = logged_failures(scene.stderr)
+        failures = logged_failures(scene.svc)
 
     report = f"enroll: {enrolled}\nlater: {later}\ndatabase: {rows}\nservice errors: {failures}"
     print(report)

@@ -34,7 +34,6 @@ import orjson
 from media.storage import variant_keys
 from server.devtools.fake_wechat import FakeWeChat
 from tests.conftest import Api
-from tests.e2e.test_upload_faults import StderrTail
 from tests.factories import TASKS, make_campaign, make_task
 from tests.images import encode, scene
 from tests.support import ServiceProcess, run_cli, service_env
@@ -111,7 +110,6 @@ class Person:
 class Stage:
     svc: ServiceProcess
     media_root: Path
-    stderr: StderrTail
     quotas: dict[int, int | None]  # the contended tasks: id → quota
     people: list[Person]
     workers: int
@@ -134,8 +132,6 @@ async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Sta
             ServiceProcess(env, workers=workers) as svc,
             aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session,
         ):
-            stderr = StderrTail(svc)
-            stack.push_async_callback(stderr.close)  # runs once the service has stopped
             api = Api(SimpleNamespace(base_url=svc.base_url), wechat, session)
 
             admin, _ = await api.login(f"o-load-admin-{run}")
@@ -164,7 +160,7 @@ async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Sta
             began = time.monotonic()
             people = await asyncio.gather(*(sign_in(i) for i in range(CLIENTS)))
             sign_in_s = time.monotonic() - began
-            yield Stage(svc, Path(env["WENMING_MEDIA_ROOT"]), stderr, quotas, list(people), workers, sign_in_s)
+            yield Stage(svc, Path(env["WENMING_MEDIA_ROOT"]), quotas, list(people), workers, sign_in_s)
 
 
 # -- the load --------------------------------------------------------------------------------------
@@ -377,12 +373,12 @@ async def read_rows(database_url: str, task_ids: list[int], user_ids: list[int])
     )
 
 
-def service_log(stderr: StderrTail) -> Counter[str]:
+def service_log(svc: ServiceProcess) -> Counter[str]:
     """The service's log (warnings and worse, at the level it runs with), counted by level and message;
     lines that are not JSON (a traceback printed outside logging) by their last line."""
     found: Counter[str] = Counter()
     loose: list[str] = []
-    for line in [*stderr.lines, "{}"]:
+    for line in [*svc.stderr_lines, "{}"]:
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -469,7 +465,7 @@ async def test_200_people_for_a_minute_get_answers_and_nothing_is_lost(database_
         files_missing = [
             key for key in rows.media.values() for k in variant_keys(key) if not (stage.media_root / k).is_file()
         ]
-    text = report(load, elapsed, samples, service_log(stage.stderr))
+    text = report(load, elapsed, samples, service_log(stage.svc))
     print(text)
 
     # The load really ran: every kind at a rate, every person all along.
@@ -515,5 +511,5 @@ async def test_200_people_for_a_minute_get_answers_and_nothing_is_lost(database_
     assert late - warm < GROWTH_BOUND_MB, f"RSS grew {late - warm:.0f} MB\n{text}"
     assert peak < RSS_BOUND_MB, f"RSS peaked at {peak:.0f} MB\n{text}"
     # Nothing went wrong quietly: no error line in the service's log, no traceback printed outside it.
-    trouble = [line for line in service_log(stage.stderr) if not line.startswith("WARNING ")]
+    trouble = [line for line in service_log(stage.svc) if not line.startswith("WARNING ")]
     assert not trouble, f"the service logged errors: {trouble}\n{text}"

@@ -27,21 +27,6 @@ from tests.images import encode, scene
 from tests.support import ServiceProcess, multipart, run_cli, send_half_an_upload, service_env
 
 
-class StderrTail:
-    """A service's stderr lines as they come (ServiceProcess reads the pipe all along)."""
-
-    def __init__(self, svc: ServiceProcess) -> None:
-        self._svc = svc
-
-    @property
-    def lines(self) -> list[str]:
-        return list(self._svc.stderr_lines)
-
-    async def close(self) -> None:
-        """Read to the end (call when the process has exited)."""
-        await self._svc.stderr_closed()
-
-
 async def poll(cond: Callable[[], bool], deadline_s: float = 10) -> float | None:
     """Poll until ``cond()``; the seconds it took, or None at the deadline."""
     start = time.monotonic()
@@ -87,9 +72,7 @@ async def upload_scene(wechat: FakeWeChat, tmp_path: Path) -> AsyncIterator[Uplo
     os.rmdir(env["WENMING_MEDIA_ROOT"])  # service_env's fresh folder: this test's files go under tmp_path
     env["WENMING_MEDIA_ROOT"] = str(root)
     assert (await run_cli("migrate", env=env))[0] == 0
-    async with contextlib.AsyncExitStack() as stack:
-        svc = await stack.enter_async_context(ServiceProcess(env))
-        stack.push_async_callback(StderrTail(svc).close)  # runs once the service has stopped
+    async with ServiceProcess(env) as svc:
         async with aiohttp.ClientSession() as session:
             token, _ = await Api(SimpleNamespace(base_url=svc.base_url), wechat, session).login()
         yield UploadScene(svc, env, db_path, root, token)
