@@ -12,6 +12,7 @@ from server.config import Rate
 from server.errors import RateLimited
 
 _MAX_LOCAL_KEYS = 100_000
+RATE_LIMIT_PREFIX = "wenming:rl:"  # Redis keys: <prefix><bucket>:<key>:<window>
 log = logging.getLogger("wenming.ratelimit")
 
 
@@ -25,7 +26,7 @@ class RateLimiter:
         now = int(time.time())
         window = now // rate.period
         retry_after = (window + 1) * rate.period - now
-        name = f"wenming:rl:{bucket}:{key}:{window}"
+        name = f"{RATE_LIMIT_PREFIX}{bucket}:{key}:{window}"
         count = None
         if self._redis is not None:
             try:

@@ -15,8 +15,10 @@ from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
+from redis.asyncio import Redis
 
 from server.devtools.fake_wechat import FakeWeChat
+from server.ratelimit import RATE_LIMIT_PREFIX
 
 WENMING = [sys.executable, "-m", "server.cli"]
 STDERR_LINE_LIMIT = 16 * 1024 * 1024  # a JSON log line carries its traceback
@@ -73,6 +75,7 @@ class ServiceProcess:
         self._stderr_reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ServiceProcess:
+        await self._fresh_rate_limits()
         args = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
         self.proc = await asyncio.create_subprocess_exec(
             *WENMING,
@@ -111,6 +114,21 @@ class ServiceProcess:
             with contextlib.suppress(ProcessLookupError):  # a worker the main process left behind
                 os.killpg(self.proc.pid, signal.SIGKILL)
         await self.stderr_closed()
+
+    async def _fresh_rate_limits(self) -> None:
+        """Start with no rate-limit counters, as the in-process service does for every test: all test
+        services sign in from 127.0.0.1, and a test that raised its limits (200 sign-ins for the load
+        test) would otherwise leave the next test on the default limits refused for the rest of the minute."""
+        redis_url = self.env.get("WENMING_REDIS_URL")
+        if not redis_url:
+            return
+        client = Redis.from_url(redis_url)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{RATE_LIMIT_PREFIX}*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
     async def _read_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
