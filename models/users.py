@@ -147,8 +147,10 @@ async def user_for_token(raw: str) -> User | None:
 _EXPIRES_AT = AuthToken._meta.fields_map["expires_at"]
 
 
-def _columns(model: type[Model]) -> list[str]:
-    return list(model._meta.fields_db_projection.values())
+@functools.cache
+def _columns(model: type[Model]) -> tuple[str, ...]:
+    """The model's columns (fixed once the class exists): computed once, read on every request."""
+    return tuple(model._meta.fields_db_projection.values())
 
 
 @functools.cache
