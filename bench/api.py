@@ -74,6 +74,7 @@ from bench.leaderboard import (
     REVERSAL_SHARE,
     Server,
     WrkRun,
+    _interrupted,
     _machine,
     _median,
     _ms,
@@ -1011,10 +1012,6 @@ def _sizes(text: str) -> list[int]:
     if min(values, default=1) < 50:
         raise argparse.ArgumentTypeError("comma-separated sizes of at least 50 (a page of the board), e.g. 1k,10k")
     return values
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,7 +68,7 @@ if not __package__:  # run as a script: make the repository root importable
 
 from bench.api import Dataset, _log, _size, _sizes, fill_postgres, generate
 from bench.ingest import _command, _cpu_model
-from bench.leaderboard import admin_sql, tree_fingerprint, write_results
+from bench.leaderboard import _interrupted, admin_sql, tree_fingerprint, write_results
 from bench.uploads import code_version
 from models import feed
 from models.campaigns import Enrollment, Task
@@ -558,10 +558,6 @@ def render(o: Outcome, args: argparse.Namespace) -> str:
 
 
 # --- main ---------------------------------------------------------------------------------------------------------
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,15 +29,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.ingest import _command, _cpu_model, _git
-from bench.leaderboard import RESULTS_PATH, _pg_version, admin_sql, fill, migrate, service_env, write_results
+from bench.leaderboard import (
+    RESULTS_PATH,
+    _log,
+    _pg_version,
+    admin_sql,
+    fill,
+    migrate,
+    service_env,
+    write_results,
+)
 from models.rankings import Board, Scope, _sql_all_time, _sql_ledger_board
 from server.db import close_db, init_db
 
 TITLE = "## Leaderboard without Redis: ledger sums vs people's totals (`bench/sql_board.py`)"
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 async def _time(call, *args) -> tuple[float, Board]:  # type: ignore[no-untyped-def]

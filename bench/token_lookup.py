@@ -37,7 +37,7 @@ from pathlib import Path
 from bench.ingest import _command, _cpu_model, _git
 from bench.leaderboard import RESULTS_PATH, admin_sql, write_results
 from models.orgs import create_org
-from models.users import AuthToken, User, issue_token, user_for_token
+from models.users import AuthToken, User, hash_token, issue_token, user_for_token
 from server.db import apply_migrations, close_db, init_db
 
 TITLE = "## Token lookup: the ORM query vs one prepared statement (`bench/token_lookup.py`)"
@@ -45,8 +45,6 @@ TITLE = "## Token lookup: the ORM query vs one prepared statement (`bench/token_
 
 async def before(raw: str) -> User | None:
     """``user_for_token`` as it was (commit 05d449c and earlier)."""
-    from models.users import hash_token
-
     token = (
         await AuthToken.filter(token_hash=hash_token(raw), expires_at__gt=datetime.now(UTC))
         .select_related("user__org")
@@ -138,7 +136,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help=f"put the section into {RESULTS_PATH.name}")
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
-    os.environ.setdefault("WENMING_ENV", "test")
     results: dict[str, dict[str, list[float]]] = {}
     # One process per database: the ORM keeps per-model state from its first initialisation.
     with (
