@@ -22,7 +22,7 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 BODY_ENV = "BENCH_BARE_BODY"
-JSON_TYPE = "application/json; charset=utf-8"  # what wenming sends (server.errors.JSON_TYPE)
+JSON_TYPE = "application/json; charset=utf-8"  # what wenming sends (server.kernel.errors.JSON_TYPE)
 
 
 def default_body(rows: int = 50) -> dict[str, Any]:

@@ -10,9 +10,9 @@ of ``--sizes`` (default 1,000, 10,000 and 100,000) one run:
 
 1. generates the rows with ``bench.api``'s generator (same seed and token count, so the same orgs, users,
    campaigns, tasks and enrollments as ``bench.api`` at that size; only ``--ledger-per-user`` ledger rows, which
-   the feed never reads, instead of 10), creates a fresh database, migrates it (``server.db.apply_migrations``)
+   the feed never reads, instead of 10), creates a fresh database, migrates it (``server.runtime.db.apply_migrations``)
    and fills it with ``bench.api.fill_postgres`` (COPY, ``VACUUM ANALYZE``);
-2. initialises Tortoise on it (``server.db.init_db``) and takes the volunteer among the token holders with the
+2. initialises Tortoise on it (``server.runtime.db.init_db``) and takes the volunteer among the token holders with the
    most enrollments (signed in as the service loads a user: with their org);
 3. for the default feed and for ``mine=1``, builds the page query two ways:
 
@@ -73,10 +73,11 @@ from bench.uploads import code_version
 from models import feed
 from models.campaigns import Enrollment, Task
 from models.feed import FeedPage, FeedQuery
-from models.tasks import audience_filter, enrollments_of, now_utc
+from models.tasks import audience_filter, enrollments_of
 from models.users import User
-from server.db import apply_migrations, close_db, init_db
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.clock import now_utc
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.runtime.db import apply_migrations, close_db, init_db
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

@@ -846,7 +846,7 @@ def measure_sql(
             run = run_wrk(f"sql {query}", cmd, server)
             runs.append(run)
             _log(f"  wrk {query}: {run.rps:,.2f} req/s p50 {_ms(run.p50)} p99 {_ms(run.p99)} non-2xx {run.non_2xx}")
-        return SqlResult(single, runs, agrees, server.errors())
+        return SqlResult(single, runs, agrees, server.kernel.errors())
     finally:
         server.stop()
 

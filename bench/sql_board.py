@@ -40,7 +40,7 @@ from bench.leaderboard import (
     write_results,
 )
 from models.rankings import Board, Scope, _sql_all_time, _sql_ledger_board
-from server.db import close_db, init_db
+from server.runtime.db import close_db, init_db
 
 TITLE = "## Leaderboard without Redis: ledger sums vs people's totals (`bench/sql_board.py`)"
 

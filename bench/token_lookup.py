@@ -38,7 +38,7 @@ from bench.ingest import _command, _cpu_model, _git
 from bench.leaderboard import RESULTS_PATH, admin_sql, write_results
 from models.orgs import create_org
 from models.users import AuthToken, User, hash_token, issue_token, user_for_token
-from server.db import apply_migrations, close_db, init_db
+from server.runtime.db import apply_migrations, close_db, init_db
 
 TITLE = "## Token lookup: the ORM query vs one prepared statement (`bench/token_lookup.py`)"
 

@@ -55,7 +55,7 @@ if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import _command, _count, _git, describe_input, machine, make_photo
-from server.devtools.fake_wechat import FakeWeChat
+from server.wechat.fake import FakeWeChat
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent

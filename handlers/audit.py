@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
@@ -12,11 +11,11 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import Day, Id, PageQuery, UserBrief
 from models.audit import AuditEntry, audit_page
-from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("audit", url_prefix="/audit")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 class AuditQuery(PageQuery):

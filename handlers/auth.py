@@ -9,17 +9,17 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import CodeIn, LoginOut, UserRead
 from models.users import User, bind_phone, issue_token, revoke_token, sign_in_wechat
-from server.auth import bearer_token
 from server.config import Rate
-from server.crypto import mask_phone
-from server.errors import (
+from server.kernel.crypto import mask_phone
+from server.kernel.errors import (
     RateLimited,
     WeChatCodeInvalid,
     WeChatRateLimited,
     WeChatUnavailable,
     WeChatUserBlocked,
 )
-from server.http import endpoint, json_response, no_content
+from server.web.auth import bearer_token
+from server.web.endpoint import endpoint, json_response, no_content
 
 bp = Blueprint("auth", url_prefix="/auth")
 SAME_CODE_LIMIT = Rate(5, 60)

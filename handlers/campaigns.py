@@ -31,10 +31,10 @@ from models.tasks import (
     update_campaign,
 )
 from models.users import STAFF_ROLES, User
-from server.auth import in_scope, may_view, staff_scope
-from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.auth import in_scope, may_view, staff_scope
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("campaigns", url_prefix="/campaigns")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sanic import Blueprint, Request
@@ -13,11 +12,11 @@ from sanic.response import HTTPResponse
 from media.certificate import CertificateData, FontMissing, render_certificate
 from models.certificates import NoServiceHours, issue_for, verify
 from models.users import User
-from server.errors import NotFound, ServiceUnavailable
-from server.http import endpoint, json_response
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.errors import NotFound, ServiceUnavailable
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("certificates")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SERIAL_PATTERN = r"[A-Z0-9-]{1,32}"
 
 

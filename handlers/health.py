@@ -9,8 +9,8 @@ from sanic.response import HTTPResponse
 from tortoise.connection import get_connection
 
 from handlers.schemas import Health
-from server.errors import ServiceUnavailable
-from server.http import endpoint, json_response
+from server.kernel.errors import ServiceUnavailable
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("health")
 CHECK_TIMEOUT = 2.0

@@ -18,10 +18,10 @@ from handlers.review_schemas import (
 from handlers.schemas import OrgRead
 from models.orgs import Org
 from models.rankings import parse_scope, ranked
-from models.tasks import now_utc
 from models.users import User, members_by_org, profiles
-from server.errors import NotFound
-from server.http import endpoint, json_response
+from server.kernel.clock import now_utc
+from server.kernel.errors import NotFound
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("leaderboard", url_prefix="/leaderboard")
 

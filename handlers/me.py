@@ -14,9 +14,9 @@ from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
 from models.users import User, erase_user, personal_data, update_profile
-from server.errors import Forbidden, InvalidRequest
-from server.http import endpoint, json_response, no_content
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.errors import Forbidden, InvalidRequest
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.endpoint import endpoint, json_response, no_content
 
 bp = Blueprint("me", url_prefix="/me")
 

@@ -14,9 +14,9 @@ from media.storage import StorageError, check_key
 from media.uploads import remove_files, store_upload
 from models.media import create_media
 from models.users import User
-from server.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
-from server.http import endpoint, json_response
-from server.uploads import discard, receive_file
+from server.kernel.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from server.web.endpoint import endpoint, json_response
+from server.web.multipart import discard, receive_file
 
 bp = Blueprint("media", url_prefix="/media")
 files = Blueprint("media_files", url_prefix="/media/files")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from server.errors import Forbidden
-from server.http import endpoint
-from server.observability import forwarding_unverified, render_metrics, scrape_allowed
+from server.kernel.errors import Forbidden
+from server.runtime.observability import forwarding_unverified, render_metrics, scrape_allowed
+from server.web.endpoint import endpoint
 
 bp = Blueprint("metrics")
 

@@ -8,9 +8,9 @@ from sanic.response import HTTPResponse
 from handlers.schemas import OrgCreate, OrgRead, OrgTree
 from models.orgs import create_org, org_path, org_tree
 from models.users import STAFF_ROLES, User
-from server.auth import staff_scope
-from server.errors import Forbidden
-from server.http import endpoint, json_response
+from server.kernel.errors import Forbidden
+from server.web.auth import staff_scope
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("orgs", url_prefix="/orgs")
 

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, time, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import Day, Id
+from media.reports import participation_csv, participation_xlsx
 from models.audit import record
 from models.orgs import Org
 from models.participation import participation
 from models.users import STAFF_ROLES, User
-from server.auth import in_scope, staff_scope
-from server.errors import Forbidden, InvalidRequest
-from server.http import endpoint
-from server.reports import participation_csv, participation_xlsx
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.errors import Forbidden, InvalidRequest
+from server.web.auth import in_scope, staff_scope
+from server.web.endpoint import endpoint
 
 bp = Blueprint("reports", url_prefix="/reports")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 

@@ -15,10 +15,10 @@ from models.review import AlreadyReviewed, Decision, review
 from models.submissions import Submission, review_queue, with_relations
 from models.tasks import TaskClosed
 from models.users import STAFF_ROLES, User
-from server.auth import in_scope, staff_scope
-from server.errors import ApiError, NotFound, RateLimited
-from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.errors import ApiError, NotFound, RateLimited
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.auth import in_scope, staff_scope
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("review")
 log = logging.getLogger("wenming.review")

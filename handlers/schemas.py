@@ -10,8 +10,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from media.storage import Storage, variant_keys
 from models.orgs import Org
 from models.users import User
-from server.ids import ID_PATTERN, is_id
-from server.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from server.kernel.ids import ID_PATTERN, is_id
+from server.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _fits_int32(value: str) -> str:

@@ -24,10 +24,10 @@ from models.submissions import (
 )
 from models.tasks import TaskClosed
 from models.users import User
-from server.auth import in_scope, staff_scope
-from server.errors import ApiError, NotFound
-from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.errors import ApiError, NotFound
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.auth import in_scope, staff_scope
+from server.web.endpoint import endpoint, json_response
 
 bp = Blueprint("submissions")
 log = logging.getLogger("wenming.submissions")

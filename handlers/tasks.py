@@ -42,10 +42,10 @@ from models.tasks import (
     update_task,
 )
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
-from server.auth import in_scope, may_view, staff_scope
-from server.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from server.http import endpoint, json_response, no_content
-from server.pagination import decode_id_cursor, split_page
+from server.kernel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.auth import in_scope, may_view, staff_scope
+from server.web.endpoint import endpoint, json_response, no_content
 
 bp = Blueprint("tasks", url_prefix="/tasks")
 MEMBERS = MEMBER_ROLES

@@ -10,16 +10,16 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
+from media.spreadsheets import NotASpreadsheet, read_rows
 from models.audit import record
 from models.orgs import org_path
 from models.roster import RosterError, columns_of, import_roster, roster_secrets
 from models.users import STAFF_ROLES, User, list_users, update_profile
-from server.auth import staff_scope
-from server.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
-from server.http import endpoint, json_response
-from server.pagination import decode_id_cursor, split_page
-from server.spreadsheets import NotASpreadsheet, read_rows
-from server.uploads import discard, receive_file
+from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
+from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.auth import staff_scope
+from server.web.endpoint import endpoint, json_response
+from server.web.multipart import discard, receive_file
 
 bp = Blueprint("users", url_prefix="/users")
 PHONE = re.compile(r"^1\d{10}$")

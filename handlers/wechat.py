@@ -10,9 +10,9 @@ from sanic.response import HTTPResponse, text
 from sanic_ext.extensions.openapi import openapi
 
 from models.submissions import apply_media_verdict
-from server.errors import InvalidRequest, NotFound, PayloadTooLarge
-from server.http import endpoint
-from server.push import PushRejected, PushVerifier, media_verdict
+from server.kernel.errors import InvalidRequest, NotFound, PayloadTooLarge
+from server.web.endpoint import endpoint
+from server.wechat.push import PushRejected, PushVerifier, media_verdict
 
 bp = Blueprint("wechat", url_prefix="/wechat")
 log = logging.getLogger("wenming.push")

@@ -38,9 +38,10 @@ import mmap
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, ImageOps
+
+from server.kernel.clock import LOCAL_TZ
 
 try:  # HEIC/HEIF (iPhone photos); without it such uploads are 415.
     import pillow_heif
@@ -69,7 +70,6 @@ THUMB_QUALITY = 80
 # the result differs from a full LANCZOS by under 1/255 RMS (bench/ingest.py).
 REDUCING_GAP = 1.5
 # Capture times without a zone (most phones) are taken to be local to the service.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
 # Formats Image.open may use for each sniffed type: the bytes decide the decoder.

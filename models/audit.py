@@ -38,7 +38,7 @@ async def record(actor: User | None, action: str, target: str, details: dict[str
 async def audit_page(
     *, actor_id: int | None, since: datetime | None, until: datetime | None, before_id: int | None, limit: int
 ) -> list[AuditEntry]:
-    """Newest first, ``limit + 1`` rows (see ``server.pagination.split_page``)."""
+    """Newest first, ``limit + 1`` rows (see ``server.kernel.pagination.split_page``)."""
     rows = AuditEntry.all().select_related("actor__org")
     if actor_id is not None:
         rows = rows.filter(actor_id=actor_id)

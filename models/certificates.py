@@ -12,7 +12,7 @@ from tortoise.models import Model
 from models.orgs import Org
 from models.submissions import Submission
 from models.users import User
-from server.errors import Conflict
+from server.kernel.errors import Conflict
 
 # Unambiguous characters (no 0/O, 1/I) for a serial people may type in.
 _SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -13,9 +13,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.campaigns import Enrollment, Task
-from models.tasks import TaskClosed, in_audience, now_utc
+from models.tasks import TaskClosed, in_audience
 from models.users import User
-from server.errors import ApiError, Conflict, Forbidden
+from server.kernel.clock import now_utc
+from server.kernel.errors import ApiError, Conflict, Forbidden
 
 # Check-in opens a little before the task starts: people arrive early.
 CHECKIN_EARLY = timedelta(minutes=30)

@@ -9,10 +9,11 @@ from tortoise.expressions import Q, Subquery
 
 from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m
-from models.tasks import audience_filter, enrollments_of, now_utc
+from models.tasks import audience_filter, enrollments_of
 from models.users import User
-from server.errors import InvalidRequest
-from server.pagination import decode_cursor, decode_id_cursor, split_page
+from server.kernel.clock import now_utc
+from server.kernel.errors import InvalidRequest
+from server.kernel.pagination import decode_cursor, decode_id_cursor, split_page
 
 # "near" sorts in Python by distance over the tasks that have a location: a
 # county has hundreds of open tasks, not millions, and SQLite has no trig.

@@ -43,7 +43,7 @@ class LedgerEntry(Model):
 
 
 async def ledger_page(user_id: int, before_id: int | None, limit: int) -> list[LedgerEntry]:
-    """A person's entries, newest first, ``limit + 1`` of them (see ``server.pagination.split_page``)."""
+    """A person's entries, newest first, ``limit + 1`` of them (see ``server.kernel.pagination.split_page``)."""
     rows = LedgerEntry.filter(user_id=user_id)
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)

@@ -13,7 +13,7 @@ from tortoise.models import Model
 from media.images import Ingested
 from media.storage import Storage, stem_of, variant_keys
 from models.users import User
-from server.errors import ApiError
+from server.kernel.errors import ApiError
 
 log = logging.getLogger("wenming.media")
 # Verdicts of WeChat's content checks, worst last; "pending" means asked, answer not in yet.

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise import fields
 from tortoise.models import Model
@@ -20,8 +19,8 @@ from models.campaigns import Enrollment, Task
 from models.submissions import Submission
 from models.tasks import in_audience
 from models.users import MEMBER_ROLES, User
+from server.kernel.clock import LOCAL_TZ
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 EVENTS = ("task_new", "review_result", "task_reminder")
 STATUSES = ("queued", "sent", "refused", "failed")
 THING_MAX = 20

@@ -7,8 +7,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from server.errors import InvalidRequest, NotFound
-from server.ids import is_id
+from server.kernel.errors import InvalidRequest, NotFound
+from server.kernel.ids import is_id
 
 ORG_KINDS = ("county", "township", "village", "unit")
 # Which kinds may sit directly under which: a unit (school, bureau) can hang

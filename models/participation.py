@@ -9,12 +9,12 @@ from typing import Any
 
 from tortoise.functions import Count, Sum
 
+from media.reports import ParticipationRow
 from models.campaigns import Enrollment
 from models.ledger import LedgerEntry
 from models.orgs import Org
 from models.submissions import Submission
 from models.users import User
-from server.reports import ParticipationRow
 
 COUNTERS = ("enrolled", "checked_in", "submitted", "approved")
 

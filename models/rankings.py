@@ -21,9 +21,8 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -33,10 +32,10 @@ from tortoise.queryset import QuerySet
 from models.ledger import LedgerEntry
 from models.orgs import Org
 from models.users import User
-from server.errors import InvalidRequest
-from server.ids import is_id
+from server.kernel.clock import LOCAL_TZ, now_utc
+from server.kernel.errors import InvalidRequest
+from server.kernel.ids import is_id
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 log = logging.getLogger("wenming.rankings")
 PREFIX = "wenming:rank:"
 ORG_PREFIX = "wenming:orgrank:"
@@ -133,7 +132,7 @@ class OrgRow:
 class Rankings:
     def __init__(self, redis: Redis | None, spawn: Callable[[Any, str], None] | None = None) -> None:
         self.redis = redis
-        # Starts background work (server.background.Background.spawn): the self-healing rebuild.
+        # Starts background work (server.runtime.background.Background.spawn): the self-healing rebuild.
         self._spawn = spawn
 
     # -- reading ---------------------------------------------------------------------------
@@ -174,7 +173,7 @@ class Rankings:
     async def _heal(self) -> None:
         assert self.redis is not None
         try:
-            await self.rebuild(datetime.now(UTC))
+            await self.rebuild(now_utc())
         finally:
             await self.redis.delete(REBUILD_LOCK)
 

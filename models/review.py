@@ -21,9 +21,10 @@ from tortoise.transactions import in_transaction
 
 from models.ledger import LedgerEntry
 from models.submissions import Submission
-from models.tasks import TaskClosed, now_utc
+from models.tasks import TaskClosed
 from models.users import User
-from server.errors import Conflict, InvalidRequest
+from server.kernel.clock import now_utc
+from server.kernel.errors import Conflict, InvalidRequest
 
 AWAITING = ("pending", "flagged")
 MAX_POINTS_FACTOR = 2

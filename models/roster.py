@@ -69,7 +69,7 @@ class Person:
 
 @dataclass
 class Secrets:
-    """How phone numbers are stored: server.crypto's Vault and mask_phone, passed in."""
+    """How phone numbers are stored: server.kernel.crypto's Vault and mask_phone, passed in."""
 
     encrypt: Callable[[str], str]
     lookup_hash: Callable[[str], str]
@@ -77,8 +77,8 @@ class Secrets:
 
 
 def roster_secrets(vault: Any) -> Secrets:
-    """Phone storage as the service does it (server.crypto)."""
-    from server.crypto import mask_phone
+    """Phone storage as the service does it (server.kernel.crypto)."""
+    from server.kernel.crypto import mask_phone
 
     return Secrets(encrypt=vault.encrypt, lookup_hash=vault.lookup_hash, mask=mask_phone)
 

@@ -18,9 +18,10 @@ from media.images import hamming
 from models.campaigns import Enrollment, Task
 from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
 from models.media import Media, owned_media, phash_bands, worst
-from models.tasks import TaskClosed, now_utc
+from models.tasks import TaskClosed
 from models.users import User
-from server.errors import ApiError, Conflict
+from server.kernel.clock import now_utc
+from server.kernel.errors import ApiError, Conflict
 
 SUBMISSION_STATUSES = ("pending", "approved", "rejected", "flagged")
 # Evidence often goes up in the evening, or the next day where the signal is better.

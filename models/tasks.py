@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
@@ -11,16 +11,13 @@ from tortoise.functions import Count
 from models.campaigns import Campaign, Enrollment, Task
 from models.orgs import Org
 from models.users import User
-from server.errors import Conflict, InvalidRequest, NotFound
-from server.ids import is_id
+from server.kernel.clock import now_utc
+from server.kernel.errors import Conflict, InvalidRequest, NotFound
+from server.kernel.ids import is_id
 
 
 class TaskClosed(Conflict):
     code, message = "task_closed", "任务已结束或已取消"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 async def get_campaign(campaign_id: int) -> Campaign:

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.orgs import Org
-from server.errors import InvalidRequest
+from server.kernel.clock import now_utc
+from server.kernel.errors import InvalidRequest
 
 ROLES = ("volunteer", "influencer", "staff", "admin")
 STAFF_ROLES = frozenset({"staff", "admin"})
@@ -31,7 +32,7 @@ class User(Model):
     id = fields.IntField(primary_key=True)
     openid = fields.CharField(max_length=64, unique=True, null=True)
     unionid = fields.CharField(max_length=64, null=True, db_index=True)
-    # Encrypted by the caller (server.crypto); the session key never leaves the server.
+    # Encrypted by the caller (server.kernel.crypto); the session key never leaves the server.
     session_key_enc = fields.CharField(max_length=255, null=True)
     role = fields.CharField(max_length=16, default="volunteer")
     nickname = fields.CharField(max_length=64, default="")
@@ -96,7 +97,7 @@ async def sign_in_wechat(openid: str, unionid: str | None, session_key_enc: str)
     Two first sign-ins racing for one openid both end with the same row: the
     loser of the unique constraint reads the winner's.
     """
-    now = datetime.now(UTC)
+    now = now_utc()
     updates = {"session_key_enc": session_key_enc, "last_login_at": now}
     if unionid:
         updates["unionid"] = unionid
@@ -119,7 +120,7 @@ def _default_nickname() -> str:
 
 async def issue_token(user: User, ttl_seconds: int) -> str:
     raw = secrets.token_urlsafe(32)
-    expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    expires = now_utc() + timedelta(seconds=ttl_seconds)
     await AuthToken.create(token_hash=hash_token(raw), user=user, expires_at=expires)
     return raw
 
@@ -136,7 +137,7 @@ async def user_for_token(raw: str) -> User | None:
     if not rows:
         return None
     row = rows[0]
-    if _EXPIRES_AT.to_python_value(row.pop("t__expires_at")) <= datetime.now(UTC):
+    if _EXPIRES_AT.to_python_value(row.pop("t__expires_at")) <= now_utc():
         return None
     user = User._init_from_db(**{column: row[f"u__{column}"] for column in _columns(User)})
     org_id = row[f"o__{Org._meta.db_pk_column}"]
@@ -290,7 +291,7 @@ async def erase_user(user: User) -> list[str]:
             phone_masked=None,
             leaderboard_visible=False,
             role="volunteer",
-            deleted_at=datetime.now(UTC),
+            deleted_at=now_utc(),
         )
     return [k for _, key in photos if not key.startswith(ERASED_KEY_PREFIX) for k in variant_keys(key)]
 
@@ -306,7 +307,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     photos = await Media.filter(owner_id=user.id).order_by("id")
     submissions = await Submission.filter(user_id=user.id).order_by("id")
     return {
-        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_at": now_utc().isoformat(),
         "user": {
             "id": str(user.id),
             "openid": user.openid,

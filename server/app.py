@@ -22,14 +22,14 @@ from sanic.response import HTTPResponse
 import handlers
 from media.storage import INCOMING_DIR, LocalStorage, Storage, UrlSigner
 from models.rankings import Rankings
-from server.background import Background
 from server.config import Config
-from server.crypto import Vault, derive_key
-from server.db import close_db, describe, init_db, lost_database
-from server.errors import ApiError, InternalError, ServiceUnavailable
-from server.ids import ID_PATTERN, route_id
-from server.jobs import Jobs, job_context
-from server.observability import (
+from server.kernel.crypto import Vault, derive_key
+from server.kernel.errors import JSON_TYPE, ApiError, InternalError, ServiceUnavailable
+from server.kernel.ids import ID_PATTERN, route_id
+from server.runtime.background import Background
+from server.runtime.db import close_db, describe, init_db, lost_database
+from server.runtime.jobs import Jobs, job_context
+from server.runtime.observability import (
     CLIENT_CLOSED,
     connection_closed,
     metrics_allowlist,
@@ -38,10 +38,10 @@ from server.observability import (
     request_started,
     route_of,
 )
-from server.push import NonceGuard, PushVerifier
-from server.qrcodes import QrCodeCache
-from server.ratelimit import RateLimiter
-from server.wechat import MemoryTokenStore, RedisTokenStore, WeChatClient
+from server.web.ratelimit import RateLimiter
+from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
+from server.wechat.codes import QrCodeCache
+from server.wechat.push import NonceGuard, PushVerifier
 
 logger = logging.getLogger("wenming")
 
@@ -70,7 +70,7 @@ def _dumps(obj: Any) -> bytes:
 
 def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     config = config or Config.from_env()
-    # OpenAPI's response maps are keyed by int status codes. Logging is ours (server.observability):
+    # OpenAPI's response maps are keyed by int status codes. Logging is ours (server.runtime.observability):
     # Sanic must not add its plain-text stdout handlers.
     app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False)
     app.ctx.config = config
@@ -231,4 +231,5 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         # The route template, not the path: paths carry ids, the request id leads to the access line.
         logger.exception("unhandled error on %s %s", request.method, route_of(request))
         error = InternalError()
-    return error.to_response({"X-Request-Id": getattr(request.ctx, "request_id", "")})
+    headers = {**error.headers, "X-Request-Id": getattr(request.ctx, "request_id", "")}
+    return HTTPResponse(orjson.dumps(error.to_body()), status=error.status, headers=headers, content_type=JSON_TYPE)

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, NoReturn
 
 from server.config import Config, ConfigError
-from server.errors import ApiError
+from server.kernel.clock import now_utc
+from server.kernel.errors import ApiError
 
 
 class CommandError(Exception):
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def with_db(config: Config, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` with the ORM up, always closing it (an open pool would hang exit)."""
-    from server.db import close_db, init_db
+    from server.runtime.db import close_db, init_db
 
     async def run() -> Any:
         try:
@@ -105,7 +106,7 @@ def with_db(config: Config, work: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from server.db import apply_migrations
+    from server.runtime.db import apply_migrations
 
     config = Config.from_env()
     applied = with_db(config, apply_migrations)
@@ -117,7 +118,7 @@ def _migrate(args: argparse.Namespace) -> None:
 
 
 def check_migrated(config: Config) -> None:
-    from server.db import pending_migrations
+    from server.runtime.db import pending_migrations
 
     pending = with_db(config, pending_migrations)
     if pending:
@@ -127,7 +128,7 @@ def check_migrated(config: Config) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from server.observability import configure_logging
+    from server.runtime.observability import configure_logging
 
     configure_logging()
     config = Config.from_env()
@@ -151,7 +152,7 @@ def run_server(host: str, port: int, workers: int) -> None:
     with _metrics_dir(workers):
         loader = AppLoader(factory=worker_app)
         app = loader.load()
-        # Sanic's access log stays off: ours (server.observability) logs route templates, no query strings.
+        # Sanic's access log stays off: ours (server.runtime.observability) logs route templates, no query strings.
         app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
         Sanic.serve(primary=app, app_loader=loader)
 
@@ -159,7 +160,7 @@ def run_server(host: str, port: int, workers: int) -> None:
 def worker_app() -> Any:
     """The app of one worker process; spawned workers set up their own JSON logging first."""
     from server.app import create_app
-    from server.observability import configure_logging
+    from server.runtime.observability import configure_logging
 
     configure_logging()
     return create_app()
@@ -167,7 +168,7 @@ def worker_app() -> Any:
 
 @contextlib.contextmanager
 def _metrics_dir(workers: int) -> Iterator[None]:
-    from server.observability import MULTIPROC_DIR_ENV
+    from server.runtime.observability import MULTIPROC_DIR_ENV
 
     given = os.environ.get(MULTIPROC_DIR_ENV)
     if given:
@@ -191,7 +192,7 @@ def _metrics_dir(workers: int) -> Iterator[None]:
 
 def _demo(args: argparse.Namespace) -> None:
     from server.demo import run_demo
-    from server.observability import configure_logging
+    from server.runtime.observability import configure_logging
 
     configure_logging()
 
@@ -203,10 +204,10 @@ def _worker(args: argparse.Namespace) -> None:
     import orjson
     from arq.worker import run_worker
 
-    from server.db import close_db, init_db
-    from server.jobs import job_context, worker_settings
-    from server.observability import configure_logging
-    from server.wechat import RedisTokenStore, WeChatClient
+    from server.runtime.db import close_db, init_db
+    from server.runtime.jobs import job_context, worker_settings
+    from server.runtime.observability import configure_logging
+    from server.wechat.client import RedisTokenStore, WeChatClient
 
     configure_logging()
     config = Config.from_env()
@@ -263,7 +264,6 @@ def _media_sweep(args: argparse.Namespace) -> None:
 
 def _ranking_rebuild(args: argparse.Namespace) -> None:
     import time
-    from datetime import UTC, datetime
 
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
@@ -280,7 +280,7 @@ def _ranking_rebuild(args: argparse.Namespace) -> None:
     async def work() -> int:
         redis = Redis.from_url(config.redis_url)  # type: ignore[arg-type]
         try:
-            return await Rankings(redis).rebuild(datetime.now(UTC), progress=_progress_bar("rebuilding rankings"))
+            return await Rankings(redis).rebuild(now_utc(), progress=_progress_bar("rebuilding rankings"))
         except (RedisError, OSError) as exc:
             raise CommandError(f"cannot reach Redis ({type(exc).__name__}): check WENMING_REDIS_URL") from None
         finally:
@@ -307,9 +307,9 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
 
 
 def _import_roster(args: argparse.Namespace) -> None:
+    from media.spreadsheets import NotASpreadsheet, read_rows
     from models.roster import RosterError, columns_of, import_roster, roster_secrets
-    from server.crypto import Vault
-    from server.spreadsheets import NotASpreadsheet, read_rows
+    from server.kernel.crypto import Vault
 
     config = Config.from_env()
     check_migrated(config)

@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 
 from server.config import Config
-from server.devtools.fake_wechat import FakeWeChat
+from server.kernel.clock import now_utc
+from server.wechat.fake import FakeWeChat
 
 COUNTY = "祁东县"
 TOWNSHIPS = ("洪桥街道", "白地市镇", "归阳镇", "金桥镇", "过水坪镇")
@@ -41,11 +42,11 @@ async def seed() -> dict[str, int]:
 
 
 async def _seed_task(county_id: int) -> int:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from models.campaigns import Campaign, Task
 
-    now = datetime.now(UTC)
+    now = now_utc()
     campaign = await Campaign.create(
         title="网络大V进乡村·美丽祁东行",
         kind="village_visit",
@@ -90,7 +91,7 @@ DEMO_PUSH_TOKEN = "wenming-demo-push-token"
 
 def run_demo(host: str, port: int) -> None:
     from server.cli import run_server, with_db
-    from server.db import apply_migrations
+    from server.runtime.db import apply_migrations
 
     workdir = Path(tempfile.mkdtemp(prefix="wenming-demo-"))
     fake = FakeWeChat(appid="wxdemoappid", secret="demo-secret")

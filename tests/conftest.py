@@ -30,9 +30,9 @@ from sanic import Sanic
 from models.users import User
 from server.app import create_app
 from server.config import Config
-from server.db import apply_migrations, close_db, init_db
-from server.devtools.fake_wechat import FakeWeChat
-from server.observability import json_handler
+from server.runtime.db import apply_migrations, close_db, init_db
+from server.runtime.observability import json_handler
+from server.wechat.fake import FakeWeChat
 from tests.support import free_port, service_env
 
 REQUIRE_SERVICES = os.environ.get("WENMING_TEST_REQUIRE_SERVICES") == "1"

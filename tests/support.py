@@ -18,8 +18,8 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.devtools.fake_wechat import FakeWeChat
-from server.ratelimit import RATE_LIMIT_PREFIX
+from server.web.ratelimit import RATE_LIMIT_PREFIX
+from server.wechat.fake import FakeWeChat
 
 WENMING = [sys.executable, "-m", "server.cli"]
 STDERR_LINE_LIMIT = 16 * 1024 * 1024  # a JSON log line carries its traceback

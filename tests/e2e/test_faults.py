@@ -31,7 +31,7 @@ import asyncpg
 import orjson
 import pytest
 
-from server.devtools.fake_wechat import FakeWeChat
+from server.wechat.fake import FakeWeChat
 from tests.conftest import Api
 from tests.e2e.test_upload_faults import poll
 from tests.factories import TASKS, published_task

@@ -32,7 +32,7 @@ import asyncpg
 import orjson
 
 from media.storage import variant_keys
-from server.devtools.fake_wechat import FakeWeChat
+from server.wechat.fake import FakeWeChat
 from tests.conftest import Api
 from tests.factories import TASKS, make_campaign, make_task
 from tests.images import encode, scene

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from media.storage import INCOMING_DIR
-from server.devtools.fake_wechat import FakeWeChat
+from server.wechat.fake import FakeWeChat
 from tests.conftest import Api
 from tests.images import encode, scene
 from tests.support import ServiceProcess, multipart, run_cli, send_half_an_upload, service_env

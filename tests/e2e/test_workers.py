@@ -4,7 +4,7 @@ import asyncio
 
 import aiohttp
 
-from server.wechat import PHONE_PATH, STABLE_TOKEN_PATH
+from server.wechat.client import PHONE_PATH, STABLE_TOKEN_PATH
 from tests.support import ServiceProcess, run_cli, service_env
 
 

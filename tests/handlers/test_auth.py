@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.users import AuthToken, User
-from server.wechat import CODE2SESSION_PATH, PHONE_PATH, STABLE_TOKEN_PATH
+from server.wechat.client import CODE2SESSION_PATH, PHONE_PATH, STABLE_TOKEN_PATH
 
 LOGIN = "/api/v1/auth/wechat-login"
 

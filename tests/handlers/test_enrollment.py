@@ -7,10 +7,10 @@ import pytest
 
 from models.campaigns import Enrollment, IdempotencyRecord, Task
 from models.enrollment import distance_m, scene_for
-from server import idempotency
-from server.idempotency import ABANDONED_AFTER, KEEP_ANSWERS
-from server.jobs import DAILY, worker_settings
-from server.wechat import WXACODE_PATH
+from server.runtime.jobs import DAILY, worker_settings
+from server.web import idempotency
+from server.web.idempotency import ABANDONED_AFTER, KEEP_ANSWERS
+from server.wechat.client import WXACODE_PATH
 from tests.factories import SPOT, TASKS, iso, published_task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

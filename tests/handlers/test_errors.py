@@ -5,7 +5,7 @@ import sqlite3
 import aiohttp
 import pytest
 
-from server.pagination import encode_cursor
+from server.kernel.pagination import encode_cursor
 from tests.support import ServiceProcess, run_cli, service_env
 
 

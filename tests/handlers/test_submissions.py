@@ -9,7 +9,7 @@ import pytest
 from models.campaigns import Enrollment
 from models.media import Media
 from models.submissions import Submission, SubmissionMedia
-from server.devtools.fake_wechat import FLAGGED_WORDS
+from server.wechat.fake import FLAGGED_WORDS
 from tests.factories import SPOT, TASKS, iso, published_task
 from tests.images import encode, phone_photo, scene
 from tests.support import counting_queries

@@ -7,7 +7,7 @@ from tortoise.connection import get_connection
 
 from models.orgs import create_org
 from models.users import User
-from server.pagination import encode_cursor
+from server.kernel.pagination import encode_cursor
 
 USERS = "/api/v1/users"
 

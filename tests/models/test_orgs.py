@@ -4,7 +4,7 @@ import pytest
 from tortoise.connection import get_connection
 
 from models.orgs import Org, create_org, org_path, org_tree
-from server.errors import InvalidRequest
+from server.kernel.errors import InvalidRequest
 
 
 async def test_create_org_sets_materialised_path(api):

@@ -50,8 +50,8 @@ from wechatpy.crypto import PrpCrypto
 
 from models.campaigns import Enrollment
 from models.ledger import LedgerEntry
-from server.devtools.fake_wechat import FakeWeChat
-from server.push import sign
+from server.wechat.fake import FakeWeChat
+from server.wechat.push import sign
 from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, clean_slate
 from tests.factories import SPOT, Tree, campaign_body, make_campaign, make_task, org_tree, task_body
 from tests.handlers.test_review import hand_in

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest_asyncio
 
-from server.devtools.fake_wechat import FakeWeChat
+from server.wechat.fake import FakeWeChat
 
 
 @pytest_asyncio.fixture

@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models.users import User
 from server.config import ConfigError
-from server.devtools.fake_wechat import CODE2SESSION_PATH, PHONE_PATH
-from server.observability import json_handler, metrics_allowlist, redact, scrape_allowed
+from server.runtime.observability import json_handler, metrics_allowlist, redact, scrape_allowed
+from server.wechat.fake import CODE2SESSION_PATH, PHONE_PATH
 from tests.support import ServiceProcess, run_cli, service_env
 
 TASK_ROUTE = "/api/v1/tasks/<task_id:id>"
@@ -182,7 +182,7 @@ def test_redaction_covers_extras_and_tracebacks():
 
 def test_configure_logging_writes_json_lines_to_stderr():
     script = (
-        "import logging; from server.observability import configure_logging; configure_logging();"
+        "import logging; from server.runtime.observability import configure_logging; configure_logging();"
         "logging.getLogger('wenming.x').info('bound %s', '13800138000', extra={'user_id': 7});"
         "logging.getLogger('sanic.server').info('Starting worker');"
         "logging.getLogger('wenming.x').debug('not at INFO')"

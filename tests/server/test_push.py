@@ -23,9 +23,9 @@ from redis.asyncio import Redis
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner, check_signature
 
-from server.devtools.fake_wechat import FakeWeChat
-from server.errors import ApiError, InvalidRequest
-from server.push import NONCE_PREFIX, NonceGuard, PushRejected, PushVerifier, media_verdict, sign
+from server.kernel.errors import ApiError, InvalidRequest
+from server.wechat.fake import FakeWeChat
+from server.wechat.push import NONCE_PREFIX, NonceGuard, PushRejected, PushVerifier, media_verdict, sign
 
 TOKEN = "push-token-for-tests"
 APPID = "wxdemoappid"

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from server.reports import (
+from media.reports import (
     HEADERS,
     ORG_HEADERS,
     ORG_SHEET,

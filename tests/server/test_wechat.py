@@ -13,7 +13,21 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
-from server.devtools.fake_wechat import (
+from server.kernel.errors import (
+    WeChatCodeInvalid,
+    WeChatError,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+)
+from server.wechat.client import (
+    MemoryTokenStore,
+    RedisTokenStore,
+    TokenStore,
+    WeChatClient,
+    WxPhone,
+)
+from server.wechat.fake import (
     CODE2SESSION_PATH,
     MEDIA_CHECK_PATH,
     PHONE_PATH,
@@ -21,20 +35,6 @@ from server.devtools.fake_wechat import (
     SUBSCRIBE_SEND_PATH,
     WXACODE_PATH,
     FakeWeChat,
-)
-from server.errors import (
-    WeChatCodeInvalid,
-    WeChatError,
-    WeChatRateLimited,
-    WeChatUnavailable,
-    WeChatUserBlocked,
-)
-from server.wechat import (
-    MemoryTokenStore,
-    RedisTokenStore,
-    TokenStore,
-    WeChatClient,
-    WxPhone,
 )
 
 TEMPLATE = "tmpl-task-approved"

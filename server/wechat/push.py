@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from wechatpy.crypto import WeChatCrypto
 
-from server.errors import Forbidden, InvalidRequest, ServiceUnavailable
+from server.kernel.errors import Forbidden, InvalidRequest, ServiceUnavailable
 
 NONCE_PREFIX = "wenming:push-nonce:"
 DEFAULT_WINDOW_S = 300

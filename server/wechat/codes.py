@@ -8,7 +8,7 @@ from collections import OrderedDict
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from server.wechat import WeChatClient
+from server.wechat.client import WeChatClient
 
 TTL_S = 30 * 86400
 LOCAL_MAX = 256

@@ -6,7 +6,7 @@ from sanic import Request
 
 from models.orgs import Org
 from models.users import User, user_for_token
-from server.errors import Forbidden, Unauthenticated
+from server.kernel.errors import Forbidden, Unauthenticated
 
 
 def bearer_token(request: Request) -> str | None:

@@ -16,11 +16,11 @@ from models import MODEL_MODULES
 
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
-    """PostgreSQL goes through our client (server.pgclient); anything else as Tortoise parses the URL."""
+    """PostgreSQL goes through our client (server.runtime.pgclient); anything else as Tortoise parses the URL."""
     if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
         return database_url
     settings = expand_db_url(database_url)
-    settings["engine"] = "server.pgclient"
+    settings["engine"] = "server.runtime.pgclient"
     return settings
 
 
@@ -39,7 +39,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-# For the `tortoise` command (makemigrations): `tortoise -c server.db.TORTOISE_ORM ...`.
+# For the `tortoise` command (makemigrations): `tortoise -c server.runtime.db.TORTOISE_ORM ...`.
 TORTOISE_ORM = tortoise_config(os.environ.get("WENMING_DATABASE_URL", "sqlite://var/wenming.sqlite3"))
 
 

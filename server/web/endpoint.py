@@ -15,8 +15,7 @@ from sanic_ext.extensions.openapi import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore, SpecificationBuilder
 from sanic_ext.extensions.openapi.types import Schema
 
-from server.auth import authenticate
-from server.errors import (
+from server.kernel.errors import (
     JSON_TYPE,
     ApiError,
     Conflict,
@@ -28,8 +27,9 @@ from server.errors import (
     ServiceUnavailable,
     Unauthenticated,
 )
-from server.idempotency import KEY, replay_or_run
-from server.ids import ID_PATTERN
+from server.kernel.ids import ID_PATTERN
+from server.web.auth import authenticate
+from server.web.idempotency import KEY, replay_or_run
 
 
 class ErrorBody(BaseModel):

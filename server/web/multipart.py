@@ -19,7 +19,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sanic import Request
 
-from server.errors import InvalidRequest, PayloadTooLarge
+from server.kernel.errors import InvalidRequest, PayloadTooLarge
 
 # Room for the multipart framing and small form fields wx.uploadFile adds (formData).
 FORM_OVERHEAD = 64 * 1024

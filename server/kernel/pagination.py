@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from server.errors import InvalidRequest
-from server.ids import is_id
+from server.kernel.errors import InvalidRequest
+from server.kernel.ids import is_id
 
 T = TypeVar("T", bound=Any)
 DEFAULT_LIMIT = 20

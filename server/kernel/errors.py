@@ -1,17 +1,14 @@
 """The one error hierarchy of the service.
 
 Every expected failure is an ``ApiError`` subclass carrying its HTTP status and
-a stable ``code``; one Sanic error handler (see ``server.app``) renders all of
-them, and every framework error, as
+a stable ``code``. No HTTP here: models/ raise these, and the one error handler
+in ``server.app`` renders all of them, and every framework error, as
 ``{"error": {"code", "message", "details"?}}``.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import orjson
-from sanic.response import HTTPResponse
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -40,14 +37,6 @@ class ApiError(Exception):
         if self.details:
             error["details"] = self.details
         return {"error": error}
-
-    def to_response(self, headers: dict[str, str] | None = None) -> HTTPResponse:
-        return HTTPResponse(
-            orjson.dumps(self.to_body()),
-            status=self.status,
-            headers={**self.headers, **(headers or {})},
-            content_type=JSON_TYPE,
-        )
 
 
 class InvalidRequest(ApiError):

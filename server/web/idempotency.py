@@ -11,16 +11,18 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+import orjson
 from sanic import Request
 from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
 from models.campaigns import IdempotencyRecord
 from models.users import User
-from server.db import describe
-from server.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
+from server.kernel.clock import now_utc
+from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
+from server.runtime.db import describe
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WAIT_FOR_FIRST_S = 10.0
@@ -79,7 +81,9 @@ async def _run_claimed(request: Request, record_id: int, run: Callable[[], Await
             if exc.status >= 500:
                 raise
             # An expected refusal (task_full, …) is the first answer too: replay it.
-            response = exc.to_response()
+            response = HTTPResponse(
+                orjson.dumps(exc.to_body()), status=exc.status, headers=exc.headers, content_type=JSON_TYPE
+            )
         if response.status < 500:
             await IdempotencyRecord.filter(id=record_id).update(status=response.status, body=response.body or b"")
             kept = True
@@ -132,7 +136,7 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
                 headers={"Idempotent-Replayed": "true"},
                 content_type=JSON_TYPE if record.body else None,
             )
-        if record.created_at < datetime.now(UTC) - ABANDONED_AFTER:
+        if record.created_at < now_utc() - ABANDONED_AFTER:
             await _delete_claim(record.id)
             return None
         if asyncio.get_running_loop().time() > deadline:

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.config import Rate
-from server.errors import RateLimited
+from server.kernel.errors import RateLimited
 
 _MAX_LOCAL_KEYS = 100_000
 RATE_LIMIT_PREFIX = "wenming:rl:"  # Redis keys: <prefix><bucket>:<key>:<window>

@@ -7,7 +7,7 @@ answering ``text/plain``, single-use codes, stable tokens) and lets a test
 inject failures, delays and expiries. It ships in the package, so it must not
 import pytest.
 
-Run it standalone with ``python -m server.devtools.fake_wechat --port 9000``.
+Run it standalone with ``python -m server.wechat.fake --port 9000``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from aiohttp import web
 from PIL import Image
 from wechatpy.crypto import PrpCrypto
 
-from server.push import sign
+from server.wechat.push import sign
 
 CODE2SESSION_PATH = "/sns/jscode2session"
 STABLE_TOKEN_PATH = "/cgi-bin/stable_token"

@@ -2,7 +2,7 @@
 
 One ``aiohttp.ClientSession`` per worker is created by the app and passed in.
 WeChat reports failures as a JSON ``errcode`` (usually with HTTP 200); this
-module maps them onto ``server.errors`` so handlers never see raw errcodes.
+module maps them onto ``server.kernel.errors`` so handlers never see raw errcodes.
 
 The access token comes from ``/cgi-bin/stable_token``, which hands every
 caller the same token while it is valid; it is cached in a ``TokenStore``
@@ -31,14 +31,14 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 
-from server.errors import (
+from server.kernel.errors import (
     WeChatCodeInvalid,
     WeChatError,
     WeChatRateLimited,
     WeChatUnavailable,
     WeChatUserBlocked,
 )
-from server.observability import WeChatCall
+from server.runtime.observability import WeChatCall
 
 logger = logging.getLogger("wenming.wechat")
 

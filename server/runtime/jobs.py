@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from arq import Retry
@@ -24,7 +24,6 @@ from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from models.notifications import (
-    LOCAL_TZ,
     enrolled_people,
     mark,
     queue_for,
@@ -36,9 +35,10 @@ from models.notifications import (
 )
 from models.submissions import get_submission
 from models.tasks import get_task
-from server.background import Background
-from server.errors import ApiError, RateLimited, ServiceUnavailable, WeChatError
-from server.idempotency import purge_answers
+from server.kernel.clock import LOCAL_TZ, now_utc
+from server.kernel.errors import ApiError, RateLimited, ServiceUnavailable, WeChatError
+from server.runtime.background import Background
+from server.web.idempotency import purge_answers
 
 log = logging.getLogger("wenming.jobs")
 QUEUE = "wenming:jobs"
@@ -85,7 +85,7 @@ async def remind_tomorrow(ctx: Mapping[str, Any]) -> str:
     if not ctx["templates"].get("task_reminder"):
         return "no template"
     results = []
-    for task in await tasks_starting_on(tomorrow_start(datetime.now(UTC))):
+    for task in await tasks_starting_on(tomorrow_start(now_utc())):
         data, page = task_message(task)
         rows = await queue_for("task_reminder", task.id, await enrolled_people(task.id))
         results.append(await _send(ctx, "task_reminder", rows, data, page))
@@ -129,7 +129,7 @@ async def _send_one(
 
 async def housekeeping(ctx: Mapping[str, Any]) -> str:
     """Daily: forget replayable answers past their time (they are kept per user and key)."""
-    purged = await purge_answers(datetime.now(UTC))
+    purged = await purge_answers(now_utc())
     log.info("housekeeping: purged %d old idempotency answer(s)", purged)
     return f"purged {purged} idempotency answer(s)"
 
@@ -235,7 +235,7 @@ class Jobs:
 
     async def _run_daily(self) -> None:
         while True:
-            now = datetime.now(UTC)
+            now = now_utc()
             (wait, name), *_ = sorted((_seconds_until(hour, now), name) for name, hour in DAILY.items())
             await asyncio.sleep(wait)
             try:

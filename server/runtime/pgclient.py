@@ -8,7 +8,7 @@ of a keep-alive HTTP connection in one task, so every later request on it failed
 reconnected. Here the reset always runs, and a release that fails after a good ``COMMIT`` does not
 turn a committed write into an error (asyncpg has already dropped that connection).
 
-Chosen with Tortoise's ``engine`` setting (``server.db.tortoise_config``); the module exposes
+Chosen with Tortoise's ``engine`` setting (``server.runtime.db.tortoise_config``); the module exposes
 ``client_class`` as an engine must.
 """
 
@@ -22,7 +22,7 @@ from tortoise.backends.base.client import TransactionContext, TransactionContext
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
-from server.db import describe
+from server.runtime.db import describe
 
 log = logging.getLogger("wenming.db")
 

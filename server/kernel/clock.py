@@ -1,0 +1,20 @@
+"""The one clock: every "now" and every local day is read here.
+
+Times are stored and compared in UTC; the county's days, weeks and months are
+those of Asia/Shanghai (UTC+8, no daylight saving).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def now_local() -> datetime:
+    return datetime.now(LOCAL_TZ)
