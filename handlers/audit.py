@@ -14,6 +14,7 @@ from models.audit import AuditEntry, audit_page
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
+from server.web.services import Services
 
 bp = Blueprint("audit", url_prefix="/audit")
 
@@ -41,7 +42,7 @@ class AuditList(BaseModel):
 
 @bp.get("")
 @endpoint(summary="操作审计日志", roles=("admin",), query=AuditQuery, response=AuditList, tag="audit")
-async def audit_log(request: Request, user: object, query: AuditQuery) -> HTTPResponse:
+async def audit_log(request: Request, user: object, query: AuditQuery, services: Services) -> HTTPResponse:
     """Staff actions newest first: publish, close, cancel, review, role change, export, roster import."""
     rows = await audit_page(
         actor_id=int(query.actor) if query.actor else None,
@@ -51,7 +52,7 @@ async def audit_log(request: Request, user: object, query: AuditQuery) -> HTTPRe
         limit=query.limit,
     )
     page, next_cursor = split_page(rows, query.limit)
-    storage = request.app.ctx.storage
+    storage = services.storage
     return json_response(AuditList(items=[_read(e, storage) for e in page], next_cursor=next_cursor))
 
 

@@ -20,6 +20,7 @@ from server.kernel.errors import (
 )
 from server.web.auth import bearer_token
 from server.web.endpoint import endpoint, json_response, no_content
+from server.web.services import Services
 
 bp = Blueprint("auth", url_prefix="/auth")
 SAME_CODE_LIMIT = Rate(5, 60)
@@ -35,26 +36,27 @@ WECHAT_ERRORS = (WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChat
     errors=(*WECHAT_ERRORS, RateLimited),
     tag="auth",
 )
-async def wechat_login(request: Request, body: CodeIn) -> HTTPResponse:
+async def wechat_login(request: Request, body: CodeIn, services: Services) -> HTTPResponse:
     """Exchange a wx.login code for a bearer token; the first sign-in creates the person."""
-    ctx = request.app.ctx
-    await ctx.limiter.hit("signin", request.ctx.client_ip, ctx.config.limit_signin)
+    await services.limiter.hit("signin", request.ctx.client_ip, services.config.limit_signin)
     # A wx.login code is good once: trying one again and again is probing (from any address).
     code_key = hashlib.sha256(body.code.encode()).hexdigest()[:32]
-    await ctx.limiter.hit("signin-code", code_key, SAME_CODE_LIMIT)
-    session = await ctx.wechat.code2session(body.code)
-    user, _ = await sign_in_wechat(session.openid, session.unionid, ctx.vault.encrypt(session.session_key))
+    await services.limiter.hit("signin-code", code_key, SAME_CODE_LIMIT)
+    session = await services.wechat.code2session(body.code)
+    user, _ = await sign_in_wechat(session.openid, session.unionid, services.vault.encrypt(session.session_key))
     await user.fetch_related("org")
-    token = await issue_token(user, ctx.config.token_ttl)
-    return json_response(LoginOut(token=token, expires_in=ctx.config.token_ttl, user=UserRead.of(user, ctx.storage)))
+    token = await issue_token(user, services.config.token_ttl)
+    return json_response(
+        LoginOut(token=token, expires_in=services.config.token_ttl, user=UserRead.of(user, services.storage))
+    )
 
 
 @bp.post("/phone")
 @endpoint(summary="绑定手机号", body=CodeIn, response=UserRead, errors=WECHAT_ERRORS, tag="auth")
-async def phone(request: Request, user: User, body: CodeIn) -> HTTPResponse:
+async def phone(request: Request, user: User, body: CodeIn, services: Services) -> HTTPResponse:
     """Bind the phone number WeChat verified (getPhoneNumber code); shown masked."""
-    vault = request.app.ctx.vault
-    info = await request.app.ctx.wechat.get_phone_number(body.code)
+    vault = services.vault
+    info = await services.wechat.get_phone_number(body.code)
     number = info.pure_phone_number
     await bind_phone(
         user,
@@ -62,7 +64,7 @@ async def phone(request: Request, user: User, body: CodeIn) -> HTTPResponse:
         phone_hash=vault.lookup_hash(number),
         phone_masked=mask_phone(number),
     )
-    return json_response(UserRead.of(user, request.app.ctx.storage))
+    return json_response(UserRead.of(user, services.storage))
 
 
 @bp.post("/logout")

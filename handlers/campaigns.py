@@ -14,49 +14,30 @@ from handlers.task_schemas import (
     CampaignUpdate,
     TaskCreate,
     TaskRead,
+    task_columns,
 )
 from models.audit import record
 from models.campaigns import Campaign
 from models.media import MediaNotYours, picture_columns
-from models.orgs import find_org, org_path
+from models.orgs import org_path
 from models.tasks import (
     audience_fields,
     campaign_summary,
     create_campaign,
     create_task,
-    get_campaign,
     now_utc,
     open_task_ids,
     set_campaign_status,
     update_campaign,
 )
 from models.users import STAFF_ROLES, User
-from server.kernel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.auth import in_scope, may_view, staff_scope
 from server.web.endpoint import endpoint, json_response
+from server.web.permissions import managed_campaign, org_in_scope, staff_scope, visible_campaign
+from server.web.services import Services
 
 bp = Blueprint("campaigns", url_prefix="/campaigns")
-
-
-async def _visible_campaign(campaign_id: int, user: User) -> Campaign:
-    """The campaign if the caller may see it: published for everyone, all in scope for staff."""
-    campaign = await get_campaign(campaign_id)
-    if not may_view(user, campaign.org, campaign.status):
-        raise NotFound("活动不存在")
-    return campaign
-
-
-async def managed_campaign(campaign_id: int, user: User) -> Campaign:
-    """The campaign if the caller manages it (staff of its org subtree, or admin)."""
-    campaign = await get_campaign(campaign_id)
-    scope = staff_scope(user)
-    if not in_scope(scope, campaign.org):
-        # Staff may know it exists (published) but not change it.
-        if campaign.status == "draft":
-            raise NotFound("活动不存在")
-        raise Forbidden("只能管理本组织及下级组织的活动")
-    return campaign
 
 
 @bp.post("")
@@ -69,17 +50,13 @@ async def managed_campaign(campaign_id: int, user: User) -> Campaign:
     errors=(MediaNotYours,),
     tag="campaigns",
 )
-async def post_campaign(request: Request, user: User, body: CampaignCreate) -> HTTPResponse:
+async def post_campaign(request: Request, user: User, body: CampaignCreate, services: Services) -> HTTPResponse:
     """Create a draft campaign owned by an org inside the caller's subtree."""
-    org = await find_org(int(body.org_id))
-    if org is None:
-        raise InvalidRequest.fields({"org_id": "组织不存在"})
-    if not in_scope(staff_scope(user), org):
-        raise Forbidden("只能在本组织及下级组织发布活动")
+    org = await org_in_scope(user, int(body.org_id), "只能在本组织及下级组织发布活动")
     data = body.model_dump(exclude={"org_id", "cover_media_id"})
     data.update(await picture_columns(user, body.cover_media_id, "cover"))
     campaign = await create_campaign(data, org, user)
-    return json_response(CampaignRead.of(campaign, request.app.ctx.storage), status=201)
+    return json_response(CampaignRead.of(campaign, services.storage), status=201)
 
 
 @bp.patch("/<campaign_id:id>")
@@ -91,7 +68,9 @@ async def post_campaign(request: Request, user: User, body: CampaignCreate) -> H
     errors=(NotFound, Conflict, MediaNotYours),
     tag="campaigns",
 )
-async def patch_campaign(request: Request, campaign_id: int, user: User, body: CampaignUpdate) -> HTTPResponse:
+async def patch_campaign(
+    request: Request, campaign_id: int, user: User, body: CampaignUpdate, services: Services
+) -> HTTPResponse:
     """Edit title, kind, description or dates of a campaign the caller manages."""
     campaign = await managed_campaign(campaign_id, user)
     changes = body.model_dump(exclude_unset=True)
@@ -100,12 +79,12 @@ async def patch_campaign(request: Request, campaign_id: int, user: User, body: C
             raise InvalidRequest.fields({name: "不能为 null"})
     if "cover_media_id" in changes:
         changes.update(await picture_columns(user, changes["cover_media_id"], "cover"))
-    return json_response(CampaignRead.of(await update_campaign(campaign, changes), request.app.ctx.storage))
+    return json_response(CampaignRead.of(await update_campaign(campaign, changes), services.storage))
 
 
 @bp.post("/<campaign_id:id>/publish")
 @endpoint(summary="发布活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
-async def publish(request: Request, campaign_id: int, user: User) -> HTTPResponse:
+async def publish(request: Request, campaign_id: int, user: User, services: Services) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
     campaign = await managed_campaign(campaign_id, user)
     was_draft = campaign.status == "draft"
@@ -113,23 +92,23 @@ async def publish(request: Request, campaign_id: int, user: User) -> HTTPRespons
     if was_draft:
         await record(user, "publish", f"campaign:{campaign.id}", {"title": campaign.title})
         for task_id in await open_task_ids(campaign):
-            await request.app.ctx.jobs.enqueue("notify_task_new", task_id)
-    return json_response(CampaignRead.of(campaign, request.app.ctx.storage))
+            await services.jobs.enqueue("notify_task_new", task_id)
+    return json_response(CampaignRead.of(campaign, services.storage))
 
 
 @bp.post("/<campaign_id:id>/close")
 @endpoint(summary="结束活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
-async def close(request: Request, campaign_id: int, user: User) -> HTTPResponse:
+async def close(request: Request, campaign_id: int, user: User, services: Services) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
     campaign = await managed_campaign(campaign_id, user)
     if campaign.status != "closed":
         await record(user, "close", f"campaign:{campaign.id}", {"title": campaign.title})
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), request.app.ctx.storage))
+    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), services.storage))
 
 
 @bp.get("")
 @endpoint(summary="活动列表", query=CampaignQuery, response=CampaignList, tag="campaigns")
-async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> HTTPResponse:
+async def list_campaigns(request: Request, user: User, query: CampaignQuery, services: Services) -> HTTPResponse:
     """Newest first; volunteers see published and closed ones, staff everything in their subtree."""
     rows = Campaign.all().select_related("org")
     if user.is_staff:
@@ -153,7 +132,7 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
     page, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
     return json_response(
         {
-            "items": [CampaignRead.of(c, request.app.ctx.storage).model_dump(mode="json") for c in page],
+            "items": [CampaignRead.of(c, services.storage).model_dump(mode="json") for c in page],
             "next_cursor": next_cursor,
         }
     )
@@ -161,9 +140,9 @@ async def list_campaigns(request: Request, user: User, query: CampaignQuery) -> 
 
 @bp.get("/<campaign_id:id>")
 @endpoint(summary="活动详情", response=CampaignRead, errors=(NotFound,), tag="campaigns")
-async def get_campaign_detail(request: Request, campaign_id: int, user: User) -> HTTPResponse:
+async def get_campaign_detail(request: Request, campaign_id: int, user: User, services: Services) -> HTTPResponse:
     """One campaign the caller may see."""
-    return json_response(CampaignRead.of(await _visible_campaign(campaign_id, user), request.app.ctx.storage))
+    return json_response(CampaignRead.of(await visible_campaign(campaign_id, user), services.storage))
 
 
 @bp.get("/<campaign_id:id>/summary")
@@ -184,26 +163,14 @@ async def summary(request: Request, campaign_id: int, user: User) -> HTTPRespons
     errors=(NotFound, Conflict),
     tag="tasks",
 )
-async def post_task(request: Request, campaign_id: int, user: User, body: TaskCreate) -> HTTPResponse:
+async def post_task(
+    request: Request, campaign_id: int, user: User, body: TaskCreate, services: Services
+) -> HTTPResponse:
     """Add a task (time window, quota, points, hours, photos, location, audience) to a campaign."""
     campaign = await managed_campaign(campaign_id, user)
     data = task_columns(body.model_dump())
     data.update(await audience_fields(body.audience.model_dump() if body.audience else None))
     task = await create_task(campaign, data)
     if campaign.status == "published":
-        await request.app.ctx.jobs.enqueue("notify_task_new", task.id)
+        await services.jobs.enqueue("notify_task_new", task.id)
     return json_response(TaskRead.of(task, now_utc()), status=201)
-
-
-def task_columns(fields: dict) -> dict:
-    """Flatten the API's nested task fields into columns (location → lat/lng/radius)."""
-    data = {k: v for k, v in fields.items() if k not in ("location", "audience")}
-    if "location" in fields:
-        loc = fields["location"]
-        data.update(
-            location_name=loc["name"] if loc else None,
-            lat=loc["lat"] if loc else None,
-            lng=loc["lng"] if loc else None,
-            radius_m=loc["radius_m"] if loc else None,
-        )
-    return data

@@ -15,6 +15,7 @@ from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import NotFound, ServiceUnavailable
 from server.web.endpoint import endpoint, json_response
+from server.web.services import Services
 
 bp = Blueprint("certificates")
 SERIAL_PATTERN = r"[A-Z0-9-]{1,32}"
@@ -30,9 +31,8 @@ class CertificateCheck(BaseModel):
 
 @bp.get("/me/certificate.png")
 @endpoint(summary="我的志愿服务证明", errors=(NoServiceHours, ServiceUnavailable), produces=("image/png",), tag="me")
-async def my_certificate(request: Request, user: User) -> HTTPResponse:
+async def my_certificate(request: Request, user: User, services: Services) -> HTTPResponse:
     """A printable 志愿服务证明 (PNG) of the caller's approved service hours, with a serial that verifies it."""
-    ctx = request.app.ctx
     cert = await issue_for(user, datetime.now(LOCAL_TZ).date())
     data = CertificateData(
         name=cert.name,
@@ -41,10 +41,10 @@ async def my_certificate(request: Request, user: User) -> HTTPResponse:
         approved_tasks=cert.approved_tasks,
         issued_on=cert.issued_on,
         serial=cert.serial,
-        verify_url=f"{ctx.config.public_base_url}/api/v1/certificates/{cert.serial}",
+        verify_url=f"{services.config.public_base_url}/api/v1/certificates/{cert.serial}",
     )
     try:
-        png = await asyncio.get_running_loop().run_in_executor(ctx.image_pool, render_certificate, data)
+        png = await asyncio.get_running_loop().run_in_executor(services.image_pool, render_certificate, data)
     except FontMissing as exc:
         raise ServiceUnavailable("服务器缺少中文字体，暂时无法生成证明，请联系管理员") from exc
     headers = {"Cache-Control": "private, no-store", "X-Certificate-Serial": cert.serial}

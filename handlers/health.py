@@ -11,6 +11,7 @@ from tortoise.connection import get_connection
 from handlers.schemas import Health
 from server.kernel.errors import ServiceUnavailable
 from server.web.endpoint import endpoint, json_response
+from server.web.services import services_of
 
 bp = Blueprint("health")
 CHECK_TIMEOUT = 2.0
@@ -44,7 +45,7 @@ async def _database() -> bool:
 
 
 async def _redis(request: Request) -> bool | None:
-    redis = request.app.ctx.redis
+    redis = services_of(request).redis
     if redis is None:
         return None
     try:

@@ -22,18 +22,19 @@ from models.users import User, members_by_org, profiles
 from server.kernel.clock import now_utc
 from server.kernel.errors import NotFound
 from server.web.endpoint import endpoint, json_response
+from server.web.services import Services
 
 bp = Blueprint("leaderboard", url_prefix="/leaderboard")
 
 
 @bp.get("")
 @endpoint(summary="排行榜", query=BoardQuery, response=BoardOut, tag="leaderboard")
-async def people(request: Request, user: User, query: BoardQuery) -> HTTPResponse:
+async def people(request: Request, user: User, query: BoardQuery, services: Services) -> HTTPResponse:
     """Top people by points in a scope (ties share a rank: 1, 2, 2, 4) and the caller's own rank."""
     scope = parse_scope(query.scope, now_utc())
-    board = await request.app.ctx.rankings.board(scope, query.limit, user.id)
+    board = await services.rankings.board(scope, query.limit, user.id)
     people = await profiles([uid for _, uid, _ in board.items])
-    storage = request.app.ctx.storage
+    storage = services.storage
     items = []
     for rank, uid, points in board.items:
         person = people.get(uid)
@@ -47,12 +48,12 @@ async def people(request: Request, user: User, query: BoardQuery) -> HTTPRespons
 
 @bp.get("/orgs")
 @endpoint(summary="组织排行榜", query=OrgBoardQuery, response=OrgBoardOut, errors=(NotFound,), tag="leaderboard")
-async def orgs(request: Request, user: User, query: OrgBoardQuery) -> HTTPResponse:
+async def orgs(request: Request, user: User, query: OrgBoardQuery, services: Services) -> HTTPResponse:
     """The sub-orgs of a parent (default: the county) by points, or per registered volunteer (`per_capita=1`)."""
     scope = parse_scope(query.scope, now_utc())
     parent = await _parent(user, scope.org_id or (int(query.parent_id) if query.parent_id else None))
     children = await Org.filter(parent_id=parent.id).order_by("id")
-    points = await request.app.ctx.rankings.org_points(scope, [c.id for c in children])
+    points = await services.rankings.org_points(scope, [c.id for c in children])
     members = await members_by_org(parent, children)
     per_capita = query.per_capita in ("1", "true")
 

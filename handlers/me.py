@@ -17,20 +17,21 @@ from models.users import User, erase_user, personal_data, update_profile
 from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response, no_content
+from server.web.services import Services
 
 bp = Blueprint("me", url_prefix="/me")
 
 
 @bp.get("")
 @endpoint(summary="我的资料", response=UserRead, tag="me")
-async def get_me(request: Request, user: User) -> HTTPResponse:
+async def get_me(request: Request, user: User, services: Services) -> HTTPResponse:
     """The caller's profile, with points, service hours and star level."""
-    return json_response(UserRead.of(user, request.app.ctx.storage))
+    return json_response(UserRead.of(user, services.storage))
 
 
 @bp.patch("")
 @endpoint(summary="修改我的资料", body=MeUpdate, response=UserRead, errors=(Forbidden, MediaNotYours), tag="me")
-async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse:
+async def patch_me(request: Request, user: User, body: MeUpdate, services: Services) -> HTTPResponse:
     """Change nickname, avatar, org (volunteers and influencers) or leaderboard visibility."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
     for name in ("nickname", "leaderboard_visible"):
@@ -43,7 +44,7 @@ async def patch_me(request: Request, user: User, body: MeUpdate) -> HTTPResponse
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     if "avatar_media_id" in changes:
         changes.update(await picture_columns(user, changes["avatar_media_id"], "avatar"))
-    return json_response(UserRead.of(await update_profile(user, changes), request.app.ctx.storage))
+    return json_response(UserRead.of(await update_profile(user, changes), services.storage))
 
 
 @bp.get("/points")
@@ -57,15 +58,15 @@ async def my_points(request: Request, user: User, query: PageQuery) -> HTTPRespo
 
 @bp.get("/export")
 @endpoint(summary="导出我的个人信息", response=PersonalData, tag="me")
-async def export_me(request: Request, user: User) -> HTTPResponse:
+async def export_me(request: Request, user: User, services: Services) -> HTTPResponse:
     """Everything the service holds about the caller, phone number in full (it is theirs)."""
-    return json_response(await personal_data(user, request.app.ctx.vault))
+    return json_response(await personal_data(user, services.vault))
 
 
 @bp.delete("")
 @endpoint(summary="注销账号", status=204, tag="me")
-async def delete_me(request: Request, user: User) -> HTTPResponse:
+async def delete_me(request: Request, user: User, services: Services) -> HTTPResponse:
     """Erase personal data, photos included, and sign out everywhere; earned points stay, anonymised."""
     keys = await erase_user(user)
-    await asyncio.to_thread(remove_files, request.app.ctx.storage, keys)
+    await asyncio.to_thread(remove_files, services.storage, keys)
     return no_content()

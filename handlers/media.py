@@ -17,6 +17,7 @@ from models.users import User
 from server.kernel.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from server.web.endpoint import endpoint, json_response
 from server.web.multipart import discard, receive_file
+from server.web.services import Services, services_of
 
 bp = Blueprint("media", url_prefix="/media")
 files = Blueprint("media_files", url_prefix="/media/files")
@@ -38,16 +39,15 @@ class BadImage(ApiError):
     upload_field=UPLOAD_FIELD,
     upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
 )
-async def upload(request: Request, user: User) -> HTTPResponse:
+async def upload(request: Request, user: User, services: Services) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
-    ctx = request.app.ctx
-    await ctx.limiter.hit("upload", str(user.id), ctx.config.limit_upload)
+    await services.limiter.hit("upload", str(user.id), services.config.limit_upload)
     received = await receive_file(
-        request, field=UPLOAD_FIELD, max_bytes=ctx.config.max_upload_bytes, tmp_dir=ctx.incoming
+        request, field=UPLOAD_FIELD, max_bytes=services.config.max_upload_bytes, tmp_dir=services.incoming
     )
     try:
         stored = await asyncio.get_running_loop().run_in_executor(
-            ctx.image_pool, store_upload, received.path, ctx.storage
+            services.image_pool, store_upload, received.path, services.storage
         )
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
@@ -56,9 +56,9 @@ async def upload(request: Request, user: User) -> HTTPResponse:
     try:
         media = await create_media(user, stored.stem, stored.image, received.size)
     except BaseException:
-        await asyncio.to_thread(remove_files, ctx.storage, stored.keys)
+        await asyncio.to_thread(remove_files, services.storage, stored.keys)
         raise
-    return json_response(MediaRead.of(media, ctx.storage), status=201)
+    return json_response(MediaRead.of(media, services.storage), status=201)
 
 
 def _as_api_error(exc: ImageRejected) -> ApiError:
@@ -72,10 +72,10 @@ def _as_api_error(exc: ImageRejected) -> ApiError:
 async def serve_file(request: Request, key: str) -> HTTPResponse:
     """A photo file by its signed, expiring URL; no Authorization needed (for `<image>` and WeChat)."""
     expires, signature = request.args.get("e", ""), request.args.get("s", "")
-    if not request.app.ctx.signer.verify(request.path, expires, signature):
+    if not services_of(request).signer.verify(request.path, expires, signature):
         raise Forbidden("图片链接无效或已过期，请刷新页面")
     try:
-        data = await asyncio.to_thread(request.app.ctx.storage.open, check_key(key))
+        data = await asyncio.to_thread(services_of(request).storage.open, check_key(key))
     except (StorageError, FileNotFoundError):
         raise NotFound("图片不存在") from None
     max_age = max(0, int(expires) - int(time.time()))

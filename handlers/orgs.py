@@ -6,11 +6,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.schemas import OrgCreate, OrgRead, OrgTree
-from models.orgs import create_org, org_path, org_tree
+from models.orgs import create_org, org_tree
 from models.users import STAFF_ROLES, User
-from server.kernel.errors import Forbidden
-from server.web.auth import staff_scope
 from server.web.endpoint import endpoint, json_response
+from server.web.permissions import may_create_org_under
 
 bp = Blueprint("orgs", url_prefix="/orgs")
 
@@ -33,11 +32,7 @@ async def list_orgs(request: Request, user: User) -> HTTPResponse:
 )
 async def post_org(request: Request, user: User, body: OrgCreate) -> HTTPResponse:
     """Admins create anywhere; staff create below their own org only."""
-    scope = staff_scope(user)
     parent_id = int(body.parent_id) if body.parent_id else None
-    if scope is not None:
-        parent = await org_path(parent_id)
-        if parent is None or not parent.startswith(scope.path):
-            raise Forbidden("只能在本组织及下级组织中新建")
+    await may_create_org_under(user, parent_id)
     org = await create_org(body.name, body.kind, parent_id)
     return json_response(OrgRead.of(org), status=201)

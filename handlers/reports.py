@@ -13,13 +13,12 @@ from sanic.response import HTTPResponse
 from handlers.schemas import Day, Id
 from media.reports import participation_csv, participation_xlsx
 from models.audit import record
-from models.orgs import Org
 from models.participation import participation
 from models.users import STAFF_ROLES, User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import Forbidden, InvalidRequest
-from server.web.auth import in_scope, staff_scope
 from server.web.endpoint import endpoint
+from server.web.permissions import org_for_report
 
 bp = Blueprint("reports", url_prefix="/reports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,7 +72,7 @@ async def _report(request: Request, user: User, query: ReportQuery, kind: str) -
     first, last = query.from_ or (query.to or today).replace(day=1), query.to or today
     if first > last:
         raise InvalidRequest.fields({"from": "开始日期不能晚于结束日期"})
-    org = await _org(user, query.org_id)
+    org = await org_for_report(user, int(query.org_id) if query.org_id else None, "只能导出本组织及下级组织的报表")
     since = datetime.combine(first, time(), LOCAL_TZ)
     until = datetime.combine(last + timedelta(days=1), time(), LOCAL_TZ)
     campaign_id = int(query.campaign_id) if query.campaign_id else None
@@ -91,16 +90,3 @@ async def _report(request: Request, user: User, query: ReportQuery, kind: str) -
         "Content-Disposition": f"attachment; filename={name}; filename*=UTF-8''{quote(f'参与情况_{period}.{kind}')}"
     }
     return HTTPResponse(body, content_type=content_type, headers=headers)
-
-
-async def _org(user: User, org_id: str | None) -> Org | None:
-    """The org the report covers: asked for and inside the caller's subtree, or the caller's own."""
-    scope = staff_scope(user)
-    if org_id is None:
-        return scope
-    org = await Org.get_or_none(id=int(org_id))
-    if org is None:
-        raise InvalidRequest.fields({"org_id": "组织不存在"})
-    if not in_scope(scope, org):
-        raise Forbidden("只能导出本组织及下级组织的报表")
-    return org

@@ -8,14 +8,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.media_schemas import SubmissionIn, SubmissionList, SubmissionQuery, SubmissionRead
-from handlers.tasks import MEMBERS, visible_task
 from models.enrollment import NotEnrolled
 from models.media import Media, MediaNotYours, record_check
 from models.submissions import (
     AlreadySubmitted,
     CheckinRequired,
     Evidence,
-    Submission,
     TooFewPhotos,
     TooManyPhotos,
     get_submission,
@@ -23,11 +21,12 @@ from models.submissions import (
     submit,
 )
 from models.tasks import TaskClosed
-from models.users import User
+from models.users import MEMBER_ROLES, User
 from server.kernel.errors import ApiError, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.auth import in_scope, staff_scope
 from server.web.endpoint import endpoint, json_response
+from server.web.permissions import may_read_submission, staff_scope, visible_task
+from server.web.services import Services
 
 bp = Blueprint("submissions")
 log = logging.getLogger("wenming.submissions")
@@ -38,7 +37,7 @@ TEXT_SCENE = 3
 @bp.post("/tasks/<task_id:id>/submissions")
 @endpoint(
     summary="提交任务材料",
-    roles=MEMBERS,
+    roles=MEMBER_ROLES,
     body=SubmissionIn,
     response=SubmissionRead,
     status=201,
@@ -55,22 +54,24 @@ TEXT_SCENE = 3
     ),
     tag="submissions",
 )
-async def post_submission(request: Request, task_id: int, user: User, body: SubmissionIn) -> HTTPResponse:
+async def post_submission(
+    request: Request, task_id: int, user: User, body: SubmissionIn, services: Services
+) -> HTTPResponse:
     """Hand in photos (uploaded first via POST /media), text, optional location and links. Honours Idempotency-Key."""
     task = await visible_task(task_id, user)
     evidence = Evidence(
         media_ids=[int(i) for i in body.media_ids], text=body.text, lat=body.lat, lng=body.lng, links=body.links
     )
-    submission = await submit(task, user, evidence, lambda text: _check_text(request, user, text))
+    submission = await submit(task, user, evidence, lambda text: _check_text(services, user, text))
     submission = await get_submission(submission.id)
     assert submission is not None
-    _check_photos_later(request, user, [p.media for p in submission.photos])
-    return json_response(SubmissionRead.of(submission, request.app.ctx.storage, staff=user.is_staff), status=201)
+    _check_photos_later(services, user, [p.media for p in submission.photos])
+    return json_response(SubmissionRead.of(submission, services.storage, staff=user.is_staff), status=201)
 
 
 @bp.get("/submissions")
 @endpoint(summary="提交列表", query=SubmissionQuery, response=SubmissionList, tag="submissions")
-async def list_submissions(request: Request, user: User, query: SubmissionQuery) -> HTTPResponse:
+async def list_submissions(request: Request, user: User, query: SubmissionQuery, services: Services) -> HTTPResponse:
     """Newest first: your own (`mine=1`, always for volunteers), or, for staff, those of tasks in your org subtree."""
     mine = query.mine in ("1", "true") or not user.is_staff
     scope = None if mine else staff_scope(user)
@@ -83,31 +84,25 @@ async def list_submissions(request: Request, user: User, query: SubmissionQuery)
         limit=query.limit,
     )
     page, next_cursor = split_page(rows, query.limit)
-    storage = request.app.ctx.storage
+    storage = services.storage
     items = [SubmissionRead.of(s, storage, staff=user.is_staff).model_dump(mode="json") for s in page]
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
 @bp.get("/submissions/<submission_id:id>")
 @endpoint(summary="提交详情", response=SubmissionRead, errors=(NotFound,), tag="submissions")
-async def get_one(request: Request, submission_id: int, user: User) -> HTTPResponse:
+async def get_one(request: Request, submission_id: int, user: User, services: Services) -> HTTPResponse:
     """One submission: its owner, or staff of the task's org subtree (who also see the risk flags)."""
     submission = await get_submission(submission_id)
-    if submission is None or not _may_read(user, submission):
+    if submission is None or not may_read_submission(user, submission):
         raise NotFound("提交不存在")
-    return json_response(SubmissionRead.of(submission, request.app.ctx.storage, staff=user.is_staff))
+    return json_response(SubmissionRead.of(submission, services.storage, staff=user.is_staff))
 
 
-def _may_read(user: User, submission: Submission) -> bool:
-    if submission.user_id == user.id:
-        return True
-    return user.is_staff and in_scope(staff_scope(user), submission.task.campaign.org)
-
-
-async def _check_text(request: Request, user: User, text: str) -> str:
+async def _check_text(services: Services, user: User, text: str) -> str:
     """WeChat's verdict on the text; when WeChat cannot answer, the reviewer reads it unchecked."""
     try:
-        answer = await request.app.ctx.wechat.msg_sec_check(text, user.openid or "", scene=TEXT_SCENE)
+        answer = await services.wechat.msg_sec_check(text, user.openid or "", scene=TEXT_SCENE)
     except ApiError as exc:
         log.warning("text check skipped: %s", exc.code)
         return "unchecked"
@@ -115,14 +110,15 @@ async def _check_text(request: Request, user: User, text: str) -> str:
     return suggest if suggest in ("pass", "review", "risky") else "unchecked"
 
 
-def _check_photos_later(request: Request, user: User, media: list[Media]) -> None:
+def _check_photos_later(services: Services, user: User, media: list[Media]) -> None:
     """Ask WeChat to check the photos after the response; verdicts arrive by push (handlers.wechat)."""
-    ctx = request.app.ctx
     pending = [m for m in media if m.check_result == "unchecked"]
     if not pending or not user.openid:
         return
 
     async def ask(m: Media) -> str:
-        return await ctx.wechat.media_check_async(ctx.storage.url(m.display_key), user.openid, scene=TEXT_SCENE)
+        return await services.wechat.media_check_async(
+            services.storage.url(m.display_key), user.openid, scene=TEXT_SCENE
+        )
 
-    ctx.background.spawn(record_check(pending, ask), name=f"media-check:{user.id}")
+    services.background.spawn(record_check(pending, ask), name=f"media-check:{user.id}")

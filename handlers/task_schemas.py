@@ -263,3 +263,17 @@ class EnrollmentRow(BaseModel):
 class EnrollmentList(BaseModel):
     items: list[EnrollmentRow]
     next_cursor: str | None
+
+
+def task_columns(fields: dict) -> dict:
+    """Flatten the API's nested task fields into columns (location → lat/lng/radius)."""
+    data = {k: v for k, v in fields.items() if k not in ("location", "audience")}
+    if "location" in fields:
+        loc = fields["location"]
+        data.update(
+            location_name=loc["name"] if loc else None,
+            lat=loc["lat"] if loc else None,
+            lng=loc["lng"] if loc else None,
+            radius_m=loc["radius_m"] if loc else None,
+        )
+    return data

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.campaigns import task_columns
 from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
@@ -15,6 +14,7 @@ from handlers.task_schemas import (
     TaskQuery,
     TaskRead,
     TaskUpdate,
+    task_columns,
 )
 from models.audit import record
 from models.campaigns import Enrollment, Task
@@ -37,36 +37,18 @@ from models.tasks import (
     audience_fields,
     cancel_task,
     enrollments_of,
-    get_task,
     now_utc,
     update_task,
 )
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
-from server.kernel.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.auth import in_scope, may_view, staff_scope
 from server.web.endpoint import endpoint, json_response, no_content
+from server.web.permissions import managed_task, staff_scope, visible_task
+from server.web.services import Services
 
 bp = Blueprint("tasks", url_prefix="/tasks")
-MEMBERS = MEMBER_ROLES
 CHECKIN_PAGE = "pages/checkin/index"
-
-
-async def visible_task(task_id: int, user: User) -> Task:
-    task = await get_task(task_id)
-    if not may_view(user, task.campaign.org, task.campaign.status):
-        raise NotFound("任务不存在")
-    return task
-
-
-async def managed_task(task_id: int, user: User) -> Task:
-    """The task if the caller manages it; as for campaigns, one they can see but not manage is 403."""
-    task = await get_task(task_id)
-    if not in_scope(staff_scope(user), task.campaign.org):
-        if not may_view(user, task.campaign.org, task.campaign.status):
-            raise NotFound("任务不存在")
-        raise Forbidden("只能管理本组织及下级组织的任务")
-    return task
 
 
 async def _render(task: Task, user: User) -> dict:
@@ -133,7 +115,7 @@ async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
 @bp.post("/<task_id:id>/enroll")
 @endpoint(
     summary="报名任务",
-    roles=MEMBERS,
+    roles=MEMBER_ROLES,
     response=EnrollmentRead,
     status=201,
     idempotent=True,
@@ -147,7 +129,7 @@ async def post_enroll(request: Request, task_id: int, user: User) -> HTTPRespons
 
 
 @bp.delete("/<task_id:id>/enroll")
-@endpoint(summary="取消报名", roles=MEMBERS, status=204, errors=(NotFound, NotEnrolled, Conflict), tag="tasks")
+@endpoint(summary="取消报名", roles=MEMBER_ROLES, status=204, errors=(NotFound, NotEnrolled, Conflict), tag="tasks")
 async def delete_enroll(request: Request, task_id: int, user: User) -> HTTPResponse:
     """Withdraw and give the place back (not after evidence was submitted)."""
     await withdraw(await visible_task(task_id, user), user)
@@ -163,7 +145,7 @@ async def delete_enroll(request: Request, task_id: int, user: User) -> HTTPRespo
     errors=(NotFound, OutsideArea, BadScene, NotEnrolled, CheckinWindowClosed),
     tag="tasks",
 )
-async def post_checkin(request: Request, task_id: int, user: User, body: CheckinIn) -> HTTPResponse:
+async def post_checkin(request: Request, task_id: int, user: User, body: CheckinIn, services: Services) -> HTTPResponse:
     """Check in by GPS (`lat`, `lng`, optional `accuracy` in metres) or by the printed code's `scene`."""
     task = await visible_task(task_id, user)
     enrollment = await check_in(
@@ -173,7 +155,7 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
         lng=body.lng,
         accuracy_m=body.accuracy,
         scene=body.scene,
-        scene_secret=request.app.ctx.scene_key,
+        scene_secret=services.scene_key,
     )
     return json_response(EnrollmentRead.of(enrollment))
 
@@ -186,11 +168,11 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
     produces=("image/jpeg", "image/png"),
     tag="tasks",
 )
-async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
+async def qrcode(request: Request, task_id: int, user: User, services: Services) -> HTTPResponse:
     """The WeChat mini-program code whose scene opens this task's check-in (cached)."""
     task = await managed_task(task_id, user)
-    scene = scene_for(task.id, request.app.ctx.scene_key)
-    image, content_type = await request.app.ctx.qrcodes.get(scene, CHECKIN_PAGE)
+    scene = scene_for(task.id, services.scene_key)
+    image, content_type = await services.qrcodes.get(scene, CHECKIN_PAGE)
     return HTTPResponse(image, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
@@ -198,7 +180,7 @@ async def qrcode(request: Request, task_id: int, user: User) -> HTTPResponse:
 @endpoint(
     summary="任务报名名单", roles=STAFF_ROLES, query=PageQuery, response=EnrollmentList, errors=(NotFound,), tag="tasks"
 )
-async def enrollments(request: Request, task_id: int, user: User, query: PageQuery) -> HTTPResponse:
+async def enrollments(request: Request, task_id: int, user: User, query: PageQuery, services: Services) -> HTTPResponse:
     """Everyone enrolled in a task with their check-in state, in enrollment order."""
     task = await managed_task(task_id, user)
     after = decode_id_cursor(query.cursor)
@@ -209,7 +191,7 @@ async def enrollments(request: Request, task_id: int, user: User, query: PageQue
     items = [
         {
             "enrollment": EnrollmentRead.of(e).model_dump(mode="json"),
-            "user": UserRead.of(e.user, request.app.ctx.storage).model_dump(mode="json"),
+            "user": UserRead.of(e.user, services.storage).model_dump(mode="json"),
             "checkin_method": e.checkin_method,
             "checkin_distance_m": e.checkin_distance_m,
         }

@@ -14,32 +14,31 @@ from media.spreadsheets import NotASpreadsheet, read_rows
 from models.audit import record
 from models.orgs import org_path
 from models.roster import RosterError, columns_of, import_roster, roster_secrets
-from models.users import STAFF_ROLES, User, list_users, update_profile
+from models.users import STAFF_ROLES, User, find_user, list_users, update_profile
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.auth import staff_scope
 from server.web.endpoint import endpoint, json_response
 from server.web.multipart import discard, receive_file
+from server.web.permissions import managed_person, may_change_person, path_in_scope, staff_scope
+from server.web.services import Services
 
 bp = Blueprint("users", url_prefix="/users")
 PHONE = re.compile(r"^1\d{10}$")
-# What staff (not admins) may grant: 网络大V/达人 status, and take it back.
-STAFF_GRANTABLE = frozenset({"volunteer", "influencer"})
 
 
 @bp.get("")
 @endpoint(summary="人员列表", roles=STAFF_ROLES, query=UserQuery, response=UserList, tag="users")
-async def get_users(request: Request, user: User, query: UserQuery) -> HTTPResponse:
+async def get_users(request: Request, user: User, query: UserQuery, services: Services) -> HTTPResponse:
     """People in the caller's org subtree; `q` matches nickname, or a full phone number exactly."""
     scope = staff_scope(user)
     before_id = decode_id_cursor(query.cursor)
     path = await org_path(int(query.org_id)) if query.org_id else None
     if query.org_id and path is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
-    if scope is not None and path is not None and not path.startswith(scope.path):
+    if path is not None and not path_in_scope(scope, path):
         # As the reports do: asking for another township's people is refused, not answered empty.
         raise Forbidden("只能查看本组织及下级组织的人员")
-    phone_hash = request.app.ctx.vault.lookup_hash(query.q) if query.q and PHONE.match(query.q) else None
+    phone_hash = services.vault.lookup_hash(query.q) if query.q and PHONE.match(query.q) else None
     rows = await list_users(
         scope_path=scope.path if scope else None,
         org_path=path,
@@ -52,7 +51,7 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
     rows, next_cursor = split_page(rows, query.limit)
     return json_response(
         {
-            "items": [UserRead.of(u, request.app.ctx.storage).model_dump(mode="json") for u in rows],
+            "items": [UserRead.of(u, services.storage).model_dump(mode="json") for u in rows],
             "next_cursor": next_cursor,
         }
     )
@@ -67,23 +66,16 @@ async def get_users(request: Request, user: User, query: UserQuery) -> HTTPRespo
     errors=(NotFound,),
     tag="users",
 )
-async def patch_user(request: Request, user_id: int, user: User, body: UserUpdate) -> HTTPResponse:
+async def patch_user(request: Request, user_id: int, user: User, body: UserUpdate, services: Services) -> HTTPResponse:
     """Admins set any role and org; staff switch volunteer↔influencer and move people inside their subtree."""
-    scope = staff_scope(user)
-    target = await User.get_or_none(id=user_id).select_related("org")
-    if target is None or (scope and not (target.org and target.org.path.startswith(scope.path))):
-        raise NotFound("人员不存在")
+    target = managed_person(user, await find_user(user_id))
     changes = body.model_dump(exclude_unset=True)
     if "role" in changes and changes["role"] is None:
         raise InvalidRequest.fields({"role": "不能为 null"})
     path = await org_path(int(changes["org_id"])) if changes.get("org_id") else None
     if changes.get("org_id") and path is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
-    if scope is not None:
-        if target.role not in STAFF_GRANTABLE or changes.get("role", target.role) not in STAFF_GRANTABLE:
-            raise Forbidden("工作人员只能设置志愿者与网络达人身份")
-        if "org_id" in changes and (path is None or not path.startswith(scope.path)):
-            raise Forbidden("只能调整到本组织及下级组织")
+    may_change_person(user, target, changes.get("role", target.role), path, "org_id" in changes)
     before = (target.role, target.org_id)
     target = await update_profile(target, changes)
     if (target.role, target.org_id) != before:
@@ -92,7 +84,7 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
             "to": {"role": target.role, "org_id": target.org_id},
         }
         await record(user, "role_change", f"user:{target.id}", details)
-    return json_response(UserRead.of(target, request.app.ctx.storage))
+    return json_response(UserRead.of(target, services.storage))
 
 
 class RosterRowError(BaseModel):
@@ -124,13 +116,12 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
     upload_field="file",
     upload_types=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
 )
-async def import_users(request: Request, user: User) -> HTTPResponse:
+async def import_users(request: Request, user: User, services: Services) -> HTTPResponse:
     """An .xlsx roster (姓名, 手机号, 组织, 身份): people created or updated by phone; bad rows listed by number."""
-    ctx = request.app.ctx
-    received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=ctx.incoming)
+    received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=services.incoming)
     try:
         header, rows = await asyncio.to_thread(read_rows, received.path)
-        result = await import_roster(rows, columns_of(header), roster_secrets(ctx.vault))
+        result = await import_roster(rows, columns_of(header), roster_secrets(services.vault))
     except (NotASpreadsheet, RosterError) as exc:
         raise RosterRejected(str(exc)) from None
     finally:

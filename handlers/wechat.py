@@ -12,6 +12,7 @@ from sanic_ext.extensions.openapi import openapi
 from models.submissions import apply_media_verdict
 from server.kernel.errors import InvalidRequest, NotFound, PayloadTooLarge
 from server.web.endpoint import endpoint
+from server.web.services import services_of
 from server.wechat.push import PushRejected, PushVerifier, media_verdict
 
 bp = Blueprint("wechat", url_prefix="/wechat")
@@ -37,7 +38,7 @@ class PushQuery(BaseModel):
 
 
 def _verifier(request: Request) -> PushVerifier:
-    verifier: PushVerifier | None = request.app.ctx.push
+    verifier: PushVerifier | None = services_of(request).push
     if verifier is None:
         raise NotFound("未配置微信消息推送")
     return verifier

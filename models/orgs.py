@@ -7,7 +7,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from server.kernel.errors import InvalidRequest, NotFound
+from server.kernel.errors import InvalidRequest
 from server.kernel.ids import is_id
 
 ORG_KINDS = ("county", "township", "village", "unit")
@@ -68,13 +68,6 @@ async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
 async def find_org(org_id: int | None) -> Org | None:
     """The org, or None when there is no such org (or no such id)."""
     return await Org.get_or_none(id=org_id) if is_id(org_id) else None
-
-
-async def get_org(org_id: int) -> Org:
-    org = await find_org(org_id)
-    if org is None:
-        raise NotFound("组织不存在")
-    return org
 
 
 async def org_path(org_id: int | None) -> str | None:

@@ -123,12 +123,6 @@ class Board:
     me: tuple[int, int] | None  # (rank, points) of the caller, None when they have none here
 
 
-@dataclass
-class OrgRow:
-    org_id: int
-    points: int
-
-
 class Rankings:
     def __init__(self, redis: Redis | None, spawn: Callable[[Any, str], None] | None = None) -> None:
         self.redis = redis

@@ -19,11 +19,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from models.audit import record
 from models.ledger import LedgerEntry
 from models.submissions import Submission
 from models.tasks import TaskClosed
 from models.users import User
 from server.kernel.clock import now_utc
+from server.kernel.effects import AfterCommit
 from server.kernel.errors import Conflict, InvalidRequest
 
 AWAITING = ("pending", "flagged")
@@ -41,10 +43,11 @@ class Decision:
     points: int | None = None  # approve only; None = the task's points
 
 
-async def review(submission: Submission, reviewer: User, decision: Decision) -> list[LedgerEntry]:
-    """Apply one decision; returns the ledger entries written (for the rankings, after commit).
+async def review(submission: Submission, reviewer: User, decision: Decision, after: AfterCommit) -> list[LedgerEntry]:
+    """Apply one decision with its audit entry; then the rankings move and the author is told.
 
     ``submission`` comes with its task, campaign and user (``models.submissions.get_submission``).
+    Returns the ledger entries written.
     """
     task = submission.task
     if task.cancelled_at is not None:
@@ -60,8 +63,16 @@ async def review(submission: Submission, reviewer: User, decision: Decision) -> 
                 await User.filter(id=entry.user_id).update(
                     points=F("points") + entry.points, service_hours=F("service_hours") + entry.service_hours
                 )
+            details = {
+                "decision": decision.decision,
+                "reason": decision.reason,
+                "points": sum(e.points for e in entries),
+            }
+            await record(reviewer, "review", f"submission:{submission.id}", details)
     except IntegrityError:
         raise AlreadyReviewed() from None
+    await after.points_moved(entries)
+    await after.notify("notify_review", submission.id)
     return entries
 
 

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from models.orgs import Org
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
+from server.kernel.ids import is_id
 
 ROLES = ("volunteer", "influencer", "staff", "admin")
 STAFF_ROLES = frozenset({"staff", "admin"})
@@ -195,6 +196,11 @@ async def bind_phone(user: User, *, phone_enc: str, phone_hash: str, phone_maske
     user.update_from_dict({**phone, **merged})
     if "org_id" in merged:
         await user.fetch_related("org")
+
+
+async def find_user(user_id: int) -> User | None:
+    """The person with their org, or None when there is no such person."""
+    return await User.get_or_none(id=user_id).select_related("org") if is_id(user_id) else None
 
 
 async def update_profile(user: User, changes: dict[str, object]) -> User:

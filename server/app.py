@@ -28,6 +28,7 @@ from server.kernel.errors import JSON_TYPE, ApiError, InternalError, ServiceUnav
 from server.kernel.ids import ID_PATTERN, route_id
 from server.runtime.background import Background
 from server.runtime.db import close_db, describe, init_db, lost_database
+from server.runtime.effects import Effects
 from server.runtime.jobs import Jobs, job_context
 from server.runtime.observability import (
     CLIENT_CLOSED,
@@ -39,6 +40,7 @@ from server.runtime.observability import (
     route_of,
 )
 from server.web.ratelimit import RateLimiter
+from server.web.services import Services
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
 from server.wechat.codes import QrCodeCache
 from server.wechat.push import NonceGuard, PushVerifier
@@ -74,7 +76,6 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     # Sanic must not add its plain-text stdout handlers.
     app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False)
     app.ctx.config = config
-    app.ctx.metrics_allow = metrics_allowlist()
     app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"
@@ -100,47 +101,61 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
 
 
 async def _start(app: Sanic) -> None:
-    config: Config = app.ctx.config
+    app.ctx.services = await build_services(app.ctx.config)
+
+
+async def build_services(config: Config) -> Services:
+    """Connections, pools and clients of one worker (the composition root)."""
     await init_db(config.database_url)
-    app.ctx.redis = Redis.from_url(config.redis_url) if config.redis_url else None
-    app.ctx.http = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
-    tokens = RedisTokenStore(app.ctx.redis, config.wechat_appid) if app.ctx.redis else MemoryTokenStore()
-    app.ctx.wechat = WeChatClient(
+    redis = Redis.from_url(config.redis_url) if config.redis_url else None
+    http = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
+    wechat = WeChatClient(
         appid=config.wechat_appid,
         secret=config.wechat_secret,
         api_base=config.wechat_api_base,
-        session=app.ctx.http,
-        tokens=tokens,
+        session=http,
+        tokens=RedisTokenStore(redis, config.wechat_appid) if redis else MemoryTokenStore(),
         timeout=config.wechat_timeout,
     )
-    app.ctx.vault = Vault(config.secret_key)
-    app.ctx.scene_key = derive_key(config.secret_key, "checkin-scene-v1")
-    app.ctx.qrcodes = QrCodeCache(app.ctx.wechat, app.ctx.redis)
-    app.ctx.limiter = RateLimiter(app.ctx.redis)
-    app.ctx.incoming = os.path.join(config.media_root, INCOMING_DIR)
-    app.ctx.signer = UrlSigner(
-        derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
-    )
-    app.ctx.storage = make_storage(config, app.ctx.signer)
-    # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
-    app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
-    app.ctx.background = Background()
-    app.ctx.rankings = Rankings(app.ctx.redis, spawn=app.ctx.background.spawn)
-    app.ctx.jobs = Jobs(config.redis_url, job_context(config, app.ctx.wechat), app.ctx.background)
-    await app.ctx.jobs.start()
-    app.ctx.push = None
+    signer = UrlSigner(derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl)
+    background = Background()
+    rankings = Rankings(redis, spawn=background.spawn)
+    jobs = Jobs(config.redis_url, job_context(config, wechat), background)
+    await jobs.start()
+    push = None
     if config.push_token:
-        nonces = NonceGuard(app.ctx.redis)
-        app.ctx.push = PushVerifier(config.push_token, config.push_aes_key, config.wechat_appid, nonces)
+        push = PushVerifier(config.push_token, config.push_aes_key, config.wechat_appid, NonceGuard(redis))
+    return Services(
+        config=config,
+        redis=redis,
+        http=http,
+        wechat=wechat,
+        vault=Vault(config.secret_key),
+        scene_key=derive_key(config.secret_key, "checkin-scene-v1"),
+        qrcodes=QrCodeCache(wechat, redis),
+        limiter=RateLimiter(redis),
+        signer=signer,
+        storage=make_storage(config, signer),
+        incoming=os.path.join(config.media_root, INCOMING_DIR),
+        # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
+        image_pool=ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image"),
+        background=background,
+        rankings=rankings,
+        jobs=jobs,
+        effects=Effects(rankings, jobs),
+        push=push,
+        metrics_allow=metrics_allowlist(),
+    )
 
 
 async def _stop(app: Sanic) -> None:
-    await app.ctx.background.drain()
-    await app.ctx.jobs.close()
-    app.ctx.image_pool.shutdown(wait=True)
-    await app.ctx.http.close()
-    if app.ctx.redis is not None:
-        await app.ctx.redis.aclose()
+    services: Services = app.ctx.services
+    await services.background.drain()
+    await services.jobs.close()
+    services.image_pool.shutdown(wait=True)
+    await services.http.close()
+    if services.redis is not None:
+        await services.redis.aclose()
     await close_db()
     process_stopped()
 

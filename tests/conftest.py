@@ -32,6 +32,7 @@ from server.app import create_app
 from server.config import Config
 from server.runtime.db import apply_migrations, close_db, init_db
 from server.runtime.observability import json_handler
+from server.web.services import Services
 from server.wechat.fake import FakeWeChat
 from tests.support import free_port, service_env
 
@@ -191,6 +192,10 @@ class Service:
     base_url: str
     config: Config
 
+    @property
+    def services(self) -> Services:
+        return self.app.ctx.services
+
 
 @pytest_asyncio.fixture(scope="session")
 async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Service]:
@@ -291,9 +296,9 @@ class Api:
 
     async def settle(self) -> None:
         """Wait for the work the service does after its responses: content checks, queued jobs."""
-        await self.service.app.ctx.background.drain()
-        await self.service.app.ctx.jobs.work()
-        await self.service.app.ctx.background.drain()
+        await self.service.services.background.drain()
+        await self.service.services.jobs.work()
+        await self.service.services.background.drain()
 
     async def login(self, openid: str | None = None) -> tuple[str, dict]:
         reply = await self.call("POST", "/api/v1/auth/wechat-login", json={"code": self.wechat.issue_code(openid)})
@@ -314,15 +319,15 @@ class Api:
 
 async def clean_slate(service: Service, wechat: FakeWeChat) -> None:
     """Empty tables and media, a forgetful fake WeChat, an empty Redis, fresh rate limits."""
-    await service.app.ctx.background.drain()  # the last test's after-response work must not land in this one
+    await service.services.background.drain()  # the last test's after-response work must not land in this one
     await reset_database()
     shutil.rmtree(service.config.media_root, ignore_errors=True)
     wechat.reset()
     wechat.configure_push(service.base_url + "/api/v1/wechat/push", PUSH_TOKEN, PUSH_AES_KEY, fmt="json")
-    if service.app.ctx.redis is not None:
-        await service.app.ctx.redis.flushdb()
-        await service.app.ctx.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
-    service.app.ctx.limiter._local.clear()
+    if service.services.redis is not None:
+        await service.services.redis.flushdb()
+        await service.services.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
+    service.services.limiter._local.clear()
 
 
 @pytest_asyncio.fixture

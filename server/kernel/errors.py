@@ -60,10 +60,6 @@ class NotFound(ApiError):
     status, code, message = 404, "not_found", "请求的资源不存在"
 
 
-class MethodNotAllowed(ApiError):
-    status, code, message = 405, "method_not_allowed", "不支持该请求方法"
-
-
 class Conflict(ApiError):
     status, code, message = 409, "conflict", "操作与当前状态冲突"
 

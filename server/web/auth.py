@@ -1,12 +1,11 @@
-"""Bearer tokens and who may do what."""
+"""Bearer tokens: who is calling (what they may do is ``server.web.permissions``)."""
 
 from __future__ import annotations
 
 from sanic import Request
 
-from models.orgs import Org
 from models.users import User, user_for_token
-from server.kernel.errors import Forbidden, Unauthenticated
+from server.kernel.errors import Unauthenticated
 
 
 def bearer_token(request: Request) -> str | None:
@@ -31,28 +30,3 @@ async def authenticate(request: Request) -> User:
         raise Unauthenticated("登录已失效，请重新登录")
     request.ctx.user = user
     return user
-
-
-def staff_scope(user: User) -> Org | None:
-    """The org subtree a staff user acts in; None means everywhere (admin)."""
-    if user.role == "admin":
-        return None
-    if user.role != "staff" or user.org is None:
-        # Staff without an org can see nothing until an admin places them.
-        raise Forbidden("您的账号尚未分配组织，请联系管理员")
-    return user.org
-
-
-def in_scope(scope: Org | None, org: Org | None) -> bool:
-    """True when ``org`` lies inside ``scope`` (None scope = admin = everything)."""
-    if scope is None:
-        return True
-    return org is not None and org.path.startswith(scope.path)
-
-
-def may_view(user: User, org: Org, status: str) -> bool:
-    """Published and closed campaigns (and their tasks) are public to signed-in people;
-    drafts only to staff whose subtree owns them."""
-    if status != "draft":
-        return True
-    return user.is_staff and in_scope(staff_scope(user), org)

@@ -30,6 +30,7 @@ from server.kernel.errors import (
 from server.kernel.ids import ID_PATTERN
 from server.web.auth import authenticate
 from server.web.idempotency import KEY, replay_or_run
+from server.web.services import services_of
 
 
 class ErrorBody(BaseModel):
@@ -301,7 +302,8 @@ def endpoint(
     """Parse → authorize → call, and document the route (parameters, body, response, every error).
 
     The wrapped handler receives keyword arguments ``user`` (when ``auth``),
-    ``body`` and ``query`` (validated models) besides the path parameters.
+    ``body`` and ``query`` (validated models) and ``services`` (when it names that
+    parameter) besides the path parameters.
     ``idempotent`` routes honour ``Idempotency-Key`` (a retry replays the first answer).
     ``upload_field`` documents a multipart body with that one file field (the handler streams it),
     ``upload_types`` the file types it takes.
@@ -324,8 +326,12 @@ def endpoint(
         error_classes.append(PayloadTooLarge)
 
     def decorate(func: Handler) -> Handler:
+        wants_services = "services" in inspect.signature(func).parameters
+
         @functools.wraps(func)
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            if wants_services:
+                kwargs["services"] = services_of(request)
             if auth:
                 user = await authenticate(request)
                 if allowed is not None and user.role not in allowed:

@@ -140,7 +140,7 @@ async def test_blocked_wechat_user_is_403(api):
 
 
 async def test_sign_in_is_rate_limited_per_ip(api):
-    limiter, rate = api.service.app.ctx.limiter, api.service.config.limit_signin
+    limiter, rate = api.service.services.limiter, api.service.config.limit_signin
     for _attempt in range(2):
         # Fill this window's allowance; retry once if the window turned over meanwhile.
         window = int(time.time()) // rate.period
@@ -203,7 +203,7 @@ async def test_phone_is_bound_masked_and_encrypted(api):
     assert reply.body["phone"] == "139****5678"
     stored = await User.get(openid="o-phone")
     assert "13912345678" not in (stored.phone_enc or "")
-    assert api.service.app.ctx.vault.decrypt(stored.phone_enc) == "13912345678"
+    assert api.service.services.vault.decrypt(stored.phone_enc) == "13912345678"
     assert (await api.call("GET", "/api/v1/me", token=token)).body["phone"] == "139****5678"
 
 

@@ -289,7 +289,7 @@ async def test_checkin_long_before_the_start_is_window_closed(api, tree, staff, 
 async def test_scene_of_the_task_checks_in(api, task, volunteer):
     token, _ = volunteer
     await enroll(api, token, task["id"])
-    scene = scene_for(int(task["id"]), api.service.app.ctx.scene_key)
+    scene = scene_for(int(task["id"]), api.service.services.scene_key)
 
     reply = await checkin(api, token, task["id"], {"scene": scene})
 
@@ -322,7 +322,9 @@ async def test_another_tasks_scene_is_bad_scene(api, tree, staff, task, voluntee
     token, _ = volunteer
     await enroll(api, token, task["id"])
 
-    reply = await checkin(api, token, task["id"], {"scene": scene_for(int(other["id"]), api.service.app.ctx.scene_key)})
+    reply = await checkin(
+        api, token, task["id"], {"scene": scene_for(int(other["id"]), api.service.services.scene_key)}
+    )
 
     assert reply.status == 400
     assert reply.error_code == "bad_scene"
@@ -344,7 +346,7 @@ async def test_checkin_without_position_or_scene_is_invalid(api, task, volunteer
 
 async def test_qrcode_is_a_png_fetched_from_wechat_once(api, task, staff):
     # The cache outlives a test when there is no Redis; start from an empty one.
-    api.service.app.ctx.qrcodes._local.clear()
+    api.service.services.qrcodes._local.clear()
 
     first = await api.call("GET", f"{TASKS}/{task['id']}/qrcode", token=staff)
     second = await api.call("GET", f"{TASKS}/{task['id']}/qrcode", token=staff)
@@ -356,7 +358,7 @@ async def test_qrcode_is_a_png_fetched_from_wechat_once(api, task, staff):
 
 
 async def test_qrcode_carries_the_tasks_scene(api, task, staff):
-    api.service.app.ctx.qrcodes._local.clear()
+    api.service.services.qrcodes._local.clear()
 
     async with api.session.get(
         f"{api.service.base_url}{TASKS}/{task['id']}/qrcode", headers={"Authorization": f"Bearer {staff}"}
@@ -366,7 +368,7 @@ async def test_qrcode_carries_the_tasks_scene(api, task, staff):
     assert image.startswith(PNG_MAGIC)
     [call] = [c for c in api.wechat.calls if c.path == WXACODE_PATH]
     assert len(call.body["scene"]) <= 32
-    assert call.body["scene"] == scene_for(int(task["id"]), api.service.app.ctx.scene_key)
+    assert call.body["scene"] == scene_for(int(task["id"]), api.service.services.scene_key)
 
 
 async def test_volunteer_cannot_fetch_the_qrcode(api, task, volunteer):
@@ -416,7 +418,7 @@ async def test_daily_housekeeping_forgets_answers_older_than_a_week(api, task, v
     week_ago = datetime.now(UTC) - KEEP_ANSWERS - timedelta(minutes=1)
     await IdempotencyRecord.filter(user_id=user_id, key=old).update(created_at=week_ago)
 
-    result = await api.service.app.ctx.jobs.run_here("housekeeping")
+    result = await api.service.services.jobs.run_here("housekeeping")
 
     assert result == "purged 1 idempotency answer(s)"
     assert await IdempotencyRecord.filter(user_id=user_id).values_list("key", flat=True) == [recent]

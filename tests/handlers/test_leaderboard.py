@@ -26,7 +26,7 @@ async def earn(api, staff: str, task: dict, token: str, points: int, seed: int =
 
 
 async def rebuild_if_redis(api) -> None:
-    rankings = api.service.app.ctx.rankings
+    rankings = api.service.services.rankings
     if rankings.redis is not None:
         await rankings.rebuild(datetime.now(UTC))
 
@@ -182,7 +182,7 @@ async def snapshot(rankings: Rankings, scopes: list[str], org_ids: list[int]) ->
 
 
 async def test_redis_boards_never_drift_from_the_ledger_and_rebuild_equals_live(api, staff, task, tree, redis) -> None:
-    live = api.service.app.ctx.rankings
+    live = api.service.services.rankings
     assert live.redis is not None
     west_staff, _ = await api.person("staff", tree.west.id)
     west_task = await published_task(api, west_staff, tree.west.id, points=10, quota=50)
@@ -213,7 +213,7 @@ async def test_redis_boards_never_drift_from_the_ledger_and_rebuild_equals_live(
 
 
 async def test_an_entry_counts_once_however_often_it_is_recorded(api, staff, task, tree, redis) -> None:
-    live = api.service.app.ctx.rankings
+    live = api.service.services.rankings
     token, uid = await api.person("volunteer", tree.east_village.id)
     await earn(api, staff, task, token, 7)
     entry = await LedgerEntry.get(user_id=uid)

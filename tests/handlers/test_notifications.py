@@ -153,7 +153,7 @@ async def test_reminders_go_once_to_people_enrolled_in_tomorrows_tasks(api, wech
     await api.call("POST", f"/api/v1/tasks/{tomorrow['id']}/enroll", token=(await api.person("volunteer"))[0])
     await api.settle()
     wechat.sent_messages.clear()
-    jobs = api.service.app.ctx.jobs
+    jobs = api.service.services.jobs
 
     await jobs.run_here("remind_tomorrow")
     await jobs.run_here("remind_tomorrow")  # run twice (a restarted worker): still one message each

@@ -133,7 +133,7 @@ async def test_sign_in_and_phone_binding_leave_no_secret_in_the_logs(api, logs):
     await api.call("GET", "/api/v1/me", token=token)
 
     user = await User.get(openid="o-observed")
-    session_key = api.service.app.ctx.vault.decrypt(user.session_key_enc)
+    session_key = api.service.services.vault.decrypt(user.session_key_enc)
     access_tokens = [c.query["access_token"] for c in api.wechat.calls if "access_token" in c.query]
     secrets = [login_code, phone_code, token, session_key, "13912345678", api.wechat.secret, *access_tokens]
     assert len(logs.access(signed_in.headers["X-Request-Id"])) == 1  # the flow was logged

@@ -1,0 +1,152 @@
+"""Every scope rule: who may see and who may manage which org's campaigns, tasks, people and evidence.
+
+Staff act inside their org's subtree (orgs form a tree with materialised paths);
+admins act everywhere. Something the caller may not see answers 404, so ids leak
+nothing; something they may see but not change answers 403.
+"""
+
+from __future__ import annotations
+
+from models.campaigns import Campaign, Task
+from models.orgs import Org, find_org, org_path
+from models.submissions import Submission, with_relations
+from models.tasks import get_campaign, get_task
+from models.users import User
+from server.kernel.errors import Forbidden, InvalidRequest, NotFound
+
+# What staff (not admins) may grant: 网络大V/达人 status, and take it back.
+STAFF_GRANTABLE = frozenset({"volunteer", "influencer"})
+
+
+def staff_scope(user: User) -> Org | None:
+    """The org subtree a staff user acts in; None means everywhere (admin)."""
+    if user.role == "admin":
+        return None
+    if user.role != "staff" or user.org is None:
+        # Staff without an org can see nothing until an admin places them.
+        raise Forbidden("您的账号尚未分配组织，请联系管理员")
+    return user.org
+
+
+def in_scope(scope: Org | None, org: Org | None) -> bool:
+    """True when ``org`` lies inside ``scope`` (None scope = admin = everything)."""
+    if scope is None:
+        return True
+    return org is not None and org.path.startswith(scope.path)
+
+
+def path_in_scope(scope: Org | None, path: str | None) -> bool:
+    return scope is None or (path is not None and path.startswith(scope.path))
+
+
+def may_view(user: User, org: Org, status: str) -> bool:
+    """Published and closed campaigns (and their tasks) are public to signed-in people;
+    drafts only to staff whose subtree owns them."""
+    if status != "draft":
+        return True
+    return user.is_staff and in_scope(staff_scope(user), org)
+
+
+# -- campaigns and tasks ---------------------------------------------------------------
+
+
+async def visible_campaign(campaign_id: int, user: User) -> Campaign:
+    """The campaign if the caller may see it: published for everyone, all in scope for staff."""
+    campaign = await get_campaign(campaign_id)
+    if not may_view(user, campaign.org, campaign.status):
+        raise NotFound("活动不存在")
+    return campaign
+
+
+async def managed_campaign(campaign_id: int, user: User) -> Campaign:
+    """The campaign if the caller manages it (staff of its org subtree, or admin)."""
+    campaign = await get_campaign(campaign_id)
+    if not in_scope(staff_scope(user), campaign.org):
+        # Staff may know it exists (published) but not change it.
+        if campaign.status == "draft":
+            raise NotFound("活动不存在")
+        raise Forbidden("只能管理本组织及下级组织的活动")
+    return campaign
+
+
+async def visible_task(task_id: int, user: User) -> Task:
+    task = await get_task(task_id)
+    if not may_view(user, task.campaign.org, task.campaign.status):
+        raise NotFound("任务不存在")
+    return task
+
+
+async def managed_task(task_id: int, user: User) -> Task:
+    """The task if the caller manages it; as for campaigns, one they can see but not manage is 403."""
+    task = await get_task(task_id)
+    if not in_scope(staff_scope(user), task.campaign.org):
+        if not may_view(user, task.campaign.org, task.campaign.status):
+            raise NotFound("任务不存在")
+        raise Forbidden("只能管理本组织及下级组织的任务")
+    return task
+
+
+# -- evidence ----------------------------------------------------------------------------
+
+
+def may_read_submission(user: User, submission: Submission) -> bool:
+    """Its author, or staff of the task's org subtree."""
+    if submission.user_id == user.id:
+        return True
+    return user.is_staff and in_scope(staff_scope(user), submission.task.campaign.org)
+
+
+async def reviewable(user: User, ids: list[int]) -> dict[int, Submission]:
+    """The submissions among ``ids`` of tasks in the caller's subtree (others stay unseen: 404)."""
+    scope = staff_scope(user)
+    rows = await with_relations(Submission.filter(id__in=ids))
+    return {s.id: s for s in rows if in_scope(scope, s.task.campaign.org)}
+
+
+# -- orgs and people ---------------------------------------------------------------------
+
+
+async def org_for_report(user: User, org_id: int | None, refusal: str) -> Org | None:
+    """The org a report covers: the one asked for, inside the caller's subtree, or their own.
+
+    Another township's org is refused (403 with ``refusal``), not answered empty."""
+    if org_id is None:
+        return staff_scope(user)
+    return await org_in_scope(user, org_id, refusal)
+
+
+async def org_in_scope(user: User, org_id: int, refusal: str) -> Org:
+    """The org named in a request, which must exist (400 naming ``org_id``) and lie in the caller's subtree."""
+    scope = staff_scope(user)
+    org = await find_org(org_id)
+    if org is None:
+        raise InvalidRequest.fields({"org_id": "组织不存在"})
+    if not in_scope(scope, org):
+        raise Forbidden(refusal)
+    return org
+
+
+async def may_create_org_under(user: User, parent_id: int | None) -> None:
+    """Admins create anywhere; staff below their own org only."""
+    scope = staff_scope(user)
+    if scope is not None and not path_in_scope(scope, await org_path(parent_id)):
+        raise Forbidden("只能在本组织及下级组织中新建")
+
+
+def managed_person(user: User, target: User | None) -> User:
+    """A person the caller manages: anyone for admins, people of their subtree for staff (others: 404)."""
+    scope = staff_scope(user)
+    if target is None or not in_scope(scope, target.org):
+        raise NotFound("人员不存在")
+    return target
+
+
+def may_change_person(user: User, target: User, role: str, new_org_path: str | None, moves: bool) -> None:
+    """Staff switch volunteer↔influencer and move people inside their subtree; admins do anything."""
+    scope = staff_scope(user)
+    if scope is None:
+        return
+    if target.role not in STAFF_GRANTABLE or role not in STAFF_GRANTABLE:
+        raise Forbidden("工作人员只能设置志愿者与网络达人身份")
+    if moves and not path_in_scope(scope, new_org_path):
+        raise Forbidden("只能调整到本组织及下级组织")

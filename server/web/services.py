@@ -1,0 +1,57 @@
+"""The typed bag of long-lived things a handler may use, built once per worker by ``server.app``.
+
+Handlers ask for it by naming a ``services: Services`` parameter (the ``endpoint``
+decorator passes it), so every use can be followed by reading, instead of untyped
+``request.app.ctx`` lookups.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import aiohttp
+from redis.asyncio import Redis
+from sanic import Request
+
+from media.storage import Storage, UrlSigner
+from models.rankings import Rankings
+from server.config import Config
+from server.kernel.crypto import Vault
+from server.runtime.background import Background
+from server.runtime.effects import Effects
+from server.runtime.jobs import Jobs
+from server.web.ratelimit import RateLimiter
+from server.wechat.client import WeChatClient
+from server.wechat.codes import QrCodeCache
+from server.wechat.push import PushVerifier
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(eq=False)
+class Services:
+    config: Config
+    redis: Redis | None  # None: one process, in-process fallbacks
+    http: aiohttp.ClientSession
+    wechat: WeChatClient
+    vault: Vault  # phones and WeChat session keys at rest
+    scene_key: bytes  # signs check-in QR scenes
+    qrcodes: QrCodeCache
+    limiter: RateLimiter
+    signer: UrlSigner
+    storage: Storage
+    incoming: str  # folder of uploads in progress
+    image_pool: ThreadPoolExecutor  # Pillow work, off the event loop
+    background: Background
+    rankings: Rankings
+    jobs: Jobs
+    effects: Effects  # the after-commit hook of domain operations
+    push: PushVerifier | None  # None: the message push is off
+    metrics_allow: tuple[Network, ...]
+
+
+def services_of(request: Request) -> Services:
+    """For the few routes outside the ``endpoint`` decorator (file serving, metrics, health)."""
+    return request.app.ctx.services
