@@ -17,7 +17,7 @@ from handlers.task_schemas import (
     task_columns,
 )
 from models.audit import record
-from models.campaigns import Campaign
+from models.campaigns import campaigns_page
 from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
 from models.tasks import (
@@ -110,31 +110,22 @@ async def close(request: Request, campaign_id: int, user: User, services: Servic
 @endpoint(summary="活动列表", query=CampaignQuery, response=CampaignList, tag="campaigns")
 async def list_campaigns(request: Request, user: User, query: CampaignQuery, services: Services) -> HTTPResponse:
     """Newest first; volunteers see published and closed ones, staff everything in their subtree."""
-    rows = Campaign.all().select_related("org")
-    if user.is_staff:
-        scope = staff_scope(user)
-        if scope is not None:
-            rows = rows.filter(org__path__startswith=scope.path)
-    else:
-        rows = rows.exclude(status="draft")
-    if query.status:
-        rows = rows.filter(status=query.status)
-    if query.kind:
-        rows = rows.filter(kind=query.kind)
-    if query.org_id:
-        path = await org_path(int(query.org_id))
-        if path is None:
-            raise InvalidRequest.fields({"org_id": "组织不存在"})
-        rows = rows.filter(org__path__startswith=path)
-    before = decode_id_cursor(query.cursor)
-    if before:
-        rows = rows.filter(id__lt=before)
-    page, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
+    scope = staff_scope(user) if user.is_staff else None
+    path = await org_path(int(query.org_id)) if query.org_id else None
+    if query.org_id and path is None:
+        raise InvalidRequest.fields({"org_id": "组织不存在"})
+    rows = await campaigns_page(
+        scope_path=scope.path if scope else None,
+        drafts=user.is_staff,
+        status=query.status,
+        kind=query.kind,
+        org_path=path,
+        before_id=decode_id_cursor(query.cursor),
+        limit=query.limit,
+    )
+    page, next_cursor = split_page(rows, query.limit)
     return json_response(
-        {
-            "items": [CampaignRead.of(c, services.storage).model_dump(mode="json") for c in page],
-            "next_cursor": next_cursor,
-        }
+        CampaignList(items=[CampaignRead.of(c, services.storage) for c in page], next_cursor=next_cursor)
     )
 
 

@@ -16,9 +16,8 @@ from handlers.review_schemas import (
     RankedUser,
 )
 from handlers.schemas import OrgRead
-from models.orgs import Org
-from models.rankings import parse_scope, ranked
-from models.users import User, members_by_org, profiles
+from models.rankings import board_parent, org_board, parse_scope
+from models.users import User, profiles
 from server.kernel.clock import now_utc
 from server.kernel.errors import NotFound
 from server.web.endpoint import endpoint, json_response
@@ -51,39 +50,11 @@ async def people(request: Request, user: User, query: BoardQuery, services: Serv
 async def orgs(request: Request, user: User, query: OrgBoardQuery, services: Services) -> HTTPResponse:
     """The sub-orgs of a parent (default: the county) by points, or per registered volunteer (`per_capita=1`)."""
     scope = parse_scope(query.scope, now_utc())
-    parent = await _parent(user, scope.org_id or (int(query.parent_id) if query.parent_id else None))
-    children = await Org.filter(parent_id=parent.id).order_by("id")
-    points = await services.rankings.org_points(scope, [c.id for c in children])
-    members = await members_by_org(parent, children)
+    parent = await board_parent(user, scope.org_id or (int(query.parent_id) if query.parent_id else None))
     per_capita = query.per_capita in ("1", "true")
-
-    def score(org: Org) -> float:
-        if not per_capita:
-            return points[org.id]
-        return round(points[org.id] / members[org.id], 2) if members[org.id] else 0.0
-
-    rows = sorted(children, key=lambda c: (-score(c), c.id))
+    standings = await org_board(services.rankings, scope, parent, per_capita)
     items = [
-        OrgBoardItem(
-            rank=rank,
-            org=OrgRead.of(org),
-            points=points[org.id],
-            members=members[org.id],
-            per_capita=round(points[org.id] / members[org.id], 2) if members[org.id] else 0.0,
-        )
-        for rank, org in ranked([(c, score(c)) for c in rows])
+        OrgBoardItem(rank=s.rank, org=OrgRead.of(s.org), points=s.points, members=s.members, per_capita=s.per_capita)
+        for s in standings
     ]
     return json_response(OrgBoardOut(scope=scope.text, parent=OrgRead.of(parent), per_capita=per_capita, items=items))
-
-
-async def _parent(user: User, org_id: int | None) -> Org:
-    if org_id is None:
-        # The county the caller belongs to, or the first county.
-        path = user.org.path if user.org_id and user.org else ""
-        root = int(path.strip("/").split("/")[0]) if path.strip("/") else None
-        parent = await (Org.get_or_none(id=root) if root else Org.filter(parent_id=None).order_by("id").first())
-    else:
-        parent = await Org.get_or_none(id=org_id)
-    if parent is None:
-        raise NotFound("组织不存在")
-    return parent

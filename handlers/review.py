@@ -36,9 +36,8 @@ async def queue(request: Request, user: User, query: QueueQuery, services: Servi
         limit=query.limit,
     )
     page, next_cursor = split_page(rows, query.limit)
-    storage = services.storage
-    items = [SubmissionRead.of(s, storage, staff=True).model_dump(mode="json") for s in page]
-    return json_response({"items": items, "next_cursor": next_cursor})
+    items = [SubmissionRead.of(s, services.storage, staff=True) for s in page]
+    return json_response(SubmissionList(items=items, next_cursor=next_cursor))
 
 
 @bp.post("/submissions/<submission_id:id>/review")

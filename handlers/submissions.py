@@ -84,9 +84,8 @@ async def list_submissions(request: Request, user: User, query: SubmissionQuery,
         limit=query.limit,
     )
     page, next_cursor = split_page(rows, query.limit)
-    storage = services.storage
-    items = [SubmissionRead.of(s, storage, staff=user.is_staff).model_dump(mode="json") for s in page]
-    return json_response({"items": items, "next_cursor": next_cursor})
+    items = [SubmissionRead.of(s, services.storage, staff=user.is_staff) for s in page]
+    return json_response(SubmissionList(items=items, next_cursor=next_cursor))
 
 
 @bp.get("/submissions/<submission_id:id>")

@@ -10,6 +10,7 @@ from handlers.task_schemas import (
     CheckinIn,
     EnrollmentList,
     EnrollmentRead,
+    EnrollmentRow,
     TaskList,
     TaskQuery,
     TaskRead,
@@ -17,7 +18,7 @@ from handlers.task_schemas import (
     task_columns,
 )
 from models.audit import record
-from models.campaigns import Enrollment, Task
+from models.campaigns import Task
 from models.enrollment import (
     AlreadyEnrolled,
     BadScene,
@@ -28,6 +29,7 @@ from models.enrollment import (
     TaskFull,
     check_in,
     enroll,
+    enrollments_page,
     scene_for,
     withdraw,
 )
@@ -63,10 +65,8 @@ async def list_tasks(request: Request, user: User, query: TaskQuery) -> HTTPResp
     scope = staff_scope(user) if user.is_staff else None
     page = await task_feed(user, query, scope.path if scope else None)
     now = now_utc()
-    items = [
-        TaskRead.of(t, now, page.mine.get(t.id), page.distances.get(t.id)).model_dump(mode="json") for t in page.tasks
-    ]
-    return json_response({"items": items, "next_cursor": page.next_cursor})
+    items = [TaskRead.of(t, now, page.mine.get(t.id), page.distances.get(t.id)) for t in page.tasks]
+    return json_response(TaskList(items=items, next_cursor=page.next_cursor))
 
 
 @bp.get("/<task_id:id>")
@@ -183,18 +183,15 @@ async def qrcode(request: Request, task_id: int, user: User, services: Services)
 async def enrollments(request: Request, task_id: int, user: User, query: PageQuery, services: Services) -> HTTPResponse:
     """Everyone enrolled in a task with their check-in state, in enrollment order."""
     task = await managed_task(task_id, user)
-    after = decode_id_cursor(query.cursor)
-    rows = Enrollment.filter(task_id=task.id).select_related("user__org").order_by("id")
-    if after:
-        rows = rows.filter(id__gt=after)
-    page, next_cursor = split_page(await rows.limit(query.limit + 1), query.limit)
+    rows = await enrollments_page(task.id, decode_id_cursor(query.cursor), query.limit)
+    page, next_cursor = split_page(rows, query.limit)
     items = [
-        {
-            "enrollment": EnrollmentRead.of(e).model_dump(mode="json"),
-            "user": UserRead.of(e.user, services.storage).model_dump(mode="json"),
-            "checkin_method": e.checkin_method,
-            "checkin_distance_m": e.checkin_distance_m,
-        }
+        EnrollmentRow(
+            enrollment=EnrollmentRead.of(e),
+            user=UserRead.of(e.user, services.storage),
+            checkin_method=e.checkin_method,
+            checkin_distance_m=e.checkin_distance_m,
+        )
         for e in page
     ]
-    return json_response({"items": items, "next_cursor": next_cursor})
+    return json_response(EnrollmentList(items=items, next_cursor=next_cursor))

@@ -11,10 +11,9 @@ from sanic.response import HTTPResponse
 
 from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
 from media.spreadsheets import NotASpreadsheet, read_rows
-from models.audit import record
 from models.orgs import org_path
 from models.roster import RosterError, columns_of, import_roster, roster_secrets
-from models.users import STAFF_ROLES, User, find_user, list_users, update_profile
+from models.users import STAFF_ROLES, User, change_person, find_user, list_users
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
@@ -46,15 +45,10 @@ async def get_users(request: Request, user: User, query: UserQuery, services: Se
         q=query.q,
         phone_hash=phone_hash,
         before_id=before_id,
-        limit=query.limit + 1,
+        limit=query.limit,
     )
     rows, next_cursor = split_page(rows, query.limit)
-    return json_response(
-        {
-            "items": [UserRead.of(u, services.storage).model_dump(mode="json") for u in rows],
-            "next_cursor": next_cursor,
-        }
-    )
+    return json_response(UserList(items=[UserRead.of(u, services.storage) for u in rows], next_cursor=next_cursor))
 
 
 @bp.patch("/<user_id:id>")
@@ -76,14 +70,7 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
     if changes.get("org_id") and path is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     may_change_person(user, target, changes.get("role", target.role), path, "org_id" in changes)
-    before = (target.role, target.org_id)
-    target = await update_profile(target, changes)
-    if (target.role, target.org_id) != before:
-        details = {
-            "from": {"role": before[0], "org_id": before[1]},
-            "to": {"role": target.role, "org_id": target.org_id},
-        }
-        await record(user, "role_change", f"user:{target.id}", details)
+    target = await change_person(user, target, changes)
     return json_response(UserRead.of(target, services.storage))
 
 
@@ -121,12 +108,13 @@ async def import_users(request: Request, user: User, services: Services) -> HTTP
     received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=services.incoming)
     try:
         header, rows = await asyncio.to_thread(read_rows, received.path)
-        result = await import_roster(rows, columns_of(header), roster_secrets(services.vault))
+        secrets = roster_secrets(services.vault)
+        source = received.filename or "roster.xlsx"
+        result = await import_roster(rows, columns_of(header), secrets, actor=user, source=source)
     except (NotASpreadsheet, RosterError) as exc:
         raise RosterRejected(str(exc)) from None
     finally:
         discard(received.path)
     counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
-    await record(user, "roster_import", received.filename or "roster.xlsx", {**counts, "errors": len(result.errors)})
     errors = [RosterRowError(row=e.row, message=e.message) for e in result.errors]
     return json_response(RosterResult(**counts, errors=errors))

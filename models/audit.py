@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
-from models.users import User
+if TYPE_CHECKING:
+    from models.users import User
 
 ACTIONS = ("publish", "close", "cancel", "review", "role_change", "export", "roster_import")
 

@@ -129,3 +129,32 @@ class IdempotencyRecord(Model):
     class Meta:
         table = "idempotency_records"
         unique_together = (("user", "key"),)
+
+
+async def campaigns_page(
+    *,
+    scope_path: str | None,
+    drafts: bool,
+    status: str | None,
+    kind: str | None,
+    org_path: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Campaign]:
+    """Newest first, ``limit + 1`` rows (see ``server.kernel.pagination.split_page``), orgs joined.
+
+    ``scope_path`` keeps staff to their subtree; without ``drafts`` only published and closed ones."""
+    rows = Campaign.all().select_related("org")
+    if scope_path is not None:
+        rows = rows.filter(org__path__startswith=scope_path)
+    if not drafts:
+        rows = rows.exclude(status="draft")
+    if status:
+        rows = rows.filter(status=status)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if org_path is not None:
+        rows = rows.filter(org__path__startswith=org_path)
+    if before_id:
+        rows = rows.filter(id__lt=before_id)
+    return await rows.order_by("-id").limit(limit + 1)

@@ -174,3 +174,11 @@ async def check_in(
     await Enrollment.filter(id=enrollment.id, checked_in_at__isnull=True).update(**updates)
     enrollment.update_from_dict(updates)
     return enrollment
+
+
+async def enrollments_page(task_id: int, after_id: int | None, limit: int) -> list[Enrollment]:
+    """A task's enrollments in enrollment order with their people and orgs, ``limit + 1`` rows."""
+    rows = Enrollment.filter(task_id=task_id).select_related("user__org").order_by("id")
+    if after_id:
+        rows = rows.filter(id__gt=after_id)
+    return await rows.limit(limit + 1)

@@ -31,9 +31,9 @@ from tortoise.queryset import QuerySet
 
 from models.ledger import LedgerEntry
 from models.orgs import Org
-from models.users import User
+from models.users import User, members_by_org
 from server.kernel.clock import LOCAL_TZ, now_utc
-from server.kernel.errors import InvalidRequest
+from server.kernel.errors import InvalidRequest, NotFound
 from server.kernel.ids import is_id
 
 log = logging.getLogger("wenming.rankings")
@@ -366,3 +366,47 @@ async def _sql_org_points(scope: Scope, org_ids: list[int]) -> dict[int, int]:
             if org_path.startswith(path):
                 points[org_id] += int(total or 0)
     return points
+
+
+# -- orgs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrgStanding:
+    rank: int
+    org: Org
+    points: int
+    members: int  # registered volunteers and influencers in its subtree
+    per_capita: float
+
+
+async def board_parent(user: User, org_id: int | None) -> Org:
+    """Whose sub-orgs are ranked: the one asked for, else the caller's county, else the first county."""
+    if org_id is None:
+        path = user.org.path if user.org_id and user.org else ""
+        root = int(path.strip("/").split("/")[0]) if path.strip("/") else None
+        parent = await (Org.get_or_none(id=root) if root else Org.filter(parent_id=None).order_by("id").first())
+    else:
+        parent = await Org.get_or_none(id=org_id) if is_id(org_id) else None
+    if parent is None:
+        raise NotFound("组织不存在")
+    return parent
+
+
+async def org_board(rankings: Rankings, scope: Scope, parent: Org, per_capita: bool) -> list[OrgStanding]:
+    """The sub-orgs of ``parent`` by points in ``scope``, or per registered member; ties share a rank."""
+    children = await Org.filter(parent_id=parent.id).order_by("id")
+    points = await rankings.org_points(scope, [c.id for c in children])
+    members = await members_by_org(parent, children)
+
+    def capita(org: Org) -> float:
+        return round(points[org.id] / members[org.id], 2) if members[org.id] else 0.0
+
+    def score(org: Org) -> float:
+        return capita(org) if per_capita else points[org.id]
+
+    rows = sorted(children, key=lambda c: (-score(c), c.id))
+    return [
+        OrgStanding(rank=rank, org=org, points=points[org.id], members=members[org.id], per_capita=capita(org))
+        for rank, org in ranked([(c, score(c)) for c in rows])
+    ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from models.audit import record
 from models.orgs import Org
 from models.users import User
 
@@ -97,9 +98,14 @@ async def import_roster(
     rows: list[tuple[int, list[Any]]],
     columns: dict[str, int],
     secrets: Secrets,
+    *,
+    actor: User | None,
+    source: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Create or update one person per good row; every bad row is reported, none stops the rest."""
+    """Create or update one person per good row; every bad row is reported, none stops the rest.
+
+    Each row commits on its own; the audit log records the import (``actor`` None: an operator's command)."""
     result = ImportResult()
     orgs = await _OrgIndex.load()
     seen: dict[str, int] = {}
@@ -115,6 +121,8 @@ async def import_roster(
             result.errors.append(RowError(number, str(exc)))
         if progress:
             progress(done, len(rows))
+    counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    await record(actor, "roster_import", source, {**counts, "errors": len(result.errors)})
     return result
 
 

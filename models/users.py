@@ -16,6 +16,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models.audit import record
 from models.orgs import Org
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
@@ -217,6 +218,20 @@ async def update_profile(user: User, changes: dict[str, object]) -> User:
     return user
 
 
+async def change_person(actor: User, target: User, changes: dict[str, object]) -> User:
+    """A staff member's change of someone's role or org, committed with its audit entry."""
+    before = (target.role, target.org_id)
+    async with in_transaction():
+        target = await update_profile(target, changes)
+        if (target.role, target.org_id) != before:
+            details = {
+                "from": {"role": before[0], "org_id": before[1]},
+                "to": {"role": target.role, "org_id": target.org_id},
+            }
+            await record(actor, "role_change", f"user:{target.id}", details)
+    return target
+
+
 async def list_users(
     *,
     scope_path: str | None,
@@ -227,7 +242,7 @@ async def list_users(
     before_id: int | None,
     limit: int,
 ) -> list[User]:
-    """Newest first; ``before_id`` is the keyset cursor. One query, orgs joined."""
+    """Newest first, ``limit + 1`` rows; ``before_id`` is the keyset cursor. One query, orgs joined."""
     query = User.all()
     if scope_path is not None:
         query = query.filter(org__path__startswith=scope_path)
@@ -241,7 +256,7 @@ async def list_users(
         query = query.filter(nickname__icontains=q)
     if before_id is not None:
         query = query.filter(id__lt=before_id)
-    return await query.select_related("org").order_by("-id").limit(limit)
+    return await query.select_related("org").order_by("-id").limit(limit + 1)
 
 
 async def grant_role(openid: str, role: str, org_id: int | None) -> tuple[User, bool]:

@@ -323,7 +323,9 @@ def _import_roster(args: argparse.Namespace) -> None:
 
     async def work() -> Any:
         secrets = roster_secrets(Vault(config.secret_key))
-        return await import_roster(rows, columns, secrets, progress=_progress_bar("importing"))
+        return await import_roster(
+            rows, columns, secrets, actor=None, source=os.path.basename(args.file), progress=_progress_bar("importing")
+        )
 
     result = with_db(config, work)
     for error in result.errors:
