@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -26,6 +27,9 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+if TYPE_CHECKING:  # rows come from models.participation; media never imports models at run time
+    from models.participation import ParticipationRow
 
 HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
 ORG_HEADERS = ("组织", "人数", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
@@ -51,21 +55,6 @@ _HEADER_ALIGN = Alignment(horizontal="center", vertical="center")
 _TOTAL_FONT = Font(bold=True)
 _TOTAL_FILL = PatternFill(fill_type="solid", start_color="FFF2F2F2", end_color="FFF2F2F2")
 _TOTAL_BORDER = Border(top=Side(style="thin"))
-
-
-@dataclass(frozen=True)
-class ParticipationRow:
-    """One person's participation in the report period."""
-
-    name: str
-    user_id: int
-    org: str  # the org's full name path, e.g. "祁东县 / 洪桥街道 / 育贤社区", or just its name
-    enrolled: int
-    checked_in: int
-    submitted: int
-    approved: int
-    points: int
-    service_hours: Decimal
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from tortoise.functions import Count, Sum
 
-from media.reports import ParticipationRow
 from models.campaigns import Enrollment
 from models.ledger import LedgerEntry
 from models.orgs import Org
@@ -17,6 +17,21 @@ from models.submissions import Submission
 from models.users import User
 
 COUNTERS = ("enrolled", "checked_in", "submitted", "approved")
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    """One person's participation in the report period."""
+
+    name: str
+    user_id: int
+    org: str  # the org's full name path, e.g. "祁东县 / 洪桥街道 / 育贤社区", or just its name
+    enrolled: int
+    checked_in: int
+    submitted: int
+    approved: int
+    points: int
+    service_hours: Decimal
 
 
 async def participation(

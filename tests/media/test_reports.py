@@ -17,12 +17,12 @@ from media.reports import (
     ORG_SHEET,
     PEOPLE_SHEET,
     TOTAL_LABEL,
-    ParticipationRow,
     ParticipationTotals,
     participation_csv,
     participation_xlsx,
     totals_by_org,
 )
+from models.participation import ParticipationRow
 
 COMMUNITY = "祁东县 / 洪桥街道 / 育贤社区"
 TOWN = "祁东县 / 洪桥街道"
