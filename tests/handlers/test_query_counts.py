@@ -1,0 +1,122 @@
+"""Every list route makes a fixed number of SQL statements, whatever the page size.
+
+One world is seeded through the API; each route is read with a page of one and a
+page of many, and both must cost the same statements. A list route of the spec
+that is missing from the table fails the last test, so a new list cannot skip this.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from models.orgs import create_org
+from tests.factories import SPOT, TASKS, make_campaign, make_task
+from tests.images import encode, scene
+from tests.support import counting_queries
+
+PEOPLE = 6
+
+# path (with {task} for the seeded task's id) → who reads it
+LIST_ROUTES = {
+    "/api/v1/tasks": "volunteer",
+    "/api/v1/tasks?mine=1": "volunteer",
+    "/api/v1/tasks?near=30.0,120.0": "volunteer",
+    "/api/v1/campaigns": "staff",
+    "/api/v1/tasks/{task}/enrollments": "staff",
+    "/api/v1/users": "staff",
+    "/api/v1/submissions": "staff",
+    "/api/v1/submissions?mine=1": "volunteer",
+    "/api/v1/review/queue": "staff",
+    "/api/v1/me/points": "volunteer",
+    "/api/v1/audit": "admin",
+    "/api/v1/leaderboard": "volunteer",
+}
+
+
+@pytest.fixture
+async def world(api, tree):
+    """Six volunteers; the first hands in evidence to six tasks and is approved in each, the others
+    to the first task (half of them approved): every list has more than one row."""
+    staff, _ = await api.person("staff", tree.east.id)
+    admin, _ = await api.person("admin")
+    people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(PEOPLE)]
+    for extra in range(PEOPLE):
+        await make_campaign(api, staff, tree.east.id, publish=extra % 2 == 0, title=f"活动{extra}")
+    campaign = await make_campaign(api, staff, tree.east.id)
+    tasks = [await make_task(api, staff, campaign["id"], location=SPOT, title=f"任务{i}") for i in range(PEOPLE)]
+
+    async def hand_in(token: str, task: dict, seed: int) -> str:
+        assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
+        upload = await api.upload(token, encode(scene((64, 48), seed=seed), "JPEG"))
+        assert upload.status == 201, upload.body
+        body = {"media_ids": [upload.body["id"]], "text": "走访"}
+        reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
+        assert reply.status == 201, reply.body
+        return reply.body["id"]
+
+    approve = []
+    for i, task in enumerate(tasks):
+        approve.append(await hand_in(people[0], task, seed=i))
+    for n, token in enumerate(people[1:], 1):
+        sid = await hand_in(token, tasks[0], seed=100 + n)
+        if n % 2:
+            approve.append(sid)
+    for sid in approve:
+        reply = await api.call("POST", f"/api/v1/submissions/{sid}/review", token=staff, json={"decision": "approve"})
+        assert reply.status == 200, reply.body
+    await api.settle()
+    return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}
+
+
+async def _read(api, path: str, token: str, limit: int) -> tuple[int, int]:
+    """(rows answered, statements run) for one page of ``limit``."""
+    joiner = "&" if "?" in path else "?"
+    with counting_queries() as log:
+        reply = await api.call("GET", f"{path}{joiner}limit={limit}", token=token)
+    assert reply.status == 200, reply.body
+    return len(reply.body["items"]), len(log.statements)
+
+
+@pytest.mark.parametrize("route", sorted(LIST_ROUTES))
+async def test_a_list_costs_the_same_statements_for_one_row_or_many(api, world, route):
+    path = route.format(task=world["task"])
+    token = world[LIST_ROUTES[route]]
+
+    one_row, small = await _read(api, path, token, 1)
+    many_rows, large = await _read(api, path, token, 50)
+
+    assert one_row == 1
+    assert many_rows > 1, "the seeded world must give this list more than one row"
+    assert small > 0
+    assert large == small
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orgs", "/api/v1/leaderboard/orgs?parent_id={west}"])
+async def test_a_whole_org_list_costs_the_same_statements_however_large(api, tree, path):
+    token, _ = await api.person("volunteer", tree.east.id)
+    path = path.format(west=tree.west.id)
+    with counting_queries() as before:
+        first = await api.call("GET", path, token=token)
+    for n in range(10):
+        await create_org(f"新村{n}", "village", tree.west.id)
+    with counting_queries() as after:
+        reply = await api.call("GET", path, token=token)
+
+    assert first.status == reply.status == 200
+    assert len(after.statements) == len(before.statements) > 0
+
+
+async def test_every_list_route_of_the_spec_is_counted(api):
+    spec = (await api.call("GET", "/docs/openapi.json")).body
+    lists = set()
+    for path, operations in spec["paths"].items():
+        ok = operations.get("get", {}).get("responses", {}).get("200", {})
+        schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        if "next_cursor" in schema.get("properties", {}):
+            lists.add(path)
+    counted = {route.split("?")[0].replace("{task}", "{task_id}") for route in LIST_ROUTES} | {"/api/v1/orgs"}
+
+    assert lists, "the spec lists no paginated route: the check below would pass vacuously"
+    assert lists <= counted, f"list routes without a query-count test: {sorted(lists - counted)}"
