@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.media_schemas import SubmissionList, SubmissionRead
 from handlers.review_schemas import BatchIn, BatchOut, QueueQuery, ReviewIn
 from models.review import AlreadyReviewed, Decision, review
-from models.submissions import Submission, review_queue, with_relations
+from models.submissions import get_submission, review_queue
 from models.tasks import TaskClosed
 from models.users import STAFF_ROLES, User
 from server.kernel.errors import ApiError, NotFound, RateLimited
@@ -20,7 +18,6 @@ from server.web.permissions import reviewable, staff_scope
 from server.web.services import Services
 
 bp = Blueprint("review")
-log = logging.getLogger("wenming.review")
 
 
 @bp.get("/review/queue")
@@ -58,7 +55,9 @@ async def review_one(
     if submission_id not in submissions:
         raise NotFound("提交不存在")
     await review(submissions[submission_id], user, Decision(body.decision, body.reason, body.points), services.effects)
-    (fresh,) = await with_relations(Submission.filter(id=submission_id))
+    fresh = await get_submission(submission_id)
+    if fresh is None:  # erased in the meantime
+        raise NotFound("提交不存在")
     return json_response(SubmissionRead.of(fresh, services.storage, staff=True))
 
 

@@ -24,7 +24,21 @@ from media.storage import INCOMING_DIR, LocalStorage, Storage, UrlSigner
 from models.rankings import Rankings
 from server.config import Config
 from server.kernel.crypto import Vault, derive_key
-from server.kernel.errors import JSON_TYPE, ApiError, InternalError, ServiceUnavailable
+from server.kernel.errors import (
+    JSON_TYPE,
+    ApiError,
+    Forbidden,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    RequestTimeout,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from server.kernel.ids import ID_PATTERN, route_id
 from server.runtime.background import Background
 from server.runtime.db import close_db, describe, init_db, lost_database
@@ -47,18 +61,21 @@ from server.wechat.push import NonceGuard, PushVerifier
 
 logger = logging.getLogger("wenming")
 
-# Sanic's own exceptions, rendered in the contract's shape with stable codes.
-_FRAMEWORK_CODES = {
-    400: ("invalid_request", "请求无效"),
-    401: ("unauthenticated", "请先登录"),
-    403: ("forbidden", "没有权限执行此操作"),
-    404: ("not_found", "请求的资源不存在"),
-    405: ("method_not_allowed", "不支持该请求方法"),
-    408: ("request_timeout", "请求超时，请重试"),
-    413: ("payload_too_large", "上传内容过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
-    416: ("range_not_satisfiable", "请求的范围无效"),
-    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+# Sanic's own exceptions are rendered as the error of their status.
+_FRAMEWORK_ERRORS = {
+    cls.status: cls
+    for cls in (
+        InvalidRequest,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        RequestTimeout,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        RangeNotSatisfiable,
+        ServiceUnavailable,
+    )
 }
 JSON_BODY_LIMIT = 1024 * 1024
 DATABASE_RETRY_AFTER_S = 2
@@ -232,11 +249,9 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
     elif isinstance(exc, asyncio.CancelledError):
         # The client hung up (or the worker is stopping): no fault of ours, and nobody may read this.
         error = ServiceUnavailable()
-    elif isinstance(exc, SanicException) and exc.status_code in _FRAMEWORK_CODES:
-        code, message = _FRAMEWORK_CODES[exc.status_code]
-        error = ApiError(message)
-        error.status, error.code = exc.status_code, code
-        if exc.status_code == 405:
+    elif isinstance(exc, SanicException) and exc.status_code in _FRAMEWORK_ERRORS:
+        error = _FRAMEWORK_ERRORS[exc.status_code]()
+        if exc.status_code == 405:  # Allow: names the methods that would work
             error.headers = dict(getattr(exc, "headers", {}) or {})
     elif (cause := lost_database(exc)) is not None:
         # Down or restarting: one line, not a traceback per request; the pool reconnects by itself.

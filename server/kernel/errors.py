@@ -60,6 +60,14 @@ class NotFound(ApiError):
     status, code, message = 404, "not_found", "请求的资源不存在"
 
 
+class MethodNotAllowed(ApiError):
+    status, code, message = 405, "method_not_allowed", "不支持该请求方法"
+
+
+class RequestTimeout(ApiError):
+    status, code, message = 408, "request_timeout", "请求超时，请重试"
+
+
 class Conflict(ApiError):
     status, code, message = 409, "conflict", "操作与当前状态冲突"
 
@@ -70,6 +78,10 @@ class PayloadTooLarge(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status, code, message = 415, "unsupported_media_type", "不支持的文件类型"
+
+
+class RangeNotSatisfiable(ApiError):
+    status, code, message = 416, "range_not_satisfiable", "请求的范围无效"
 
 
 class RateLimited(ApiError):
