@@ -23,6 +23,7 @@ from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 from server.runtime.db import describe
+from server.web.services import services_of
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WAIT_FOR_FIRST_S = 10.0
@@ -67,7 +68,7 @@ async def _discard_body(request: Request) -> None:
     stream = request.stream
     if stream is None or not getattr(stream, "request_body", None):
         return
-    budget = request.app.ctx.config.max_upload_bytes + DISCARD_SLACK
+    budget = services_of(request).config.max_upload_bytes + DISCARD_SLACK
     while budget > 0 and (chunk := await stream.read()) is not None:
         budget -= len(chunk)
 
@@ -101,7 +102,7 @@ async def _free(request: Request, record_id: int) -> None:
         # The database went away with the request: keep trying after the answer, so the key
         # does not stay claimed (the request's own error is the one the client gets).
         log.warning("could not free idempotency claim %s yet: %s", record_id, describe(exc))
-        request.app.ctx.background.spawn(_free_later(record_id), name=f"idempotency-free:{record_id}")
+        services_of(request).background.spawn(_free_later(record_id), name=f"idempotency-free:{record_id}")
 
 
 async def _free_later(record_id: int) -> None:

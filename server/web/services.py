@@ -8,24 +8,28 @@ decorator passes it), so every use can be followed by reading, instead of untype
 from __future__ import annotations
 
 import ipaddress
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
-from redis.asyncio import Redis
 from sanic import Request
 
-from media.storage import Storage, UrlSigner
-from models.rankings import Rankings
-from server.config import Config
-from server.kernel.crypto import Vault
-from server.runtime.background import Background
-from server.runtime.effects import Effects
-from server.runtime.jobs import Jobs
-from server.web.ratelimit import RateLimiter
-from server.wechat.client import WeChatClient
-from server.wechat.codes import QrCodeCache
-from server.wechat.push import PushVerifier
+if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web's modules into a circle
+    from concurrent.futures import ThreadPoolExecutor
+
+    import aiohttp
+    from redis.asyncio import Redis
+
+    from media.storage import Storage, UrlSigner
+    from models.rankings import Rankings
+    from server.config import Config
+    from server.kernel.crypto import Vault
+    from server.runtime.background import Background
+    from server.runtime.effects import Effects
+    from server.runtime.jobs import Jobs
+    from server.web.ratelimit import RateLimiter
+    from server.wechat.client import WeChatClient
+    from server.wechat.codes import QrCodeCache
+    from server.wechat.push import PushVerifier
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
