@@ -13,7 +13,8 @@ from media.uploads import remove_files
 from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
 from models.orgs import org_path
-from models.users import User, erase_user, personal_data, update_profile
+from models.privacy import erase_user, personal_data
+from models.users import User, update_profile
 from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response, no_content
