@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse
 from handlers.media_schemas import SubmissionList, SubmissionRead
 from handlers.review_schemas import BatchIn, BatchOut, QueueQuery, ReviewIn
 from models.audit import record
-from models.review import AlreadyReviewed, Decision, review
+from models.review import AlreadyReviewed, Decision, SubmissionWithdrawn, review
 from models.submissions import Submission, review_queue, with_relations
 from models.tasks import TaskClosed
 from models.users import STAFF_ROLES, User
@@ -48,7 +48,7 @@ async def queue(request: Request, user: User, query: QueueQuery) -> HTTPResponse
     roles=STAFF_ROLES,
     body=ReviewIn,
     response=SubmissionRead,
-    errors=(NotFound, AlreadyReviewed, TaskClosed, RateLimited),
+    errors=(NotFound, AlreadyReviewed, SubmissionWithdrawn, TaskClosed, RateLimited),
     tag="review",
 )
 async def review_one(request: Request, submission_id: int, user: User, body: ReviewIn) -> HTTPResponse:

@@ -217,6 +217,13 @@ class ExportedPhoto(BaseModel):
     height: int
 
 
+class ExportedReview(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: str | None
+    points: int | None
+    reviewed_at: datetime
+
+
 class ExportedSubmission(BaseModel):
     id: str
     task_id: str
@@ -226,6 +233,26 @@ class ExportedSubmission(BaseModel):
     lat: float | None
     lng: float | None
     created_at: datetime
+    review: ExportedReview | None = Field(description="审核结果与理由；未审核为 null")
+
+
+class ExportedLedgerEntry(BaseModel):
+    id: str
+    kind: Literal["award", "reversal"]
+    points: int
+    service_hours: float
+    reason: str
+    submission_id: str | None
+    created_at: datetime
+
+
+class ExportedCertificate(BaseModel):
+    serial: str
+    name: str
+    org: str
+    service_hours: float
+    approved_tasks: int
+    issued_on: date
 
 
 class PersonalData(BaseModel):
@@ -237,6 +264,8 @@ class PersonalData(BaseModel):
     enrollments: list[ExportedEnrollment]
     photos: list[ExportedPhoto]
     submissions: list[ExportedSubmission]
+    ledger: list[ExportedLedgerEntry] = Field(description="积分明细：每一笔获得与撤销")
+    certificates: list[ExportedCertificate] = Field(description="开具过的志愿服务证明")
 
 
 class Health(BaseModel):

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from media.storage import variant_keys
-from models.campaigns import Campaign, Enrollment
+from models.campaigns import Campaign, Enrollment, Task
+from models.certificates import Certificate
+from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
+from models.review import AWAITING
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
-from server.kernel.clock import now_utc
+from server.kernel.clock import LOCAL_TZ, now_utc
 
 
 async def erase_user(user: User) -> list[str]:
@@ -25,6 +29,11 @@ async def erase_user(user: User) -> list[str]:
     Photos lose their evidence (time, place) and their files: the storage keys to delete
     are returned, to be removed after commit (what a crash leaves, `media sweep` removes,
     since no row points at those keys any more). Submissions lose their text and place.
+
+    What the person can no longer do is let go: evidence awaiting review is withdrawn (no
+    reviewer should award points to nobody) and the places they held are given back.
+    Approved work stays, as its points do. Certificates keep their serial and totals, not
+    the name and org they were made out to.
     """
     async with in_transaction():
         covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
@@ -36,6 +45,8 @@ async def erase_user(user: User) -> list[str]:
                 await Media.filter(id=media_id).update(key=f"{ERASED_KEY_PREFIX}{media_id}")
         await Media.filter(id__in=[media_id for media_id, _ in photos]).update(lat=None, lng=None, taken_at=None)
         await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
+        await _let_go_of_live_work(user)
+        await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await AuthToken.filter(user_id=user.id).delete()
         await User.filter(id=user.id).update(
             openid=None,
@@ -54,14 +65,33 @@ async def erase_user(user: User) -> list[str]:
     return [k for _, key in photos if not key.startswith(ERASED_KEY_PREFIX) for k in variant_keys(key)]
 
 
+async def _let_go_of_live_work(user: User) -> None:
+    """Withdraw evidence awaiting review, and every enrollment not backed by approved work."""
+    await Submission.filter(user_id=user.id, status__in=AWAITING).update(status="withdrawn", live_key=None)
+    done = set(await Submission.filter(user_id=user.id, status="approved").values_list("task_id", flat=True))
+    live = await Enrollment.filter(user_id=user.id).exclude(status="withdrawn").values_list("id", "task_id", "status")
+    freed = []
+    for enrollment_id, task_id, status in live:
+        if task_id in done:
+            continue
+        # Conditional on the status read, as withdraw() is: a withdrawal racing this one frees the seat once.
+        if await Enrollment.filter(id=enrollment_id, status=status).update(status="withdrawn") == 1:
+            freed.append(task_id)
+    if freed:
+        # One enrollment per person and task: each task gets exactly one seat back.
+        await Task.filter(id__in=freed).update(enrolled_count=F("enrolled_count") - 1)
+
+
 async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     """The PIPL export: every personal field we hold, and what the person took part in."""
     tokens = await AuthToken.filter(user_id=user.id).order_by("created_at")
     enrollments = await Enrollment.filter(user_id=user.id).select_related("task").order_by("id")
     photos = await Media.filter(owner_id=user.id).order_by("id")
     submissions = await Submission.filter(user_id=user.id).order_by("id")
+    ledger = await LedgerEntry.filter(user_id=user.id).order_by("id")
+    certificates = await Certificate.filter(user_id=user.id).order_by("id")
     return {
-        "exported_at": now_utc().isoformat(),
+        "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
             "id": str(user.id),
             "openid": user.openid,
@@ -111,7 +141,43 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "lat": s.lat,
                 "lng": s.lng,
                 "created_at": s.created_at.isoformat(),
+                "review": _review(s),
             }
             for s in submissions
         ],
+        "ledger": [
+            {
+                "id": str(e.id),
+                "kind": e.kind,
+                "points": e.points,
+                "service_hours": float(e.service_hours),
+                "reason": e.reason,
+                "submission_id": str(e.submission_id) if e.submission_id else None,
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in ledger
+        ],
+        "certificates": [
+            {
+                "serial": c.serial,
+                "name": c.name,
+                "org": c.org,
+                "service_hours": float(c.service_hours),
+                "approved_tasks": c.approved_tasks,
+                "issued_on": c.issued_on.isoformat(),
+            }
+            for c in certificates
+        ],
+    }
+
+
+def _review(s: Submission) -> dict[str, Any] | None:
+    """The reviewer's decision on the person's evidence, and the reason they were given."""
+    if s.decision is None or s.reviewed_at is None:
+        return None
+    return {
+        "decision": s.decision,
+        "reason": s.reason,
+        "points": s.awarded_points,
+        "reviewed_at": s.reviewed_at.isoformat(),
     }
