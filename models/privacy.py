@@ -16,6 +16,7 @@ from models.campaigns import Campaign, Enrollment, Task
 from models.certificates import Certificate
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
+from models.org_requests import cancel_pending_request, requests_of
 from models.review import AWAITING
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
@@ -31,7 +32,8 @@ async def erase_user(user: User) -> list[str]:
     since no row points at those keys any more). Submissions lose their text and place.
 
     What the person can no longer do is let go: evidence awaiting review is withdrawn (no
-    reviewer should award points to nobody) and the places they held are given back.
+    reviewer should award points to nobody), the places they held are given back and an
+    org change awaiting approval is withdrawn.
     Approved work stays, as its points do. Certificates keep their serial and totals, not
     the name and org they were made out to.
     """
@@ -47,6 +49,7 @@ async def erase_user(user: User) -> list[str]:
         await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
         await _let_go_of_live_work(user)
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
+        await cancel_pending_request(user.id)
         await AuthToken.filter(user_id=user.id).delete()
         await User.filter(id=user.id).update(
             openid=None,
@@ -90,6 +93,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     submissions = await Submission.filter(user_id=user.id).order_by("id")
     ledger = await LedgerEntry.filter(user_id=user.id).order_by("id")
     certificates = await Certificate.filter(user_id=user.id).order_by("id")
+    org_requests = await requests_of(user.id)
     return {
         "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
@@ -167,6 +171,18 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "issued_on": c.issued_on.isoformat(),
             }
             for c in certificates
+        ],
+        "org_requests": [
+            {
+                "id": str(r.id),
+                "from_org_id": str(r.from_org_id) if r.from_org_id else None,
+                "to_org_id": str(r.to_org_id),
+                "status": r.status,
+                "reason": r.reason,
+                "created_at": r.created_at.isoformat(),
+                "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+            }
+            for r in org_requests
         ],
     }
 
