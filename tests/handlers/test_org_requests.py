@@ -194,3 +194,20 @@ async def test_points_earned_while_a_request_waits_count_for_the_old_org(api, tr
 
     entry = await LedgerEntry.get(user_id=uid)
     assert (entry.org_id, entry.org_path) == (tree.east_village.id, tree.east_village.path)
+
+
+async def test_the_list_makes_the_same_queries_for_2_or_6_requests(api, tree):
+    from tests.support import counting_queries
+
+    west_staff, _ = await api.person("staff", tree.west.id)
+    counts = []
+    for people in (2, 4):
+        for _ in range(people):
+            token, _ = await api.person("volunteer", tree.east_village.id)
+            assert (await move(api, token, tree.west_village.id)).status == 200
+        with counting_queries() as log:
+            reply = await api.call("GET", f"{REQUESTS}?limit=100", token=west_staff)
+        assert reply.status == 200
+        counts.append(log.selects)
+    assert len(reply.body["items"]) == 6
+    assert counts[0] == counts[1], counts
