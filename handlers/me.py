@@ -8,12 +8,13 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.review_schemas import LedgerPage, LedgerRead
-from handlers.schemas import MeUpdate, PageQuery, PersonalData, UserRead
+from handlers.schemas import MeRead, MeUpdate, PageQuery, PersonalData
 from media.uploads import remove_files
 from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
-from models.orgs import org_path
-from models.users import User, erase_user, personal_data, update_profile
+from models.org_requests import OrgRequestPending, choose_org, pending_request
+from models.privacy import erase_user, personal_data
+from models.users import User, update_profile
 from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response, no_content
@@ -23,16 +24,23 @@ bp = Blueprint("me", url_prefix="/me")
 
 
 @bp.get("")
-@endpoint(summary="我的资料", response=UserRead, tag="me")
+@endpoint(summary="我的资料", response=MeRead, tag="me")
 async def get_me(request: Request, user: User, services: Services) -> HTTPResponse:
-    """The caller's profile, with points, service hours and star level."""
-    return json_response(UserRead.of(user, services.storage))
+    """The caller's profile, with points, service hours, star level and any org change awaiting approval."""
+    return json_response(MeRead.of_me(user, services.storage, await pending_request(user.id)))
 
 
 @bp.patch("")
-@endpoint(summary="修改我的资料", body=MeUpdate, response=UserRead, errors=(Forbidden, MediaNotYours), tag="me")
+@endpoint(
+    summary="修改我的资料",
+    body=MeUpdate,
+    response=MeRead,
+    errors=(Forbidden, MediaNotYours, OrgRequestPending),
+    tag="me",
+)
 async def patch_me(request: Request, user: User, body: MeUpdate, services: Services) -> HTTPResponse:
-    """Change nickname, avatar, org (volunteers and influencers) or leaderboard visibility."""
+    """Change nickname, avatar or leaderboard visibility; an org is chosen once, later changes await
+    approval by the new org's staff (`pending_org`)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
     for name in ("nickname", "leaderboard_visible"):
         if name in changes and changes[name] is None:
@@ -40,11 +48,13 @@ async def patch_me(request: Request, user: User, body: MeUpdate, services: Servi
     if "org_id" in changes and user.role == "staff":
         # A staff member's org is their authority; only an admin moves it.
         raise Forbidden("工作人员的所属组织由管理员调整")
-    if changes.get("org_id") is not None and await org_path(int(changes["org_id"])) is None:
-        raise InvalidRequest.fields({"org_id": "组织不存在"})
     if "avatar_media_id" in changes:
         changes.update(await picture_columns(user, changes["avatar_media_id"], "avatar"))
-    return json_response(UserRead.of(await update_profile(user, changes), services.storage))
+    if "org_id" in changes:
+        org_id = changes.pop("org_id")
+        await choose_org(user, int(org_id) if org_id is not None else None)
+    user = await update_profile(user, changes)
+    return json_response(MeRead.of_me(user, services.storage, await pending_request(user.id)))
 
 
 @bp.get("/points")

@@ -109,7 +109,7 @@ class SubmissionRead(BaseModel):
     task_id: str
     task_title: str
     user: UserBrief
-    status: Literal["pending", "approved", "rejected", "flagged"]
+    status: Literal["pending", "approved", "rejected", "flagged", "withdrawn"]
     text: str
     media: list[MediaRead | EvidenceMedia]
     links: list[str]
@@ -161,4 +161,4 @@ class SubmissionList(BaseModel):
 class SubmissionQuery(PageQuery):
     mine: Literal["1", "0", "true", "false"] | None = None
     task_id: Id | None = None
-    status: Literal["pending", "approved", "rejected", "flagged"] | None = None
+    status: Literal["pending", "approved", "rejected", "flagged", "withdrawn"] | None = None

@@ -7,7 +7,7 @@ from sanic.response import HTTPResponse
 
 from handlers.media_schemas import SubmissionList, SubmissionRead
 from handlers.review_schemas import BatchIn, BatchOut, QueueQuery, ReviewIn
-from models.review import AlreadyReviewed, Decision, review
+from models.review import AlreadyReviewed, Decision, SubmissionWithdrawn, review
 from models.submissions import get_submission, review_queue
 from models.tasks import TaskClosed
 from models.users import STAFF_ROLES, User
@@ -43,7 +43,7 @@ async def queue(request: Request, user: User, query: QueueQuery, services: Servi
     roles=STAFF_ROLES,
     body=ReviewIn,
     response=SubmissionRead,
-    errors=(NotFound, AlreadyReviewed, TaskClosed, RateLimited),
+    errors=(NotFound, AlreadyReviewed, SubmissionWithdrawn, TaskClosed, RateLimited),
     tag="review",
 )
 async def review_one(

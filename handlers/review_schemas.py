@@ -42,7 +42,7 @@ class BatchOut(BaseModel):
 
 class QueueQuery(PageQuery):
     campaign_id: Id | None = None
-    status: Literal["pending", "flagged", "approved", "rejected"] | None = Field(
+    status: Literal["pending", "flagged", "approved", "rejected", "withdrawn"] | None = Field(
         None, description="默认：待审核（pending 与 flagged）"
     )
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from media.storage import Storage, variant_keys
+from models.org_requests import OrgChangeRequest
 from models.orgs import Org
 from models.users import User
 from server.kernel.ids import ID_PATTERN, is_id
@@ -133,6 +134,66 @@ class UserRead(BaseModel):
         )
 
 
+class PendingOrgRead(BaseModel):
+    """An org change the person asked for, awaiting the decision of that org's staff."""
+
+    id: str = Field(description="申请 id")
+    org: OrgRead = Field(description="申请加入的组织")
+    requested_at: datetime
+
+
+class MeRead(UserRead):
+    """`GET /me`, `PATCH /me`: the User, and the org change awaiting approval (until then `org` counts)."""
+
+    pending_org: PendingOrgRead | None = Field(description="待审核的组织变更；审核通过前仍以 org 为准")
+
+    @classmethod
+    def of_me(cls, user: User, storage: Storage, pending: OrgChangeRequest | None) -> MeRead:
+        waiting = None
+        if pending is not None:
+            waiting = PendingOrgRead(
+                id=str(pending.id), org=OrgRead.of(pending.to_org), requested_at=pending.created_at
+            )
+        return cls(**UserRead.of(user, storage).model_dump(), pending_org=waiting)
+
+
+class OrgRequestRead(BaseModel):
+    id: str
+    user: UserBrief
+    from_org: OrgRead | None
+    to_org: OrgRead
+    status: Literal["pending", "approved", "refused", "cancelled"]
+    reason: str | None = Field(description="审核意见；拒绝时必填")
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: UserBrief | None
+
+    @classmethod
+    def of(cls, r: OrgChangeRequest, storage: Storage) -> OrgRequestRead:
+        return cls(
+            id=str(r.id),
+            user=UserBrief.of(r.user, storage),
+            from_org=OrgRead.of(r.from_org) if r.from_org_id and r.from_org else None,
+            to_org=OrgRead.of(r.to_org),
+            status=r.status,
+            reason=r.reason,
+            created_at=r.created_at,
+            decided_at=r.decided_at,
+            decided_by=UserBrief.of(r.decided_by, storage) if r.decided_by_id and r.decided_by else None,
+        )
+
+
+class OrgRequestList(BaseModel):
+    items: list[OrgRequestRead]
+    next_cursor: str | None
+
+
+class OrgDecisionIn(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="审核意见；拒绝时必填"
+    )
+
+
 class UserList(BaseModel):
     items: list[UserRead]
     next_cursor: str | None
@@ -147,7 +208,9 @@ class LoginOut(BaseModel):
 class MeUpdate(Strict):
     nickname: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
     avatar_media_id: Id | None = None
-    org_id: Id | None = None
+    org_id: Id | None = Field(
+        None, description="首次选择直接生效；之后的变更成为申请，经新组织的工作人员批准后生效（见 pending_org）"
+    )
     leaderboard_visible: bool | None = None
 
     @field_validator("nickname")
@@ -169,6 +232,10 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
+
+
+class OrgRequestQuery(PageQuery):
+    status: Literal["pending", "approved", "refused", "cancelled"] | None = Field(None, description="默认：全部")
 
 
 class UserQuery(PageQuery):
@@ -217,6 +284,13 @@ class ExportedPhoto(BaseModel):
     height: int
 
 
+class ExportedReview(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: str | None
+    points: int | None
+    reviewed_at: datetime
+
+
 class ExportedSubmission(BaseModel):
     id: str
     task_id: str
@@ -226,6 +300,36 @@ class ExportedSubmission(BaseModel):
     lat: float | None
     lng: float | None
     created_at: datetime
+    review: ExportedReview | None = Field(description="审核结果与理由；未审核为 null")
+
+
+class ExportedLedgerEntry(BaseModel):
+    id: str
+    kind: Literal["award", "reversal"]
+    points: int
+    service_hours: float
+    reason: str
+    submission_id: str | None
+    created_at: datetime
+
+
+class ExportedCertificate(BaseModel):
+    serial: str
+    name: str
+    org: str
+    service_hours: float
+    approved_tasks: int
+    issued_on: date
+
+
+class ExportedOrgRequest(BaseModel):
+    id: str
+    from_org_id: str | None
+    to_org_id: str
+    status: Literal["pending", "approved", "refused", "cancelled"]
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
 
 
 class PersonalData(BaseModel):
@@ -237,6 +341,9 @@ class PersonalData(BaseModel):
     enrollments: list[ExportedEnrollment]
     photos: list[ExportedPhoto]
     submissions: list[ExportedSubmission]
+    ledger: list[ExportedLedgerEntry] = Field(description="积分明细：每一笔获得与撤销")
+    certificates: list[ExportedCertificate] = Field(description="开具过的志愿服务证明")
+    org_requests: list[ExportedOrgRequest] = Field(description="组织变更申请及审核结果")
 
 
 class Health(BaseModel):

@@ -14,4 +14,5 @@ MODEL_MODULES = [
     "models.notifications",
     "models.audit",
     "models.certificates",
+    "models.org_requests",
 ]

@@ -1,4 +1,4 @@
-"""The audit log: which staff member did what, when (publish, review, role change, export)."""
+"""The audit log: which staff member did what, when (publish, review, role change, export, org changes)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,20 @@ from tortoise.models import Model
 if TYPE_CHECKING:
     from models.users import User
 
-ACTIONS = ("publish", "close", "cancel", "review", "role_change", "export", "roster_import")
+ACTIONS = (
+    "publish",
+    "close",
+    "cancel",
+    "review",
+    "role_change",
+    "export",
+    "roster_import",
+    # A member's org change (models.org_requests): asked and withdrawn by the member, decided by staff.
+    "org_change_request",
+    "org_change_cancel",
+    "org_change_approve",
+    "org_change_refuse",
+)
 
 
 class AuditEntry(Model):

@@ -2,6 +2,7 @@
 
     pending | flagged ──approve──▶ approved ──reject──▶ rejected (a reversal entry)
     pending | flagged ──reject──▶ rejected
+    pending | flagged ──erasure of its author──▶ withdrawn (final, see models.privacy)
 
 Each transition is a conditional UPDATE on the status it leaves, so of two reviewers
 racing (on any number of workers) exactly one moves the submission; the unique
@@ -34,6 +35,10 @@ MAX_POINTS_FACTOR = 2
 
 class AlreadyReviewed(Conflict):
     code, message = "already_reviewed", "该提交已审核过"
+
+
+class SubmissionWithdrawn(Conflict):
+    code, message = "submission_withdrawn", "该提交已撤回（提交人已注销账号），不能审核"
 
 
 @dataclass
@@ -71,6 +76,11 @@ async def review(submission: Submission, reviewer: User, decision: Decision, aft
             await record(reviewer, "review", f"submission:{submission.id}", details)
     except IntegrityError:
         raise AlreadyReviewed() from None
+    except AlreadyReviewed:
+        # Lost to its author's erasure rather than to another reviewer: say so.
+        if await Submission.filter(id=submission.id, status="withdrawn").exists():
+            raise SubmissionWithdrawn() from None
+        raise
     await after.points_moved(entries)
     await after.notify("notify_review", submission.id)
     return entries

@@ -23,7 +23,8 @@ from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import ApiError, Conflict
 
-SUBMISSION_STATUSES = ("pending", "approved", "rejected", "flagged")
+# withdrawn: its author erased their account while it awaited review (models.privacy).
+SUBMISSION_STATUSES = ("pending", "approved", "rejected", "flagged", "withdrawn")
 # Evidence often goes up in the evening, or the next day where the signal is better.
 SUBMIT_GRACE = timedelta(hours=72)
 # A photo taken this long outside the task's window is flagged for the reviewer.

@@ -138,6 +138,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "org_change_requests",
     "certificates",
     "audit_entries",
     "notifications",

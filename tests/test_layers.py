@@ -122,6 +122,42 @@ def test_no_handler_imports_another_handler():
     assert not wrong, "\n".join(wrong)
 
 
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle in ``graph`` (module → modules it imports), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_models_have_no_import_circle():
+    # Not even through an import inside a function, where a circle hides until it bites.
+    graph = {
+        _module_name(path): {
+            name for _, name in _runtime_imports(path) if _is_source(name) and name.startswith("models.")
+        }
+        for path in _sources("models")
+    }
+    graph = {m: {n for n in deps if n != m and n in graph} for m, deps in graph.items()}
+    assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]  # the search itself finds one
+    assert _cycle(graph) is None, " → ".join(_cycle(graph) or [])
+
+
 def test_the_checks_see_a_violation():
     # The walker must find imports inside functions and skip TYPE_CHECKING blocks, or the tests above prove nothing.
     source = ROOT / "tests" / "_layers_probe.py"

@@ -101,3 +101,119 @@ async def test_erasing_an_account_removes_its_photos_and_their_evidence(api, tre
     assert seen.status == 200
     assert seen.body["user"]["nickname"] == "已注销用户"
     assert seen.body["media"][0]["url"] is None
+
+
+async def test_erasure_gives_back_the_places_the_person_held(api, tree, staff):
+    """An erased person's live enrollments held quota seats nobody could ever use again."""
+    from models.campaigns import Enrollment, Task
+    from tests.factories import TASKS, published_task
+
+    task = await published_task(api, staff, tree.east.id, quota=1)
+    leaver, leaver_id = await api.person("volunteer", tree.east_village.id)
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=leaver)).status == 201
+
+    assert (await api.call("DELETE", "/api/v1/me", token=leaver)).status == 204
+
+    newcomer, _ = await api.person("volunteer", tree.east_village.id)
+    reply = await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=newcomer)
+    assert reply.status == 201, reply.body
+    assert (await Enrollment.get(task_id=int(task["id"]), user_id=leaver_id)).status == "withdrawn"
+    assert (await Task.get(id=int(task["id"]))).enrolled_count == 1
+
+
+async def test_erasure_withdraws_evidence_awaiting_review(api, tree, staff):
+    """Pending evidence of an erased person left the queue, and approving it answers 409."""
+    from models.campaigns import Enrollment, Task
+    from models.ledger import LedgerEntry
+    from tests.factories import published_task
+    from tests.handlers.test_review import hand_in, review_path
+
+    task = await published_task(api, staff, tree.east.id)
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    sid = await hand_in(api, token, task)
+
+    assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
+
+    queue = await api.call("GET", "/api/v1/review/queue", token=staff)
+    assert sid not in {s["id"] for s in queue.body["items"]}
+    reply = await api.call("POST", review_path(sid), token=staff, json={"decision": "approve"})
+    assert (reply.status, reply.error_code) == (409, "submission_withdrawn")
+    seen = await api.call("GET", f"/api/v1/submissions/{sid}", token=staff)
+    assert (seen.status, seen.body["status"]) == (200, "withdrawn")
+    assert await LedgerEntry.filter(user_id=uid).count() == 0
+    assert (await Enrollment.get(task_id=int(task["id"]), user_id=uid)).status == "withdrawn"
+    assert (await Task.get(id=int(task["id"]))).enrolled_count == 0
+
+
+async def test_erasure_keeps_approved_work_where_it_counts(api, tree, staff):
+    """Approved evidence and its enrollment stay: the points stay, and so does the place taken."""
+    from models.campaigns import Enrollment, Task
+    from models.submissions import Submission
+    from tests.factories import published_task
+    from tests.handlers.test_review import hand_in, review_path
+
+    task = await published_task(api, staff, tree.east.id, points=7)
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    sid = await hand_in(api, token, task)
+    assert (await api.call("POST", review_path(sid), token=staff, json={"decision": "approve"})).status == 200
+
+    assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
+
+    assert (await Submission.get(id=int(sid))).status == "approved"
+    assert (await Enrollment.get(task_id=int(task["id"]), user_id=uid)).status == "submitted"
+    assert (await Task.get(id=int(task["id"]))).enrolled_count == 1
+    assert (await User.get(id=uid)).points == 7
+
+
+async def test_erasure_removes_name_and_org_from_certificates(api, tree, staff):
+    from models.certificates import Certificate
+
+    token, uid = await api.person("volunteer", tree.east_village.id)
+    await api.call("PATCH", "/api/v1/me", token=token, json={"nickname": "王小明"})
+    await User.filter(id=uid).update(service_hours=12)
+    issued = await api.call("GET", "/api/v1/me/certificate.png", token=token)
+    assert issued.status == 200, issued.body
+    serial = issued.headers["X-Certificate-Serial"]
+    assert (await Certificate.get(serial=serial)).name == "王小明"
+
+    assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
+
+    cert = await Certificate.get(serial=serial)
+    assert (cert.name, cert.org) == ("已注销用户", "")
+    check = await api.call("GET", f"/api/v1/certificates/{serial}")
+    assert (check.status, check.body["valid"], check.body["name"]) == (200, False, "—")
+
+
+async def test_export_holds_certificates_ledger_and_review_reasons(api, tree, staff):
+    from tests.factories import published_task
+    from tests.handlers.test_review import hand_in, review_path
+
+    token, _ = await api.person("volunteer", tree.east_village.id)
+    approved = await hand_in(api, token, await published_task(api, staff, tree.east.id, points=5), seed=1)
+    rejected = await hand_in(api, token, await published_task(api, staff, tree.east.id), seed=2)
+    body = {"decision": "approve", "reason": "内容真实"}
+    assert (await api.call("POST", review_path(approved), token=staff, json=body)).status == 200
+    body = {"decision": "reject", "reason": "照片模糊"}
+    assert (await api.call("POST", review_path(rejected), token=staff, json=body)).status == 200
+    issued = await api.call("GET", "/api/v1/me/certificate.png", token=token)
+    assert issued.status == 200, issued.body
+
+    reply = await api.call("GET", "/api/v1/me/export", token=token)
+
+    assert reply.status == 200, reply.body
+    (cert,) = reply.body["certificates"]
+    assert cert["serial"] == issued.headers["X-Certificate-Serial"]
+    assert cert["service_hours"] == 2 and cert["org"] == "县东镇东村"
+    (award,) = reply.body["ledger"]
+    assert (award["kind"], award["points"], award["submission_id"]) == ("award", 5, approved)
+    reviews = {s["id"]: s["review"] for s in reply.body["submissions"]}
+    assert reviews[approved]["reason"] == "内容真实" and reviews[approved]["decision"] == "approve"
+    assert reviews[rejected] == {**reviews[rejected], "decision": "reject", "reason": "照片模糊"}
+
+
+async def test_export_is_stamped_in_local_time(api):
+    from datetime import datetime, timedelta
+
+    token, _ = await api.login()
+    reply = await api.call("GET", "/api/v1/me/export", token=token)
+    assert datetime.fromisoformat(reply.body["exported_at"]).utcoffset() == timedelta(hours=8)

@@ -29,6 +29,7 @@ LIST_ROUTES = {
     "/api/v1/review/queue": "staff",
     "/api/v1/me/points": "volunteer",
     "/api/v1/audit": "admin",
+    "/api/v1/org-requests": "staff",
     "/api/v1/leaderboard": "volunteer",
 }
 
@@ -36,7 +37,7 @@ LIST_ROUTES = {
 @pytest.fixture
 async def world(api, tree):
     """Six volunteers; the first hands in evidence to six tasks and is approved in each, the others
-    to the first task (half of them approved): every list has more than one row."""
+    to the first task (half of them approved); each asks to move org: every list has more than one row."""
     staff, _ = await api.person("staff", tree.east.id)
     admin, _ = await api.person("admin")
     people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(PEOPLE)]
@@ -63,6 +64,9 @@ async def world(api, tree):
             approve.append(sid)
     for sid in approve:
         reply = await api.call("POST", f"/api/v1/submissions/{sid}/review", token=staff, json={"decision": "approve"})
+        assert reply.status == 200, reply.body
+    for token in people:  # each asks to move up to the township: requests for the staff to decide
+        reply = await api.call("PATCH", "/api/v1/me", token=token, json={"org_id": str(tree.east.id)})
         assert reply.status == 200, reply.body
     await api.settle()
     return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}

@@ -53,7 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
-from tests.security.test_authz_matrix import World, build_world
+from tests.security.test_authz_matrix import World, a_request, build_world
 
 # CI runs the fixed seed and counts below. To dig deeper locally, change them for a run:
 #   WENMING_FUZZ_SEED=7 WENMING_FUZZ_EXAMPLES=200 pytest tests/security/test_api_fuzz.py
@@ -123,6 +123,8 @@ class Target:
             ("POST", "/api/v1/campaigns/{campaign_id}/publish"): [v["spare_draft_id"], v["campaign_id"]],
             ("POST", "/api/v1/tasks/{task_id}/cancel"): [v["spare_task_id"]],
             ("DELETE", "/api/v1/tasks/{task_id}/enroll"): [v["withdraw_task_id"]],
+            ("POST", "/api/v1/org-requests/{request_id}/approve"): [v["approve_request_id"]],
+            ("POST", "/api/v1/org-requests/{request_id}/refuse"): [v["refuse_request_id"]],
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
@@ -150,6 +152,8 @@ async def seed_world(api: Api, role: str) -> Target:
         "spare_campaign_id": await w.new_campaign(publish=True),
         "spare_draft_id": await w.new_campaign(publish=False),
         "photo_id": await w.photo(role),
+        "approve_request_id": (await a_request(w))["request_id"],
+        "refuse_request_id": (await a_request(w))["request_id"],
     }
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
@@ -322,6 +326,8 @@ REACHED = {
         "PATCH /api/v1/users/{user_id}",
         "POST /api/v1/review/batch",
         "GET /api/v1/reports/participation.xlsx",
+        "GET /api/v1/org-requests",
+        "POST /api/v1/org-requests/{request_id}/approve",
     ),
 }
 

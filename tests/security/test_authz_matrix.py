@@ -50,6 +50,7 @@ from wechatpy.crypto import PrpCrypto
 
 from models.campaigns import Enrollment
 from models.ledger import LedgerEntry
+from models.users import User
 from server.wechat.fake import FakeWeChat
 from server.wechat.push import sign
 from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, clean_slate
@@ -97,6 +98,8 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  OK,          OK,          OK,          OK,          OK),
     ("PATCH", "/api/v1/me", ""):
         (401,  OK,          OK,          OK,          OK,          OK),
+    ("PATCH", "/api/v1/me", "another org"):
+        (401,  OK,          OK,          403,         403,         OK),
     ("PATCH", "/api/v1/me", "others' photo as avatar"):
         (401,  NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
     ("DELETE", "/api/v1/me", ""):
@@ -127,6 +130,14 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         403,         404,         OK),
     ("POST", "/api/v1/users/import", ""):
         (401,  403,         403,         403,         403,         OK),
+    # -- org change requests: a west villager asks to join the east village; east staff decide
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/org-requests", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("POST", "/api/v1/org-requests/{request_id}/approve", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/org-requests/{request_id}/refuse", ""):
+        (401,  403,         403,         OK,          404,         OK),
     # -- campaigns, all of the east township: out of scope, a published one is 403, a draft 404
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/campaigns", ""):
@@ -451,6 +462,14 @@ async def an_east_volunteer(w: World) -> dict[str, str]:
     return {"user_id": str((await w.api.person("volunteer", w.tree.east_village.id))[1])}
 
 
+async def a_request(w: World) -> dict[str, str]:
+    """A west villager's pending request to join the east village."""
+    token, mover_id = await w.api.person("volunteer", w.tree.west_village.id)
+    reply = await w.api.call("PATCH", "/api/v1/me", token=token, json={"org_id": str(w.tree.east_village.id)})
+    assert reply.status == 200 and reply.body["pending_org"], reply.body
+    return {"request_id": reply.body["pending_org"]["id"], "mover_id": str(mover_id)}
+
+
 async def a_certificate(w: World) -> dict[str, str]:
     """The serial of the volunteer's certificate (they have approved service hours)."""
     reply = await w.api.call("GET", "/api/v1/me/certificate.png", token=w.tokens["volunteer"])
@@ -576,6 +595,31 @@ async def owner_still_there(w: World) -> None:
     assert (await w.api.call("GET", "/api/v1/me", token=w.owner[0])).status == 200, "the owner was erased"
 
 
+def org_requested(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members ask; the org they are in still counts. An admin (no org yet) simply chooses."""
+    if role in MEMBERS:
+        assert reply.body["org"]["id"] == str(w.orgs[role]), "moved without anyone's approval"
+        assert reply.body["pending_org"]["org"]["id"] == str(w.tree.west_village.id)
+    else:
+        assert reply.body["org"]["id"] == str(w.tree.west_village.id)
+
+
+def requests_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    shown = ids_in(reply)
+    if role == "other_staff":
+        assert w.values["request_id"] not in shown, "west staff see a request to join the east village"
+    else:
+        assert w.values["request_id"] in shown
+
+
+async def mover_is_in_the_east(w: World) -> None:
+    assert (await User.get(id=int(w.values["mover_id"]))).org_id == w.tree.east_village.id, "approval did not move"
+
+
+async def mover_stays_in_the_west(w: World) -> None:
+    assert (await User.get(id=int(w.values["mover_id"]))).org_id == w.tree.west_village.id, "refusal moved them"
+
+
 def not_replayed(w: World, role: str, reply: Reply, token: str | None) -> None:
     assert reply.body["id"] != w.values["spare_media_id"], "answered with the owner's upload"
     assert "Idempotent-Replayed" not in reply.headers
@@ -670,6 +714,9 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("POST", "/api/v1/auth/logout", ""): Send(token="second sign-in", check=signed_out),
     ("GET", "/api/v1/me", ""): Send(check=is_me),
     ("PATCH", "/api/v1/me", ""): Send(body=lambda w, role: {"nickname": "新昵称"}, check=is_me),
+    ("PATCH", "/api/v1/me", "another org"): Send(
+        token="new person", body=lambda w, role: {"org_id": str(w.tree.west_village.id)}, check=org_requested
+    ),
     ("PATCH", "/api/v1/me", "others' photo as avatar"): Send(
         body=lambda w, role: {"avatar_media_id": w.values["spare_media_id"]}
     ),
@@ -692,6 +739,13 @@ HOW: dict[tuple[str, str, str], Send] = {
         prepare=an_east_volunteer, body=lambda w, role: {"org_id": str(w.tree.west_village.id)}
     ),
     ("POST", "/api/v1/users/import", ""): Send(upload=roster),
+    ("GET", "/api/v1/org-requests", ""): Send(prepare=a_request, query=whole_page, check=requests_in_scope),
+    ("POST", "/api/v1/org-requests/{request_id}/approve", ""): Send(
+        prepare=a_request, body=lambda w, role: {}, after=mover_is_in_the_east
+    ),
+    ("POST", "/api/v1/org-requests/{request_id}/refuse", ""): Send(
+        prepare=a_request, body=lambda w, role: {"reason": "不在本村居住"}, after=mover_stays_in_the_west
+    ),
     ("GET", "/api/v1/campaigns", ""): Send(query=whole_page, check=no_drafts),
     ("POST", "/api/v1/campaigns", "for east"): Send(body=lambda w, role: campaign_body(w.tree.east.id)),
     ("POST", "/api/v1/campaigns", "others' photo as cover"): Send(

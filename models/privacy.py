@@ -1,0 +1,199 @@
+"""Personal data (PIPL): what a person can take out (export) and have erased.
+
+Kept apart from models.users: both reach into every model that holds a person's
+data (campaigns, media, submissions), and models.users is what those import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from media.storage import variant_keys
+from models.campaigns import Campaign, Enrollment, Task
+from models.certificates import Certificate
+from models.ledger import LedgerEntry
+from models.media import ERASED_KEY_PREFIX, Media
+from models.org_requests import cancel_pending_request, requests_of
+from models.review import AWAITING
+from models.submissions import Submission
+from models.users import ERASED_NICKNAME, AuthToken, User
+from server.kernel.clock import LOCAL_TZ, now_utc
+
+
+async def erase_user(user: User) -> list[str]:
+    """Erase personal data (PIPL): identity, phone, profile and sessions go; the row and
+    its points stay, anonymous, so rankings and reports keep adding up.
+
+    Photos lose their evidence (time, place) and their files: the storage keys to delete
+    are returned, to be removed after commit (what a crash leaves, `media sweep` removes,
+    since no row points at those keys any more). Submissions lose their text and place.
+
+    What the person can no longer do is let go: evidence awaiting review is withdrawn (no
+    reviewer should award points to nobody), the places they held are given back and an
+    org change awaiting approval is withdrawn.
+    Approved work stays, as its points do. Certificates keep their serial and totals, not
+    the name and org they were made out to.
+    """
+    async with in_transaction():
+        covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
+        # A campaign's cover belongs to the campaign, not to the staff member who uploaded it.
+        owned = await Media.filter(owner_id=user.id).values_list("id", "key")
+        photos = [(media_id, key) for media_id, key in owned if key not in covers]
+        for media_id, key in photos:
+            if not key.startswith(ERASED_KEY_PREFIX):
+                await Media.filter(id=media_id).update(key=f"{ERASED_KEY_PREFIX}{media_id}")
+        await Media.filter(id__in=[media_id for media_id, _ in photos]).update(lat=None, lng=None, taken_at=None)
+        await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
+        await _let_go_of_live_work(user)
+        await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
+        await cancel_pending_request(user.id)
+        await AuthToken.filter(user_id=user.id).delete()
+        await User.filter(id=user.id).update(
+            openid=None,
+            unionid=None,
+            session_key_enc=None,
+            nickname=ERASED_NICKNAME,
+            avatar_media_id=None,
+            avatar_key=None,
+            phone_enc=None,
+            phone_hash=None,
+            phone_masked=None,
+            leaderboard_visible=False,
+            role="volunteer",
+            deleted_at=now_utc(),
+        )
+    return [k for _, key in photos if not key.startswith(ERASED_KEY_PREFIX) for k in variant_keys(key)]
+
+
+async def _let_go_of_live_work(user: User) -> None:
+    """Withdraw evidence awaiting review, and every enrollment not backed by approved work."""
+    await Submission.filter(user_id=user.id, status__in=AWAITING).update(status="withdrawn", live_key=None)
+    done = set(await Submission.filter(user_id=user.id, status="approved").values_list("task_id", flat=True))
+    live = await Enrollment.filter(user_id=user.id).exclude(status="withdrawn").values_list("id", "task_id", "status")
+    freed = []
+    for enrollment_id, task_id, status in live:
+        if task_id in done:
+            continue
+        # Conditional on the status read, as withdraw() is: a withdrawal racing this one frees the seat once.
+        if await Enrollment.filter(id=enrollment_id, status=status).update(status="withdrawn") == 1:
+            freed.append(task_id)
+    if freed:
+        # One enrollment per person and task: each task gets exactly one seat back.
+        await Task.filter(id__in=freed).update(enrolled_count=F("enrolled_count") - 1)
+
+
+async def personal_data(user: User, vault: Any) -> dict[str, Any]:
+    """The PIPL export: every personal field we hold, and what the person took part in."""
+    tokens = await AuthToken.filter(user_id=user.id).order_by("created_at")
+    enrollments = await Enrollment.filter(user_id=user.id).select_related("task").order_by("id")
+    photos = await Media.filter(owner_id=user.id).order_by("id")
+    submissions = await Submission.filter(user_id=user.id).order_by("id")
+    ledger = await LedgerEntry.filter(user_id=user.id).order_by("id")
+    certificates = await Certificate.filter(user_id=user.id).order_by("id")
+    org_requests = await requests_of(user.id)
+    return {
+        "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
+        "user": {
+            "id": str(user.id),
+            "openid": user.openid,
+            "unionid": user.unionid,
+            "role": user.role,
+            "nickname": user.nickname,
+            "org_id": str(user.org_id) if user.org_id else None,
+            "phone": vault.decrypt(user.phone_enc) if user.phone_enc else None,
+            "points": user.points,
+            "service_hours": float(user.service_hours),
+            "leaderboard_visible": user.leaderboard_visible,
+            "created_at": user.created_at.isoformat(),
+            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        },
+        "sessions": [{"created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat()} for t in tokens],
+        "enrollments": [
+            {
+                "task_id": str(e.task_id),
+                "task_title": e.task.title,
+                "status": e.status,
+                "enrolled_at": e.enrolled_at.isoformat(),
+                "checked_in_at": e.checked_in_at.isoformat() if e.checked_in_at else None,
+                "checkin_lat": e.checkin_lat,
+                "checkin_lng": e.checkin_lng,
+            }
+            for e in enrollments
+        ],
+        "photos": [
+            {
+                "id": str(m.id),
+                "uploaded_at": m.created_at.isoformat(),
+                "taken_at": m.taken_at.isoformat() if m.taken_at else None,
+                "lat": m.lat,
+                "lng": m.lng,
+                "width": m.width,
+                "height": m.height,
+            }
+            for m in photos
+        ],
+        "submissions": [
+            {
+                "id": str(s.id),
+                "task_id": str(s.task_id),
+                "status": s.status,
+                "text": s.text,
+                "links": s.links,
+                "lat": s.lat,
+                "lng": s.lng,
+                "created_at": s.created_at.isoformat(),
+                "review": _review(s),
+            }
+            for s in submissions
+        ],
+        "ledger": [
+            {
+                "id": str(e.id),
+                "kind": e.kind,
+                "points": e.points,
+                "service_hours": float(e.service_hours),
+                "reason": e.reason,
+                "submission_id": str(e.submission_id) if e.submission_id else None,
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in ledger
+        ],
+        "certificates": [
+            {
+                "serial": c.serial,
+                "name": c.name,
+                "org": c.org,
+                "service_hours": float(c.service_hours),
+                "approved_tasks": c.approved_tasks,
+                "issued_on": c.issued_on.isoformat(),
+            }
+            for c in certificates
+        ],
+        "org_requests": [
+            {
+                "id": str(r.id),
+                "from_org_id": str(r.from_org_id) if r.from_org_id else None,
+                "to_org_id": str(r.to_org_id),
+                "status": r.status,
+                "reason": r.reason,
+                "created_at": r.created_at.isoformat(),
+                "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+            }
+            for r in org_requests
+        ],
+    }
+
+
+def _review(s: Submission) -> dict[str, Any] | None:
+    """The reviewer's decision on the person's evidence, and the reason they were given."""
+    if s.decision is None or s.reviewed_at is None:
+        return None
+    return {
+        "decision": s.decision,
+        "reason": s.reason,
+        "points": s.awarded_points,
+        "reviewed_at": s.reviewed_at.isoformat(),
+    }
