@@ -55,9 +55,13 @@ async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campai
     if campaign.status == "closed":
         raise Conflict("活动已结束，不能修改")
     check_window(changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at))
-    campaign.update_from_dict(changes)
-    await campaign.save()
-    return campaign
+    if not changes:
+        return campaign
+    # Only the changed columns, and only while the campaign is still open: writing back the
+    # whole row as it was read would undo a close (or publish) that committed meanwhile.
+    if await Campaign.filter(id=campaign.id).exclude(status="closed").update(**changes, updated_at=now_utc()) != 1:
+        raise Conflict("活动已结束，不能修改")
+    return await get_campaign(campaign.id)
 
 
 async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
@@ -111,12 +115,21 @@ async def update_task(task: Task, changes: dict[str, Any]) -> Task:
         raise TaskClosed("任务已取消，不能修改")
     check_window(changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at))
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
-    quota = changes.get("quota", task.quota)
-    if quota is not None and quota < task.enrolled_count:
-        raise InvalidRequest.fields({"quota": f"已有 {task.enrolled_count} 人报名，名额不能少于此数"})
-    task.update_from_dict(changes)
-    await task.save()
-    return task
+    if changes:
+        # Only the changed columns, under the conditions they must still meet when written:
+        # writing back the row as it was read would undo enrollments (enrolled_count) or a
+        # cancellation (cancelled_at) that committed in between.
+        rows = Task.filter(id=task.id, cancelled_at__isnull=True)
+        if changes.get("quota") is not None:
+            rows = rows.filter(enrolled_count__lte=changes["quota"])
+        if await rows.update(**changes, updated_at=now_utc()) != 1:
+            stored = await Task.get(id=task.id)
+            if stored.cancelled_at is not None:
+                raise TaskClosed("任务已取消，不能修改")
+            raise InvalidRequest.fields({"quota": f"已有 {stored.enrolled_count} 人报名，名额不能少于此数"})
+    fresh = await Task.get(id=task.id)
+    fresh.campaign = task.campaign
+    return fresh
 
 
 async def cancel_task(task: Task) -> Task:
