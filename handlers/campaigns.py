@@ -16,20 +16,18 @@ from handlers.task_schemas import (
     TaskRead,
 )
 from models.audit import record
-from models.campaigns import Campaign
-from models.media import MediaNotYours, picture_columns
-from models.orgs import find_org, org_path
-from models.tasks import (
-    audience_fields,
+from models.campaigns import (
+    Campaign,
     campaign_summary,
     create_campaign,
-    create_task,
     get_campaign,
-    now_utc,
     open_task_ids,
     set_campaign_status,
     update_campaign,
 )
+from models.media import MediaNotYours, picture_columns
+from models.orgs import find_org, org_path
+from models.tasks import audience_fields, create_task, now_utc
 from models.users import STAFF_ROLES, User
 from server.kernel.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page

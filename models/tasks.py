@@ -1,14 +1,12 @@
-"""Operations on campaigns and tasks that keep their invariants."""
+"""Operations on tasks that keep their invariants (those on campaigns are in models.campaigns)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.functions import Count
 
-from models.campaigns import Campaign, Enrollment, Task
+from models.campaigns import Campaign, Enrollment, Task, check_window
 from models.orgs import Org
 from models.users import User
 from server.kernel.clock import now_utc
@@ -20,13 +18,6 @@ class TaskClosed(Conflict):
     code, message = "task_closed", "任务已结束或已取消"
 
 
-async def get_campaign(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if is_id(campaign_id) else None
-    if campaign is None:
-        raise NotFound("活动不存在")
-    return campaign
-
-
 async def get_task(task_id: int) -> Task:
     task = await Task.get_or_none(id=task_id).select_related("campaign__org") if is_id(task_id) else None
     if task is None:
@@ -34,54 +25,9 @@ async def get_task(task_id: int) -> Task:
     return task
 
 
-def check_window(starts_at: datetime, ends_at: datetime) -> None:
-    if ends_at <= starts_at:
-        raise InvalidRequest.fields({"ends_at": "结束时间必须晚于开始时间"})
-
-
 def check_photos(min_photos: int, max_photos: int) -> None:
     if min_photos > max_photos:
         raise InvalidRequest.fields({"min_photos": "最少照片数不能大于最多照片数"})
-
-
-async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Campaign:
-    check_window(data["starts_at"], data["ends_at"])
-    campaign = await Campaign.create(**data, org=org, created_by=creator, status="draft")
-    campaign.org = org
-    return campaign
-
-
-async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
-    if campaign.status == "closed":
-        raise Conflict("活动已结束，不能修改")
-    check_window(changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at))
-    if not changes:
-        return campaign
-    # Only the changed columns, and only while the campaign is still open: writing back the
-    # whole row as it was read would undo a close (or publish) that committed meanwhile.
-    if await Campaign.filter(id=campaign.id).exclude(status="closed").update(**changes, updated_at=now_utc()) != 1:
-        raise Conflict("活动已结束，不能修改")
-    return await get_campaign(campaign.id)
-
-
-async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
-    """draft → published → closed; publishing twice is harmless, reopening is not allowed."""
-    order = {"draft": 0, "published": 1, "closed": 2}
-    if order[status] < order[campaign.status]:
-        raise Conflict("活动状态不能回退")
-    if status != campaign.status:
-        updates: dict[str, Any] = {"status": status}
-        if status == "published":
-            updates["published_at"] = now_utc()
-        await Campaign.filter(id=campaign.id).update(**updates)
-        campaign.update_from_dict(updates)
-    return campaign
-
-
-async def open_task_ids(campaign: Campaign) -> list[int]:
-    """Tasks of the campaign that have not ended or been cancelled."""
-    rows = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True, ends_at__gt=now_utc())
-    return list(await rows.values_list("id", flat=True))
 
 
 async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
@@ -166,23 +112,3 @@ async def enrollments_of(user: User, task_ids: list[int]) -> dict[int, Enrollmen
         return {}
     rows = await Enrollment.filter(user_id=user.id, task_id__in=task_ids)
     return {e.task_id: e for e in rows}
-
-
-async def campaign_summary(campaign: Campaign) -> dict[str, int]:
-    """Counts across the campaign's tasks, in three queries whatever its size."""
-    rows = (
-        await Enrollment.filter(task__campaign_id=campaign.id)
-        .group_by("status")
-        .annotate(n=Count("id"))
-        .values("status", "n")
-    )
-    by_status = {r["status"]: r["n"] for r in rows}
-    return {
-        "tasks": await Task.filter(campaign_id=campaign.id).count(),
-        "enrolled": sum(n for status, n in by_status.items() if status != "withdrawn"),
-        "checked_in": await Enrollment.filter(task__campaign_id=campaign.id, checked_in_at__isnull=False)
-        .exclude(status="withdrawn")
-        .count(),
-        "submitted": by_status.get("submitted", 0),
-        "withdrawn": by_status.get("withdrawn", 0),
-    }

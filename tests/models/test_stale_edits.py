@@ -4,17 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.campaigns import Campaign, Task
-from models.tasks import (
-    TaskClosed,
-    cancel_task,
-    create_campaign,
-    create_task,
-    get_campaign,
-    get_task,
-    update_campaign,
-    update_task,
-)
+from models.campaigns import Campaign, Task, create_campaign, get_campaign, update_campaign
+from models.tasks import TaskClosed, cancel_task, create_task, get_task, update_task
 from models.users import User
 from server.kernel.errors import Conflict
 from tests.factories import org_tree
