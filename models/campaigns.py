@@ -13,7 +13,7 @@ from tortoise.models import Model
 
 from models.orgs import Org
 from models.users import User
-from server.kernel.clock import now_utc
+from server.kernel.clock import local_text, now_utc
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.ids import is_id
 
@@ -161,7 +161,10 @@ async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Camp
 async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
     if campaign.status == "closed":
         raise Conflict("活动已结束，不能修改")
-    check_window(changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at))
+    starts_at, ends_at = changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at)
+    check_window(starts_at, ends_at)
+    if "starts_at" in changes or "ends_at" in changes:
+        await check_tasks_inside(campaign, starts_at, ends_at)
     if not changes:
         return campaign
     # Only the changed columns, and only while the campaign is still open: writing back the
@@ -169,6 +172,31 @@ async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campai
     if await Campaign.filter(id=campaign.id).exclude(status="closed").update(**changes, updated_at=now_utc()) != 1:
         raise Conflict("活动已结束，不能修改")
     return await get_campaign(campaign.id)
+
+
+async def check_tasks_inside(campaign: Campaign, starts_at: datetime, ends_at: datetime) -> None:
+    """New campaign dates must still hold every live task; a cancelled one takes nothing new, so it may lie outside."""
+    live = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True)
+    fields: dict[str, str] = {}
+    early = await live.filter(starts_at__lt=starts_at).order_by("starts_at").first()
+    if early is not None:
+        fields["starts_at"] = f"活动开始时间不能晚于任务「{early.title}」的开始时间（{local_text(early.starts_at)}）"
+    late = await live.filter(ends_at__gt=ends_at).order_by("-ends_at").first()
+    if late is not None:
+        fields["ends_at"] = f"活动结束时间不能早于任务「{late.title}」的结束时间（{local_text(late.ends_at)}）"
+    if fields:
+        raise InvalidRequest.fields(fields, "活动时间须覆盖其全部任务的时间")
+
+
+def check_inside_campaign(campaign: Campaign, starts_at: datetime, ends_at: datetime) -> None:
+    """A task runs within its campaign's dates."""
+    fields: dict[str, str] = {}
+    if starts_at < campaign.starts_at:
+        fields["starts_at"] = f"任务开始时间不能早于活动开始时间（{local_text(campaign.starts_at)}）"
+    if ends_at > campaign.ends_at:
+        fields["ends_at"] = f"任务结束时间不能晚于活动结束时间（{local_text(campaign.ends_at)}）"
+    if fields:
+        raise InvalidRequest.fields(fields, "任务时间须在活动时间范围内")
 
 
 async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:

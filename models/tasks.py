@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from models.campaigns import Campaign, Enrollment, Task, check_window
+from models.campaigns import Campaign, Enrollment, Task, check_inside_campaign, check_window
 from models.orgs import Org
 from models.users import User
 from server.kernel.clock import now_utc
@@ -50,6 +50,7 @@ async def create_task(campaign: Campaign, data: dict[str, Any]) -> Task:
     if campaign.status == "closed":
         raise Conflict("活动已结束，不能新增任务")
     check_window(data["starts_at"], data["ends_at"])
+    check_inside_campaign(campaign, data["starts_at"], data["ends_at"])
     check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
@@ -59,7 +60,10 @@ async def create_task(campaign: Campaign, data: dict[str, Any]) -> Task:
 async def update_task(task: Task, changes: dict[str, Any]) -> Task:
     if task.cancelled_at is not None:
         raise TaskClosed("任务已取消，不能修改")
-    check_window(changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at))
+    starts_at, ends_at = changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at)
+    check_window(starts_at, ends_at)
+    if "starts_at" in changes or "ends_at" in changes:
+        check_inside_campaign(task.campaign, starts_at, ends_at)
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
     if changes:
         # Only the changed columns, under the conditions they must still meet when written:

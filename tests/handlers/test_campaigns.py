@@ -270,3 +270,95 @@ async def test_task_ending_before_it_starts_is_invalid(api, staff, campaign):
     reply = await post_task(api, staff, campaign, starts_at=iso(timedelta(days=2)), ends_at=iso(timedelta(days=1)))
 
     assert "ends_at" in invalid_fields(reply)
+
+
+# -- a task lies inside its campaign's dates -----------------------------------
+
+
+def has_chinese(text):
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.fixture
+async def week(api, tree, staff):
+    """A published campaign running from a day ago to six days from now."""
+    return await make_campaign(
+        api, staff, tree.east.id, starts_at=iso(-timedelta(days=1)), ends_at=iso(timedelta(days=6))
+    )
+
+
+async def test_task_starting_before_its_campaign_is_invalid(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=iso(-timedelta(days=2)), ends_at=iso(timedelta(days=1)))
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["starts_at"]
+    assert has_chinese(fields["starts_at"])
+
+
+async def test_task_ending_after_its_campaign_is_invalid(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=iso(), ends_at=iso(timedelta(days=7)))
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["ends_at"]
+    assert has_chinese(fields["ends_at"])
+
+
+async def test_task_spanning_its_whole_campaign_is_accepted(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=week["starts_at"], ends_at=week["ends_at"])
+
+    assert reply.status == 201, reply.body
+
+
+async def test_task_patched_past_its_campaign_end_is_invalid(api, staff, week):
+    task = await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json={"ends_at": iso(timedelta(days=8))})
+
+    assert "ends_at" in invalid_fields(reply)
+    stored = await api.call("GET", f"{TASKS}/{task['id']}", token=staff)
+    assert stored.body["ends_at"] == task["ends_at"]
+
+
+async def test_task_patched_before_its_campaign_start_is_invalid(api, staff, week):
+    task = await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json={"starts_at": iso(-timedelta(days=3))})
+
+    assert "starts_at" in invalid_fields(reply)
+
+
+async def test_campaign_start_moved_past_a_task_start_is_invalid(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call(
+        "PATCH", f"{CAMPAIGNS}/{week['id']}", token=staff, json={"starts_at": iso(timedelta(days=1))}
+    )
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["starts_at"]
+    assert has_chinese(fields["starts_at"])
+    stored = await api.call("GET", f"{CAMPAIGNS}/{week['id']}", token=staff)
+    assert stored.body["starts_at"] == week["starts_at"]
+
+
+async def test_campaign_end_moved_before_a_task_end_is_invalid(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=5)))
+
+    reply = await api.call("PATCH", f"{CAMPAIGNS}/{week['id']}", token=staff, json={"ends_at": iso(timedelta(days=3))})
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["ends_at"]
+    assert has_chinese(fields["ends_at"])
+
+
+async def test_campaign_dates_may_move_around_its_tasks(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call(
+        "PATCH",
+        f"{CAMPAIGNS}/{week['id']}",
+        token=staff,
+        json={"starts_at": iso(-timedelta(hours=1)), "ends_at": iso(timedelta(days=3))},
+    )
+
+    assert reply.status == 200, reply.body
