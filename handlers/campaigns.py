@@ -167,7 +167,7 @@ async def get_campaign_detail(request: Request, campaign_id: int, user: User) ->
 @bp.get("/<campaign_id:id>/summary")
 @endpoint(summary="活动参与统计", roles=STAFF_ROLES, response=CampaignSummary, errors=(NotFound,), tag="campaigns")
 async def summary(request: Request, campaign_id: int, user: User) -> HTTPResponse:
-    """Enrolled, checked-in, submitted and withdrawn counts over the campaign's tasks."""
+    """Enrolled, checked-in, submitted, withdrawn, approved and rejected counts over the campaign's tasks."""
     campaign = await managed_campaign(campaign_id, user)
     return json_response(await campaign_summary(campaign))
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -220,20 +221,35 @@ async def open_task_ids(campaign: Campaign) -> list[int]:
 
 
 async def campaign_summary(campaign: Campaign) -> dict[str, int]:
-    """Counts across the campaign's tasks, in three queries whatever its size."""
-    rows = (
+    """Counts across the campaign's tasks, in three queries whatever its size.
+
+    Enrollment counts are people per task; ``approved`` and ``rejected`` count submissions
+    (evidence), so a person rejected and then approved on resubmission appears in both.
+    """
+    # Imported here: models.submissions builds on this module's models.
+    from models.submissions import Submission
+
+    enrollments = (
         await Enrollment.filter(task__campaign_id=campaign.id)
+        .group_by("status")
+        .annotate(n=Count("id"), checked_in=Count("id", _filter=Q(checked_in_at__isnull=False)))
+        .values("status", "n", "checked_in")
+    )
+    by_status = {r["status"]: r for r in enrollments}
+    live = [r for status, r in by_status.items() if status != "withdrawn"]
+    reviews = (
+        await Submission.filter(task__campaign_id=campaign.id, status__in=("approved", "rejected"))
         .group_by("status")
         .annotate(n=Count("id"))
         .values("status", "n")
     )
-    by_status = {r["status"]: r["n"] for r in rows}
+    by_decision = {r["status"]: r["n"] for r in reviews}
     return {
         "tasks": await Task.filter(campaign_id=campaign.id).count(),
-        "enrolled": sum(n for status, n in by_status.items() if status != "withdrawn"),
-        "checked_in": await Enrollment.filter(task__campaign_id=campaign.id, checked_in_at__isnull=False)
-        .exclude(status="withdrawn")
-        .count(),
-        "submitted": by_status.get("submitted", 0),
-        "withdrawn": by_status.get("withdrawn", 0),
+        "enrolled": sum(r["n"] for r in live),
+        "checked_in": sum(r["checked_in"] for r in live),
+        "submitted": by_status.get("submitted", {}).get("n", 0),
+        "withdrawn": by_status.get("withdrawn", {}).get("n", 0),
+        "approved": by_decision.get("approved", 0),
+        "rejected": by_decision.get("rejected", 0),
     }

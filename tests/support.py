@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tortoise.connection import get_connection
 
 from server.web.ratelimit import RATE_LIMIT_PREFIX
 from server.wechat.fake import FakeWeChat
@@ -209,3 +210,26 @@ def counting_queries() -> Iterator[QueryLog]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def counted_queries() -> Iterator[list[str]]:
+    """Collect the SQL the in-process service sends while the block runs."""
+    conn = get_connection("default")
+    seen: list[str] = []
+    originals = {name: getattr(conn, name) for name in ("execute_query", "execute_query_dict")}
+
+    def counting(original):
+        async def run(query, values=None):
+            seen.append(query)
+            return await original(query, values)
+
+        return run
+
+    for name, original in originals.items():
+        setattr(conn, name, counting(original))
+    try:
+        yield seen
+    finally:
+        for name in originals:
+            delattr(conn, name)

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import CAMPAIGNS, SPOT, TASKS, campaign_body, iso, make_campaign, make_task, task_body
+from tests.images import encode, scene
+from tests.support import counted_queries
 
 
 @pytest.fixture
@@ -184,7 +186,66 @@ async def test_summary_counts_enrollments_by_state(api, tree, staff):
     reply = await api.call("GET", f"{CAMPAIGNS}/{campaign['id']}/summary", token=staff)
 
     assert reply.status == 200, reply.body
-    assert reply.body == {"tasks": 2, "enrolled": 4, "checked_in": 2, "submitted": 0, "withdrawn": 1}
+    assert reply.body == {
+        "tasks": 2,
+        "enrolled": 4,
+        "checked_in": 2,
+        "submitted": 0,
+        "withdrawn": 1,
+        "approved": 0,
+        "rejected": 0,
+    }
+
+
+async def hand_in(api, token, task, seed):
+    """Enroll, upload a photo and submit it; returns the submission id."""
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
+    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
+    body = {"media_ids": [upload.body["id"]], "text": "活动照片"}
+    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]
+
+
+async def review(api, staff, submission_id, decision):
+    body = {"decision": decision} | ({"reason": "照片与任务无关"} if decision == "reject" else {})
+    reply = await api.call("POST", f"/api/v1/submissions/{submission_id}/review", token=staff, json=body)
+    assert reply.status == 200, reply.body
+
+
+async def test_summary_counts_approved_and_rejected_evidence(api, tree, staff):
+    campaign = await make_campaign(api, staff, tree.east.id)
+    tasks = [await make_task(api, staff, campaign["id"]) for _ in range(2)]
+    people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(4)]
+    approved = await hand_in(api, people[0], tasks[0], seed=1)
+    rejected = await hand_in(api, people[1], tasks[0], seed=2)
+    await hand_in(api, people[2], tasks[1], seed=3)  # still pending
+    also_approved = await hand_in(api, people[3], tasks[1], seed=4)
+    await review(api, staff, approved, "approve")
+    await review(api, staff, rejected, "reject")
+    await review(api, staff, also_approved, "approve")
+
+    reply = await api.call("GET", f"{CAMPAIGNS}/{campaign['id']}/summary", token=staff)
+
+    assert reply.status == 200, reply.body
+    assert (reply.body["submitted"], reply.body["approved"], reply.body["rejected"]) == (4, 2, 1)
+
+
+async def test_summary_query_count_does_not_grow_with_the_campaign(api, tree, staff):
+    small = await make_campaign(api, staff, tree.east.id)
+    large = await make_campaign(api, staff, tree.east.id)
+    await make_task(api, staff, small["id"])
+    for i in range(3):
+        task = await make_task(api, staff, large["id"])
+        await hand_in(api, (await api.person("volunteer", tree.east_village.id))[0], task, seed=10 + i)
+    await api.settle()  # the content checks of those photos write while we count otherwise
+
+    with counted_queries() as few:
+        assert (await api.call("GET", f"{CAMPAIGNS}/{small['id']}/summary", token=staff)).status == 200
+    with counted_queries() as many:
+        assert (await api.call("GET", f"{CAMPAIGNS}/{large['id']}/summary", token=staff)).status == 200
+
+    assert len(many) == len(few)
 
 
 # -- bad input ----------------------------------------------------------------

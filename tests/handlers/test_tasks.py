@@ -1,12 +1,11 @@
 """Tasks and the task feed, against the running service."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from tortoise.connection import get_connection
 
 from tests.factories import CAMPAIGNS, SPOT, TASKS, iso, make_campaign, make_task
+from tests.support import counted_queries
 
 
 @pytest.fixture
@@ -32,29 +31,6 @@ async def feed(api, token, query=""):
 
 async def feed_ids(api, token, query=""):
     return [item["id"] for item in (await feed(api, token, query))["items"]]
-
-
-@contextmanager
-def counted_queries():
-    """Collect the SQL the in-process service sends while the block runs."""
-    conn = get_connection("default")
-    seen: list[str] = []
-    originals = {name: getattr(conn, name) for name in ("execute_query", "execute_query_dict")}
-
-    def counting(original):
-        async def run(query, values=None):
-            seen.append(query)
-            return await original(query, values)
-
-        return run
-
-    for name, original in originals.items():
-        setattr(conn, name, counting(original))
-    try:
-        yield seen
-    finally:
-        for name in originals:
-            delattr(conn, name)
 
 
 # -- create, edit, cancel -----------------------------------------------------
