@@ -209,7 +209,14 @@ async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
         updates: dict[str, Any] = {"status": status}
         if status == "published":
             updates["published_at"] = now_utc()
-        await Campaign.filter(id=campaign.id).update(**updates)
+        # Only from an earlier status as stored now: the row read may be stale, and publishing it
+        # must not reopen a campaign closed meanwhile.
+        earlier = [s for s, rank in order.items() if rank < order[status]]
+        if await Campaign.filter(id=campaign.id, status__in=earlier).update(**updates) != 1:
+            stored = await get_campaign(campaign.id)
+            if stored.status != status:
+                raise Conflict("活动状态不能回退")
+            return stored  # someone else made the same move first
         campaign.update_from_dict(updates)
     return campaign
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.campaigns import Campaign, Task, create_campaign, get_campaign, update_campaign
+from models.campaigns import Campaign, Task, create_campaign, get_campaign, set_campaign_status, update_campaign
 from models.tasks import TaskClosed, cancel_task, create_task, get_task, update_task
 from models.users import User
 from server.kernel.errors import Conflict
@@ -52,3 +52,23 @@ async def test_edit_from_a_stale_campaign_does_not_reopen_it(task):
 
     stored = await Campaign.get(id=task.campaign_id)
     assert (stored.status, stored.title) == ("closed", "活动")
+
+
+async def test_publishing_a_stale_draft_does_not_reopen_it(task):
+    stale = await get_campaign(task.campaign_id)
+    await set_campaign_status(await get_campaign(task.campaign_id), "closed")
+
+    with pytest.raises(Conflict):
+        await set_campaign_status(stale, "published")
+
+    assert (await Campaign.get(id=task.campaign_id)).status == "closed"
+
+
+async def test_publishing_twice_from_stale_drafts_is_harmless(task):
+    stale = await get_campaign(task.campaign_id)
+    await set_campaign_status(await get_campaign(task.campaign_id), "published")
+
+    published = await set_campaign_status(stale, "published")
+
+    assert published.status == "published"
+    assert (await Campaign.get(id=task.campaign_id)).status == "published"
