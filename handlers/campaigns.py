@@ -16,21 +16,19 @@ from handlers.task_schemas import (
     TaskRead,
     task_columns,
 )
-from models.audit import record
-from models.campaigns import campaigns_page
-from models.media import MediaNotYours, picture_columns
-from models.orgs import org_path
-from models.tasks import (
-    audience_fields,
-    campaign_summary,
+from models.campaigns import (
+    campaigns_page,
+    close_campaign,
     create_campaign,
-    create_task,
-    now_utc,
-    open_task_ids,
-    set_campaign_status,
+    publish_campaign,
     update_campaign,
 )
+from models.media import MediaNotYours, picture_columns
+from models.orgs import org_path
+from models.participation import campaign_summary
+from models.tasks import audience_fields, create_task
 from models.users import STAFF_ROLES, User
+from server.kernel.clock import now_utc
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
@@ -86,13 +84,7 @@ async def patch_campaign(
 @endpoint(summary="发布活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def publish(request: Request, campaign_id: int, user: User, services: Services) -> HTTPResponse:
     """Make a draft visible to volunteers and influencers."""
-    campaign = await managed_campaign(campaign_id, user)
-    was_draft = campaign.status == "draft"
-    campaign = await set_campaign_status(campaign, "published")
-    if was_draft:
-        await record(user, "publish", f"campaign:{campaign.id}", {"title": campaign.title})
-        for task_id in await open_task_ids(campaign):
-            await services.jobs.enqueue("notify_task_new", task_id)
+    campaign = await publish_campaign(await managed_campaign(campaign_id, user), user, services.effects)
     return json_response(CampaignRead.of(campaign, services.storage))
 
 
@@ -100,10 +92,8 @@ async def publish(request: Request, campaign_id: int, user: User, services: Serv
 @endpoint(summary="结束活动", roles=STAFF_ROLES, response=CampaignRead, errors=(NotFound, Conflict), tag="campaigns")
 async def close(request: Request, campaign_id: int, user: User, services: Services) -> HTTPResponse:
     """Close a campaign: its tasks accept no new enrollments."""
-    campaign = await managed_campaign(campaign_id, user)
-    if campaign.status != "closed":
-        await record(user, "close", f"campaign:{campaign.id}", {"title": campaign.title})
-    return json_response(CampaignRead.of(await set_campaign_status(campaign, "closed"), services.storage))
+    campaign = await close_campaign(await managed_campaign(campaign_id, user), user)
+    return json_response(CampaignRead.of(campaign, services.storage))
 
 
 @bp.get("")
@@ -139,7 +129,7 @@ async def get_campaign_detail(request: Request, campaign_id: int, user: User, se
 @bp.get("/<campaign_id:id>/summary")
 @endpoint(summary="活动参与统计", roles=STAFF_ROLES, response=CampaignSummary, errors=(NotFound,), tag="campaigns")
 async def summary(request: Request, campaign_id: int, user: User) -> HTTPResponse:
-    """Enrolled, checked-in, submitted and withdrawn counts over the campaign's tasks."""
+    """Enrolled, checked-in, submitted, withdrawn, approved and rejected counts over the campaign's tasks."""
     campaign = await managed_campaign(campaign_id, user)
     return json_response(await campaign_summary(campaign))
 
@@ -161,7 +151,5 @@ async def post_task(
     campaign = await managed_campaign(campaign_id, user)
     data = task_columns(body.model_dump())
     data.update(await audience_fields(body.audience.model_dump() if body.audience else None))
-    task = await create_task(campaign, data)
-    if campaign.status == "published":
-        await services.jobs.enqueue("notify_task_new", task.id)
+    task = await create_task(campaign, data, services.effects)
     return json_response(TaskRead.of(task, now_utc()), status=201)

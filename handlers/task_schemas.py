@@ -79,6 +79,8 @@ class CampaignSummary(BaseModel):
     checked_in: int
     submitted: int
     withdrawn: int
+    approved: int  # submissions approved (evidence, not people: see models.participation.campaign_summary)
+    rejected: int
 
 
 class CampaignQuery(PageQuery):

@@ -17,7 +17,6 @@ from handlers.task_schemas import (
     TaskUpdate,
     task_columns,
 )
-from models.audit import record
 from models.campaigns import Task
 from models.enrollment import (
     AlreadyEnrolled,
@@ -105,10 +104,7 @@ async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdat
 @endpoint(summary="取消任务", roles=STAFF_ROLES, response=TaskRead, errors=(NotFound,), tag="tasks")
 async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
     """Cancel a task: it accepts nothing new; existing records stay."""
-    task = await managed_task(task_id, user)
-    if task.cancelled_at is None:
-        await record(user, "cancel", f"task:{task.id}", {"title": task.title})
-    task = await cancel_task(task)
+    task = await cancel_task(await managed_task(task_id, user), user)
     return json_response(await _render(task, user))
 
 

@@ -1,16 +1,23 @@
-"""Campaigns (活动) and their tasks (任务)."""
+"""Campaigns (活动) and their tasks (任务); the operations on campaigns that keep their invariants."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
+from models.audit import record
 from models.orgs import Org
 from models.users import User
+from server.kernel.clock import local_text, now_utc
+from server.kernel.effects import AfterCommit
+from server.kernel.errors import Conflict, InvalidRequest, NotFound
+from server.kernel.ids import is_id
 
 CAMPAIGN_KINDS = ("village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report")
 CAMPAIGN_STATUSES = ("draft", "published", "closed")
@@ -158,3 +165,120 @@ async def campaigns_page(
     if before_id:
         rows = rows.filter(id__lt=before_id)
     return await rows.order_by("-id").limit(limit + 1)
+
+
+# -- operations ---------------------------------------------------------------
+
+
+async def get_campaign(campaign_id: int) -> Campaign:
+    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if is_id(campaign_id) else None
+    if campaign is None:
+        raise NotFound("活动不存在")
+    return campaign
+
+
+def check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidRequest.fields({"ends_at": "结束时间必须晚于开始时间"})
+
+
+async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Campaign:
+    check_window(data["starts_at"], data["ends_at"])
+    campaign = await Campaign.create(**data, org=org, created_by=creator, status="draft")
+    campaign.org = org
+    return campaign
+
+
+async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
+    if campaign.status == "closed":
+        raise Conflict("活动已结束，不能修改")
+    starts_at, ends_at = changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at)
+    check_window(starts_at, ends_at)
+    if "starts_at" in changes or "ends_at" in changes:
+        await check_tasks_inside(campaign, starts_at, ends_at)
+    if not changes:
+        return campaign
+    # Only the changed columns, and only while the campaign is still open: writing back the
+    # whole row as it was read would undo a close (or publish) that committed meanwhile.
+    if await Campaign.filter(id=campaign.id).exclude(status="closed").update(**changes, updated_at=now_utc()) != 1:
+        raise Conflict("活动已结束，不能修改")
+    return await get_campaign(campaign.id)
+
+
+async def check_tasks_inside(campaign: Campaign, starts_at: datetime, ends_at: datetime) -> None:
+    """New campaign dates must still hold every live task; a cancelled one takes nothing new, so it may lie outside."""
+    live = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True)
+    fields: dict[str, str] = {}
+    early = await live.filter(starts_at__lt=starts_at).order_by("starts_at").first()
+    if early is not None:
+        fields["starts_at"] = f"活动开始时间不能晚于任务「{early.title}」的开始时间（{local_text(early.starts_at)}）"
+    late = await live.filter(ends_at__gt=ends_at).order_by("-ends_at").first()
+    if late is not None:
+        fields["ends_at"] = f"活动结束时间不能早于任务「{late.title}」的结束时间（{local_text(late.ends_at)}）"
+    if fields:
+        raise InvalidRequest.fields(fields, "活动时间须覆盖其全部任务的时间")
+
+
+def check_inside_campaign(campaign: Campaign, starts_at: datetime, ends_at: datetime) -> None:
+    """A task runs within its campaign's dates."""
+    fields: dict[str, str] = {}
+    if starts_at < campaign.starts_at:
+        fields["starts_at"] = f"任务开始时间不能早于活动开始时间（{local_text(campaign.starts_at)}）"
+    if ends_at > campaign.ends_at:
+        fields["ends_at"] = f"任务结束时间不能晚于活动结束时间（{local_text(campaign.ends_at)}）"
+    if fields:
+        raise InvalidRequest.fields(fields, "任务时间须在活动时间范围内")
+
+
+async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
+    """draft → published → closed; publishing twice is harmless, reopening is not allowed."""
+    return (await _move(campaign, status))[0]
+
+
+async def publish_campaign(campaign: Campaign, actor: User, after: AfterCommit) -> Campaign:
+    """Make a draft visible, audited; whoever made the move tells the open tasks' audiences, once."""
+    async with in_transaction():
+        campaign, moved = await _move(campaign, "published")
+        if moved:
+            await record(actor, "publish", f"campaign:{campaign.id}", {"title": campaign.title})
+    if moved:
+        for task_id in await open_task_ids(campaign):
+            await after.notify("notify_task_new", task_id)
+    return campaign
+
+
+async def close_campaign(campaign: Campaign, actor: User) -> Campaign:
+    """Close a campaign (its tasks take no new enrollments), audited by whoever closed it."""
+    async with in_transaction():
+        campaign, moved = await _move(campaign, "closed")
+        if moved:
+            await record(actor, "close", f"campaign:{campaign.id}", {"title": campaign.title})
+    return campaign
+
+
+async def _move(campaign: Campaign, status: str) -> tuple[Campaign, bool]:
+    """The campaign at ``status``, and whether this call moved it there."""
+    order = {"draft": 0, "published": 1, "closed": 2}
+    if order[status] < order[campaign.status]:
+        raise Conflict("活动状态不能回退")
+    if status == campaign.status:
+        return campaign, False
+    updates: dict[str, Any] = {"status": status}
+    if status == "published":
+        updates["published_at"] = now_utc()
+    # Only from an earlier status as stored now: the row read may be stale, and publishing it
+    # must not reopen a campaign closed meanwhile.
+    earlier = [s for s, rank in order.items() if rank < order[status]]
+    if await Campaign.filter(id=campaign.id, status__in=earlier).update(**updates) != 1:
+        stored = await get_campaign(campaign.id)
+        if stored.status != status:
+            raise Conflict("活动状态不能回退")
+        return stored, False  # someone else made the same move first
+    campaign.update_from_dict(updates)
+    return campaign, True
+
+
+async def open_task_ids(campaign: Campaign) -> list[int]:
+    """Tasks of the campaign that have not ended or been cancelled."""
+    rows = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True, ends_at__gt=now_utc())
+    return list(await rows.values_list("id", flat=True))

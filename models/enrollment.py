@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from models.campaigns import Enrollment, Task
 from models.tasks import TaskClosed, in_audience
 from models.users import User
-from server.kernel.clock import now_utc
+from server.kernel.clock import local_text, now_utc
 from server.kernel.errors import ApiError, Conflict, Forbidden
 
 # Check-in opens a little before the task starts: people arrive early.
@@ -43,6 +43,18 @@ class NotEnrolled(Conflict):
 
 class CheckinWindowClosed(Conflict):
     code, message = "checkin_window_closed", "不在签到时间内"
+
+    @classmethod
+    def of(cls, task: Task, now: datetime) -> CheckinWindowClosed:
+        """Says when check-in opens (or closed), in local time, so people know whether to come back."""
+        opens_at, closes_at = task.starts_at - CHECKIN_EARLY, task.ends_at
+        if task.cancelled_at is not None:
+            message = "任务已取消，不能签到"
+        elif now < opens_at:
+            message = f"签到尚未开始，将于 {local_text(opens_at)} 开始，{local_text(closes_at)} 结束"
+        else:
+            message = f"签到已于 {local_text(closes_at)} 结束"
+        return cls(message, details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()})
 
 
 class OutsideArea(ApiError):
@@ -150,7 +162,7 @@ async def check_in(
     if enrollment is None or enrollment.status == "withdrawn":
         raise NotEnrolled()
     if task.cancelled_at is not None or not (task.starts_at - CHECKIN_EARLY <= now <= task.ends_at):
-        raise CheckinWindowClosed()
+        raise CheckinWindowClosed.of(task, now)
     if enrollment.checked_in_at is not None:
         return enrollment  # checking in twice is harmless on a flaky network
     updates: dict[str, object] = {"checked_in_at": now}

@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from models.campaigns import Enrollment
+from models.campaigns import Campaign, Enrollment, Task
 from models.ledger import LedgerEntry
 from models.orgs import Org
 from models.submissions import Submission
@@ -93,3 +94,35 @@ async def _org_names(path: str) -> dict[int, str]:
         chain = [int(p) for p in org.path.strip("/").split("/") if p]
         full[org.id] = " / ".join(orgs[i].name for i in chain if i in orgs)
     return dict(full)
+
+
+async def campaign_summary(campaign: Campaign) -> dict[str, int]:
+    """Counts across the campaign's tasks, in three queries whatever its size.
+
+    Enrollment counts are people per task; ``approved`` and ``rejected`` count submissions
+    (evidence), so a person rejected and then approved on resubmission appears in both.
+    """
+    enrollments = (
+        await Enrollment.filter(task__campaign_id=campaign.id)
+        .group_by("status")
+        .annotate(n=Count("id"), checked_in=Count("id", _filter=Q(checked_in_at__isnull=False)))
+        .values("status", "n", "checked_in")
+    )
+    by_status = {r["status"]: r for r in enrollments}
+    live = [r for status, r in by_status.items() if status != "withdrawn"]
+    reviews = (
+        await Submission.filter(task__campaign_id=campaign.id, status__in=("approved", "rejected"))
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values("status", "n")
+    )
+    by_decision = {r["status"]: r["n"] for r in reviews}
+    return {
+        "tasks": await Task.filter(campaign_id=campaign.id).count(),
+        "enrolled": sum(r["n"] for r in live),
+        "checked_in": sum(r["checked_in"] for r in live),
+        "submitted": by_status.get("submitted", {}).get("n", 0),
+        "withdrawn": by_status.get("withdrawn", {}).get("n", 0),
+        "approved": by_decision.get("approved", 0),
+        "rejected": by_decision.get("rejected", 0),
+    }

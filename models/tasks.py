@@ -1,30 +1,24 @@
-"""Operations on campaigns and tasks that keep their invariants."""
+"""Operations on tasks that keep their invariants (those on campaigns are in models.campaigns)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.functions import Count
+from tortoise.transactions import in_transaction
 
-from models.campaigns import Campaign, Enrollment, Task
+from models.audit import record
+from models.campaigns import Campaign, Enrollment, Task, check_inside_campaign, check_window
 from models.orgs import Org
 from models.users import User
 from server.kernel.clock import now_utc
+from server.kernel.effects import AfterCommit
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.ids import is_id
 
 
 class TaskClosed(Conflict):
     code, message = "task_closed", "任务已结束或已取消"
-
-
-async def get_campaign(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).select_related("org") if is_id(campaign_id) else None
-    if campaign is None:
-        raise NotFound("活动不存在")
-    return campaign
 
 
 async def get_task(task_id: int) -> Task:
@@ -34,50 +28,9 @@ async def get_task(task_id: int) -> Task:
     return task
 
 
-def check_window(starts_at: datetime, ends_at: datetime) -> None:
-    if ends_at <= starts_at:
-        raise InvalidRequest.fields({"ends_at": "结束时间必须晚于开始时间"})
-
-
 def check_photos(min_photos: int, max_photos: int) -> None:
     if min_photos > max_photos:
         raise InvalidRequest.fields({"min_photos": "最少照片数不能大于最多照片数"})
-
-
-async def create_campaign(data: dict[str, Any], org: Org, creator: User) -> Campaign:
-    check_window(data["starts_at"], data["ends_at"])
-    campaign = await Campaign.create(**data, org=org, created_by=creator, status="draft")
-    campaign.org = org
-    return campaign
-
-
-async def update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
-    if campaign.status == "closed":
-        raise Conflict("活动已结束，不能修改")
-    check_window(changes.get("starts_at", campaign.starts_at), changes.get("ends_at", campaign.ends_at))
-    campaign.update_from_dict(changes)
-    await campaign.save()
-    return campaign
-
-
-async def set_campaign_status(campaign: Campaign, status: str) -> Campaign:
-    """draft → published → closed; publishing twice is harmless, reopening is not allowed."""
-    order = {"draft": 0, "published": 1, "closed": 2}
-    if order[status] < order[campaign.status]:
-        raise Conflict("活动状态不能回退")
-    if status != campaign.status:
-        updates: dict[str, Any] = {"status": status}
-        if status == "published":
-            updates["published_at"] = now_utc()
-        await Campaign.filter(id=campaign.id).update(**updates)
-        campaign.update_from_dict(updates)
-    return campaign
-
-
-async def open_task_ids(campaign: Campaign) -> list[int]:
-    """Tasks of the campaign that have not ended or been cancelled."""
-    rows = Task.filter(campaign_id=campaign.id, cancelled_at__isnull=True, ends_at__gt=now_utc())
-    return list(await rows.values_list("id", flat=True))
 
 
 async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
@@ -96,34 +49,52 @@ async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, st
     }
 
 
-async def create_task(campaign: Campaign, data: dict[str, Any]) -> Task:
+async def create_task(campaign: Campaign, data: dict[str, Any], after: AfterCommit) -> Task:
+    """A new task; in a published campaign its audience is told after commit."""
     if campaign.status == "closed":
         raise Conflict("活动已结束，不能新增任务")
     check_window(data["starts_at"], data["ends_at"])
+    check_inside_campaign(campaign, data["starts_at"], data["ends_at"])
     check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
+    if campaign.status == "published":
+        await after.notify("notify_task_new", task.id)
     return task
 
 
 async def update_task(task: Task, changes: dict[str, Any]) -> Task:
     if task.cancelled_at is not None:
         raise TaskClosed("任务已取消，不能修改")
-    check_window(changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at))
+    starts_at, ends_at = changes.get("starts_at", task.starts_at), changes.get("ends_at", task.ends_at)
+    check_window(starts_at, ends_at)
+    if "starts_at" in changes or "ends_at" in changes:
+        check_inside_campaign(task.campaign, starts_at, ends_at)
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
-    quota = changes.get("quota", task.quota)
-    if quota is not None and quota < task.enrolled_count:
-        raise InvalidRequest.fields({"quota": f"已有 {task.enrolled_count} 人报名，名额不能少于此数"})
-    task.update_from_dict(changes)
-    await task.save()
-    return task
+    if changes:
+        # Only the changed columns, under the conditions they must still meet when written:
+        # writing back the row as it was read would undo enrollments (enrolled_count) or a
+        # cancellation (cancelled_at) that committed in between.
+        rows = Task.filter(id=task.id, cancelled_at__isnull=True)
+        if changes.get("quota") is not None:
+            rows = rows.filter(enrolled_count__lte=changes["quota"])
+        if await rows.update(**changes, updated_at=now_utc()) != 1:
+            stored = await Task.get(id=task.id)
+            if stored.cancelled_at is not None:
+                raise TaskClosed("任务已取消，不能修改")
+            raise InvalidRequest.fields({"quota": f"已有 {stored.enrolled_count} 人报名，名额不能少于此数"})
+    fresh = await Task.get(id=task.id)
+    fresh.campaign = task.campaign
+    return fresh
 
 
-async def cancel_task(task: Task) -> Task:
-    if task.cancelled_at is None:
-        task.cancelled_at = now_utc()
-        await Task.filter(id=task.id).update(cancelled_at=task.cancelled_at)
-    return task
+async def cancel_task(task: Task, actor: User) -> Task:
+    """Cancel a task (it takes nothing new; records stay), audited by whoever cancelled it."""
+    now = now_utc()
+    async with in_transaction():
+        if await Task.filter(id=task.id, cancelled_at__isnull=True).update(cancelled_at=now) == 1:
+            await record(actor, "cancel", f"task:{task.id}", {"title": task.title})
+    return await get_task(task.id)
 
 
 def in_audience(task: Task, user: User) -> bool:
@@ -153,23 +124,3 @@ async def enrollments_of(user: User, task_ids: list[int]) -> dict[int, Enrollmen
         return {}
     rows = await Enrollment.filter(user_id=user.id, task_id__in=task_ids)
     return {e.task_id: e for e in rows}
-
-
-async def campaign_summary(campaign: Campaign) -> dict[str, int]:
-    """Counts across the campaign's tasks, in three queries whatever its size."""
-    rows = (
-        await Enrollment.filter(task__campaign_id=campaign.id)
-        .group_by("status")
-        .annotate(n=Count("id"))
-        .values("status", "n")
-    )
-    by_status = {r["status"]: r["n"] for r in rows}
-    return {
-        "tasks": await Task.filter(campaign_id=campaign.id).count(),
-        "enrolled": sum(n for status, n in by_status.items() if status != "withdrawn"),
-        "checked_in": await Enrollment.filter(task__campaign_id=campaign.id, checked_in_at__isnull=False)
-        .exclude(status="withdrawn")
-        .count(),
-        "submitted": by_status.get("submitted", 0),
-        "withdrawn": by_status.get("withdrawn", 0),
-    }

@@ -46,7 +46,8 @@ def campaign_body(org_id: int | str, **overrides: Any) -> dict[str, Any]:
         "kind": "village_visit",
         "description": "走进美丽乡村",
         "org_id": str(org_id),
-        "starts_at": iso(-timedelta(days=1)),
+        # Wide enough to hold the tasks tests date days in the past (ended, evidence windows).
+        "starts_at": iso(-timedelta(days=10)),
         "ends_at": iso(timedelta(days=30)),
     }
     body.update(overrides)

@@ -18,3 +18,8 @@ def now_utc() -> datetime:
 
 def now_local() -> datetime:
     return datetime.now(LOCAL_TZ)
+
+
+def local_text(moment: datetime) -> str:
+    """A moment as people in the county read it, to the minute, for messages: 2026-12-10 09:00."""
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")

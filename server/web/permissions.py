@@ -7,10 +7,10 @@ nothing; something they may see but not change answers 403.
 
 from __future__ import annotations
 
-from models.campaigns import Campaign, Task
+from models.campaigns import Campaign, Task, get_campaign
 from models.orgs import Org, find_org, org_path
 from models.submissions import Submission, with_relations
-from models.tasks import get_campaign, get_task
+from models.tasks import get_task
 from models.users import User
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound
 

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import CAMPAIGNS, SPOT, TASKS, campaign_body, iso, make_campaign, make_task, task_body
+from tests.images import encode, scene
+from tests.support import counting_queries
 
 
 @pytest.fixture
@@ -184,7 +186,66 @@ async def test_summary_counts_enrollments_by_state(api, tree, staff):
     reply = await api.call("GET", f"{CAMPAIGNS}/{campaign['id']}/summary", token=staff)
 
     assert reply.status == 200, reply.body
-    assert reply.body == {"tasks": 2, "enrolled": 4, "checked_in": 2, "submitted": 0, "withdrawn": 1}
+    assert reply.body == {
+        "tasks": 2,
+        "enrolled": 4,
+        "checked_in": 2,
+        "submitted": 0,
+        "withdrawn": 1,
+        "approved": 0,
+        "rejected": 0,
+    }
+
+
+async def hand_in(api, token, task, seed):
+    """Enroll, upload a photo and submit it; returns the submission id."""
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
+    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
+    body = {"media_ids": [upload.body["id"]], "text": "活动照片"}
+    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]
+
+
+async def review(api, staff, submission_id, decision):
+    body = {"decision": decision} | ({"reason": "照片与任务无关"} if decision == "reject" else {})
+    reply = await api.call("POST", f"/api/v1/submissions/{submission_id}/review", token=staff, json=body)
+    assert reply.status == 200, reply.body
+
+
+async def test_summary_counts_approved_and_rejected_evidence(api, tree, staff):
+    campaign = await make_campaign(api, staff, tree.east.id)
+    tasks = [await make_task(api, staff, campaign["id"]) for _ in range(2)]
+    people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(4)]
+    approved = await hand_in(api, people[0], tasks[0], seed=1)
+    rejected = await hand_in(api, people[1], tasks[0], seed=2)
+    await hand_in(api, people[2], tasks[1], seed=3)  # still pending
+    also_approved = await hand_in(api, people[3], tasks[1], seed=4)
+    await review(api, staff, approved, "approve")
+    await review(api, staff, rejected, "reject")
+    await review(api, staff, also_approved, "approve")
+
+    reply = await api.call("GET", f"{CAMPAIGNS}/{campaign['id']}/summary", token=staff)
+
+    assert reply.status == 200, reply.body
+    assert (reply.body["submitted"], reply.body["approved"], reply.body["rejected"]) == (4, 2, 1)
+
+
+async def test_summary_query_count_does_not_grow_with_the_campaign(api, tree, staff):
+    small = await make_campaign(api, staff, tree.east.id)
+    large = await make_campaign(api, staff, tree.east.id)
+    await make_task(api, staff, small["id"])
+    for i in range(3):
+        task = await make_task(api, staff, large["id"])
+        await hand_in(api, (await api.person("volunteer", tree.east_village.id))[0], task, seed=10 + i)
+    await api.settle()  # the content checks of those photos write while we count otherwise
+
+    with counting_queries() as few:
+        assert (await api.call("GET", f"{CAMPAIGNS}/{small['id']}/summary", token=staff)).status == 200
+    with counting_queries() as many:
+        assert (await api.call("GET", f"{CAMPAIGNS}/{large['id']}/summary", token=staff)).status == 200
+
+    assert len(many.statements) == len(few.statements) > 0
 
 
 # -- bad input ----------------------------------------------------------------
@@ -270,3 +331,95 @@ async def test_task_ending_before_it_starts_is_invalid(api, staff, campaign):
     reply = await post_task(api, staff, campaign, starts_at=iso(timedelta(days=2)), ends_at=iso(timedelta(days=1)))
 
     assert "ends_at" in invalid_fields(reply)
+
+
+# -- a task lies inside its campaign's dates -----------------------------------
+
+
+def has_chinese(text):
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.fixture
+async def week(api, tree, staff):
+    """A published campaign running from a day ago to six days from now."""
+    return await make_campaign(
+        api, staff, tree.east.id, starts_at=iso(-timedelta(days=1)), ends_at=iso(timedelta(days=6))
+    )
+
+
+async def test_task_starting_before_its_campaign_is_invalid(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=iso(-timedelta(days=2)), ends_at=iso(timedelta(days=1)))
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["starts_at"]
+    assert has_chinese(fields["starts_at"])
+
+
+async def test_task_ending_after_its_campaign_is_invalid(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=iso(), ends_at=iso(timedelta(days=7)))
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["ends_at"]
+    assert has_chinese(fields["ends_at"])
+
+
+async def test_task_spanning_its_whole_campaign_is_accepted(api, staff, week):
+    reply = await post_task(api, staff, week, starts_at=week["starts_at"], ends_at=week["ends_at"])
+
+    assert reply.status == 201, reply.body
+
+
+async def test_task_patched_past_its_campaign_end_is_invalid(api, staff, week):
+    task = await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json={"ends_at": iso(timedelta(days=8))})
+
+    assert "ends_at" in invalid_fields(reply)
+    stored = await api.call("GET", f"{TASKS}/{task['id']}", token=staff)
+    assert stored.body["ends_at"] == task["ends_at"]
+
+
+async def test_task_patched_before_its_campaign_start_is_invalid(api, staff, week):
+    task = await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json={"starts_at": iso(-timedelta(days=3))})
+
+    assert "starts_at" in invalid_fields(reply)
+
+
+async def test_campaign_start_moved_past_a_task_start_is_invalid(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call(
+        "PATCH", f"{CAMPAIGNS}/{week['id']}", token=staff, json={"starts_at": iso(timedelta(days=1))}
+    )
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["starts_at"]
+    assert has_chinese(fields["starts_at"])
+    stored = await api.call("GET", f"{CAMPAIGNS}/{week['id']}", token=staff)
+    assert stored.body["starts_at"] == week["starts_at"]
+
+
+async def test_campaign_end_moved_before_a_task_end_is_invalid(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=5)))
+
+    reply = await api.call("PATCH", f"{CAMPAIGNS}/{week['id']}", token=staff, json={"ends_at": iso(timedelta(days=3))})
+
+    fields = invalid_fields(reply)
+    assert list(fields) == ["ends_at"]
+    assert has_chinese(fields["ends_at"])
+
+
+async def test_campaign_dates_may_move_around_its_tasks(api, staff, week):
+    await make_task(api, staff, week["id"], starts_at=iso(), ends_at=iso(timedelta(days=2)))
+
+    reply = await api.call(
+        "PATCH",
+        f"{CAMPAIGNS}/{week['id']}",
+        token=staff,
+        json={"starts_at": iso(-timedelta(hours=1)), "ends_at": iso(timedelta(days=3))},
+    )
+
+    assert reply.status == 200, reply.body

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -284,6 +285,45 @@ async def test_checkin_long_before_the_start_is_window_closed(api, tree, staff, 
 
     assert reply.status == 409
     assert reply.error_code == "checkin_window_closed"
+
+
+def local_minute(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
+async def test_checkin_before_it_opens_says_when_it_opens(api, tree, staff, volunteer):
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    ends = starts + timedelta(hours=3)
+    task = await published_task(
+        api, staff, tree.east.id, location=SPOT, starts_at=starts.isoformat(), ends_at=ends.isoformat()
+    )
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0, "lng": 120.0})
+
+    assert (reply.status, reply.error_code) == (409, "checkin_window_closed")
+    opens = starts - timedelta(minutes=30)  # check-in opens half an hour early
+    assert local_minute(opens) in reply.body["error"]["message"]
+    assert "开始" in reply.body["error"]["message"]
+    details = reply.body["error"]["details"]
+    assert datetime.fromisoformat(details["opens_at"]) == opens
+    assert datetime.fromisoformat(details["closes_at"]) == ends
+
+
+async def test_checkin_after_the_end_says_when_it_closed(api, task, staff, volunteer):
+    token, _ = volunteer
+    await enroll(api, token, task["id"])
+    ends = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    window = {"starts_at": (ends - timedelta(hours=3)).isoformat(), "ends_at": ends.isoformat()}
+    assert (await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json=window)).status == 200
+
+    reply = await checkin(api, token, task["id"], {"lat": 30.0, "lng": 120.0})
+
+    assert (reply.status, reply.error_code) == (409, "checkin_window_closed")
+    assert local_minute(ends) in reply.body["error"]["message"]
+    assert "结束" in reply.body["error"]["message"]
+    assert datetime.fromisoformat(reply.body["error"]["details"]["closes_at"]) == ends
 
 
 async def test_scene_of_the_task_checks_in(api, task, volunteer):

@@ -273,9 +273,15 @@ def _under_east(body: dict[str, Any], target: Target) -> None:
 
 
 def _this_week(body: dict[str, Any], target: Target) -> None:
-    """A window inside the seeded campaign's (yesterday to a month on): random ones rarely are."""
+    """A window inside the seeded campaign's (ten days ago to a month on): random ones rarely are."""
     if "starts_at" in body or "ends_at" in body:
         body["starts_at"], body["ends_at"] = iso(-timedelta(hours=1)), iso(timedelta(days=7))
+
+
+def _around_its_tasks(body: dict[str, Any], target: Target) -> None:
+    """The seeded campaign's own window: new dates must still hold every task (each runs this week)."""
+    if "starts_at" in body or "ends_at" in body:
+        body["starts_at"], body["ends_at"] = iso(-timedelta(days=10)), iso(timedelta(days=30))
 
 
 def _new_campaign(body: dict[str, Any], target: Target) -> None:
@@ -294,7 +300,7 @@ REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "PATCH /api/v1/me": _own_avatar,
     "POST /api/v1/review/batch": _real_submissions,
     "POST /api/v1/campaigns": _new_campaign,
-    "PATCH /api/v1/campaigns/{campaign_id}": _this_week,
+    "PATCH /api/v1/campaigns/{campaign_id}": _around_its_tasks,
     "POST /api/v1/campaigns/{campaign_id}/tasks": _this_week,
     "PATCH /api/v1/tasks/{task_id}": _this_week,
     "POST /api/v1/orgs": _under_east,
