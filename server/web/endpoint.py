@@ -68,20 +68,35 @@ def parse_model(model: type[BaseModel], data: Any) -> Any:
         raise InvalidRequest.fields(fields) from None
 
 
-def _nul_fields(data: Any, at: str = "") -> Iterator[str]:
-    """The dotted paths (as in validation errors) of strings, keys included, that contain U+0000."""
-    if isinstance(data, str):
-        if "\x00" in data:
-            yield at or "body"
-    elif isinstance(data, dict):
-        for key, value in data.items():
+# No request schema nests more than a few levels; deeper bodies are refused before anything
+# (our walk below, pydantic, the error renderer) could recurse through them.
+MAX_DEPTH = 32
+
+
+def _nul_fields(data: Any) -> Iterator[str]:
+    """The dotted paths (as in validation errors) of strings, keys included, that contain U+0000.
+
+    Walks with its own stack, so that no body can exhaust Python's; too deep a body is a 400.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, at, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                yield at or "body"
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise InvalidRequest(f"请求体嵌套层级过深（最多 {MAX_DEPTH} 层）")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        children = []
+        for key, child in items:
             name = f"{at}.{key}" if at else str(key)
             if isinstance(key, str) and "\x00" in key:
                 yield name
-            yield from _nul_fields(value, name)
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _nul_fields(value, f"{at}.{index}" if at else str(index))
+            children.append((child, name, depth + 1))
+        stack.extend(reversed(children))  # depth-first in document order, as before
 
 
 def _reason(err: Any) -> str:

@@ -97,3 +97,11 @@ async def test_out_of_range_cursor_is_400(api):
     reply = await api.call("GET", f"/api/v1/tasks?cursor={encode_cursor(2**31)}", token=token)
     assert_error_shape(reply, 400, "invalid_request")
     assert "cursor" in reply.body["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize("depth", [1000, 5000])
+async def test_deeply_nested_body_is_400(api, depth):
+    """Nesting is refused before anything walks the body recursively (orjson itself stops at 1024)."""
+    body = b'{"code": ' + b"[" * depth + b"]" * depth + b"}"
+    reply = await api.call("POST", "/api/v1/auth/wechat-login", data=body, headers={"Content-Type": "application/json"})
+    assert_error_shape(reply, 400, "invalid_request")
