@@ -1,5 +1,6 @@
 """The `wenming` command as an operator runs it."""
 
+import asyncio
 import sqlite3
 
 import aiohttp
@@ -91,3 +92,15 @@ async def test_user_grant_rejects_unknown_org_and_staff_without_org(tmp_path, we
     assert status == 1 and "--org" in err
     status, _, err = await run_cli("user", "grant", "--openid", "o1", "--role", "king", env=env)
     assert status == 2 and "invalid choice" in err
+
+
+async def test_served_process_reads_unencoded_utf8_in_a_query(tmp_path, wechat):
+    """`wenming serve` runs the protocol that percent-encodes raw UTF-8 request targets."""
+    env = sqlite_env(tmp_path, wechat)
+    await run_cli("migrate", env=env)
+    async with ServiceProcess(env) as svc:
+        reader, writer = await asyncio.open_connection("127.0.0.1", svc.port)
+        writer.write("GET /healthz?q=张 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    assert answer.split()[1] == b"200", answer[:200]
