@@ -103,6 +103,13 @@ class WeChatCodeInvalid(ApiError):
     status, code, message = 401, "wechat_code_invalid", "微信登录凭证无效或已使用，请重新登录"
 
 
+class PhoneCodeInvalid(WeChatCodeInvalid):
+    """A bad getPhoneNumber code. The person is signed in already, and the mini-program signs
+    people out on 401: this is a bad request (400), as the contract says."""
+
+    status, message = 400, "手机号授权凭证无效或已使用，请重新授权"
+
+
 class WeChatUserBlocked(ApiError):
     status, code, message = 403, "wechat_user_blocked", "该微信账号存在风险，暂时无法使用"
 
