@@ -121,6 +121,10 @@ def assert_chinese_reasons(reply, fields: set[str]) -> dict[str, str]:
     assert set(reasons) == fields, reasons
     for name, reason in reasons.items():
         assert CJK.search(reason) and not ENGLISH.search(reason), (name, reason)
+    # The message alone (what a toast shows) says which field is wrong, and why.
+    message = reply.body["error"]["message"]
+    first = next(iter(reasons))
+    assert f"{first}：{reasons[first]}" in message, message
     return reasons
 
 
