@@ -37,7 +37,7 @@ class _Http(Http):
         _TARGET.__set__(self, value if value is None else percent_encode_non_ascii(value))
 
 
-class Protocol(HttpProtocol):
+class ServiceProtocol(HttpProtocol):
     """Pass as ``protocol=`` wherever the app is served."""
 
     HTTP_CLASS = _Http
