@@ -12,6 +12,7 @@ from models.users import User, bind_phone, issue_token, revoke_token, sign_in_we
 from server.config import Rate
 from server.kernel.crypto import mask_phone
 from server.kernel.errors import (
+    PhoneCodeInvalid,
     RateLimited,
     WeChatCodeInvalid,
     WeChatRateLimited,
@@ -25,6 +26,7 @@ from server.web.services import Services
 bp = Blueprint("auth", url_prefix="/auth")
 SAME_CODE_LIMIT = Rate(5, 60)
 WECHAT_ERRORS = (WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable)
+PHONE_ERRORS = (PhoneCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable)
 
 
 @bp.post("/wechat-login")
@@ -52,7 +54,7 @@ async def wechat_login(request: Request, body: CodeIn, services: Services) -> HT
 
 
 @bp.post("/phone")
-@endpoint(summary="绑定手机号", body=CodeIn, response=UserRead, errors=WECHAT_ERRORS, tag="auth")
+@endpoint(summary="绑定手机号", body=CodeIn, response=UserRead, errors=PHONE_ERRORS, tag="auth")
 async def phone(request: Request, user: User, body: CodeIn, services: Services) -> HTTPResponse:
     """Bind the phone number WeChat verified (getPhoneNumber code); shown masked."""
     vault = services.vault

@@ -71,14 +71,14 @@ def _as_api_error(exc: ImageRejected) -> ApiError:
 )
 async def serve_file(request: Request, key: str) -> HTTPResponse:
     """A photo file by its signed, expiring URL; no Authorization needed (for `<image>` and WeChat)."""
-    expires, signature = request.args.get("e", ""), request.args.get("s", "")
-    if not services_of(request).signer.verify(request.path, expires, signature):
+    expires = services_of(request).signer.expiry(request.path, request.query_string)
+    if expires is None:
         raise Forbidden("图片链接无效或已过期，请刷新页面")
     try:
         data = await asyncio.to_thread(services_of(request).storage.open, check_key(key))
     except (StorageError, FileNotFoundError):
         raise NotFound("图片不存在") from None
-    max_age = max(0, int(expires) - int(time.time()))
+    max_age = max(0, expires - int(time.time()))
     return HTTPResponse(
         data,
         content_type="image/jpeg",

@@ -11,6 +11,7 @@ from handlers.schemas import Id, PageQuery, Strict, UserBrief
 from media.storage import Storage
 from models.media import Media
 from models.submissions import Submission
+from server.web.endpoint import FieldError
 
 MAX_TEXT = 2000
 MAX_LINKS = 10
@@ -86,7 +87,7 @@ class SubmissionIn(Strict):
     @model_validator(mode="after")
     def _both_or_neither(self) -> SubmissionIn:
         if (self.lat is None) != (self.lng is None):
-            raise ValueError("lat 与 lng 须同时提供")
+            raise FieldError("lat 与 lng 须同时提供", "lng" if self.lng is None else "lat")
         return self
 
 

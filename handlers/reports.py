@@ -17,7 +17,7 @@ from models.participation import participation
 from models.users import STAFF_ROLES, User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import Forbidden, InvalidRequest
-from server.web.endpoint import endpoint
+from server.web.endpoint import FieldError, endpoint
 from server.web.permissions import org_for_report
 
 bp = Blueprint("reports", url_prefix="/reports")
@@ -35,7 +35,7 @@ class ReportQuery(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> ReportQuery:
         if self.from_ and self.to and self.from_ > self.to:
-            raise ValueError("开始日期不能晚于结束日期")
+            raise FieldError("结束日期不能早于开始日期（from）", "to")
         return self
 
 

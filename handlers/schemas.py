@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from media.storage import Storage, variant_keys
 from models.org_requests import OrgChangeRequest
 from models.orgs import Org
 from models.users import User
+from server.kernel.clock import LOCAL_TZ
 from server.kernel.ids import ID_PATTERN, is_id
 from server.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -29,6 +30,9 @@ EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo
 
 
 def _moment(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        # The contract: a time without an offset ("2026-12-10", "2026-12-10T09:00") is the county's.
+        value = value.replace(tzinfo=LOCAL_TZ)
     if not EARLIEST <= value < LATEST:
         raise ValueError("时间须在 2000 年至 2099 年之间")
     return value
@@ -40,7 +44,10 @@ def _day(value: date) -> date:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_moment), Field(description="ISO 8601，带时区偏移；2000–2099 年")]
+# Every time a request carries: naive ones (and bare dates) are read in Asia/Shanghai.
+Moment = Annotated[
+    datetime, AfterValidator(_moment), Field(description="ISO 8601；不带时区偏移时按北京时间；2000–2099 年")
+]
 Day = Annotated[date, AfterValidator(_day), Field(description="YYYY-MM-DD；2000–2099 年")]
 Role = Literal["volunteer", "influencer", "staff", "admin"]
 OrgKind = Literal["county", "township", "village", "unit"]
@@ -80,6 +87,14 @@ class OrgCreate(Strict):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     kind: OrgKind
     parent_id: Id | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # Invisible characters (zero-width, direction marks) make look-alike duplicates of a name.
+        if not value.isprintable():
+            raise ValueError("名称含有不可见字符")
+        return value
 
 
 def avatar_url(user: User, storage: Storage) -> str | None:

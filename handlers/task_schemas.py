@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from handlers.schemas import Id, Moment, OrgRead, PageQuery, Role, Strict, UserRead
 from media.storage import Storage, variant_keys
 from models.campaigns import Campaign, Enrollment, Task
+from server.web.endpoint import FieldError
 
 CampaignKind = Literal["village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -251,7 +252,8 @@ class CheckinIn(Strict):
     @model_validator(mode="after")
     def _one_way(self) -> CheckinIn:
         if self.scene is None and (self.lat is None or self.lng is None):
-            raise ValueError("需要 lat 与 lng，或 scene")
+            missing = [name for name in ("lat", "lng") if getattr(self, name) is None]
+            raise FieldError("需要 lat 与 lng（定位签到），或 scene（扫码签到）", *missing)
         return self
 
 

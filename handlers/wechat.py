@@ -55,7 +55,7 @@ def _verifier(request: Request) -> PushVerifier:
 )
 async def url_check(request: Request, query: PushQuery) -> HTTPResponse:
     """Answers WeChat's server URL check with `echostr` when the signature is ours."""
-    return text(_verifier(request).url_check(query.model_dump(exclude_none=True)))
+    return text(await _verifier(request).url_check(query.model_dump(exclude_none=True)))
 
 
 @bp.post("/push")

@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Protocol
 
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(-[a-z]+)?\.(jpg|png|webp|heic)$")
+# A signed URL's query exactly as :meth:`UrlSigner.url` writes it. ASCII only and no leading
+# zeros: str.isdigit() and int() also take "²", "٣" and "0123", which would be other spellings
+# of one URL (or a ValueError past 4300 digits).
+_EXPIRES = re.compile(r"[1-9][0-9]{0,11}")
+_SIGNATURE = re.compile(r"[0-9a-f]{32}")
+_SIGNED_QUERY = re.compile(r"e=([1-9][0-9]{0,11})&s=([0-9a-f]{32})")
 
 
 EXPIRY_STEP = 3600
@@ -168,6 +174,21 @@ class UrlSigner:
 
     def verify(self, path: str, expires: str, signature: str, now: float | None = None) -> bool:
         """True when the URL was made by us for this path and has not expired."""
-        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+        # The raw path is signed: only the prefix and a key, never a percent-escaped spelling of them.
+        keyed = path.startswith(self._prefix) and _KEY.match(path[len(self._prefix) :]) is not None
+        if not (keyed and _EXPIRES.fullmatch(expires) and _SIGNATURE.fullmatch(signature)):
+            return False
+        if int(expires) < (now if now is not None else time.time()):
             return False
         return hmac.compare_digest(signature.encode(), self._sig(path, int(expires)).encode())
+
+    def expiry(self, path: str, query: str, now: float | None = None) -> int | None:
+        """The expiry (epoch seconds) of a URL we made, given its raw path and query; None when it is not one.
+
+        Only the form :meth:`url` writes is taken, so that each file has one URL per expiry
+        (caches key on it) and nothing unusual reaches int().
+        """
+        match = _SIGNED_QUERY.fullmatch(query)
+        if match is None or not self.verify(path, match.group(1), match.group(2), now):
+            return None
+        return int(match.group(1))

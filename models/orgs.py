@@ -13,6 +13,8 @@ from server.kernel.ids import is_id
 ORG_KINDS = ("county", "township", "village", "unit")
 # Which kinds may sit directly under which: a unit (school, bureau) can hang
 # anywhere; villages only under townships; the county is the root.
+# How the kinds read in messages.
+KIND_NAMES = {"county": "县级组织", "township": "乡镇（街道）", "village": "村（社区）", "unit": "单位"}
 _ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
     "county": (None,),
     "township": ("county",),
@@ -51,7 +53,7 @@ async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
         if parent is None:
             raise InvalidRequest.fields({"parent_id": "上级组织不存在"})
     if (parent.kind if parent else None) not in _ALLOWED_PARENTS[kind]:
-        raise InvalidRequest.fields({"parent_id": f"“{kind}”类组织不能挂在该上级之下"})
+        raise InvalidRequest.fields({"parent_id": f"{KIND_NAMES[kind]}不能设在该上级组织之下"})
     if await Org.filter(parent_id=parent_id, name=name).exists():
         raise InvalidRequest.fields({"name": "同一上级下已有同名组织"})
     try:

@@ -41,7 +41,9 @@ PREFIX = "wenming:rank:"
 ORG_PREFIX = "wenming:orgrank:"
 # Week and month boards outlive their period a little, then Redis drops them.
 PERIOD_TTL_S = 40 * 86400
-_SCOPE = re.compile(r"^(all|week|month|campaign:(\d{1,10})|org:(\d{1,10}))$")
+# ASCII digits without leading zeros, matched whole (\d takes "٧" and "１", and $ a trailing
+# newline): each board has one spelling, since the spelling names its Redis key.
+_SCOPE = re.compile(r"all|week|month|campaign:([1-9][0-9]{0,9})|org:([1-9][0-9]{0,9})")
 REBUILD_BATCH = 5000
 ID_SPAN = 2**31
 # The rebuild's watermark: boards hold every ledger entry up to this id. Missing = the
@@ -99,8 +101,8 @@ def period_keys(moment: datetime) -> tuple[str, str]:
 def parse_scope(text: str | None, now: datetime) -> Scope:
     """A scope from ``?scope=``; anything else is 400."""
     text = text or "all"
-    match = _SCOPE.match(text)
-    number = match and (match.group(2) or match.group(3))
+    match = _SCOPE.fullmatch(text)
+    number = match and (match.group(1) or match.group(2))
     if not match or (number and not is_id(int(number))):
         raise InvalidRequest.fields({"scope": "取值无效（可选：all、week、month、campaign:<id>、org:<id>）"})
     local = now.astimezone(LOCAL_TZ)
@@ -110,10 +112,10 @@ def parse_scope(text: str | None, now: datetime) -> Scope:
         return Scope(text, "week", week, since=start)
     if text == "month":
         return Scope(text, "month", month, since=local.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    if match.group(1):
+        return Scope(text, "campaign", text, campaign_id=int(match.group(1)))
     if match.group(2):
-        return Scope(text, "campaign", text, campaign_id=int(match.group(2)))
-    if match.group(3):
-        return Scope(text, "org", text, org_id=int(match.group(3)))
+        return Scope(text, "org", text, org_id=int(match.group(2)))
     return Scope(text, "all", "all")
 
 

@@ -149,11 +149,13 @@ def run_server(host: str, port: int, workers: int) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    from server.web.protocol import ServiceProtocol
+
     with _metrics_dir(workers):
         loader = AppLoader(factory=worker_app)
         app = loader.load()
         # Sanic's access log stays off: ours (server.runtime.observability) logs route templates, no query strings.
-        app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False)
+        app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False, protocol=ServiceProtocol)
         Sanic.serve(primary=app, app_loader=loader)
 
 

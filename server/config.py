@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -113,16 +114,16 @@ class Config:
         return cls(
             mode=mode,
             database_url=_database_url(get("WENMING_DATABASE_URL", cls.database_url)),
-            redis_url=get("WENMING_REDIS_URL"),
+            redis_url=_redis_url(get("WENMING_REDIS_URL")),
             secret_key=secret_key or "",
             wechat_appid=appid or "",
             wechat_secret=secret or "",
-            wechat_api_base=(get("WENMING_WECHAT_API_BASE", cls.wechat_api_base) or "").rstrip("/"),
+            wechat_api_base=_web_url("WENMING_WECHAT_API_BASE", get("WENMING_WECHAT_API_BASE", cls.wechat_api_base)),
             wechat_timeout=_number(env, "WENMING_WECHAT_TIMEOUT", 5.0, float),
             push_token=push_token,
             push_aes_key=push_aes,
             media_root=get("WENMING_MEDIA_ROOT", cls.media_root) or cls.media_root,
-            public_base_url=(get("WENMING_PUBLIC_BASE_URL", cls.public_base_url) or "").rstrip("/"),
+            public_base_url=_web_url("WENMING_PUBLIC_BASE_URL", get("WENMING_PUBLIC_BASE_URL", cls.public_base_url)),
             max_upload_bytes=_number(env, "WENMING_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int),
             media_url_ttl=_number(env, "WENMING_MEDIA_URL_TTL", cls.media_url_ttl, int),
             token_ttl=_number(env, "WENMING_TOKEN_TTL", cls.token_ttl, int),
@@ -144,6 +145,53 @@ def _database_url(url: str | None) -> str:
         raise ConfigError(f"WENMING_DATABASE_URL: unsupported scheme {scheme!r} (use sqlite:// or postgres://)")
     if scheme == "postgresql":
         url = "postgres://" + url.split("://", 1)[1]
+    return url
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(url: str | None) -> str | None:
+    """The Redis URL as redis-py takes it; checked here so that every command, not only the ones
+    that connect, stops on a malformed one."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in _REDIS_SCHEMES
+        or not (parts.path if parts.scheme == "unix" else parts.hostname)
+    ):
+        raise ConfigError(
+            f"WENMING_REDIS_URL must look like redis://host:6379/0 (or rediss://, unix://), got {_shown(url)!r}"
+        )
+    return url
+
+
+def _web_url(name: str, url: str | None) -> str:
+    """An http(s) base URL without query or fragment, with no trailing slash."""
+    try:
+        parts = urlsplit(url or "")
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be an http:// or https:// base URL such as https://host/path, got {url!r}")
+    return (url or "").rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """``url`` with any password masked: the error line goes to logs."""
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            return url.replace(f":{parts.password}@", ":***@", 1)
+    except ValueError:
+        pass
     return url
 
 

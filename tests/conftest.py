@@ -32,6 +32,7 @@ from server.app import create_app
 from server.config import Config
 from server.runtime.db import apply_migrations, close_db, init_db
 from server.runtime.observability import json_handler
+from server.web.protocol import ServiceProtocol
 from server.web.services import Services
 from server.wechat.fake import FakeWeChat
 from tests.support import free_port, service_env
@@ -218,7 +219,9 @@ async def service(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Servic
     await apply_migrations()
     await close_db()
     app = create_app(config, name=f"wenming_test_{uuid.uuid4().hex[:8]}")
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False, protocol=ServiceProtocol
+    )
     assert server is not None
     await server.startup()
     await server.before_start()

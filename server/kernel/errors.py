@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 JSON_TYPE = "application/json; charset=utf-8"
+SHOWN_FIELDS = 3  # bad fields named in an invalid_request message; details.fields has them all
 
 
 class ApiError(Exception):
@@ -44,7 +45,15 @@ class InvalidRequest(ApiError):
 
     @classmethod
     def fields(cls, fields: dict[str, str], message: str | None = None) -> InvalidRequest:
-        """A validation failure naming each bad field and why."""
+        """A validation failure naming each bad field and why.
+
+        The message names them too (the first few): a client that shows only the message
+        still tells the person what to fix.
+        """
+        if message is None and fields:
+            shown = "；".join(f"{name}：{reason}" for name, reason in list(fields.items())[:SHOWN_FIELDS])
+            more = f" 等 {len(fields)} 项" if len(fields) > SHOWN_FIELDS else ""
+            message = f"{cls.message}（{shown}{more}）"
         return cls(message, details={"fields": fields})
 
 
@@ -109,6 +118,13 @@ class InternalError(ApiError):
 
 class WeChatCodeInvalid(ApiError):
     status, code, message = 401, "wechat_code_invalid", "微信登录凭证无效或已使用，请重新登录"
+
+
+class PhoneCodeInvalid(WeChatCodeInvalid):
+    """A bad getPhoneNumber code. The person is signed in already, and the mini-program signs
+    people out on 401: this is a bad request (400), as the contract says."""
+
+    status, message = 400, "手机号授权凭证无效或已使用，请重新授权"
 
 
 class WeChatUserBlocked(ApiError):

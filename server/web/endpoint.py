@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -53,6 +54,20 @@ def no_content() -> HTTPResponse:
     return HTTPResponse(status=204)
 
 
+class FieldError(ValueError):
+    """A check across fields (lat with lng, from before to) that fails because of ``fields``.
+
+    Raised from a model validator, where pydantic would file it under the whole body;
+    :func:`parse_model` files ``message`` under each named field instead (names as sent, so
+    aliases such as ``from``).
+    """
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+
 def parse_model(model: type[BaseModel], data: Any) -> Any:
     """Validate ``data`` against ``model``; failures become 400 with per-field reasons."""
     # PostgreSQL cannot store U+0000 in text (SQLite can): refuse it at the door, on every database.
@@ -64,58 +79,149 @@ def parse_model(model: type[BaseModel], data: Any) -> Any:
     except ValidationError as exc:
         fields: dict[str, str] = {}
         for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "body"
-            fields.setdefault(name, _reason(err))
+            for name in _names(err):
+                fields.setdefault(name, _reason(err))
         raise InvalidRequest.fields(fields) from None
 
 
-def _nul_fields(data: Any, at: str = "") -> Iterator[str]:
-    """The dotted paths (as in validation errors) of strings, keys included, that contain U+0000."""
-    if isinstance(data, str):
-        if "\x00" in data:
-            yield at or "body"
-    elif isinstance(data, dict):
-        for key, value in data.items():
+def _names(err: Any) -> list[str]:
+    """The dotted names (as the client sent them) an error is about."""
+    at = [str(part) for part in err["loc"]]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError) and cause.fields:
+        return [".".join([*at, field]) for field in cause.fields]
+    return [".".join(at) or "body"]
+
+
+# No request schema nests more than a few levels; deeper bodies are refused before anything
+# (our walk below, pydantic, the error renderer) could recurse through them.
+MAX_DEPTH = 32
+
+
+def _nul_fields(data: Any) -> Iterator[str]:
+    """The dotted paths (as in validation errors) of strings, keys included, that contain U+0000.
+
+    Walks with its own stack, so that no body can exhaust Python's; too deep a body is a 400.
+    """
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, at, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                yield at or "body"
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise InvalidRequest(f"请求体嵌套层级过深（最多 {MAX_DEPTH} 层）")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        children = []
+        for key, child in items:
             name = f"{at}.{key}" if at else str(key)
             if isinstance(key, str) and "\x00" in key:
                 yield name
-            yield from _nul_fields(value, name)
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _nul_fields(value, f"{at}.{index}" if at else str(index))
+            children.append((child, name, depth + 1))
+        stack.extend(reversed(children))  # depth-first in document order, as before
+
+
+# What a person reads for each of pydantic's error types (its own texts are English).
+# Ours come as value errors whose message is already Chinese.
+_REASONS: dict[str, str] = {
+    "missing": "必填",
+    "extra_forbidden": "不支持的字段",
+    "string_type": "须为字符串",
+    "string_unicode": "须为合法的 UTF-8 文本",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "int_parsing_size": "数字太大",
+    "float_type": "须为数字",
+    "float_parsing": "须为数字",
+    "finite_number": "须为有限的数字",
+    "decimal_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_max_digits": "数字位数太多",
+    "decimal_whole_digits": "整数部分位数太多",
+    "bool_type": "须为 true 或 false",
+    "bool_parsing": "须为 true 或 false",
+    "list_type": "须为数组",
+    "dict_type": "须为对象",
+    "model_type": "须为对象",
+    "model_attributes_type": "须为对象",
+    "none_required": "须为 null",
+    "datetime_type": "须为 ISO 8601 时间，如 2026-12-10T09:00:00+08:00",
+    "datetime_parsing": "须为 ISO 8601 时间，如 2026-12-10T09:00:00+08:00",
+    "datetime_from_date_parsing": "须为 ISO 8601 时间，如 2026-12-10T09:00:00+08:00",
+    "datetime_object_invalid": "须为 ISO 8601 时间，如 2026-12-10T09:00:00+08:00",
+    "timezone_aware": "须带时区偏移，如 +08:00",
+    "date_type": "须为日期，格式 YYYY-MM-DD",
+    "date_parsing": "须为日期，格式 YYYY-MM-DD",
+    "date_from_datetime_parsing": "须为日期，格式 YYYY-MM-DD",
+    "date_from_datetime_inexact": "须为日期，格式 YYYY-MM-DD（不含时刻）",
+    "url_type": "须为网址",
+    "url_parsing": "须为网址",
+    "uuid_type": "须为 UUID",
+    "uuid_parsing": "须为 UUID",
+}
+# Types whose reason carries a limit from the error's context.
+_LIMITS: dict[str, tuple[str, str]] = {
+    "string_too_long": ("max_length", "太长（最多 {} 个字符）"),
+    "too_short": ("min_length", "至少 {} 项"),
+    "too_long": ("max_length", "最多 {} 项"),
+    "greater_than": ("gt", "须大于 {}"),
+    "greater_than_equal": ("ge", "不能小于 {}"),
+    "less_than": ("lt", "须小于 {}"),
+    "less_than_equal": ("le", "不能大于 {}"),
+    "multiple_of": ("multiple_of", "须为 {} 的倍数"),
+    "decimal_max_places": ("decimal_places", "最多 {} 位小数"),
+}
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+INVALID = "取值无效"
 
 
 def _reason(err: Any) -> str:
+    """A Chinese reason for one of pydantic's errors."""
     kind = err["type"]
-    if kind == "missing":
-        return "必填"
-    if kind == "extra_forbidden":
-        return "不支持的字段"
-    if kind in (
-        "string_type",
-        "int_type",
-        "int_parsing",
-        "bool_type",
-        "float_type",
-        "float_parsing",
-    ):
-        return "类型不正确"
-    if kind in ("string_too_short",):
-        return "不能为空"
-    if kind in ("string_too_long",):
-        return f"太长（最多 {err.get('ctx', {}).get('max_length')} 个字符）"
-    if kind == "literal_error" or kind == "enum":
-        return f"取值无效（可选：{err.get('ctx', {}).get('expected', '')}）"
-    return err.get("msg", "取值无效")
+    ctx = err.get("ctx") or {}
+    if kind in _REASONS:
+        return _REASONS[kind]
+    if kind in _LIMITS:
+        key, text = _LIMITS[kind]
+        return text.format(ctx.get(key))
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        return "不能为空" if least == 1 else f"至少 {least} 个字符"
+    if kind in ("literal_error", "enum"):
+        # ctx "expected" reads "'a', 'b' or 'c'": list the choices themselves.
+        choices = _QUOTED.findall(str(ctx.get("expected", "")))
+        return f"{INVALID}（可选：{'、'.join(choices)}）" if choices else INVALID
+    if kind in ("value_error", "assertion_error"):
+        cause = ctx.get("error")
+        message = cause.message if isinstance(cause, FieldError) else str(cause or "")
+        return message if _CJK.search(message) else INVALID
+    # Our own PydanticCustomError types carry Chinese text; anything else gets the general reason.
+    message = str(err.get("msg", ""))
+    return message if _CJK.search(message) else INVALID
+
+
+# Bodies a browser form or wx.uploadFile would send: a JSON route says what it wants instead.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+SEND_JSON = "请求体须为 JSON（Content-Type: application/json）"
 
 
 def _json_body(request: Request) -> Any:
+    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type in _FORM_TYPES:
+        raise InvalidRequest(f"{SEND_JSON}，不支持表单提交")
     if not request.body:
         raise InvalidRequest("请求体不能为空，需要 JSON")
     try:
         return orjson.loads(request.body)
     except orjson.JSONDecodeError:
-        raise InvalidRequest("请求体不是合法的 JSON") from None
+        hint = "" if media_type.endswith(("/json", "+json")) else f"；{SEND_JSON}"
+        raise InvalidRequest(f"请求体不是合法的 JSON{hint}") from None
 
 
 # -- the OpenAPI document ---------------------------------------------------------

@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import LockError, RedisError
 
 from server.kernel.errors import (
+    PhoneCodeInvalid,
     WeChatCodeInvalid,
     WeChatError,
     WeChatRateLimited,
@@ -282,7 +283,10 @@ class WeChatClient:
             return token
 
     async def get_phone_number(self, code: str) -> WxPhone:
-        data = await self._authed(PHONE_PATH, {"code": code})
+        try:
+            data = await self._authed(PHONE_PATH, {"code": code})
+        except WeChatCodeInvalid:
+            raise PhoneCodeInvalid() from None
         info = data.get("phone_info")
         try:
             return WxPhone(

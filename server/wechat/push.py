@@ -7,9 +7,15 @@ its content type, and gets back the event as a plain dict or an ``ApiError``
 and aiohttp's ``request.query`` both work as ``args``: only ``.get`` is used,
 which answers the first value.
 
-Order matters: the signature is checked before anything that has an effect,
-and the nonce is recorded last, so a forged or unreadable request cannot burn
-a nonce that a genuine push will use.
+Order matters: the signature and timestamp are checked before anything that
+has an effect, so a forged request cannot burn a nonce that a genuine push
+will use. Once they hold, the nonce is used up before the body is read: a
+signed request that then fails (an unreadable or undecryptable body, a plain
+body where safe mode is configured) cannot be replayed either.
+
+With an EncodingAESKey configured only safe-mode pushes are taken: the plain
+``signature`` covers the timestamp and nonce but not the body, so anyone who
+saw one signed query could attach any event to it.
 """
 
 from __future__ import annotations
@@ -158,9 +164,11 @@ class PushVerifier:
 
     media_verdict = staticmethod(media_verdict)
 
-    def url_check(self, args: Mapping[str, str], now: float | None = None) -> str:
-        """The ``echostr`` to answer WeChat's URL check with, if the check is genuine."""
-        self._check_time(self._signed(args, "signature")[0], now)
+    async def url_check(self, args: Mapping[str, str], now: float | None = None) -> str:
+        """The ``echostr`` to answer WeChat's URL check with, if the check is genuine (once per nonce)."""
+        timestamp, nonce, _ = self._signed(args, "signature")
+        self._check_time(timestamp, now)
+        await self._use_nonce(timestamp, nonce)
         echostr = args.get("echostr")
         if not echostr:
             raise InvalidRequest.fields({"echostr": "缺少 echostr"})
@@ -176,25 +184,27 @@ class PushVerifier:
         """
         encrypt_type = args.get("encrypt_type") or "raw"
         if encrypt_type == "aes":
-            event, timestamp, nonce = self._safe_event(args, body, now)
+            if self._crypto is None:
+                raise PushRejected("未配置消息加密密钥，无法接收安全模式推送")
+            # The envelope must be read first: msg_signature covers its Encrypt.
+            encrypt = _parse(body).get("Encrypt")
+            if not isinstance(encrypt, str) or not encrypt:
+                raise InvalidRequest.fields({"Encrypt": "缺少加密内容"})
+            timestamp, nonce, signature = self._signed(args, "msg_signature", encrypt)
         elif encrypt_type == "raw":
             timestamp, nonce, _ = self._signed(args, "signature")
-            self._check_time(timestamp, now)
-            event = _parse(body)
         else:
             raise InvalidRequest.fields({"encrypt_type": "不支持的加密类型"})
-        if not await self._nonces.first_use(nonce, timestamp, ttl_s=2 * self.window_s):
-            raise PushRejected("推送已处理过（重复的 nonce）")
-        return event
-
-    def _safe_event(self, args: Mapping[str, str], body: bytes, now: float | None) -> tuple[dict[str, Any], str, str]:
-        if self._crypto is None:
-            raise PushRejected("未配置消息加密密钥，无法接收安全模式推送")
-        encrypt = _parse(body).get("Encrypt")
-        if not isinstance(encrypt, str) or not encrypt:
-            raise InvalidRequest.fields({"Encrypt": "缺少加密内容"})
-        timestamp, nonce, signature = self._signed(args, "msg_signature", encrypt)
         self._check_time(timestamp, now)
+        await self._use_nonce(timestamp, nonce)
+        if encrypt_type == "raw":
+            if self._crypto is not None:
+                raise PushRejected("已配置消息加密，只接受安全模式（加密）推送")
+            return _parse(body)
+        return self._decrypt(encrypt, signature, timestamp, nonce)
+
+    def _decrypt(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> dict[str, Any]:
+        assert self._crypto is not None
         try:
             plain = self._crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
         except Exception as exc:
@@ -202,7 +212,11 @@ class PushVerifier:
             # struct, IndexError, UnicodeDecodeError, InvalidAppIdException...); the
             # signature already matched, so this is a key or appid mismatch.
             raise PushRejected("推送内容无法解密") from exc
-        return _parse(plain.encode()), timestamp, nonce
+        return _parse(plain.encode())
+
+    async def _use_nonce(self, timestamp: str, nonce: str) -> None:
+        if not await self._nonces.first_use(nonce, timestamp, ttl_s=2 * self.window_s):
+            raise PushRejected("推送已处理过（重复的 nonce）")
 
     def _signed(self, args: Mapping[str, str], name: str, *extra: str) -> tuple[str, str, str]:
         """(timestamp, nonce, signature) once ``args[name]`` is proven to be our signature over them."""

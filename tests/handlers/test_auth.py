@@ -207,13 +207,23 @@ async def test_phone_is_bound_masked_and_encrypted(api):
     assert (await api.call("GET", "/api/v1/me", token=token)).body["phone"] == "139****5678"
 
 
-async def test_used_phone_code_is_401(api):
+async def test_used_phone_code_is_400_and_the_person_stays_signed_in(api):
+    """The person is signed in: a 401 would make the mini-program sign them out over a bad phone code."""
     token, _ = await api.login()
     code = api.wechat.issue_phone_code()
     await api.call("POST", "/api/v1/auth/phone", token=token, json={"code": code})
     reply = await api.call("POST", "/api/v1/auth/phone", token=token, json={"code": code})
-    assert reply.status == 401
+    assert reply.status == 400
     assert reply.error_code == "wechat_code_invalid"
+    assert "手机号" in reply.body["error"]["message"]
+    assert (await api.call("GET", "/api/v1/me", token=token)).status == 200
+
+
+async def test_phone_code_errors_are_documented_as_400(api):
+    spec = (await api.call("GET", "/docs/openapi.json")).body
+    responses = spec["paths"]["/api/v1/auth/phone"]["post"]["responses"]
+    assert "wechat_code_invalid" in responses["400"]["description"]
+    assert "wechat_code_invalid" not in responses["401"]["description"]
 
 
 async def test_phone_moves_to_whoever_proves_it(api):

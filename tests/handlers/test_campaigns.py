@@ -1,6 +1,6 @@
 """Campaigns and the validation of campaign and task input, against the running service."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -265,12 +265,23 @@ async def test_campaign_ending_before_it_starts_is_invalid(api, tree, staff):
     assert "ends_at" in invalid_fields(reply)
 
 
-async def test_datetime_without_offset_is_invalid(api, tree, staff):
-    body = campaign_body(tree.east.id, starts_at="2030-01-01T09:00:00")
+@pytest.mark.parametrize(
+    ("sent", "meant"),
+    [
+        ("2030-01-01T09:00:00", "2030-01-01T09:00:00+08:00"),
+        ("2030-01-01T09:00", "2030-01-01T09:00:00+08:00"),
+        ("2030-01-01", "2030-01-01T00:00:00+08:00"),
+        ("2030-01-01T09:00:00Z", "2030-01-01T17:00:00+08:00"),
+    ],
+)
+async def test_a_time_without_offset_is_read_in_shanghai(api, tree, staff, sent, meant):
+    body = campaign_body(tree.east.id, starts_at=sent, ends_at="2030-02-01")
 
     reply = await api.call("POST", CAMPAIGNS, token=staff, json=body)
 
-    assert "starts_at" in invalid_fields(reply)
+    assert reply.status == 201, reply.body
+    assert datetime.fromisoformat(reply.body["starts_at"]) == datetime.fromisoformat(meant)
+    assert datetime.fromisoformat(reply.body["ends_at"]) == datetime.fromisoformat("2030-02-01T00:00:00+08:00")
 
 
 async def test_unknown_campaign_field_is_invalid(api, tree, staff):

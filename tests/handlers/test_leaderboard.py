@@ -256,3 +256,13 @@ async def test_ranking_rebuild_without_redis_says_there_is_nothing_to_do(api, da
     env.pop("WENMING_REDIS_URL", None)
     status, out, _ = await run_cli("ranking", "rebuild", env=env)
     assert status == 0 and "nothing to rebuild" in out
+
+
+@pytest.mark.parametrize("scope", ["campaign:%D9%A7", "org:%EF%BC%91", "all%0A", "week%0A", "campaign:07", "org:0"])
+async def test_a_scope_has_one_spelling(api, scope) -> None:
+    """Other spellings of a board (Unicode digits, a trailing newline, leading zeros) are refused,
+    not read as another, empty board."""
+    token, _ = await api.person("volunteer")
+    reply = await api.call("GET", f"{BOARD}?scope={scope}", token=token)
+    assert reply.status == 400, reply.body
+    assert "取值无效" in reply.body["error"]["details"]["fields"]["scope"]

@@ -10,10 +10,12 @@ import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+import orjson
 import pytest
 from PIL import Image, ImageCms, ImageDraw
+from yarl import URL
 
 from models.media import Media
 from tests.images import bomb_png, encode, phone_photo, scene
@@ -418,3 +420,50 @@ async def test_a_connection_dropped_mid_upload_leaves_nothing(api, volunteer) ->
     assert await Media.all().count() == 0
     # And the service is fine: the next upload works.
     assert (await api.upload(volunteer, photo)).status == 201
+
+
+async def fetch_raw(api, url: str) -> tuple[int, bytes]:
+    """GET ``url`` exactly as written: no re-encoding of its path or query by the client."""
+    async with api.session.get(URL(url, encoded=True)) as resp:
+        return resp.status, await resp.read()
+
+
+def other_forms(url: str) -> dict[str, str]:
+    """Spellings of one signed URL that a lenient reader would take for the same one."""
+    split = urlsplit(url)
+    query = parse_qs(split.query)
+    expires, sig = query["e"][0], query["s"][0]
+    arabic = "".join(chr(0x0660 + int(d)) for d in expires)  # ٠١٢…: str.isdigit() and int() accept them
+    stem, name = split.path.rsplit("/", 1)
+    base = f"{split.scheme}://{split.netloc}"
+    return {
+        "superscript-digit": f"{base}{split.path}?e=%C2%B2&s={sig}",
+        "five-thousand-digits": f"{base}{split.path}?e={'9' * 5000}&s={sig}",
+        "arabic-indic-digits": f"{base}{split.path}?e={quote(arabic)}&s={sig}",
+        "leading-zero": f"{base}{split.path}?e=0{expires}&s={sig}",
+        "upper-case-signature": f"{base}{split.path}?e={expires}&s={sig.upper()}",
+        "repeated-parameter": f"{base}{split.path}?e={expires}&e={expires}&s={sig}",
+        "percent-encoded-letter": f"{base}{stem}/%{ord(name[0]):02X}{name[1:]}?e={expires}&s={sig}",
+        "percent-encoded-slash": f"{base}{stem}%2F{name}?e={expires}&s={sig}",
+    }
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "superscript-digit",
+        "five-thousand-digits",
+        "arabic-indic-digits",
+        "leading-zero",
+        "upper-case-signature",
+        "repeated-parameter",
+        "percent-encoded-letter",
+        "percent-encoded-slash",
+    ],
+)
+async def test_a_signed_url_has_one_form(api, volunteer, form) -> None:
+    url = (await api.upload(volunteer, encode(scene(), "JPEG"))).body["thumb_url"]
+    assert (await fetch_raw(api, url))[0] == 200
+    status, data = await fetch_raw(api, other_forms(url)[form])
+    assert status in (403, 404), (form, status, data[:200])
+    assert orjson.loads(data)["error"]["code"] in ("forbidden", "not_found")

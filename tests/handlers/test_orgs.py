@@ -282,3 +282,22 @@ async def test_racing_duplicates_create_one_org(api, county_tree):
 
     assert sorted(r.status for r in replies) == [201, 400, 400, 400, 400, 400]
     assert await Org.filter(name="南镇").count() == 1
+
+
+async def test_a_misplaced_kind_is_named_in_chinese(api, county_tree):
+    token, _ = await api.person("admin")
+    county = county_tree[0]
+    reply = await api.call(
+        "POST", ORGS, token=token, json={"name": "某村", "kind": "village", "parent_id": str(county.id)}
+    )
+    assert reply.status == 400
+    reason = reply.body["error"]["details"]["fields"]["parent_id"]
+    assert "村" in reason and "village" not in reason
+
+
+@pytest.mark.parametrize("name", ["东\u200b镇", "东\u2028镇", "\u202e镇东"])
+async def test_an_org_name_with_invisible_characters_is_refused(api, name):
+    token, _ = await api.person("admin")
+    reply = await api.call("POST", ORGS, token=token, json={"name": name, "kind": "county"})
+    assert reply.status == 400
+    assert "不可见字符" in reply.body["error"]["details"]["fields"]["name"]

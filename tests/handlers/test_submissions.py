@@ -197,7 +197,7 @@ async def test_a_second_submission_is_409_but_an_idempotent_retry_replays(api, t
         ({"media_ids": ["1", "1"], "text": ""}, "media_ids"),
         ({"media_ids": ["abc"], "text": ""}, "media_ids.0"),
         ({"media_ids": ["1"], "text": "x" * 2001}, "text"),
-        ({"media_ids": ["1"], "text": "", "lat": 30.0}, "body"),
+        ({"media_ids": ["1"], "text": "", "lat": 30.0}, "lng"),
         ({"media_ids": ["1"], "text": "", "lat": 91, "lng": 0}, "lat"),
         ({"media_ids": ["1"], "text": "", "links": ["javascript:alert(1)"]}, "links"),
         ({"media_ids": ["1"], "text": "", "links": ["https://a.cn"] * 11}, "links"),

@@ -1,5 +1,9 @@
 """GET /api/v1/users and PATCH /api/v1/users/{id} against the running service."""
 
+import asyncio
+from urllib.parse import urlsplit
+
+import orjson
 import pytest
 
 from models.orgs import create_org
@@ -391,3 +395,39 @@ async def test_new_role_shows_on_targets_existing_token(api, county_tree):
     me = await api.call("GET", "/api/v1/me", token=target_token)
 
     assert me.body["role"] == "influencer"
+
+
+async def raw_get(api, target: bytes, token: str) -> tuple[int, dict]:
+    """GET with the request target's bytes as given: unencoded UTF-8, as some clients send a query."""
+    host, port = urlsplit(api.service.base_url).netloc.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(
+            b"GET " + target + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+            b"Authorization: Bearer " + token.encode() + b"\r\nConnection: close\r\n\r\n"
+        )
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), orjson.loads(body)
+
+
+async def test_unencoded_utf8_in_the_query_is_decoded(api, county_tree):
+    _, east, _, _ = county_tree
+    token, _ = await api.person("staff", east.id)
+    _, zhang = await api.person("volunteer", east.id)
+    _, li = await api.person("volunteer", east.id)
+    await User.filter(id=zhang).update(nickname="张三")
+    await User.filter(id=li).update(nickname="李四")
+
+    status, body = await raw_get(api, f"{USERS}?q=张".encode(), token)
+
+    assert status == 200, body
+    assert {int(item["id"]) for item in body["items"]} == {zhang}
+
+
+async def test_bytes_that_are_not_utf8_in_the_query_are_a_clean_answer(api):
+    token, _ = await api.person("admin")
+    status, body = await raw_get(api, USERS.encode() + b"?q=\xff\xfe", token)
+    assert status in (200, 400) and ("items" in body or body["error"]["code"] == "invalid_request")

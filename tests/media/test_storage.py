@@ -64,3 +64,13 @@ def test_tampered_url_fails():
     assert not signer.verify(path, str(int(expires) + 3600), sig, now=1000)
     assert not signer.verify(path, expires, "0" * 32, now=1000)
     assert not signer.verify(path, "soon", sig, now=1000)
+
+
+@pytest.mark.parametrize("expires", ["²", "9" * 5000, "0{e}", "{arabic}", " {e}", "+{e}"])
+def test_only_the_written_expiry_verifies(expires):
+    signer = UrlSigner(b"k" * 32, "http://h", ttl_s=60)
+    path, real, sig = _parts(signer.url(new_key(), now=1000))
+    arabic = "".join(chr(0x0660 + int(d)) for d in real)
+    assert not signer.verify(path, expires.format(e=real, arabic=arabic), sig, now=1000)
+    assert signer.expiry(path, f"e={real}&s={sig}", now=1000) == int(real)
+    assert signer.expiry(path, f"s={sig}&e={real}", now=1000) is None

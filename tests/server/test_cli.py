@@ -1,8 +1,10 @@
 """The `wenming` command as an operator runs it."""
 
+import asyncio
 import sqlite3
 
 import aiohttp
+import pytest
 
 from tests.support import ServiceProcess, free_port, run_cli, service_env
 
@@ -91,3 +93,28 @@ async def test_user_grant_rejects_unknown_org_and_staff_without_org(tmp_path, we
     assert status == 1 and "--org" in err
     status, _, err = await run_cli("user", "grant", "--openid", "o1", "--role", "king", env=env)
     assert status == 2 and "invalid choice" in err
+
+
+async def test_served_process_reads_unencoded_utf8_in_a_query(tmp_path, wechat):
+    """`wenming serve` runs the protocol that percent-encodes raw UTF-8 request targets."""
+    env = sqlite_env(tmp_path, wechat)
+    await run_cli("migrate", env=env)
+    async with ServiceProcess(env) as svc:
+        reader, writer = await asyncio.open_connection("127.0.0.1", svc.port)
+        writer.write("GET /healthz?q=张 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    assert answer.split()[1] == b"200", answer[:200]
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "worker"])
+@pytest.mark.parametrize("name", ["WENMING_REDIS_URL", "WENMING_PUBLIC_BASE_URL"])
+async def test_a_malformed_url_setting_stops_every_command_with_one_line(tmp_path, wechat, command, name):
+    # An unmigrated database: a command that does not check the setting fails fast (never serves).
+    env = sqlite_env(tmp_path, wechat)
+    env["WENMING_REDIS_URL"] = "redis://127.0.0.1:1/0"  # the worker needs one to get that far
+    env[name] = "notaurl"
+    status, out, err = await run_cli(command, *(["--port", str(free_port())] if command == "serve" else []), env=env)
+    assert status == 1, (out, err)
+    assert err.strip().count("\n") == 0, err
+    assert name in err and "Traceback" not in err

@@ -64,11 +64,33 @@ def test_postgresql_scheme_is_accepted():
         ("WENMING_SUBSCRIBE_TEMPLATES", '{"unknown_event": "tpl"}'),
         ("WENMING_WECHAT_PUSH_AES_KEY", "too-short"),
         ("WENMING_ENV", "staging"),
+        ("WENMING_REDIS_URL", "notaurl"),
+        ("WENMING_REDIS_URL", "http://cache:6379/0"),
+        ("WENMING_REDIS_URL", "redis://"),
+        ("WENMING_PUBLIC_BASE_URL", "notaurl"),
+        ("WENMING_PUBLIC_BASE_URL", "ftp://wenming.example.cn"),
+        ("WENMING_PUBLIC_BASE_URL", "https://"),
+        ("WENMING_PUBLIC_BASE_URL", "https://wenming.example.cn/?x=1"),
+        ("WENMING_WECHAT_API_BASE", "api.weixin.qq.com"),
     ],
 )
 def test_bad_values_name_the_setting(name, value):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({**PROD, name: value})
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("WENMING_REDIS_URL", "redis://127.0.0.1:6379/3"),
+        ("WENMING_REDIS_URL", "rediss://:secret@cache.internal:6380/0"),
+        ("WENMING_REDIS_URL", "unix:///run/redis/redis.sock?db=2"),
+        ("WENMING_PUBLIC_BASE_URL", "https://wenming.example.cn/county/"),
+        ("WENMING_PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    ],
+)
+def test_good_urls_are_taken(name, value):
+    Config.from_env({**PROD, name: value})
 
 
 def test_trusted_proxies_and_templates_parse():

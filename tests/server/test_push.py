@@ -99,6 +99,11 @@ def verifier(aes_key: str | None = AES_KEY, nonces: NonceGuard | None = None) ->
     return PushVerifier(TOKEN, aes_key, APPID, nonces or NonceGuard())
 
 
+def plain_verifier(nonces: NonceGuard | None = None) -> PushVerifier:
+    """Plain mode: no EncodingAESKey configured, so plain bodies are what WeChat sends."""
+    return verifier(aes_key=None, nonces=nonces)
+
+
 # -- signing and URL check --------------------------------------------------------
 
 
@@ -109,8 +114,8 @@ def test_sign_matches_wechatpy() -> None:
     assert sign("中文令牌", "1", "é") == wx_sign("中文令牌", "1", "é")
 
 
-def test_url_check_answers_echostr() -> None:
-    assert verifier().url_check({**plain_args(), "echostr": "hello-123"}, now=NOW) == "hello-123"
+async def test_url_check_answers_echostr() -> None:
+    assert await verifier().url_check({**plain_args(), "echostr": "hello-123"}, now=NOW) == "hello-123"
 
 
 @pytest.mark.parametrize(
@@ -123,9 +128,9 @@ def test_url_check_answers_echostr() -> None:
     ],
     ids=["forged", "wrong-token", "stale", "unsigned"],
 )
-def test_url_check_rejects(args: dict[str, str]) -> None:
+async def test_url_check_rejects(args: dict[str, str]) -> None:
     with pytest.raises(PushRejected) as caught:
-        verifier().url_check({**args, "echostr": "hello"}, now=NOW)
+        await verifier().url_check({**args, "echostr": "hello"}, now=NOW)
     assert (caught.value.status, caught.value.code) == (403, "forbidden")
     assert caught.value.message == "推送签名无效" or "时间戳" in caught.value.message
 
@@ -134,13 +139,13 @@ def test_url_check_rejects(args: dict[str, str]) -> None:
 
 
 async def test_plain_json_event() -> None:
-    event = await verifier().event(plain_args(), as_json(media_event("risky")), "application/json", now=NOW)
+    event = await plain_verifier().event(plain_args(), as_json(media_event("risky")), "application/json", now=NOW)
     assert event == media_event("risky")
     assert media_verdict(event) == (TRACE_ID, "risky")
 
 
 async def test_plain_xml_event_is_a_nested_dict_without_the_root() -> None:
-    event = await verifier().event(plain_args(), as_xml(media_event("review")), "text/xml", now=NOW)
+    event = await plain_verifier().event(plain_args(), as_xml(media_event("review")), "text/xml", now=NOW)
     assert event["Event"] == "wxa_media_check"
     assert event["result"] == {"suggest": "review", "label": "100"}
     assert event["detail"]["strategy"] == "content_model"
@@ -149,7 +154,7 @@ async def test_plain_xml_event_is_a_nested_dict_without_the_root() -> None:
 
 
 async def test_body_format_is_sniffed_not_taken_from_the_header() -> None:
-    event = await verifier().event(plain_args(), b"  \n" + as_xml(media_event()), "application/json", now=NOW)
+    event = await plain_verifier().event(plain_args(), b"  \n" + as_xml(media_event()), "application/json", now=NOW)
     assert media_verdict(event) == (TRACE_ID, "pass")
 
 
@@ -205,7 +210,7 @@ def test_malformed_aes_key_is_a_configuration_error() -> None:
 
 
 async def test_forged_signature_is_rejected_without_burning_the_nonce() -> None:
-    v = verifier()
+    v = plain_verifier()
     good = plain_args(nonce="n-forged")
     with pytest.raises(PushRejected):
         await v.event(
@@ -222,11 +227,11 @@ async def test_timestamp_outside_five_minutes_is_rejected(offset: int, safe: boo
     else:
         args, body = plain_args(timestamp=NOW + offset), as_json(media_event())
     with pytest.raises(PushRejected, match="时间戳"):
-        await verifier().event(args, body, "application/json", now=NOW)
+        await verifier(AES_KEY if safe else None).event(args, body, "application/json", now=NOW)
 
 
 async def test_timestamp_inside_the_window_is_accepted() -> None:
-    event = await verifier().event(plain_args(timestamp=NOW - 290), as_json(media_event()), "", now=NOW)
+    event = await plain_verifier().event(plain_args(timestamp=NOW - 290), as_json(media_event()), "", now=NOW)
     assert event["Event"] == "wxa_media_check"
 
 
@@ -240,7 +245,7 @@ async def test_replayed_nonce_is_rejected(build: Any) -> None:
 
 
 async def test_plain_replay_with_another_body_is_rejected() -> None:
-    v = verifier()
+    v = plain_verifier()
     args = plain_args()
     await v.event(args, as_json(media_event("risky")), "", now=NOW)
     with pytest.raises(PushRejected):
@@ -268,7 +273,7 @@ async def test_plain_replay_with_another_body_is_rejected() -> None:
 )
 async def test_garbage_body_is_a_bad_request(body: bytes) -> None:
     with pytest.raises(InvalidRequest):
-        await verifier().event(plain_args(), body, "application/json", now=NOW)
+        await plain_verifier().event(plain_args(), body, "application/json", now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -281,6 +286,45 @@ async def test_garbage_safe_mode_body_never_escapes_the_error_hierarchy(body: by
     with pytest.raises(ApiError) as caught:
         await verifier().event(args, body, "text/xml", now=NOW)
     assert caught.value.status in (400, 403)
+
+
+async def test_plain_body_is_refused_when_an_aes_key_is_set() -> None:
+    """The plain signature covers no body: with safe mode configured, only Encrypt is trusted."""
+    v = verifier()
+    for body in (as_json(media_event("risky")), as_xml(media_event("risky"))):
+        with pytest.raises(PushRejected):
+            await v.event(plain_args(), body, "application/json", now=NOW)
+    args, _ = safe_json(media_event("pass"))
+    with pytest.raises(PushRejected):
+        await v.event({**args, "encrypt_type": "raw"}, as_json(media_event("risky")), "", now=NOW)
+
+
+async def test_url_check_uses_up_its_nonce() -> None:
+    v = verifier()
+    args = {**plain_args(nonce="n-echo"), "echostr": "hello"}
+    assert await v.url_check(args, now=NOW) == "hello"
+    with pytest.raises(PushRejected, match="nonce"):
+        await v.url_check(args, now=NOW + 1)
+
+
+async def test_a_failed_plain_push_uses_up_its_nonce() -> None:
+    v = plain_verifier()
+    args = plain_args(nonce="n-garbage")
+    with pytest.raises(InvalidRequest):
+        await v.event(args, b"{not json", "application/json", now=NOW)
+    with pytest.raises(PushRejected, match="nonce"):
+        await v.event(args, as_json(media_event("risky")), "application/json", now=NOW)
+
+
+async def test_an_undecryptable_safe_push_uses_up_its_nonce() -> None:
+    v = verifier()
+    args, body = safe_json(media_event(), nonce="n-undecryptable")
+    encrypt = PrpCrypto(base64.b64decode(new_aes_key() + "=")).encrypt(json.dumps(media_event()), APPID).decode()
+    forged = {**args, "msg_signature": wx_sign(TOKEN, args["timestamp"], args["nonce"], encrypt)}
+    with pytest.raises(PushRejected):
+        await v.event(forged, as_json({"Encrypt": encrypt}), "application/json", now=NOW)
+    with pytest.raises(PushRejected, match="nonce"):
+        await v.event(args, body, "application/json", now=NOW)
 
 
 def test_media_verdict_ignores_other_events_and_failed_checks() -> None:
@@ -343,7 +387,7 @@ class Receiver:
         assert self.verifier is not None
         try:
             if request.method == "GET":
-                return web.Response(text=self.verifier.url_check(request.query))
+                return web.Response(text=await self.verifier.url_check(request.query))
             event = await self.verifier.event(request.query, await request.read(), request.content_type)
         except ApiError as exc:
             return web.Response(status=exc.status, text=exc.code)
