@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from handlers import media_schemas, review_schemas, task_schemas
+from handlers import schemas as schemas_module
 from models.users import STAR_HOURS
 from server.web import apidoc
+from server.web.endpoint import parse_model
 
 JSON_TYPES = {"string": str, "integer": int, "number": int | float, "boolean": bool, "array": list, "object": dict}
 ASSET_TYPES = {".css": "text/css", ".js": "javascript", ".png": "image/png"}
@@ -179,3 +182,20 @@ async def test_the_glossary_has_no_entry_that_matches_nothing(api):
     """A renamed field or handler must take its words along, not leave them behind."""
     await _spec(api)
     assert apidoc.unused() == []
+
+
+async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts(api):
+    """What Swagger UI pre-fills for "Try it out" must pass validation, not teach a wrong format."""
+    spec = await _spec(api)
+    schemas = spec["components"]["schemas"]
+    bodies = {
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for operations in spec["paths"].values()
+        for op in operations.values()
+        if "$ref" in op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    }
+    assert {"CampaignCreate", "TaskCreate", "SubmissionIn", "CheckinIn", "ReviewIn"} <= bodies
+    models = {**vars(schemas_module), **vars(task_schemas), **vars(media_schemas), **vars(review_schemas)}
+    for name in sorted(bodies):
+        example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}
+        parse_model(models[name], example)
