@@ -53,6 +53,7 @@ from server.runtime.observability import (
     request_started,
     route_of,
 )
+from server.web import glossary, swagger
 from server.web.ratelimit import RateLimiter
 from server.web.services import Services
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -95,15 +96,22 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.ctx.config = config
     app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
     app.config.FALLBACK_ERROR_FORMAT = "json"
-    app.config.OAS_UI_DEFAULT = "swagger"
-    app.config.OAS_URL_PREFIX = "/docs"
+    # sanic-ext serves the document only; the page and its files are ours (server.web.swagger):
+    # its own UI loads them from a CDN. Docstrings are English notes for developers, not docs.
+    app.config.OAS_URL_PREFIX = swagger.PREFIX
+    app.config.OAS_UI_DEFAULT = None
+    app.config.OAS_UI_SWAGGER = False
     app.config.OAS_UI_REDOC = False
-    app.ext.openapi.describe("wenming API", version="1", description="网络文明志愿服务小程序后端接口")
+    app.config.OAS_AUTODOC = False
+    app.ext.openapi.describe("网络文明志愿服务 API", version="1", description=glossary.API_DESCRIPTION)
+    for tag, text in glossary.TAGS.items():
+        app.ext.openapi.tag(tag, text)
     app.ext.openapi.add_security_scheme("token", "http", scheme="bearer")
     # <name:id> path segments: out-of-range ids are no match (404), never a database error.
     app.router.register_pattern("id", route_id, ID_PATTERN)
     app.blueprint(handlers.api)
     app.blueprint(handlers.root)
+    swagger.install(app)
     app.error_handler.add(Exception, render_error)
     # The signal starts every routed request before its body is read; the middleware catches the
     # rest (a malformed head answered straight from the error handler). Whichever runs first wins.

@@ -29,6 +29,7 @@ from server.kernel.errors import (
     Unauthenticated,
 )
 from server.kernel.ids import ID_PATTERN
+from server.web.apidoc import DocumentedSchema, finish, label_property, operation_description, parameter_doc
 from server.web.auth import authenticate
 from server.web.idempotency import KEY, replay_or_run
 from server.web.services import services_of
@@ -252,6 +253,9 @@ def openapi30(schema: Any) -> Any:
             out[key] = value
     if "const" in out:
         out["enum"] = [out.pop("const")]
+    if isinstance(out.get("examples"), list) and out["examples"]:
+        # 3.0 has one `example` per schema; 2020-12's `examples` is a list.
+        out["example"] = out.pop("examples")[0]
     for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         limit = out.get(bound)
         if isinstance(limit, int | float) and not isinstance(limit, bool):
@@ -286,11 +290,17 @@ def schema_of(model: type[BaseModel], mode: str = "validation") -> dict[str, Any
     """
     spec = SpecificationBuilder()
     if not spec.has_component("schemas", model.__name__):
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
-        for name, sub in schema.pop("$defs", {}).items():
+        schema = model.model_json_schema(
+            ref_template="#/components/schemas/{model}",
+            mode=mode,  # type: ignore[arg-type]
+            schema_generator=DocumentedSchema,
+        )
+        schemas = {name: openapi30(sub) for name, sub in schema.pop("$defs", {}).items()}
+        schemas[model.__name__] = openapi30(schema)
+        finish(schemas)
+        for name, sub in schemas.items():
             if not spec.has_component("schemas", name):
-                spec.add_component("schemas", name, openapi30(sub))
-        spec.add_component("schemas", model.__name__, openapi30(schema))
+                spec.add_component("schemas", name, sub)
     return {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
 
 
@@ -310,7 +320,7 @@ class _Verbatim(Schema):
 
 BINARY = {"type": "string", "format": "binary"}
 ID_SCHEMA = {"type": "string", "pattern": ID_PATTERN, "description": "对象 id（不透明字符串）"}
-IDEMPOTENCY_KEY = {"type": "string", "pattern": KEY.pattern, "description": "客户端生成的 UUID；重试时原样带上"}
+IDEMPOTENCY_KEY = {"type": "string", "pattern": KEY.pattern}
 RETRY_AFTER = {"description": "建议等待的秒数", "schema": {"type": "integer", "minimum": 1}}
 ERROR_SCHEMA = schema_of(ErrorResponse, "serialization")
 # Every route reads the database (or may be cut off while it restarts): 503 can answer anything.
@@ -331,7 +341,7 @@ def _path_parameters(func: Handler, overrides: dict[str, dict[str, Any]]) -> dic
 
 def _query_parameters(model: type[BaseModel]) -> list[tuple[str, dict[str, Any], bool]]:
     """(name, schema, required) of each query field; an absent parameter, not null, means "not given"."""
-    schema = openapi30(model.model_json_schema(mode="validation"))
+    schema = openapi30(model.model_json_schema(mode="validation", schema_generator=DocumentedSchema))
     required = set(schema.get("required", ()))
     params = []
     for name, sub in schema.get("properties", {}).items():
@@ -340,6 +350,7 @@ def _query_parameters(model: type[BaseModel]) -> list[tuple[str, dict[str, Any],
             sub["enum"] = [v for v in sub["enum"] if v is not None]
         if sub.get("default") is None:
             sub.pop("default", None)
+        label_property(sub)
         params.append((name, sub, name in required))
     return params
 
@@ -369,12 +380,16 @@ def _document(
     """Parameters and every response of the route, straight into sanic-ext's operation store."""
     store = OperationStore()[func]
     for name, schema in path.items():
-        store.parameter(name, _Verbatim(schema), "path", required=True)
+        text, schema = parameter_doc(name, schema)
+        store.parameter(name, _Verbatim(schema), "path", required=True, description=text)
     if query is not None:
         for name, schema, required in _query_parameters(query):
-            store.parameter(name, _Verbatim(schema), "query", required=required)
+            # Swagger UI shows a parameter's own description, not its schema's.
+            text = schema.pop("description", None)
+            store.parameter(name, _Verbatim(schema), "query", required=required, description=text)
     if idempotent:
-        store.parameter("Idempotency-Key", _Verbatim(IDEMPOTENCY_KEY), "header", required=False)
+        text, header = parameter_doc("Idempotency-Key", IDEMPOTENCY_KEY)
+        store.parameter("Idempotency-Key", _Verbatim(header), "header", required=False, description=text)
     success: dict[str, Any] = {"description": "成功"}
     if response is not None:
         success["content"] = {"application/json": schema_of(response, "serialization")}
@@ -453,8 +468,16 @@ def endpoint(
 
         documented = openapi.summary(summary)(wrapper)
         documented.__doc__ = func.__doc__
-        if func.__doc__:
-            documented = openapi.description(func.__doc__.strip())(documented)
+        # The docstring stays the developers' English note; the document says it in Chinese.
+        described = operation_description(
+            f"{func.__module__.removeprefix('handlers.')}.{func.__name__}",
+            func.__doc__,
+            auth=auth,
+            roles=allowed,
+            idempotent=idempotent,
+            paged=query is not None and "cursor" in query.model_fields,
+        )
+        documented = openapi.description(described)(documented)
         if tag:
             documented = openapi.tag(tag)(documented)
         if auth:

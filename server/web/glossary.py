@@ -1,0 +1,769 @@
+"""The API document's words: every field, enum value, parameter and operation, in Chinese, with examples.
+
+Kept apart from the schema classes on purpose: the classes say what is valid, this says what it
+means to the people building the mini-program and the staff console. Entries are keyed by the
+class that declares a field (subclasses inherit them) and by the handler's module and function.
+``tests/handlers/test_api_docs.py`` fails when a field, enum value, parameter or operation has no
+entry here, and when an entry here matches nothing any more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.enrollment import MAX_ACCURACY_ALLOWANCE_M
+from models.review import MAX_POINTS_FACTOR
+from models.users import ROLES, STAR_HOURS
+
+# -- enum values -----------------------------------------------------------------------------
+
+_LABEL_GROUPS: dict[str, dict[Any, str]] = {
+    "role": {
+        "volunteer": "网络文化志愿者",
+        "influencer": "网络大V/达人",
+        "staff": "宣传/网信工作人员",
+        "admin": "管理员",
+    },
+    "org kind": {"county": "县（区）", "township": "乡镇/街道", "village": "村/社区", "unit": "单位（学校、局办等）"},
+    # The campaign kinds as the county names them (API.md).
+    "campaign kind": {
+        "village_visit": "网络大V进乡村",
+        "hometown_showcase": "网络达人爱家乡·美丽家乡巡礼",
+        "law_outreach": "网络普法",
+        "positive_content": "正能量内容创作",
+        "clue_report": "不良信息线索",
+    },
+    "campaign status": {"draft": "草稿（仅工作人员可见）", "published": "已发布", "closed": "已结束"},
+    "task status": {"open": "进行中", "ended": "已结束", "cancelled": "已取消"},
+    "enrollment status": {
+        "enrolled": "已报名",
+        "checked_in": "已签到",
+        "submitted": "已提交材料",
+        "withdrawn": "已取消报名",
+    },
+    "submission status": {
+        "pending": "待审核",
+        "flagged": "待审核（有风险提示）",
+        "approved": "已通过",
+        "rejected": "未通过",
+    },
+    "decision": {"approve": "通过", "reject": "不通过"},
+    "content check": {
+        "pass": "内容安全检测通过",
+        "review": "需人工复核",
+        "risky": "检测为违规风险",
+        "unchecked": "尚未检测完",
+    },
+    "ledger kind": {"award": "审核通过获得", "reversal": "撤销（通过后又被驳回）"},
+    "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
+    "health": {"ok": "正常", "off": "未配置"},
+    "null": {None: "空（null，不适用或未设置）"},
+}
+
+
+def _merge(groups: dict[str, dict[Any, str]]) -> dict[Any, str]:
+    merged: dict[Any, str] = {}
+    for group, labels in groups.items():
+        for value, text in labels.items():
+            if merged.get(value, text) != text:
+                raise ValueError(f"enum value {value!r} ({group}) has two labels")
+            merged[value] = text
+    return merged
+
+
+LABELS = _merge(_LABEL_GROUPS)
+ROLE_ORDER = list(ROLES)
+
+
+def label(value: Any) -> str:
+    """The Chinese label of an enum value; the value itself when there is none (tests catch that)."""
+    return LABELS.get(value, str(value))
+
+
+def _choices(group: str) -> str:
+    return "、".join(f"{value}（{text}）" for value, text in _LABEL_GROUPS[group].items())
+
+
+# -- shared words --------------------------------------------------------------------------
+
+ID = "1024"
+AT = "2026-05-01T09:00:00+08:00"
+LATER = "2026-05-01T17:00:00+08:00"
+MOMENT = "ISO 8601 时间，带时区偏移，如 2026-05-01T09:00:00+08:00；不带偏移时按北京时间理解"
+URL = "https://wm.example.cn/media/files/3a/7f/3a7f0c9e2b4d4c1e8f6a5b4c3d2e1f00-display.jpg?e=1767225600&s=Yc2f"
+STAR_RULE = (
+    "星级（0–5），按累计志愿服务时长（service_hours）评定："
+    + "、".join(f"≥{hours} 小时 {stars} 星" for stars, hours in enumerate(STAR_HOURS, start=1))
+    + f"；不足 {STAR_HOURS[0]} 小时为 0 星。时长随审核通过增加，被撤销时减少，星级随之变化"
+)
+ORG = {"id": "3", "name": "洪桥街道", "kind": "township", "parent_id": "1"}
+
+PAGING = (
+    "**分页**：`limit`（1–100，默认 20）与 `cursor`；返回的 `next_cursor` 原样带回即取下一页，为 null 表示没有更多。"
+)
+IDEMPOTENT = (
+    "**可安全重试**：带上客户端生成的 `Idempotency-Key`（如 UUID）；网络不稳重发同一个键时，服务返回第一次的结果，"
+    "不会重复执行。"
+)
+
+API_DESCRIPTION = f"""网络文明志愿服务小程序后端接口（v1）。
+
+- **登录**：小程序 `wx.login` 取得 code，调用 `POST /api/v1/auth/wechat-login` 换取 token；
+  之后每个请求带 `Authorization: Bearer <token>`。
+- **错误**：所有错误（状态码 ≥ 400）都是 `{{"error": {{"code", "message", "details"?}}}}`；
+  `code` 稳定，可据此判断；`message` 是给用户看的中文；
+  参数错误为 400 `invalid_request`，`details.fields` 按字段给出原因。
+- **时间**：ISO 8601，带时区偏移；服务所在时区为北京时间（Asia/Shanghai），每周从周一 00:00 算起。
+- **id**：JSON 中一律是字符串，不要当作数字运算。
+- **列表**：`limit` 与 `cursor` 分页，返回 `{{"items": [...], "next_cursor": "..." | null}}`。
+- **角色**：{_choices("role")}。
+- **星级**：{STAR_RULE}。
+"""
+
+TAGS = {
+    "auth": "登录与手机号绑定",
+    "me": "我的资料、积分明细、志愿服务证明、个人信息导出与注销",
+    "orgs": "组织（县、乡镇/街道、村/社区、单位）",
+    "users": "人员管理（工作人员）",
+    "campaigns": "活动：网络大V进乡村、爱家乡巡礼、网络普法等",
+    "tasks": "任务：报名、签到、报名名单",
+    "media": "图片上传与访问",
+    "submissions": "任务材料提交",
+    "review": "审核（工作人员）",
+    "leaderboard": "排行榜",
+    "reports": "报表（工作人员）",
+    "audit": "操作审计（管理员）",
+    "certificates": "志愿服务证明验证",
+    "wechat": "微信消息推送（由微信服务器调用）",
+    "ops": "运维：存活、就绪、运行指标",
+}
+
+# -- path parameters and headers -------------------------------------------------------------
+
+PARAMETERS: dict[str, tuple[str, Any]] = {
+    "campaign_id": ("活动 id", ID),
+    "task_id": ("任务 id", ID),
+    "submission_id": ("提交 id", ID),
+    "user_id": ("用户 id", ID),
+    "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
+    "key": (
+        "图片文件的存储键（来自签名地址，连同 e、s 查询参数一起使用）",
+        "3a/7f/3a7f0c9e2b4d4c1e8f6a5b4c3d2e1f00-display.jpg",
+    ),
+    "Idempotency-Key": (
+        "客户端生成的唯一键（如 UUID）；同一操作重试时原样带上",
+        "3f1c2a8e-6b4d-4e5f-9a7b-1c2d3e4f5a6b",
+    ),
+}
+
+# -- fields used alike everywhere --------------------------------------------------------------
+
+SHARED: dict[str, tuple[Any, ...]] = {
+    "next_cursor": ("下一页的游标，原样作为 cursor 传回；为 null 表示没有更多", "WzEwMjRd"),
+    "limit": ("每页条数，1–100，默认 20", 20),
+    "cursor": ("上一页返回的 next_cursor；不传则从第一页开始", "WzEwMjRd"),
+}
+
+# -- schemas: their own description, then each field's (description, example) --------------------
+# A field without an example here (a nested object or list of them) gets one built from its parts.
+
+MODELS: dict[str, str] = {
+    "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
+    "ErrorBody": "错误内容",
+    "CodeIn": "微信临时登录凭证或手机号凭证",
+    "OrgRead": "组织",
+    "OrgNode": "组织树中的一个节点，含下级组织",
+    "OrgTree": "整棵组织树",
+    "OrgCreate": "新建组织",
+    "UserBrief": "他人看到的用户简况",
+    "UserRead": "用户资料",
+    "UserList": "人员列表（一页）",
+    "LoginOut": "登录结果",
+    "MeUpdate": "修改我的资料：只传要改的字段",
+    "UserUpdate": "调整人员角色或组织：只传要改的字段",
+    "PageQuery": "分页参数",
+    "UserQuery": "人员列表筛选",
+    "ExportedProfile": "导出的账号资料",
+    "ExportedSession": "导出的登录会话",
+    "ExportedEnrollment": "导出的报名记录",
+    "ExportedPhoto": "导出的照片信息",
+    "ExportedSubmission": "导出的提交记录",
+    "PersonalData": "我的个人信息导出：服务保存的关于本人的全部数据",
+    "Health": "健康检查结果",
+    "CampaignCreate": "新建活动",
+    "CampaignUpdate": "修改活动：只传要改的字段",
+    "CampaignRead": "活动",
+    "CampaignList": "活动列表（一页）",
+    "CampaignSummary": "活动参与统计（所有任务合计）",
+    "CampaignQuery": "活动列表筛选",
+    "Location": "任务地点与签到范围",
+    "Audience": "任务面向的人群；不设则所有志愿者与达人都可报名",
+    "TaskCreate": "新建任务",
+    "TaskUpdate": "修改任务：只传要改的字段",
+    "EnrollmentRead": "报名记录",
+    "LocationRead": "任务地点与签到范围",
+    "AudienceRead": "任务面向的人群",
+    "TaskRead": "任务",
+    "TaskList": "任务列表（一页）",
+    "TaskQuery": "任务列表筛选",
+    "CheckinIn": "现场签到：GPS 位置，或扫码得到的 scene，二选一",
+    "EnrollmentRow": "报名名单中的一行",
+    "EnrollmentList": "任务报名名单（一页）",
+    "ReviewIn": "审核一条提交",
+    "BatchIn": "批量审核",
+    "BatchOut": "批量审核结果",
+    "QueueQuery": "审核队列筛选",
+    "LedgerRead": "积分明细中的一条",
+    "LedgerPage": "积分明细（一页）",
+    "BoardQuery": "排行榜参数",
+    "RankedUser": "排行榜上的人",
+    "BoardItem": "排行榜中的一名",
+    "MyRank": "我的名次",
+    "BoardOut": "个人排行榜",
+    "OrgBoardQuery": "组织排行榜参数",
+    "OrgBoardItem": "组织排行榜中的一名",
+    "OrgBoardOut": "组织排行榜",
+    "MediaRead": "图片",
+    "EvidenceMedia": "图片（工作人员看到的，含拍摄位置与内容检测结果）",
+    "SubmissionIn": "提交任务材料",
+    "ReviewRead": "审核结果",
+    "RiskRead": "风险提示（仅工作人员可见）",
+    "SubmissionRead": "任务材料提交",
+    "SubmissionList": "提交列表（一页）",
+    "SubmissionQuery": "提交列表筛选",
+    "AuditQuery": "审计日志筛选",
+    "AuditRead": "一条操作审计记录",
+    "AuditList": "操作审计日志（一页）",
+    "CertificateCheck": "志愿服务证明验证结果",
+    "ReportQuery": "报表参数",
+    "RosterRowError": "名单中出错的一行",
+    "RosterResult": "名单导入结果",
+    "PushQuery": "微信推送的签名参数",
+}
+
+FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "ErrorResponse": {"error": ("错误内容",)},
+    "ErrorBody": {
+        "code": ("稳定的错误代码（snake_case），客户端据此判断", "invalid_request"),
+        "message": ("给用户看的中文说明", "请求参数有误"),
+        "details": ("补充信息，如 fields（字段 → 原因）、distance_m；没有时不出现", {"fields": {"title": "必填"}}),
+    },
+    "CodeIn": {"code": ("小程序 wx.login 或 getPhoneNumber 返回的 code，一次有效", "0a3Xb1Ga1cKz0J0bHYHa1Cyb0L4Xb1Gq")},
+    "OrgRead": {
+        "id": ("组织 id", "3"),
+        "name": ("组织名称", "洪桥街道"),
+        "kind": ("组织类型", "township"),
+        "parent_id": ("上级组织 id；县为 null", "1"),
+    },
+    "OrgNode": {"children": ("下级组织，结构相同", [])},
+    "OrgTree": {"items": ("顶层组织（通常是县），下级嵌套在 children 中",)},
+    "OrgCreate": {
+        "name": ("组织名称，1–100 字", "石亭子村"),
+        "kind": ("组织类型", "village"),
+        "parent_id": ("上级组织 id；工作人员只能建在本组织之下，只有管理员可不传（建顶层）", "3"),
+    },
+    "UserBrief": {
+        "id": ("用户 id", "2048"),
+        "nickname": ("昵称", "志愿者小李"),
+        "avatar_url": ("头像缩略图的签名地址；未设置为 null", URL),
+        "org": ("所属组织；未设置为 null", ORG),
+    },
+    "UserRead": {
+        "id": ("用户 id", "2048"),
+        "role": ("角色", "volunteer"),
+        "nickname": ("昵称", "志愿者小李"),
+        "avatar_url": ("头像缩略图的签名地址；未设置为 null", URL),
+        "org": ("所属组织；未设置为 null", ORG),
+        "phone": (None, "138****0000"),
+        "points": ("累计积分", 120),
+        "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "star_level": (STAR_RULE, 0),
+        "leaderboard_visible": ("是否在排行榜上公开显示；为 false 时仍计入排名，但显示为匿名", True),
+        "created_at": ("注册时间", AT),
+    },
+    "UserList": {"items": ("本页人员",)},
+    "LoginOut": {
+        "token": (
+            "访问令牌：之后的请求带 Authorization: Bearer <token>",
+            "q3L0c2VjcmV0LXRva2VuLWV4YW1wbGUtMTIzNDU2Nzg",
+        ),
+        "expires_in": ("令牌有效期（秒）", 2592000),
+        "user": ("当前用户资料；首次登录时新建",),
+    },
+    "MeUpdate": {
+        "nickname": ("昵称，1–32 个可见字符", "志愿者小李"),
+        "avatar_media_id": ("头像：先用 POST /media 上传，再传回它的 id", ID),
+        "org_id": ("所属组织 id（志愿者与达人可自行选择）", "3"),
+        "leaderboard_visible": ("是否在排行榜上公开显示", True),
+    },
+    "UserUpdate": {
+        "role": ("新角色；工作人员只能在志愿者与达人之间调整", "influencer"),
+        "org_id": ("新的所属组织 id，须在调用者的管辖范围内", "3"),
+    },
+    "UserQuery": {
+        "org_id": ("只看该组织及其下级的人员", "3"),
+        "role": ("只看该角色", "volunteer"),
+        "q": ("按昵称模糊查找，或输入完整手机号精确查找", "小李"),
+    },
+    "ExportedProfile": {
+        "id": ("用户 id", "2048"),
+        "openid": ("微信 openid；注销后为 null", "oXyZ-1a2b3c4d5e6f7g8h9i0jklmno"),
+        "unionid": ("微信 unionid；没有时为 null", None),
+        "role": ("角色", "volunteer"),
+        "nickname": ("昵称", "志愿者小李"),
+        "org_id": ("所属组织 id；未设置为 null", "3"),
+        "phone": (None, "13800000000"),
+        "points": ("累计积分", 120),
+        "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "leaderboard_visible": ("是否在排行榜上公开显示", True),
+        "created_at": ("注册时间", AT),
+        "last_login_at": ("最近一次登录时间", LATER),
+    },
+    "ExportedSession": {
+        "created_at": ("登录时间", AT),
+        "expires_at": ("该登录的过期时间", "2026-05-31T09:00:00+08:00"),
+    },
+    "ExportedEnrollment": {
+        "task_id": ("任务 id", ID),
+        "task_title": ("任务名称", "走进石亭子村：拍摄村容村貌"),
+        "status": ("报名状态：" + _choices("enrollment status"), "checked_in"),
+        "enrolled_at": ("报名时间", AT),
+        "checked_in_at": ("签到时间；未签到为 null", LATER),
+        "checkin_lat": ("签到时的纬度；扫码签到或未签到为 null", 26.7912),
+        "checkin_lng": ("签到时的经度", 112.1105),
+    },
+    "ExportedPhoto": {
+        "id": ("图片 id", ID),
+        "uploaded_at": ("上传时间", AT),
+        "taken_at": ("拍摄时间（取自照片 EXIF）；没有时为 null", AT),
+        "lat": ("拍摄地纬度（取自照片 EXIF）；没有时为 null", 26.7912),
+        "lng": ("拍摄地经度", 112.1105),
+        "width": ("宽（像素）", 4032),
+        "height": ("高（像素）", 3024),
+    },
+    "ExportedSubmission": {
+        "id": ("提交 id", ID),
+        "task_id": ("任务 id", ID),
+        "status": ("审核状态：" + _choices("submission status"), "approved"),
+        "text": ("提交的文字说明", "今天和村民一起拍摄了新修的文化广场。"),
+        "links": ("附带的链接", ["https://mp.weixin.qq.com/s/AbCdEf123"]),
+        "lat": ("提交时的纬度；没有时为 null", 26.7912),
+        "lng": ("提交时的经度", 112.1105),
+        "created_at": ("提交时间", LATER),
+    },
+    "PersonalData": {
+        "exported_at": ("导出时间", LATER),
+        "user": ("账号资料（手机号为完整号码）",),
+        "sessions": ("有效的登录会话",),
+        "enrollments": ("报名记录",),
+        "photos": ("上传过的照片",),
+        "submissions": ("提交过的任务材料",),
+    },
+    "Health": {
+        "status": ("进程状态", "ok"),
+        "checks": (None, {"database": "ok", "redis": "ok"}),
+    },
+    "CampaignCreate": {
+        "title": ("活动名称，1–100 字", "网络大V进乡村·走进石亭子村"),
+        "kind": ("活动类型", "village_visit"),
+        "description": ("活动介绍，最多 5000 字", "邀请本地网络达人走进乡村，记录乡村振兴新面貌。"),
+        "org_id": ("主办组织 id，须在调用者的管辖范围内", "3"),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间，须晚于开始时间", "2026-05-31T18:00:00+08:00"),
+        "cover_media_id": ("封面图：先用 POST /media 上传，再传回它的 id", ID),
+    },
+    "CampaignUpdate": {
+        "title": ("活动名称，1–100 字", "网络大V进乡村·走进石亭子村"),
+        "kind": ("活动类型", "village_visit"),
+        "description": ("活动介绍，最多 5000 字", "邀请本地网络达人走进乡村，记录乡村振兴新面貌。"),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间，须晚于开始时间", "2026-05-31T18:00:00+08:00"),
+        "cover_media_id": ("封面图：先用 POST /media 上传，再传回它的 id", ID),
+    },
+    "CampaignRead": {
+        "id": ("活动 id", ID),
+        "title": ("活动名称", "网络大V进乡村·走进石亭子村"),
+        "kind": ("活动类型", "village_visit"),
+        "description": ("活动介绍", "邀请本地网络达人走进乡村，记录乡村振兴新面貌。"),
+        "org": ("主办组织",),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间", "2026-05-31T18:00:00+08:00"),
+        "cover_url": ("封面图的签名地址；没有封面为 null", URL),
+        "status": ("活动状态", "published"),
+        "created_at": ("创建时间", AT),
+    },
+    "CampaignList": {"items": ("本页活动，新的在前",)},
+    "CampaignSummary": {
+        "tasks": ("任务数", 4),
+        "enrolled": ("报名人次（含已签到、已提交）", 86),
+        "checked_in": ("签到人次", 70),
+        "submitted": ("提交材料人次", 64),
+        "withdrawn": ("取消报名人次", 5),
+    },
+    "CampaignQuery": {
+        "status": ("按活动状态筛选", "published"),
+        "kind": ("按活动类型筛选", "village_visit"),
+        "org_id": ("只看该组织及其下级主办的活动", "3"),
+    },
+    "Location": {
+        "name": ("地点名称，最多 100 字", "石亭子村文化广场"),
+        "lat": ("纬度（GCJ-02，与小程序 wx.getLocation 一致），-90 到 90", 26.7912),
+        "lng": ("经度，-180 到 180", 112.1105),
+        "radius_m": ("签到半径（米），1–50000", 500),
+    },
+    "Audience": {
+        "roles": ("可报名的角色；空表示不限", ["volunteer", "influencer"]),
+        "org_ids": ("可报名的组织（含其下级）id，最多 50 个；空表示不限", ["3"]),
+    },
+    "TaskFields": {
+        "title": ("任务名称，1–100 字", "拍摄村容村貌并发布短视频"),
+        "description": ("任务要求，最多 5000 字", "到文化广场拍摄 3 张以上照片，配一段 50 字以上的文字。"),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间，须晚于开始时间", LATER),
+        "quota": ("名额；null 表示不限", 30),
+        "points": ("审核通过可得积分", 10),
+        "service_hours": ("审核通过可计的志愿服务时长（小时），最多两位小数", 2.5),
+        "min_photos": ("至少上传的照片数，0–9", 1),
+        "max_photos": ("最多上传的照片数，1–9，不小于 min_photos", 9),
+        "location": ("任务地点与签到范围；null 表示不限地点",),
+        "checkin_required": ("提交材料前是否须现场签到", False),
+        "audience": ("面向的人群；null 表示所有志愿者与达人",),
+    },
+    "TaskUpdate": {
+        "title": ("任务名称，1–100 字", "拍摄村容村貌并发布短视频"),
+        "description": ("任务要求，最多 5000 字", "到文化广场拍摄 3 张以上照片，配一段 50 字以上的文字。"),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间，须晚于开始时间", LATER),
+        "quota": ("名额；不能少于已报名人数", 30),
+        "points": ("审核通过可得积分", 10),
+        "service_hours": ("审核通过可计的志愿服务时长（小时）", 2.5),
+        "min_photos": ("至少上传的照片数", 1),
+        "max_photos": ("最多上传的照片数", 9),
+        "location": ("任务地点与签到范围",),
+        "checkin_required": ("提交材料前是否须现场签到", False),
+        "audience": ("面向的人群",),
+    },
+    "EnrollmentRead": {
+        "id": ("报名 id", ID),
+        "task_id": ("任务 id", ID),
+        "user_id": ("报名人 id", "2048"),
+        "status": ("报名状态", "enrolled"),
+        "enrolled_at": ("报名时间", AT),
+        "checked_in_at": ("签到时间；未签到为 null", None),
+    },
+    "LocationRead": {
+        "name": ("地点名称", "石亭子村文化广场"),
+        "lat": ("纬度（GCJ-02）", 26.7912),
+        "lng": ("经度（GCJ-02）", 112.1105),
+        "radius_m": ("签到半径（米）", 500),
+    },
+    "AudienceRead": {
+        "roles": ("可报名的角色：" + _choices("role") + "；空表示不限", ["volunteer", "influencer"]),
+        "org_ids": ("可报名的组织（含其下级）id；空表示不限", ["3"]),
+    },
+    "TaskRead": {
+        "id": ("任务 id", ID),
+        "campaign_id": ("所属活动 id", "12"),
+        "title": ("任务名称", "拍摄村容村貌并发布短视频"),
+        "description": ("任务要求", "到文化广场拍摄 3 张以上照片，配一段 50 字以上的文字。"),
+        "starts_at": ("开始时间", AT),
+        "ends_at": ("结束时间", LATER),
+        "quota": ("名额；null 表示不限", 30),
+        "points": ("审核通过可得积分", 10),
+        "service_hours": ("审核通过可计的志愿服务时长（小时）", 2.5),
+        "min_photos": ("至少上传的照片数", 1),
+        "max_photos": ("最多上传的照片数", 9),
+        "location": ("任务地点与签到范围；null 表示不限地点",),
+        "checkin_required": ("提交材料前是否须现场签到", True),
+        "audience": ("面向的人群；null 表示所有志愿者与达人",),
+        "status": ("任务状态（按当前时间计算）", "open"),
+        "enrolled_count": ("已报名人数", 12),
+        "my_enrollment": ("我的报名；未报名为 null",),
+        "distance_m": ("与 near 参数所给位置的距离（米）；未传 near 或任务无地点时为 null", 850),
+    },
+    "TaskList": {"items": ("本页任务；传 near 时按距离由近到远",)},
+    "TaskQuery": {
+        "campaign_id": ("只看该活动的任务", "12"),
+        "status": ("按任务状态筛选", "open"),
+        "mine": ("为 1 时只看我报名的任务", "1"),
+        "near": ("我的位置“纬度,经度”，传了则按距离排序并返回 distance_m", "26.7912,112.1105"),
+    },
+    "CheckinIn": {
+        "lat": ("当前纬度（wx.getLocation，GCJ-02）；与 lng 一起传", 26.7912),
+        "lng": ("当前经度；与 lat 一起传", 112.1105),
+        "accuracy": (f"定位精度（米），可放宽签到距离，最多 {MAX_ACCURACY_ALLOWANCE_M} 米", 30.0),
+        "scene": ("扫描任务签到小程序码得到的 scene；用它签到时不需要 lat、lng", "t1024.Xk3p9Q"),
+    },
+    "EnrollmentRow": {
+        "enrollment": ("报名记录",),
+        "user": ("报名人",),
+        "checkin_method": ("签到方式：gps（定位签到）、scene（扫码签到）；未签到为 null", "gps"),
+        "checkin_distance_m": ("定位签到时与任务地点的距离（米）；其余为 null", 120),
+    },
+    "EnrollmentList": {"items": ("本页报名，按报名先后",)},
+    "ReviewIn": {
+        "decision": ("审核结论", "approve"),
+        "reason": ("理由，最多 200 字；不通过时建议填写，会展示给提交人", "照片清晰，内容符合要求"),
+        "points": (f"默认任务积分，可调整为 0 到 {MAX_POINTS_FACTOR} 倍", 10),
+    },
+    "BatchIn": {
+        "decision": ("审核结论，对所有提交相同", "approve"),
+        "ids": ("提交 id，1–100 个，重复的只算一次", ["1024", "1025"]),
+        "reason": ("理由，最多 200 字", "材料齐全"),
+    },
+    "BatchOut": {
+        "done": ("审核成功的提交 id", ["1024"]),
+        "failed": (None, {"1025": "not_found"}),
+    },
+    "QueueQuery": {
+        "campaign_id": ("只看该活动的提交", "12"),
+        "status": ("按审核状态筛选", "pending"),
+    },
+    "LedgerRead": {
+        "id": ("明细 id", ID),
+        "kind": ("类型", "award"),
+        "points": ("积分变化；撤销为负数", 10),
+        "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
+        "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
+        "submission_id": ("相关提交 id；没有时为 null", ID),
+        "created_at": ("记账时间", LATER),
+    },
+    "LedgerPage": {"items": ("本页明细，新的在前",)},
+    "BoardQuery": {
+        "scope": (None, "week"),
+        "limit": ("显示前多少名，1–100，默认 20", 20),
+    },
+    "RankedUser": {
+        "id": (None, "2048"),
+        "nickname": ("昵称；不公开的显示为“匿名用户”", "志愿者小李"),
+        "avatar_url": ("头像缩略图的签名地址；匿名或未设置为 null", URL),
+        "org": ("所属组织；匿名或未设置为 null", ORG),
+    },
+    "BoardItem": {
+        "rank": ("名次；积分相同名次相同（1、2、2、4）", 1),
+        "user": ("上榜的人",),
+        "points": ("该范围内的积分", 120),
+        "is_me": ("是否是我", False),
+    },
+    "MyRank": {
+        "rank": ("我的名次", 15),
+        "points": ("我在该范围内的积分", 40),
+    },
+    "BoardOut": {
+        "scope": ("实际使用的范围：all、week、month、campaign:<id>、org:<id>", "week"),
+        "items": ("榜单，名次从高到低",),
+        "me": ("我的名次；我在该范围内没有积分时为 null",),
+    },
+    "OrgBoardQuery": {
+        "scope": ("范围：all（默认）、week、month、campaign:<id>", "month"),
+        "per_capita": ("为 1 时按人均积分排名", "1"),
+        "parent_id": (None, "1"),
+    },
+    "OrgBoardItem": {
+        "rank": ("名次；积分相同名次相同", 1),
+        "org": ("组织",),
+        "points": ("该组织及其下级成员在该范围内的积分合计", 860),
+        "members": (None, 42),
+        "per_capita": ("人均积分（积分 ÷ 人数）", 20.48),
+    },
+    "OrgBoardOut": {
+        "scope": ("实际使用的范围", "month"),
+        "parent": ("排名的是这个组织的下级",),
+        "per_capita": ("是否按人均积分排名", False),
+        "items": ("榜单，名次从高到低",),
+    },
+    "MediaRead": {
+        "id": ("图片 id；提交材料、设头像、设封面时传它", ID),
+        "width": ("宽（像素，已按拍摄方向摆正）", 1280),
+        "height": ("高（像素）", 960),
+        "content_type": ("文件类型", "image/jpeg"),
+        "url": (None, URL),
+        "thumb_url": (None, URL.replace("-display", "-thumb")),
+        "original_url": (None, URL.replace("-display", "")),
+        "sha256": (
+            "原图内容的 SHA-256（十六进制）",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ),
+        "taken_at": ("拍摄时间（取自 EXIF，仅作证据，文件本身已去除 EXIF）；没有时为 null", AT),
+        "has_location": ("原图是否带 GPS 位置（位置只保存在服务端）", True),
+    },
+    "EvidenceMedia": {
+        "lat": ("拍摄地纬度（取自原图 EXIF）；没有时为 null", 26.7912),
+        "lng": ("拍摄地经度；没有时为 null", 112.1105),
+        "check": ("微信内容安全检测结果", "pass"),
+    },
+    "SubmissionIn": {
+        "media_ids": (
+            "照片 id（先用 POST /media 逐张上传），不可重复，张数须在任务的 min_photos 与 max_photos 之间",
+            ["1024"],
+        ),
+        "text": ("文字说明，最多 2000 字", "今天和村民一起拍摄了新修的文化广场。"),
+        "lat": ("提交时的纬度；与 lng 同时传或都不传", 26.7912),
+        "lng": ("提交时的经度", 112.1105),
+        "links": (
+            "相关链接（如发布的文章、视频），http:// 或 https:// 开头，最多 10 个",
+            ["https://mp.weixin.qq.com/s/AbCdEf123"],
+        ),
+    },
+    "ReviewRead": {
+        "decision": ("审核结论", "approve"),
+        "reason": ("审核理由；没有时为 null", "照片清晰，内容符合要求"),
+        "points": ("通过时给的积分；不通过为 null", 10),
+        "reviewed_at": ("审核时间", LATER),
+    },
+    "RiskRead": {
+        "duplicate_of": (None, ["1019"]),
+        "outside_area": (None, False),
+        "outside_window": (None, False),
+        "content": ("内容安全检测的综合结果", "pass"),
+    },
+    "SubmissionRead": {
+        "id": ("提交 id", ID),
+        "task_id": ("任务 id", ID),
+        "task_title": ("任务名称", "拍摄村容村貌并发布短视频"),
+        "user": ("提交人",),
+        "status": ("审核状态", "pending"),
+        "text": ("文字说明", "今天和村民一起拍摄了新修的文化广场。"),
+        "media": ("照片；工作人员看到的还含拍摄位置与检测结果",),
+        "links": ("相关链接", ["https://mp.weixin.qq.com/s/AbCdEf123"]),
+        "lat": ("提交时的纬度；没有时为 null", 26.7912),
+        "lng": ("提交时的经度；没有时为 null", 112.1105),
+        "created_at": ("提交时间", LATER),
+        "review": ("审核结果；未审核为 null",),
+        "risk": (None,),
+    },
+    "SubmissionList": {"items": ("本页提交",)},
+    "SubmissionQuery": {
+        "mine": ("为 1 时只看我自己的（志愿者总是只看自己的）", "1"),
+        "task_id": ("只看该任务的提交", ID),
+        "status": ("按审核状态筛选", "pending"),
+    },
+    "AuditQuery": {
+        "actor": (None, "7"),
+        "from_": ("开始日期（含），北京时间", "2026-05-01"),
+        "to": ("结束日期，北京时间", "2026-05-31"),
+    },
+    "AuditRead": {
+        "id": ("记录 id", ID),
+        "actor": ("操作人；已注销为 null",),
+        "action": (
+            "操作：publish（发布活动）、close（结束活动）、cancel（取消任务）、review（审核）、"
+            "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）",
+            "publish",
+        ),
+        "target": ("操作对象，如 campaign:12、task:1024、submission:1024", "campaign:12"),
+        "details": ("操作详情，随操作而不同", {"title": "网络大V进乡村·走进石亭子村"}),
+        "created_at": ("操作时间", AT),
+    },
+    "AuditList": {"items": ("本页记录，新的在前",)},
+    "CertificateCheck": {
+        "serial": ("证明编号", "WM-20260501-7KQ2M9XA"),
+        "name": ("证明上的姓名", "志愿者小李"),
+        "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "issued_on": ("开具日期", "2026-05-01"),
+        "valid": ("是否仍然有效：时长被撤销或账号注销后失效", True),
+    },
+    "ReportQuery": {
+        "from_": ("开始日期（含），北京时间", "2026-05-01"),
+        "to": ("结束日期，北京时间", "2026-05-31"),
+        "org_id": ("只统计该组织及其下级，默认调用者的组织", "3"),
+        "campaign_id": ("只统计该活动", "12"),
+    },
+    "RosterRowError": {
+        "row": ("Excel 中的行号（表头为第 1 行）", 5),
+        "message": ("出错原因", "手机号格式不正确"),
+    },
+    "RosterResult": {
+        "created": ("新建的人数", 20),
+        "updated": ("更新的人数", 3),
+        "unchanged": ("无变化的人数", 10),
+        "errors": ("出错的行；有错的行不导入，其余照常导入",),
+    },
+    "PushQuery": {
+        "signature": ("微信的签名（由微信服务器生成）", "c61b3fa5d2c7e8a4b1f0e9d8c7b6a5f4e3d2c1b0"),
+        "timestamp": ("时间戳（秒），与服务器时间相差超过 5 分钟即拒绝", "1767225600"),
+        "nonce": ("随机数，同一个只接受一次", "1514711492"),
+        "echostr": ("地址校验时微信给的随机串，原样返回", "7208397366484410561"),
+        "encrypt_type": ("安全模式时为 aes", "aes"),
+        "msg_signature": ("安全模式下消息体的签名", "2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f"),
+        "openid": ("相关用户的 openid（微信附带）", "oXyZ-1a2b3c4d5e6f7g8h9i0jklmno"),
+    },
+}
+
+# -- operations, by handler module and function -------------------------------------------------
+
+OPERATIONS: dict[str, str] = {
+    "auth.wechat_login": "用小程序 `wx.login` 得到的 code 换取访问令牌；首次登录自动注册为志愿者。code 只能用一次。",
+    "auth.phone": "用 `getPhoneNumber` 得到的 code 绑定微信验证过的手机号；返回资料中手机号脱敏显示。",
+    "auth.logout": "退出登录：本次请求所用的令牌立即失效。",
+    "me.get_me": f"我的资料，含积分、志愿服务时长与星级。{STAR_RULE}。",
+    "me.patch_me": "修改昵称、头像、所属组织（志愿者与达人）或是否在排行榜公开。只传要改的字段。",
+    "me.my_points": "我的积分明细，新的在前：每一次获得与每一次撤销。",
+    "me.export_me": "导出服务保存的关于我的全部个人信息（手机号为完整号码）。",
+    "me.delete_me": "注销账号：删除个人信息与照片，所有登录失效；已获得的积分保留但匿名。",
+    "certificates.my_certificate": "我的志愿服务证明（PNG 图片，可打印），含审核通过的服务时长与可验证的证明编号。",
+    "certificates.check": "凭证明编号验证一份志愿服务证明：只返回姓名、时长、开具日期与是否有效。",
+    "orgs.list_orgs": "整棵组织树，顶层在前，下级嵌套。",
+    "orgs.post_org": "新建组织：管理员可建在任何位置；工作人员只能建在本组织之下。",
+    "users.get_users": "调用者管辖范围内的人员；`q` 按昵称查找，或按完整手机号精确查找。",
+    "users.patch_user": "管理员可设置任何角色与组织；工作人员只能在志愿者与达人之间调整，并在管辖范围内调整组织。",
+    "users.import_users": (
+        "上传 .xlsx 人员名单（列：姓名、手机号、组织、身份），按手机号新建或更新人员；出错的行按行号列出。"
+    ),
+    "campaigns.post_campaign": "新建活动（草稿），主办组织须在调用者的管辖范围内。",
+    "campaigns.patch_campaign": "修改调用者管辖的活动的名称、类型、介绍或时间。只传要改的字段。",
+    "campaigns.publish": "发布草稿活动，志愿者与达人即可看到。",
+    "campaigns.close": "结束活动：其下任务不再接受新的报名。",
+    "campaigns.list_campaigns": "活动列表，新的在前；志愿者与达人看到已发布与已结束的，工作人员看到管辖范围内的全部。",
+    "campaigns.get_campaign_detail": "调用者可见的一个活动。",
+    "campaigns.summary": "活动所有任务的报名、签到、提交与取消报名人次。",
+    "campaigns.post_task": "为活动添加任务：时间、名额、积分、时长、照片要求、地点与面向人群。",
+    "tasks.list_tasks": (
+        "任务列表：可按活动、状态筛选，`mine=1` 只看我报名的，`near=纬度,经度` 按距离排序；每个任务附我的报名。"
+    ),
+    "tasks.get_one": "调用者可见的一个任务，附我的报名。",
+    "tasks.patch_task": "修改调用者管辖的活动中的任务；名额不能少于已报名人数。只传要改的字段。",
+    "tasks.cancel": "取消任务：不再接受报名与提交，已有记录保留。",
+    "tasks.post_enroll": "报名任务，占用一个名额；并发报名也不会超出名额。",
+    "tasks.delete_enroll": "取消报名并让出名额（已提交材料后不能取消）。",
+    "tasks.post_checkin": (
+        "现场签到：用定位（`lat`、`lng`，可附 `accuracy` 米）须在任务签到半径内；"
+        "或扫描任务签到小程序码，传回其中的 `scene`。任务开始前 30 分钟起可签到。"
+    ),
+    "tasks.qrcode": "任务的签到小程序码（图片，可打印张贴），扫码即打开该任务的签到页。",
+    "tasks.enrollments": "任务的报名名单，按报名先后，含签到情况。",
+    "media.upload": (
+        "上传一张图片（multipart 字段 `file`，与 `wx.uploadFile` 一致）：JPEG、PNG、WebP 或 HEIC。"
+        "文件类型按内容判断；服务会摆正方向、去除 EXIF/GPS 等元数据后保存。"
+    ),
+    "media.serve_file": (
+        "按签名地址取图片文件，无需 Authorization（供小程序 `<image>` 与微信内容检测使用）；地址会过期。"
+    ),
+    "submissions.post_submission": "提交任务材料：照片（先用 POST /media 上传）、文字、可选的位置与链接。",
+    "submissions.list_submissions": (
+        "提交列表，新的在前：`mine=1` 只看自己的（志愿者总是如此）；工作人员看管辖范围内任务的提交。"
+    ),
+    "submissions.get_one": "一条提交：提交人本人，或任务所属组织范围内的工作人员（后者还能看到风险提示）可见。",
+    "review.queue": "审核队列，先提交的在前，附风险提示；默认是管辖范围内全部待审核的提交。",
+    "review.review_one": (
+        f"审核一条提交：通过时计任务积分（可调整为 0 到 {MAX_POINTS_FACTOR} 倍）与服务时长，只计一次；"
+        "通过后再驳回会撤销已计的积分与时长。"
+    ),
+    "review.review_batch": "对多条提交做同一审核结论；每条各自成功或失败（`failed`：提交 id → 错误代码）。",
+    "leaderboard.people": "按积分排名的个人榜（积分相同名次相同：1、2、2、4），附我的名次；不公开的人匿名显示。",
+    "leaderboard.orgs": "某组织（默认本县）的下级组织按积分排名，`per_capita=1` 时按人均积分。",
+    "reports.participation_xlsx_report": (
+        "参与情况报表（Excel）：按人、按组织统计报名、签到、提交、通过、积分与服务时长。"
+    ),
+    "reports.participation_csv_report": "参与情况报表中按人的部分（CSV，UTF-8 带 BOM，可直接用 Excel 打开）。",
+    "audit.audit_log": "工作人员的操作记录，新的在前：发布、结束、取消、审核、调整角色、导出、导入名单。",
+    "wechat.url_check": "微信服务器校验消息推送地址：签名正确时原样返回 `echostr`。",
+    "wechat.receive": (
+        "接收微信服务器推送的事件（明文或安全模式，XML 或 JSON），应用图片内容检测结果；处理后返回 `success`。"
+    ),
+    "health.healthz": "进程存活：进程在运行且能响应。",
+    "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",
+    "metrics.metrics": (
+        "按路由模板与微信接口统计的计数与耗时（Prometheus 文本格式）；仅 WENMING_METRICS_ALLOW 中的地址可访问。"
+    ),
+}
