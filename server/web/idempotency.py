@@ -18,7 +18,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
-from models.campaigns import IdempotencyRecord
+from models.idempotency import IdempotencyRecord
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.campaigns import Enrollment, IdempotencyRecord, Task
+from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m, scene_for
+from models.idempotency import IdempotencyRecord
 from server.runtime.jobs import DAILY, worker_settings
 from server.web import idempotency
 from server.web.idempotency import ABANDONED_AFTER, KEEP_ANSWERS
