@@ -14,9 +14,17 @@ from media.storage import StorageError, check_key
 from media.uploads import remove_files, store_upload
 from models.media import create_media
 from models.users import User
-from server.kernel.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from server.kernel.errors import (
+    ApiError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from server.web.endpoint import endpoint, json_response
-from server.web.multipart import discard, receive_file
+from server.web.multipart import discard
 
 bp = Blueprint("media", url_prefix="/media")
 files = Blueprint("media_files", url_prefix="/media/files")
@@ -33,7 +41,7 @@ class BadImage(ApiError):
     response=MediaRead,
     status=201,
     idempotent=True,
-    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited),
+    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout),
     tag="media",
     upload_field=UPLOAD_FIELD,
     upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
@@ -42,9 +50,7 @@ async def upload(request: Request, user: User) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
     ctx = request.app.ctx
     await ctx.limiter.hit("upload", str(user.id), ctx.config.limit_upload)
-    received = await receive_file(
-        request, field=UPLOAD_FIELD, max_bytes=ctx.config.max_upload_bytes, tmp_dir=ctx.incoming
-    )
+    received = await ctx.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
         stored = await asyncio.get_running_loop().run_in_executor(
             ctx.image_pool, store_upload, received.path, ctx.storage

@@ -15,11 +15,11 @@ from models.audit import record
 from models.orgs import org_path
 from models.roster import RosterError, columns_of, import_roster, roster_secrets
 from models.users import STAFF_ROLES, User, list_users, update_profile
-from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
+from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, RateLimited, RequestTimeout
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.auth import staff_scope
 from server.web.endpoint import endpoint, json_response
-from server.web.multipart import discard, receive_file
+from server.web.multipart import discard
 
 bp = Blueprint("users", url_prefix="/users")
 PHONE = re.compile(r"^1\d{10}$")
@@ -119,7 +119,7 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
     summary="导入人员名单",
     roles=("admin",),
     response=RosterResult,
-    errors=(RosterRejected, PayloadTooLarge),
+    errors=(RosterRejected, PayloadTooLarge, RateLimited, RequestTimeout),
     tag="users",
     upload_field="file",
     upload_types=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
@@ -127,7 +127,7 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
 async def import_users(request: Request, user: User) -> HTTPResponse:
     """An .xlsx roster (姓名, 手机号, 组织, 身份): people created or updated by phone; bad rows listed by number."""
     ctx = request.app.ctx
-    received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=ctx.incoming)
+    received = await ctx.uploads.receive(request, str(user.id), field="file", max_bytes=ROSTER_MAX_BYTES)
     try:
         header, rows = await asyncio.to_thread(read_rows, received.path)
         result = await import_roster(rows, columns_of(header), roster_secrets(ctx.vault))

@@ -39,6 +39,7 @@ from server.runtime.observability import (
     route_of,
 )
 from server.web.ratelimit import RateLimiter
+from server.web.uploads import UploadGate
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
 from server.wechat.codes import QrCodeCache
 from server.wechat.push import NonceGuard, PushVerifier
@@ -118,6 +119,7 @@ async def _start(app: Sanic) -> None:
     app.ctx.qrcodes = QrCodeCache(app.ctx.wechat, app.ctx.redis)
     app.ctx.limiter = RateLimiter(app.ctx.redis)
     app.ctx.incoming = os.path.join(config.media_root, INCOMING_DIR)
+    app.ctx.uploads = UploadGate(config, app.ctx.redis, app.ctx.incoming)
     app.ctx.signer = UrlSigner(
         derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl
     )

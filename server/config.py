@@ -62,6 +62,11 @@ class Config:
     media_root: str = "var/media"
     public_base_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Seconds one upload's whole body may take: idle timeouts never fire for a client that trickles.
+    upload_deadline: float = 120.0
+    # Uploads receiving their body at once (each may hold up to max_upload_bytes on disk meanwhile).
+    uploads_per_user: int = 6
+    uploads_total: int = 64
     media_url_ttl: int = 86400
     token_ttl: int = 30 * 86400
     limit_signin: Rate = field(default_factory=lambda: Rate(30, 60))
@@ -124,6 +129,9 @@ class Config:
             media_root=get("WENMING_MEDIA_ROOT", cls.media_root) or cls.media_root,
             public_base_url=(get("WENMING_PUBLIC_BASE_URL", cls.public_base_url) or "").rstrip("/"),
             max_upload_bytes=_number(env, "WENMING_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int),
+            upload_deadline=_number(env, "WENMING_UPLOAD_DEADLINE", cls.upload_deadline, float),
+            uploads_per_user=_number(env, "WENMING_UPLOADS_PER_USER", cls.uploads_per_user, int),
+            uploads_total=_number(env, "WENMING_UPLOADS_TOTAL", cls.uploads_total, int),
             media_url_ttl=_number(env, "WENMING_MEDIA_URL_TTL", cls.media_url_ttl, int),
             token_ttl=_number(env, "WENMING_TOKEN_TTL", cls.token_ttl, int),
             limit_signin=Rate.parse("WENMING_LIMIT_SIGNIN", get("WENMING_LIMIT_SIGNIN", "30/minute") or ""),

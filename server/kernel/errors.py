@@ -64,6 +64,10 @@ class MethodNotAllowed(ApiError):
     status, code, message = 405, "method_not_allowed", "不支持该请求方法"
 
 
+class RequestTimeout(ApiError):
+    status, code, message = 408, "request_timeout", "请求超时，请重试"
+
+
 class Conflict(ApiError):
     status, code, message = 409, "conflict", "操作与当前状态冲突"
 

@@ -23,6 +23,7 @@ from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 from server.runtime.db import describe
+from server.web.multipart import close_after_answer
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 WAIT_FOR_FIRST_S = 10.0
@@ -67,9 +68,16 @@ async def _discard_body(request: Request) -> None:
     stream = request.stream
     if stream is None or not getattr(stream, "request_body", None):
         return
-    budget = request.app.ctx.config.max_upload_bytes + DISCARD_SLACK
-    while budget > 0 and (chunk := await stream.read()) is not None:
-        budget -= len(chunk)
+    config = request.app.ctx.config
+    budget = config.max_upload_bytes + DISCARD_SLACK
+    try:
+        # The body deadline of the first request holds for its copies: a trickling replay would
+        # otherwise hold its connection for as long as it likes.
+        async with asyncio.timeout(config.upload_deadline):
+            while budget > 0 and (chunk := await stream.read()) is not None:
+                budget -= len(chunk)
+    except TimeoutError:
+        close_after_answer(request)
 
 
 async def _run_claimed(request: Request, record_id: int, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:
