@@ -41,6 +41,7 @@ class BadImage(ApiError):
     response=MediaRead,
     status=201,
     idempotent=True,
+    rate_limit="upload",
     errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout),
     tag="media",
     upload_field=UPLOAD_FIELD,
@@ -49,7 +50,6 @@ class BadImage(ApiError):
 async def upload(request: Request, user: User) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
     ctx = request.app.ctx
-    await ctx.limiter.hit("upload", str(user.id), ctx.config.limit_upload)
     received = await ctx.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
         stored = await asyncio.get_running_loop().run_in_executor(

@@ -72,6 +72,7 @@ class Config:
     limit_signin: Rate = field(default_factory=lambda: Rate(30, 60))
     limit_upload: Rate = field(default_factory=lambda: Rate(60, 60))
     limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
+    limit_enroll: Rate = field(default_factory=lambda: Rate(30, 60))
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
     job_retry_delay: float = 5.0
@@ -137,6 +138,7 @@ class Config:
             limit_signin=Rate.parse("WENMING_LIMIT_SIGNIN", get("WENMING_LIMIT_SIGNIN", "30/minute") or ""),
             limit_upload=Rate.parse("WENMING_LIMIT_UPLOAD", get("WENMING_LIMIT_UPLOAD", "60/minute") or ""),
             limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
+            limit_enroll=Rate.parse("WENMING_LIMIT_ENROLL", get("WENMING_LIMIT_ENROLL", "30/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),

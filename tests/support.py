@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -189,6 +190,19 @@ async def open_upload(
 async def send_half_an_upload(base_url: str, token: str, photo: bytes) -> asyncio.StreamWriter:
     """:func:`open_upload` for a caller that never reads the answer."""
     return (await open_upload(base_url, token, photo))[1]
+
+
+@contextlib.contextmanager
+def configured(config: Any, **values: Any) -> Iterator[None]:
+    """Change settings of the in-process service while the block runs (Config is frozen: tests only)."""
+    before = {name: getattr(config, name, None) for name in values}
+    for name, value in values.items():
+        object.__setattr__(config, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            object.__setattr__(config, name, value)
 
 
 class QueryLog(logging.Handler):

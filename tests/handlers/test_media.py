@@ -19,8 +19,17 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw
 
 from models.media import Media
+from server.config import Rate
 from tests.images import bomb_png, encode, phone_photo, scene
-from tests.support import multipart, open_upload, run_cli, send_half_an_upload, service_env
+from tests.support import (
+    configured,
+    counting_queries,
+    multipart,
+    open_upload,
+    run_cli,
+    send_half_an_upload,
+    service_env,
+)
 
 MEDIA = "/api/v1/media"
 
@@ -272,20 +281,6 @@ async def test_a_replayed_upload_reads_away_its_body_quietly(api, volunteer, cap
 # --- slow and piled-up uploads ---------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def configured(api, **values):
-    """Change settings of the running service for one test (Config is frozen: tests only)."""
-    config = api.service.config
-    before = {name: getattr(config, name, None) for name in values}
-    for name, value in values.items():
-        object.__setattr__(config, name, value)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            object.__setattr__(config, name, value)
-
-
 def incoming(api) -> list[str]:
     return [f for f in stored_files(api) if f.startswith(".incoming/")]
 
@@ -306,7 +301,7 @@ async def test_an_upload_that_trickles_past_its_deadline_is_408_and_its_file_is_
         f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     answer, files_at_answer = b"", None
-    with configured(api, upload_deadline=1.0), socket.create_connection((host, int(port))) as sock:
+    with configured(api.service.config, upload_deadline=1.0), socket.create_connection((host, int(port))) as sock:
         sock.setblocking(False)
         await loop.sock_sendall(sock, head + body[: len(body) // 2])
         started = time.monotonic()
@@ -341,7 +336,7 @@ async def test_an_upload_that_trickles_past_its_deadline_is_408_and_its_file_is_
 
 async def test_open_uploads_per_person_are_capped_with_429(api, volunteer) -> None:
     photo = encode(scene((1200, 900)), "JPEG", quality=95)
-    with configured(api, uploads_per_user=2):
+    with configured(api.service.config, uploads_per_user=2):
         held = [await open_upload(api.service.base_url, volunteer, photo) for _ in range(2)]
         await until(lambda: len(incoming(api)) == 2)
 
@@ -366,7 +361,7 @@ async def test_open_uploads_per_person_are_capped_with_429(api, volunteer) -> No
 async def test_open_uploads_in_total_are_capped_with_429(api, volunteer) -> None:
     photo = encode(scene((1200, 900)), "JPEG", quality=95)
     people = [(await api.person("volunteer"))[0] for _ in range(2)]
-    with configured(api, uploads_total=2):
+    with configured(api.service.config, uploads_total=2):
         held = [await open_upload(api.service.base_url, token, photo) for token in people]
         await until(lambda: len(incoming(api)) == 2)
 
@@ -379,6 +374,42 @@ async def test_open_uploads_in_total_are_capped_with_429(api, volunteer) -> None
 
     assert refused.status == 429 and refused.error_code == "rate_limited", refused.body
     assert after.status == 201
+
+
+async def test_replays_of_an_upload_count_against_the_upload_rate_limit(api, volunteer) -> None:
+    """A retried upload that is answered from the first one still counts: 400 copies are not free."""
+    data = encode(scene((300, 200)), "JPEG")
+    headers = {"Idempotency-Key": "upload-counted-0001"}
+    with configured(api.service.config, limit_upload=Rate(3, 60)):
+        replies = [await api.upload(volunteer, data, headers=headers) for _ in range(4)]
+
+    assert [r.status for r in replies] == [201, 201, 201, 429]
+    assert replies[3].error_code == "rate_limited"
+
+
+async def test_a_copy_waiting_on_an_upload_in_flight_gets_its_answer_at_once(api, volunteer) -> None:
+    """The copy is woken when the first upload is answered (same process), and does not poll meanwhile."""
+    photo = encode(scene((800, 600)), "JPEG", quality=95)
+    body, _ = multipart(photo)
+    key = {"Idempotency-Key": "upload-waiting-0001"}
+    reader, writer = await open_upload(api.service.base_url, volunteer, photo, headers=key)
+    await until(lambda: len(incoming(api)) == 1)
+    with counting_queries() as queries:
+        copy = asyncio.create_task(api.upload(volunteer, photo, headers=key))
+        await asyncio.sleep(1.5)  # the first upload's claim is held meanwhile
+        writer.write(body[len(body) // 2 :])
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        answered = time.monotonic()
+        replayed = await asyncio.wait_for(copy, 10)
+        waited_after = time.monotonic() - answered
+    writer.close()
+
+    assert status_line.split()[1] == b"201"
+    assert replayed.status == 201 and replayed.headers.get("Idempotent-Replayed") == "true"
+    assert waited_after < 0.3
+    reads = [s for s in queries.statements if "idempotency_records" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 8, len(reads)  # polling every 50 ms: about 30
 
 
 # --- signed URLs ----------------------------------------------------------------------------------
