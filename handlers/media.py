@@ -14,9 +14,17 @@ from media.storage import StorageError, check_key
 from media.uploads import remove_files, store_upload
 from models.media import create_media
 from models.users import User
-from server.kernel.errors import ApiError, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from server.kernel.errors import (
+    ApiError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from server.web.endpoint import endpoint, json_response
-from server.web.multipart import discard, receive_file
+from server.web.multipart import discard
 from server.web.services import Services, services_of
 
 bp = Blueprint("media", url_prefix="/media")
@@ -34,17 +42,15 @@ class BadImage(ApiError):
     response=MediaRead,
     status=201,
     idempotent=True,
-    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited),
+    rate_limit="upload",
+    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout),
     tag="media",
     upload_field=UPLOAD_FIELD,
     upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
 )
 async def upload(request: Request, user: User, services: Services) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
-    await services.limiter.hit("upload", str(user.id), services.config.limit_upload)
-    received = await receive_file(
-        request, field=UPLOAD_FIELD, max_bytes=services.config.max_upload_bytes, tmp_dir=services.incoming
-    )
+    received = await services.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
         stored = await asyncio.get_running_loop().run_in_executor(
             services.image_pool, store_upload, received.path, services.storage

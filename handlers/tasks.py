@@ -115,6 +115,7 @@ async def cancel(request: Request, task_id: int, user: User) -> HTTPResponse:
     response=EnrollmentRead,
     status=201,
     idempotent=True,
+    rate_limit="enroll",
     errors=(NotFound, TaskFull, TaskClosed, AlreadyEnrolled, NotInAudience),
     tag="tasks",
 )

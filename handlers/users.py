@@ -14,10 +14,10 @@ from media.spreadsheets import NotASpreadsheet, read_rows
 from models.orgs import org_path
 from models.roster import RosterError, columns_of, import_roster, roster_secrets
 from models.users import STAFF_ROLES, User, change_person, find_user, list_users
-from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge
+from server.kernel.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, RateLimited, RequestTimeout
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
-from server.web.multipart import discard, receive_file
+from server.web.multipart import discard
 from server.web.permissions import managed_person, may_change_person, path_in_scope, staff_scope
 from server.web.services import Services
 
@@ -98,14 +98,14 @@ ROSTER_MAX_BYTES = 10 * 1024 * 1024
     summary="导入人员名单",
     roles=("admin",),
     response=RosterResult,
-    errors=(RosterRejected, PayloadTooLarge),
+    errors=(RosterRejected, PayloadTooLarge, RateLimited, RequestTimeout),
     tag="users",
     upload_field="file",
     upload_types=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
 )
 async def import_users(request: Request, user: User, services: Services) -> HTTPResponse:
     """An .xlsx roster (姓名, 手机号, 组织, 身份): people created or updated by phone; bad rows listed by number."""
-    received = await receive_file(request, field="file", max_bytes=ROSTER_MAX_BYTES, tmp_dir=services.incoming)
+    received = await services.uploads.receive(request, str(user.id), field="file", max_bytes=ROSTER_MAX_BYTES)
     try:
         header, rows = await asyncio.to_thread(read_rows, received.path)
         secrets = roster_secrets(services.vault)

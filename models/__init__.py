@@ -8,6 +8,7 @@ MODEL_MODULES = [
     "models.orgs",
     "models.users",
     "models.campaigns",
+    "models.idempotency",
     "models.media",
     "models.submissions",
     "models.ledger",

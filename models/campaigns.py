@@ -120,24 +120,6 @@ class Enrollment(Model):
         indexes = (Index(fields=("user_id",)),)
 
 
-class IdempotencyRecord(Model):
-    """The first answer to a retried write, replayed for the same user and key."""
-
-    id = fields.IntField(primary_key=True)
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="idempotency_records", on_delete=fields.CASCADE
-    )
-    key = fields.CharField(max_length=64)
-    route = fields.CharField(max_length=200)
-    status = fields.IntField(null=True)  # null while the first request is still running
-    body = fields.BinaryField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        table = "idempotency_records"
-        unique_together = (("user", "key"),)
-
-
 async def campaigns_page(
     *,
     scope_path: str | None,

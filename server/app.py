@@ -54,6 +54,7 @@ from server.runtime.observability import (
     route_of,
 )
 from server.web import glossary, swagger
+from server.web.intake import UploadGate
 from server.web.ratelimit import RateLimiter
 from server.web.services import Services
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -143,6 +144,7 @@ async def build_services(config: Config) -> Services:
         timeout=config.wechat_timeout,
     )
     signer = UrlSigner(derive_key(config.secret_key, "media-url-v1"), config.public_base_url, config.media_url_ttl)
+    incoming = os.path.join(config.media_root, INCOMING_DIR)
     background = Background()
     rankings = Rankings(redis, spawn=background.spawn)
     jobs = Jobs(config.redis_url, job_context(config, wechat), background)
@@ -161,7 +163,8 @@ async def build_services(config: Config) -> Services:
         limiter=RateLimiter(redis),
         signer=signer,
         storage=make_storage(config, signer),
-        incoming=os.path.join(config.media_root, INCOMING_DIR),
+        incoming=incoming,
+        uploads=UploadGate(config, redis, incoming),
         # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
         image_pool=ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image"),
         background=background,

@@ -63,11 +63,17 @@ class Config:
     media_root: str = "var/media"
     public_base_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Seconds one upload's whole body may take: idle timeouts never fire for a client that trickles.
+    upload_deadline: float = 120.0
+    # Uploads receiving their body at once (each may hold up to max_upload_bytes on disk meanwhile).
+    uploads_per_user: int = 6
+    uploads_total: int = 64
     media_url_ttl: int = 86400
     token_ttl: int = 30 * 86400
     limit_signin: Rate = field(default_factory=lambda: Rate(30, 60))
     limit_upload: Rate = field(default_factory=lambda: Rate(60, 60))
     limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
+    limit_enroll: Rate = field(default_factory=lambda: Rate(30, 60))
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
     job_retry_delay: float = 5.0
@@ -125,11 +131,15 @@ class Config:
             media_root=get("WENMING_MEDIA_ROOT", cls.media_root) or cls.media_root,
             public_base_url=_web_url("WENMING_PUBLIC_BASE_URL", get("WENMING_PUBLIC_BASE_URL", cls.public_base_url)),
             max_upload_bytes=_number(env, "WENMING_MAX_UPLOAD_BYTES", cls.max_upload_bytes, int),
+            upload_deadline=_number(env, "WENMING_UPLOAD_DEADLINE", cls.upload_deadline, float),
+            uploads_per_user=_number(env, "WENMING_UPLOADS_PER_USER", cls.uploads_per_user, int),
+            uploads_total=_number(env, "WENMING_UPLOADS_TOTAL", cls.uploads_total, int),
             media_url_ttl=_number(env, "WENMING_MEDIA_URL_TTL", cls.media_url_ttl, int),
             token_ttl=_number(env, "WENMING_TOKEN_TTL", cls.token_ttl, int),
             limit_signin=Rate.parse("WENMING_LIMIT_SIGNIN", get("WENMING_LIMIT_SIGNIN", "30/minute") or ""),
             limit_upload=Rate.parse("WENMING_LIMIT_UPLOAD", get("WENMING_LIMIT_UPLOAD", "60/minute") or ""),
             limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
+            limit_enroll=Rate.parse("WENMING_LIMIT_ENROLL", get("WENMING_LIMIT_ENROLL", "30/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -165,21 +166,43 @@ def multipart(photo: bytes, boundary: str = "wenmingboundary") -> tuple[bytes, s
     return head + photo + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-async def send_half_an_upload(base_url: str, token: str, photo: bytes) -> asyncio.StreamWriter:
+async def open_upload(
+    base_url: str, token: str, photo: bytes, *, headers: Mapping[str, str] | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """POST /api/v1/media over a raw connection announcing the whole body but sending half of it,
-    as a phone does when it loses signal; the caller closes the connection (or kills the service)."""
+    as a phone does when it loses signal (or a client that trickles the rest); the caller sends
+    more, reads the answer, or closes the connection (or kills the service)."""
     body, content_type = multipart(photo)
     host, port = urlsplit(base_url).netloc.split(":")
-    _, writer = await asyncio.open_connection(host, int(port))
+    reader, writer = await asyncio.open_connection(host, int(port))
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     writer.write(
         (
-            f"POST /api/v1/media HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"POST /api/v1/media HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n{extra}"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         + body[: len(body) // 2]
     )
     await writer.drain()
-    return writer
+    return reader, writer
+
+
+async def send_half_an_upload(base_url: str, token: str, photo: bytes) -> asyncio.StreamWriter:
+    """:func:`open_upload` for a caller that never reads the answer."""
+    return (await open_upload(base_url, token, photo))[1]
+
+
+@contextlib.contextmanager
+def configured(config: Any, **values: Any) -> Iterator[None]:
+    """Change settings of the in-process service while the block runs (Config is frozen: tests only)."""
+    before = {name: getattr(config, name, None) for name in values}
+    for name, value in values.items():
+        object.__setattr__(config, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            object.__setattr__(config, name, value)
 
 
 class QueryLog(logging.Handler):

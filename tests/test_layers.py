@@ -28,6 +28,7 @@ ALLOWED = {
         "models",
         "media",
     ),
+    "server.runtime": ("server.runtime", "server.kernel", "server.wechat", "server.config", "models", "media"),
     "server.wechat": ("server.wechat", "server.kernel", "server.runtime.observability", "server.config"),
 }
 # third-party packages a layer may not import at run time

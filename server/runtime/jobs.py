@@ -23,6 +23,7 @@ from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
+from models.idempotency import purge_answers
 from models.notifications import (
     enrolled_people,
     mark,
@@ -38,7 +39,6 @@ from models.tasks import get_task
 from server.kernel.clock import LOCAL_TZ, now_utc
 from server.kernel.errors import ApiError, RateLimited, ServiceUnavailable, WeChatError
 from server.runtime.background import Background
-from server.web.idempotency import purge_answers
 
 log = logging.getLogger("wenming.jobs")
 QUEUE = "wenming:jobs"

@@ -307,6 +307,12 @@ def schema_of(model: type[BaseModel], mode: str = "validation") -> dict[str, Any
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
+async def _count(request: Request, name: str, user: Any) -> None:
+    """One hit on the person's ``name`` limit; 429 past it."""
+    services = services_of(request)
+    await services.limiter.hit(name, str(user.id), getattr(services.config, f"limit_{name}"))
+
+
 class _Verbatim(Schema):
     """A piece of the document already in OpenAPI form (a schema, a response), served as given."""
 
@@ -415,6 +421,7 @@ def endpoint(
     errors: Iterable[type[ApiError]] = (),
     tag: str | None = None,
     idempotent: bool = False,
+    rate_limit: str | None = None,
     upload_field: str | None = None,
     upload_types: Iterable[str] = (),
     produces: Iterable[str] = (),
@@ -426,6 +433,8 @@ def endpoint(
     ``body`` and ``query`` (validated models) and ``services`` (when it names that
     parameter) besides the path parameters.
     ``idempotent`` routes honour ``Idempotency-Key`` (a retry replays the first answer).
+    ``rate_limit`` names a per-person limit (``Config.limit_<name>``, bucket ``<name>``), counted
+    before anything else runs, so a replayed copy counts as much as the first request.
     ``upload_field`` documents a multipart body with that one file field (the handler streams it),
     ``upload_types`` the file types it takes.
     ``produces`` names the media types of a binary (non-JSON) success answer; ``path`` overrides
@@ -443,6 +452,10 @@ def endpoint(
         error_classes.append(Forbidden)
     if idempotent:
         error_classes.append(Conflict)
+    if rate_limit is not None:
+        if not auth:
+            raise ValueError("rate_limit counts per person: the route must be signed in")
+        error_classes.append(RateLimited)
     if body is not None or upload_field is not None:
         error_classes.append(PayloadTooLarge)
 
@@ -458,6 +471,8 @@ def endpoint(
                 if allowed is not None and user.role not in allowed:
                     raise Forbidden()
                 kwargs["user"] = user
+                if rate_limit is not None:
+                    await _count(request, rate_limit, user)
             if query is not None:
                 kwargs["query"] = parse_model(query, {k: request.args.get(k) for k in request.args})
             if body is not None:

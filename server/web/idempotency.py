@@ -1,28 +1,35 @@
 """Idempotency-Key: a retried write returns the first answer and changes nothing.
 
 The key is claimed with a unique row before the work runs, so two copies of
-one request racing on two workers run the work once; the loser waits for
-the winner's answer. Answers of 5xx are not kept: the client should retry.
+one request racing on two workers run the work once; the losers wait for
+the winner's answer. They wait without hammering the database: a copy in the
+same process is woken the moment the answer is recorded, and between its
+reads (for a first request running in another worker) the pause doubles, up
+to a second. Answers of 5xx are not kept: the client should retry. Refusals
+(4xx) changed nothing, and what they refused may have changed since (a place
+freed up): they are replayed for minutes only, to copies racing the first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import orjson
 from sanic import Request
 from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
-from models.campaigns import IdempotencyRecord
+from models.idempotency import KEEP_REFUSALS, IdempotencyRecord
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 from server.runtime.db import describe
+from server.web.multipart import close_after_answer
 from server.web.services import services_of
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -31,12 +38,43 @@ WAIT_FOR_FIRST_S = 10.0
 # connection (a request runs well under a minute): the retry takes the key over.
 ABANDONED_AFTER = timedelta(minutes=2)
 FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
-# How long a first answer is kept for replays: a phone retries within minutes, an app reopened the next
-# days may still resend; after that the rows are only weight (the daily job removes them).
-KEEP_ANSWERS = timedelta(days=7)
+# Reads of a claim still running elsewhere: 50 ms, 100 ms, ... at most a second apart.
+FIRST_PAUSE_S = 0.05
+LONGEST_PAUSE_S = 1.0
 DISCARD_SLACK = 64 * 1024  # multipart boundaries and headers around the file
 
 log = logging.getLogger("wenming.idempotency")
+
+
+class _WaitingRoom:
+    """The requests of this process waiting for the first answer to a key, woken when it is recorded."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[int, str], asyncio.Event] = {}
+        self._waiting: dict[tuple[int, str], int] = {}
+
+    async def wait(self, ident: tuple[int, str], at_most_s: float) -> None:
+        """Until :meth:`answered` for ``ident`` or ``at_most_s`` seconds, whichever comes first."""
+        event = self._events.setdefault(ident, asyncio.Event())
+        self._waiting[ident] = self._waiting.get(ident, 0) + 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(at_most_s):
+                    await event.wait()
+        finally:
+            self._waiting[ident] -= 1
+            if not self._waiting[ident]:
+                del self._waiting[ident]
+                if self._events.get(ident) is event:
+                    del self._events[ident]
+
+    def answered(self, ident: tuple[int, str]) -> None:
+        event = self._events.pop(ident, None)
+        if event is not None:
+            event.set()
+
+
+_room = _WaitingRoom()
 
 
 async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:
@@ -54,8 +92,8 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
             if replayed is not None:
                 await _discard_body(request)
                 return replayed
-            continue  # the claim was freed or abandoned: claim it again
-        return await _run_claimed(request, record.id, run)
+            continue  # the claim was freed, abandoned or is a refusal past its time: claim it again
+        return await _run_claimed(request, record.id, (user.id, key), run)
     raise Conflict("同一请求正在重试，请稍后再试")
 
 
@@ -68,12 +106,21 @@ async def _discard_body(request: Request) -> None:
     stream = request.stream
     if stream is None or not getattr(stream, "request_body", None):
         return
-    budget = services_of(request).config.max_upload_bytes + DISCARD_SLACK
-    while budget > 0 and (chunk := await stream.read()) is not None:
-        budget -= len(chunk)
+    config = services_of(request).config
+    budget = config.max_upload_bytes + DISCARD_SLACK
+    try:
+        # The body deadline of the first request holds for its copies: a trickling replay would
+        # otherwise hold its connection for as long as it likes.
+        async with asyncio.timeout(config.upload_deadline):
+            while budget > 0 and (chunk := await stream.read()) is not None:
+                budget -= len(chunk)
+    except TimeoutError:
+        close_after_answer(request)
 
 
-async def _run_claimed(request: Request, record_id: int, run: Callable[[], Awaitable[HTTPResponse]]) -> HTTPResponse:
+async def _run_claimed(
+    request: Request, record_id: int, ident: tuple[int, str], run: Callable[[], Awaitable[HTTPResponse]]
+) -> HTTPResponse:
     kept = False
     try:
         try:
@@ -81,7 +128,7 @@ async def _run_claimed(request: Request, record_id: int, run: Callable[[], Await
         except ApiError as exc:
             if exc.status >= 500:
                 raise
-            # An expected refusal (task_full, …) is the first answer too: replay it.
+            # An expected refusal (task_full, …) is the first answer too: replayed, briefly.
             response = HTTPResponse(
                 orjson.dumps(exc.to_body()), status=exc.status, headers=exc.headers, content_type=JSON_TYPE
             )
@@ -93,6 +140,7 @@ async def _run_claimed(request: Request, record_id: int, run: Callable[[], Await
         if not kept:
             # Failed or crashed: free the key so the client's retry runs again.
             await _free(request, record_id)
+        _room.answered(ident)
 
 
 async def _free(request: Request, record_id: int) -> None:
@@ -123,7 +171,9 @@ async def _delete_claim(record_id: int) -> None:
 
 async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
     """The first request's answer, waiting for it if it is still running; None when the key is free again."""
-    deadline = asyncio.get_running_loop().time() + WAIT_FOR_FIRST_S
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FOR_FIRST_S
+    pause = FIRST_PAUSE_S
     while True:
         record = await IdempotencyRecord.get_or_none(user_id=user.id, key=key)
         if record is None:
@@ -131,6 +181,10 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
         if record.route != route:
             raise InvalidRequest.fields({"Idempotency-Key": "该键已用于另一个请求"})
         if record.status is not None:
+            if record.status >= 400 and record.created_at < now_utc() - KEEP_REFUSALS:
+                # Past its time: forgotten, so the retry runs again (only this answer, never a newer claim).
+                await IdempotencyRecord.filter(id=record.id, status=record.status).delete()
+                return None
             return HTTPResponse(
                 record.body or b"",
                 status=record.status,
@@ -140,11 +194,8 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
         if record.created_at < now_utc() - ABANDONED_AFTER:
             await _delete_claim(record.id)
             return None
-        if asyncio.get_running_loop().time() > deadline:
+        left = deadline - loop.time()
+        if left <= 0:
             raise Conflict("同一请求仍在处理中，请稍后再试")
-        await asyncio.sleep(0.05)
-
-
-async def purge_answers(now: datetime) -> int:
-    """Forget first answers older than :data:`KEEP_ANSWERS`; returns how many went."""
-    return await IdempotencyRecord.filter(created_at__lt=now - KEEP_ANSWERS).delete()
+        await _room.wait((user.id, key), min(pause, left))
+        pause = min(pause * 2, LONGEST_PAUSE_S)

@@ -5,10 +5,16 @@ here: a declared ``Content-Length`` over the limit is refused before a byte is
 read, and a body that grows past it (chunked, or lying) is refused at the
 chunk that crosses it. Nothing is held in memory beyond one chunk, and the
 temporary file is removed on every failure.
+
+Sanic's timeouts are idle timeouts, reset by every byte that arrives: a client
+sending a byte now and then would hold its connection and its temporary file
+for as long as it likes. So the whole body has a deadline, and past it the
+answer is 408 and the connection is closed rather than read to its end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -19,7 +25,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sanic import Request
 
-from server.kernel.errors import InvalidRequest, PayloadTooLarge
+from server.kernel.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 
 # Room for the multipart framing and small form fields wx.uploadFile adds (formData).
 FORM_OVERHEAD = 64 * 1024
@@ -100,8 +106,10 @@ def _too_large(max_bytes: int) -> str:
     return f"图片不能超过 {max_bytes / 1024 / 1024:.0f} MB"
 
 
-async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir: str) -> Received:
-    """Stream the multipart field ``field`` of a ``stream=True`` request to a file under ``tmp_dir``."""
+async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir: str, deadline_s: float) -> Received:
+    """Stream the multipart field ``field`` of a ``stream=True`` request to a file under ``tmp_dir``.
+
+    The whole body must arrive within ``deadline_s`` seconds; otherwise :class:`RequestTimeout`."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -116,7 +124,14 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
     try:
         with os.fdopen(fd, "wb") as out:
             part = _FilePart(field, out, max_bytes)
-            await _parse(request, boundary, part, body_limit)
+            try:
+                async with asyncio.timeout(deadline_s):
+                    await _parse(request, boundary, part, body_limit)
+            except TimeoutError:
+                close_after_answer(request)
+                raise RequestTimeout(
+                    f"上传超时：文件 file 须在 {deadline_s:.0f} 秒内传完，请在网络较好时重试"
+                ) from None
         if not part.found:
             raise InvalidRequest.fields({field: "缺少文件字段 file"})
         if part.size == 0:
@@ -142,6 +157,19 @@ async def _parse(request: Request, boundary: bytes, part: _FilePart, body_limit:
         parser.finalize()
     except FormParserError:
         raise InvalidRequest("multipart 格式无效") from None
+
+
+def close_after_answer(request: Request) -> None:
+    """Close the connection after the answer instead of reading the rest of an unread body.
+
+    Sanic reads away what a handler left unread so that the connection can serve the next
+    request; a client trickling a byte now and then would hold it open all the while. A body
+    limit of zero makes that read stop at once and close the connection (Sanic's own way out
+    of a body it does not want)."""
+    stream = request.stream
+    if stream is not None and getattr(stream, "request_body", None):
+        stream.keep_alive = False  # type: ignore[union-attr]
+        stream.request_max_size = 0  # type: ignore[union-attr]
 
 
 def discard(path: str) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web'
     from server.runtime.background import Background
     from server.runtime.effects import Effects
     from server.runtime.jobs import Jobs
+    from server.web.intake import UploadGate
     from server.web.ratelimit import RateLimiter
     from server.wechat.client import WeChatClient
     from server.wechat.codes import QrCodeCache
@@ -47,6 +48,7 @@ class Services:
     signer: UrlSigner
     storage: Storage
     incoming: str  # folder of uploads in progress
+    uploads: UploadGate  # open-upload caps and the body deadline
     image_pool: ThreadPoolExecutor  # Pillow work, off the event loop
     background: Background
     rankings: Rankings

@@ -549,6 +549,41 @@ def test_absurd_body_answers_413_in_the_error_shape(nginx: Nginx) -> None:
     assert response.getheader("X-Request-Id")
 
 
+def _held_upload(nginx: Nginx, token: str) -> ssl.SSLSocket:
+    """An upload whose body is announced but only begun: it stays open."""
+    context = ssl.create_default_context(cafile=str(nginx.cafile))
+    sock = context.wrap_socket(
+        socket.create_connection(("127.0.0.1", nginx.https_port), timeout=10), server_hostname="127.0.0.1"
+    )
+    sock.sendall(
+        (
+            f"POST /api/v1/media HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n"
+        ).encode()
+        + b"\0" * 1000
+    )
+    return sock
+
+
+def test_open_uploads_per_token_are_capped_with_429_in_the_error_shape(nginx: Nginx) -> None:
+    """A backstop for WENMING_UPLOADS_PER_USER: nginx refuses the 9th open upload of one token."""
+    held = [_held_upload(nginx, "held-token") for _ in range(8)]
+    try:
+        time.sleep(0.5)  # nginx has taken the eight in (and passed them on to the service)
+        refused, body = nginx.request("POST", "/api/v1/media", {"Authorization": "Bearer held-token"}, b"x")
+        other, _ = nginx.request("POST", "/api/v1/media", {"Authorization": "Bearer another-token"}, b"x")
+    finally:
+        for sock in held:
+            sock.close()
+
+    assert refused.status == 429
+    assert json.loads(body)["error"]["code"] == "rate_limited"
+    assert refused.getheader("Retry-After") == "5"
+    assert refused.getheader("Content-Type", "").startswith("application/json")
+    assert other.status == 200
+    assert other.getheader("Retry-After") is None
+
+
 def test_failing_service_answers_in_the_error_shape(nginx: Nginx) -> None:
     response, body = nginx.request("GET", "/crash")
 
@@ -681,6 +716,7 @@ API_CONTRACT_SETTINGS = (
     "WENMING_SECRET_KEY",
     "WENMING_SUBSCRIBE_TEMPLATES",
     "WENMING_TRUSTED_PROXIES",
+    "WENMING_UPLOAD_DEADLINE",
     "WENMING_WECHAT_API_BASE",
     "WENMING_WECHAT_APPID",
     "WENMING_WECHAT_PUSH_AES_KEY",

@@ -238,7 +238,7 @@ async def postgres_scene(
             await cutter.start()
             stack.push_async_callback(cutter.close)
             url = pg.url.replace(f":{pg.port}/", f":{cutter.port}/")
-        env = service_env(url, wechat, WENMING_LIMIT_SIGNIN="1000/minute")
+        env = service_env(url, wechat, WENMING_LIMIT_SIGNIN="1000/minute", WENMING_LIMIT_ENROLL="100000/minute")
         stack.callback(shutil.rmtree, env["WENMING_MEDIA_ROOT"], ignore_errors=True)
         for args in (["migrate"], ["user", "grant", "--openid", "o-fault-admin", "--role", "admin"]):
             status, _, err = await run_cli(*args, env=env)

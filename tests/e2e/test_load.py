@@ -120,7 +120,13 @@ class Stage:
 async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Stage]:
     """`wenming serve` on the run's database, the tasks, and 200 signed-in people."""
     run = uuid.uuid4().hex[:8]  # the run's database may hold people of other tests
-    env = service_env(database_url, wechat, WENMING_LIMIT_SIGNIN="100000/minute", WENMING_LIMIT_UPLOAD="100000/minute")
+    env = service_env(
+        database_url,
+        wechat,
+        WENMING_LIMIT_SIGNIN="100000/minute",
+        WENMING_LIMIT_UPLOAD="100000/minute",
+        WENMING_LIMIT_ENROLL="100000/minute",
+    )
     workers = 2 if env.get("WENMING_REDIS_URL") else 1  # more than one needs Redis
     wechat.reset()
     async with contextlib.AsyncExitStack() as stack:

@@ -6,13 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.campaigns import Enrollment, IdempotencyRecord, Task
+from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m, scene_for
+from models.idempotency import KEEP_ANSWERS, KEEP_REFUSALS, IdempotencyRecord
+from server.config import Rate
 from server.runtime.jobs import DAILY, worker_settings
 from server.web import idempotency
-from server.web.idempotency import ABANDONED_AFTER, KEEP_ANSWERS
+from server.web.idempotency import ABANDONED_AFTER
 from server.wechat.client import WXACODE_PATH
 from tests.factories import SPOT, TASKS, iso, published_task
+from tests.support import configured, counting_queries
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -121,6 +124,78 @@ async def test_a_recent_unanswered_claim_is_still_waited_for(api, task, voluntee
     assert reply.status == 409
     assert reply.error_code == "conflict"
     assert await Enrollment.filter(task_id=int(task["id"])).count() == 0
+
+
+async def test_copies_waiting_on_a_key_in_flight_do_not_poll_the_database(api, task, volunteer, monkeypatch):
+    """Copies of a request still running elsewhere wait with a backoff, not a query every 50 ms each."""
+    token, user_id = volunteer
+    key = "in-flight-3f1c9a6e"
+    # The first request, still running in another worker: its claim, no answer yet.
+    await IdempotencyRecord.create(user_id=user_id, key=key, route=f"POST {TASKS}/{task['id']}/enroll")
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_S", 2.0)
+
+    with counting_queries() as queries:
+        replies = await asyncio.gather(*(enroll(api, token, task["id"], **{"Idempotency-Key": key}) for _ in range(5)))
+
+    assert {r.error_code for r in replies} == {"conflict"}
+    on_keys = [s for s in queries.statements if "idempotency_records" in s]
+    # Polling every 50 ms for 2 s: about 40 reads each. A doubling backoff from 50 ms: about 7.
+    assert len(on_keys) <= 5 * 10, len(on_keys)
+
+
+async def test_copies_of_a_request_count_against_the_enrollment_rate_limit(api, task, volunteer):
+    token, _ = volunteer
+    key = "counted-3f1c9a6e"
+    with configured(api.service.config, limit_enroll=Rate(3, 60)):
+        replies = [await enroll(api, token, task["id"], **{"Idempotency-Key": key}) for _ in range(4)]
+
+    assert [r.status for r in replies] == [201, 201, 201, 429]
+    assert replies[3].error_code == "rate_limited" and int(replies[3].headers["Retry-After"]) >= 1
+
+
+async def test_enrollment_is_rate_limited_per_person(api, task, volunteer, tree):
+    token, _ = volunteer
+    other, _ = await api.person("volunteer", tree.east_village.id)
+    with configured(api.service.config, limit_enroll=Rate(2, 60)):
+        mine = [await enroll(api, token, task["id"]) for _ in range(3)]
+        theirs = await enroll(api, other, task["id"])
+
+    assert [r.status for r in mine] == [201, 409, 429]
+    assert theirs.status == 201
+
+
+async def test_a_refusal_is_replayed_for_minutes_only(api, task, volunteer):
+    """A 4xx changed nothing: its answer is kept briefly for racing copies, not for a week."""
+    token, user_id = volunteer
+    key = "refused-3f1c9a6e"
+    assert (await enroll(api, token, task["id"])).status == 201
+    refused = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+    assert refused.error_code == "already_enrolled"
+    assert (await api.call("DELETE", f"{TASKS}/{task['id']}/enroll", token=token)).status == 204
+
+    soon = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+    aged = datetime.now(UTC) - KEEP_REFUSALS - timedelta(seconds=1)
+    await IdempotencyRecord.filter(user_id=user_id, key=key).update(created_at=aged)
+    later = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    assert soon.status == 409 and soon.headers.get("Idempotent-Replayed") == "true"
+    assert later.status == 201, later.body
+    assert "Idempotent-Replayed" not in later.headers
+    assert (await IdempotencyRecord.get(user_id=user_id, key=key)).status == 201
+
+
+async def test_housekeeping_forgets_refusals_after_minutes_and_answers_after_a_week(api, task, volunteer):
+    token, user_id = volunteer
+    kept, refused = "kept-3f1c9a6e", "refused-3f1c9a6e"
+    assert (await enroll(api, token, task["id"], **{"Idempotency-Key": kept})).status == 201
+    assert (await enroll(api, token, task["id"], **{"Idempotency-Key": refused})).status == 409
+    aged = datetime.now(UTC) - KEEP_REFUSALS - timedelta(seconds=1)
+    await IdempotencyRecord.filter(user_id=user_id).update(created_at=aged)
+
+    result = await api.service.services.jobs.run_here("housekeeping")
+
+    assert result == "purged 1 idempotency answer(s)"
+    assert await IdempotencyRecord.filter(user_id=user_id).values_list("key", flat=True) == [kept]
 
 
 async def test_malformed_idempotency_key_is_invalid(api, task, volunteer):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
 import random
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +20,17 @@ from PIL import Image, ImageCms, ImageDraw
 from yarl import URL
 
 from models.media import Media
+from server.config import Rate
 from tests.images import bomb_png, encode, phone_photo, scene
-from tests.support import run_cli, send_half_an_upload, service_env
+from tests.support import (
+    configured,
+    counting_queries,
+    multipart,
+    open_upload,
+    run_cli,
+    send_half_an_upload,
+    service_env,
+)
 
 MEDIA = "/api/v1/media"
 
@@ -266,6 +277,140 @@ async def test_a_replayed_upload_reads_away_its_body_quietly(api, volunteer, cap
     assert after.status == 200
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert await Media.all().count() == 1
+
+
+# --- slow and piled-up uploads ---------------------------------------------------------------------
+
+
+def incoming(api) -> list[str]:
+    return [f for f in stored_files(api) if f.startswith(".incoming/")]
+
+
+async def until(cond, wait_s: float = 5) -> None:
+    async with asyncio.timeout(wait_s):
+        while not cond():  # noqa: ASYNC110 - files on disk have no event to wait for
+            await asyncio.sleep(0.02)
+
+
+async def test_an_upload_that_trickles_past_its_deadline_is_408_and_its_file_is_gone(api, volunteer) -> None:
+    """Idle timeouts never fire for a client sending a byte now and then: the whole body has a deadline."""
+    body, content_type = multipart(encode(scene((1200, 900)), "JPEG", quality=95))
+    loop = asyncio.get_running_loop()
+    host, port = urlsplit(api.service.base_url).netloc.split(":")
+    head = (
+        f"POST {MEDIA} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {volunteer}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    answer, files_at_answer = b"", None
+    with configured(api.service.config, upload_deadline=1.0), socket.create_connection((host, int(port))) as sock:
+        sock.setblocking(False)
+        await loop.sock_sendall(sock, head + body[: len(body) // 2])
+        started = time.monotonic()
+
+        async def trickle() -> None:
+            with contextlib.suppress(OSError):
+                for _ in range(100):
+                    await asyncio.sleep(0.2)
+                    await loop.sock_sendall(sock, b"\x00")
+
+        dripping = asyncio.create_task(trickle())
+        try:
+            # Read to the end: the service answers and closes the connection, however the client goes on
+            # (a plain socket, so that the answer read before the close's reset is kept).
+            async with asyncio.timeout(5):
+                while chunk := await loop.sock_recv(sock, 65536):
+                    answer += chunk
+                    files_at_answer = incoming(api)
+        except ConnectionResetError:
+            pass  # the service closed with the client's bytes still arriving
+        finally:
+            dripping.cancel()
+    took = time.monotonic() - started
+
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1:2] == [b"408"], answer
+    assert orjson.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_timeout"
+    assert 0.9 < took < 3
+    assert files_at_answer == []
+    assert await Media.all().count() == 0
+
+
+async def test_open_uploads_per_person_are_capped_with_429(api, volunteer) -> None:
+    photo = encode(scene((1200, 900)), "JPEG", quality=95)
+    with configured(api.service.config, uploads_per_user=2):
+        held = [await open_upload(api.service.base_url, volunteer, photo) for _ in range(2)]
+        await until(lambda: len(incoming(api)) == 2)
+
+        refused = await api.upload(volunteer, photo)
+        files_then = incoming(api)
+        someone_else, _ = await api.person("volunteer")
+        other = await api.upload(someone_else, photo)
+
+        for _, writer in held:
+            writer.close()
+        await until(lambda: incoming(api) == [])
+        after = await api.upload(volunteer, photo)
+
+    assert refused.status == 429 and refused.error_code == "rate_limited", refused.body
+    assert "file" in refused.body["error"]["message"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert len(files_then) == 2  # the refused one never got a temporary file
+    assert other.status == 201
+    assert after.status == 201  # the slots came back with the dropped connections
+
+
+async def test_open_uploads_in_total_are_capped_with_429(api, volunteer) -> None:
+    photo = encode(scene((1200, 900)), "JPEG", quality=95)
+    people = [(await api.person("volunteer"))[0] for _ in range(2)]
+    with configured(api.service.config, uploads_total=2):
+        held = [await open_upload(api.service.base_url, token, photo) for token in people]
+        await until(lambda: len(incoming(api)) == 2)
+
+        refused = await api.upload(volunteer, photo)
+
+        held[0][1].close()
+        await until(lambda: len(incoming(api)) == 1)
+        after = await api.upload(volunteer, photo)
+        held[1][1].close()
+
+    assert refused.status == 429 and refused.error_code == "rate_limited", refused.body
+    assert after.status == 201
+
+
+async def test_replays_of_an_upload_count_against_the_upload_rate_limit(api, volunteer) -> None:
+    """A retried upload that is answered from the first one still counts: 400 copies are not free."""
+    data = encode(scene((300, 200)), "JPEG")
+    headers = {"Idempotency-Key": "upload-counted-0001"}
+    with configured(api.service.config, limit_upload=Rate(3, 60)):
+        replies = [await api.upload(volunteer, data, headers=headers) for _ in range(4)]
+
+    assert [r.status for r in replies] == [201, 201, 201, 429]
+    assert replies[3].error_code == "rate_limited"
+
+
+async def test_a_copy_waiting_on_an_upload_in_flight_gets_its_answer_at_once(api, volunteer) -> None:
+    """The copy is woken when the first upload is answered (same process), and does not poll meanwhile."""
+    photo = encode(scene((800, 600)), "JPEG", quality=95)
+    body, _ = multipart(photo)
+    key = {"Idempotency-Key": "upload-waiting-0001"}
+    reader, writer = await open_upload(api.service.base_url, volunteer, photo, headers=key)
+    await until(lambda: len(incoming(api)) == 1)
+    with counting_queries() as queries:
+        copy = asyncio.create_task(api.upload(volunteer, photo, headers=key))
+        await asyncio.sleep(1.5)  # the first upload's claim is held meanwhile
+        writer.write(body[len(body) // 2 :])
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+        answered = time.monotonic()
+        replayed = await asyncio.wait_for(copy, 10)
+        waited_after = time.monotonic() - answered
+    writer.close()
+
+    assert status_line.split()[1] == b"201"
+    assert replayed.status == 201 and replayed.headers.get("Idempotent-Replayed") == "true"
+    assert waited_after < 0.3
+    reads = [s for s in queries.statements if "idempotency_records" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 8, len(reads)  # polling every 50 ms: about 30
 
 
 # --- signed URLs ----------------------------------------------------------------------------------
