@@ -50,6 +50,8 @@ def follow_parent() -> None:
     leader = os.environ.get(PARENT_PID_ENV)
     if not leader or int(leader) == os.getpid() or not sys.platform.startswith("linux"):
         return
+    # The kernel's "parent" is the thread that started the process: Sanic starts its processes from
+    # the main thread, which lives as long as the main process.
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         logger.warning("cannot follow the parent process: prctl failed (errno %d)", ctypes.get_errno())
@@ -92,6 +94,19 @@ def wait_for_startup(manager: Any) -> None:
             manager.monitor_publisher.send(message)
 
 
+# What wait_for_startup uses of Sanic's WorkerManager (25.12).
+_MANAGER_PARTS = (
+    "THRESHOLD",
+    "_all_workers_ack",
+    "_shutting_down",
+    "monitor_subscriber",
+    "monitor_publisher",
+    "shutdown",
+    "kill",
+    "wait_for_ack",
+)
+
+
 def _startup_failed(manager: Any, why: str) -> None:
     logger.error("Not all workers acknowledged a successful startup; shutting down. %s", why)
     manager.kill()  # raises ServerKilled, which Sanic turns into exit status 1
@@ -100,6 +115,11 @@ def _startup_failed(manager: Any, why: str) -> None:
 def guard_worker_startup(app: Any, _loop: Any = None) -> None:
     """A ``main_process_ready`` listener: the worker manager waits for its workers with ``wait_for_startup``."""
     manager = app.manager
+    missing = [name for name in _MANAGER_PARTS if not hasattr(manager, name)]
+    if missing:
+        # A Sanic whose worker manager changed: keep its own wait rather than fail to start.
+        logger.warning("Sanic's worker manager has no %s: its own startup wait is kept", ", ".join(missing))
+        return
 
     def wait_for_ack() -> None:
         wait_for_startup(manager)
