@@ -16,6 +16,11 @@ from typing import Any, NoReturn
 from server.config import Config, ConfigError
 from server.kernel.clock import now_utc
 from server.kernel.errors import ApiError
+from server.runtime.processes import follow_parent
+
+# Sanic's workers and its manager process are spawned: each starts by importing the main module
+# (this one), before anything else of ours runs; from then on it dies with `wenming serve`.
+follow_parent()
 
 
 class CommandError(Exception):
@@ -149,14 +154,20 @@ def run_server(host: str, port: int, workers: int) -> None:
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 
+    from server.runtime.processes import guard_worker_startup, lead_children, stop_leading_children
     from server.web.protocol import ServiceProtocol
 
     with _metrics_dir(workers):
         loader = AppLoader(factory=worker_app)
         app = loader.load()
+        app.register_listener(guard_worker_startup, "main_process_ready")
         # Sanic's access log stays off: ours (server.runtime.observability) logs route templates, no query strings.
         app.prepare(host=host, port=port, workers=workers, access_log=False, motd=False, protocol=ServiceProtocol)
-        Sanic.serve(primary=app, app_loader=loader)
+        lead_children()
+        try:
+            Sanic.serve(primary=app, app_loader=loader)
+        finally:
+            stop_leading_children()
 
 
 def worker_app() -> Any:

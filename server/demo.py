@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import tempfile
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from server.config import Config
 from server.kernel.clock import now_utc
@@ -90,10 +94,26 @@ DEMO_PUSH_TOKEN = "wenming-demo-push-token"
 
 
 def run_demo(host: str, port: int) -> None:
+    """Serve the demo until Ctrl-C or SIGTERM; its data (database, photos) goes with it."""
+    workdir = Path(tempfile.mkdtemp(prefix="wenming-demo-"))
+    # Until the server's own handler takes over, SIGTERM would end the process on the spot,
+    # skipping the clean-up below: make it unwind like Ctrl-C instead.
+    previous = signal.signal(signal.SIGTERM, _unwind)
+    try:
+        _serve_demo(workdir, host, port)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _unwind(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+def _serve_demo(workdir: Path, host: str, port: int) -> None:
     from server.cli import run_server, with_db
     from server.runtime.db import apply_migrations
 
-    workdir = Path(tempfile.mkdtemp(prefix="wenming-demo-"))
     fake = FakeWeChat(appid="wxdemoappid", secret="demo-secret")
     for code, openid, *_ in PEOPLE:
         fake.add_reusable_code(code, openid)

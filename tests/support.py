@@ -113,7 +113,8 @@ class ServiceProcess:
             except TimeoutError:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 await self.proc.wait()
-            with contextlib.suppress(ProcessLookupError):  # a worker the main process left behind
+        if self.proc:
+            with contextlib.suppress(ProcessLookupError):  # a child the main process left behind
                 os.killpg(self.proc.pid, signal.SIGKILL)
         await self.stderr_closed()
 
@@ -232,3 +233,40 @@ def counting_queries() -> Iterator[QueryLog]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+# -- processes, as /proc sees them ---------------------------------------------------
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid``."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _proc_stat(int(entry))
+            if stat is not None and int(stat[1]) == pid and stat[0] != "Z":
+                children.append(int(entry))
+    return children
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie waiting to be reaped."""
+    stat = _proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time ``pid`` has used so far, or None when it is gone."""
+    stat = _proc_stat(pid)
+    if stat is None:
+        return None
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")

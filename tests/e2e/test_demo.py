@@ -1,10 +1,13 @@
 """`wenming demo` starts from nothing and its printed curl lines work."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
+
+import pytest
 
 from tests.support import WENMING, free_port
 
@@ -60,4 +63,57 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
         assert not (tmp_path / "var").exists(), "demo must not write into the working directory"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
+        await proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("how", "when"),
+    [
+        ("SIGTERM to the main process", "serving"),
+        ("Ctrl-C (SIGINT to the process group)", "serving"),
+        ("SIGTERM to the main process", "starting"),
+    ],
+)
+async def test_the_demo_removes_its_data_when_it_stops(tmp_path, how, when):
+    port = free_port()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
+    env["TMPDIR"] = str(temp)  # where the demo makes its data folder
+    proc = await asyncio.create_subprocess_exec(
+        *WENMING,
+        "demo",
+        "--port",
+        str(port),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        printed = []
+        while not any(line.startswith("Other demo sign-in codes") for line in printed):
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line, "demo exited early:\n" + "".join(printed)
+            printed.append(line.decode())
+        (data,) = [line.split()[1] for line in printed if line.strip().startswith("data:")]
+        assert data.startswith(f"{temp}/") and os.listdir(temp) == [data.rsplit("/", 1)[1]], printed
+        if when == "serving":
+            for _ in range(300):
+                probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
+                if await probe.wait() == 0:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the demo did not start serving")
+        if how.startswith("Ctrl-C"):
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert os.listdir(temp) == [], f"{data} left behind:\n{rest.decode()[-3000:]}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
