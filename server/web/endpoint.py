@@ -331,7 +331,7 @@ RETRY_AFTER = {"description": "建议等待的秒数", "schema": {"type": "integ
 ERROR_SCHEMA = schema_of(ErrorResponse, "serialization")
 # Every route reads the database (or may be cut off while it restarts): 503 can answer anything.
 ALWAYS: tuple[type[ApiError], ...] = (InvalidRequest, ServiceUnavailable)
-_CONTEXT = frozenset({"request", "user", "body", "query"})
+_CONTEXT = frozenset({"request", "user", "body", "query", "services"})
 
 
 def _path_parameters(func: Handler, overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
