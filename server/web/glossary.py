@@ -39,13 +39,23 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "enrolled": "已报名",
         "checked_in": "已签到",
         "submitted": "已提交材料",
-        "withdrawn": "已取消报名",
+        # By the person, or by erasing their account (models.privacy).
+        "withdrawn": "已撤回",
     },
     "submission status": {
         "pending": "待审核",
         "flagged": "待审核（有风险提示）",
         "approved": "已通过",
         "rejected": "未通过",
+        # Its author erased their account while it awaited review (models.privacy): never reviewed.
+        "withdrawn": "已撤回",
+    },
+    # A member's change of org (models.org_requests), decided by staff of the requested org.
+    "org request status": {
+        "pending": "待审核",
+        "approved": "已通过",
+        "refused": "已拒绝",
+        "cancelled": "已取消",
     },
     "decision": {"approve": "通过", "reject": "不通过"},
     "content check": {
@@ -97,6 +107,12 @@ STAR_RULE = (
     + f"；不足 {STAR_HOURS[0]} 小时为 0 星。时长随审核通过增加，被撤销时减少，星级随之变化"
 )
 ORG = {"id": "3", "name": "洪桥街道", "kind": "township", "parent_id": "1"}
+VILLAGE = {"id": "5", "name": "石亭子村", "kind": "village", "parent_id": "3"}
+# What a status means where its label alone says too little.
+ENROLLMENT_WITHDRAWN = "withdrawn 为已取消报名（本人取消，或注销账号时让出名额）"
+SUBMISSION_WITHDRAWN = "withdrawn 为提交人在审核前注销了账号，提交已撤回、不再审核"
+REQUEST_CANCELLED = "cancelled 为申请人改选其他组织、改回原组织或注销账号而撤回"
+REQUEST_REASON = "审核意见；拒绝时必填，说明原因"
 
 PAGING = (
     "**分页**：`limit`（1–100，默认 20）与 `cursor`；返回的 `next_cursor` 原样带回即取下一页，为 null 表示没有更多。"
@@ -145,6 +161,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "task_id": ("任务 id", ID),
     "submission_id": ("提交 id", ID),
     "user_id": ("用户 id", ID),
+    "request_id": ("组织变更申请 id", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
     "key": (
         "图片文件的存储键（来自签名地址，连同 e、s 查询参数一起使用）",
@@ -177,6 +194,12 @@ MODELS: dict[str, str] = {
     "OrgCreate": "新建组织",
     "UserBrief": "他人看到的用户简况",
     "UserRead": "用户资料",
+    "PendingOrgRead": "待审核的组织变更申请",
+    "MeRead": "我的资料，含待审核的组织变更",
+    "OrgRequestRead": "组织变更申请：志愿者或达人申请转入另一组织，由该组织的工作人员审核",
+    "OrgRequestList": "组织变更申请列表（一页）",
+    "OrgDecisionIn": "审核组织变更申请",
+    "OrgRequestQuery": "组织变更申请筛选",
     "UserList": "人员列表（一页）",
     "LoginOut": "登录结果",
     "MeUpdate": "修改我的资料：只传要改的字段",
@@ -188,6 +211,10 @@ MODELS: dict[str, str] = {
     "ExportedEnrollment": "导出的报名记录",
     "ExportedPhoto": "导出的照片信息",
     "ExportedSubmission": "导出的提交记录",
+    "ExportedReview": "导出的审核结果",
+    "ExportedLedgerEntry": "导出的积分明细",
+    "ExportedCertificate": "导出的志愿服务证明",
+    "ExportedOrgRequest": "导出的组织变更申请",
     "PersonalData": "我的个人信息导出：服务保存的关于本人的全部数据",
     "Health": "健康检查结果",
     "CampaignCreate": "新建活动",
@@ -281,6 +308,32 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "leaderboard_visible": ("是否在排行榜上公开显示；为 false 时仍计入排名，但显示为匿名", True),
         "created_at": ("注册时间", AT),
     },
+    "PendingOrgRead": {
+        "id": ("申请 id", ID),
+        "org": ("申请加入的组织", VILLAGE),
+        "requested_at": ("提交申请的时间", AT),
+    },
+    "OrgRequestRead": {
+        "id": ("申请 id", ID),
+        "user": ("申请人",),
+        "from_org": ("申请时所在的组织；没有时为 null", ORG),
+        "to_org": ("申请加入的组织", VILLAGE),
+        "status": ("申请状态；" + REQUEST_CANCELLED, "approved"),
+        "reason": (REQUEST_REASON + "；批准时可不填", "已核实为本村常住居民"),
+        "created_at": ("提交申请的时间", AT),
+        "decided_at": ("审核时间；未审核或已撤回为 null", LATER),
+        "decided_by": (
+            "审核人；未审核或已撤回为 null",
+            {"id": "7", "nickname": "工作人员小王", "avatar_url": None, "org": VILLAGE},
+        ),
+    },
+    "OrgRequestList": {"items": ("本页申请，新的在前",)},
+    "OrgDecisionIn": {
+        "reason": (REQUEST_REASON + "；最多 200 字", "已核实为本村常住居民"),
+    },
+    "OrgRequestQuery": {
+        "status": ("按申请状态筛选；pending 为待审核的申请；" + REQUEST_CANCELLED, "pending"),
+    },
     "UserList": {"items": ("本页人员",)},
     "LoginOut": {
         "token": (
@@ -293,7 +346,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "MeUpdate": {
         "nickname": ("昵称，1–32 个可见字符", "志愿者小李"),
         "avatar_media_id": ("头像：先用 POST /media 上传，再传回它的 id", ID),
-        "org_id": ("所属组织 id（志愿者与达人可自行选择）", "3"),
+        "org_id": ("所属组织 id（志愿者与达人可自行选择；工作人员的组织由管理员调整）", "3"),
         "leaderboard_visible": ("是否在排行榜上公开显示", True),
     },
     "UserUpdate": {
@@ -326,7 +379,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "ExportedEnrollment": {
         "task_id": ("任务 id", ID),
         "task_title": ("任务名称", "走进石亭子村：拍摄村容村貌"),
-        "status": ("报名状态：" + _choices("enrollment status"), "checked_in"),
+        "status": ("报名状态：" + _choices("enrollment status") + "；" + ENROLLMENT_WITHDRAWN, "checked_in"),
         "enrolled_at": ("报名时间", AT),
         "checked_in_at": ("签到时间；未签到为 null", LATER),
         "checkin_lat": ("签到时的纬度；扫码签到或未签到为 null", 26.7912),
@@ -344,12 +397,44 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "ExportedSubmission": {
         "id": ("提交 id", ID),
         "task_id": ("任务 id", ID),
-        "status": ("审核状态：" + _choices("submission status"), "approved"),
+        "status": ("审核状态：" + _choices("submission status") + "；" + SUBMISSION_WITHDRAWN, "approved"),
         "text": ("提交的文字说明", "今天和村民一起拍摄了新修的文化广场。"),
         "links": ("附带的链接", ["https://mp.weixin.qq.com/s/AbCdEf123"]),
         "lat": ("提交时的纬度；没有时为 null", 26.7912),
         "lng": ("提交时的经度", 112.1105),
         "created_at": ("提交时间", LATER),
+    },
+    "ExportedReview": {
+        "decision": ("审核结论", "approve"),
+        "reason": ("审核理由；没有时为 null", "照片清晰，内容符合要求"),
+        "points": ("通过时给的积分；不通过为 null", 10),
+        "reviewed_at": ("审核时间", LATER),
+    },
+    "ExportedLedgerEntry": {
+        "id": ("明细 id", ID),
+        "kind": ("类型", "award"),
+        "points": ("积分变化；撤销为负数", 10),
+        "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
+        "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
+        "submission_id": ("相关提交 id；没有时为 null", ID),
+        "created_at": ("记账时间", LATER),
+    },
+    "ExportedCertificate": {
+        "serial": ("证明编号", "WM-20260501-7KQ2M9XA"),
+        "name": ("证明上的姓名（开具时的昵称）", "志愿者小李"),
+        "org": ("证明上的所属组织（从县到本级的名称连写）；没有组织时为空字符串", "祁东县洪桥街道"),
+        "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "approved_tasks": ("证明上审核通过的任务数", 12),
+        "issued_on": ("开具日期", "2026-05-01"),
+    },
+    "ExportedOrgRequest": {
+        "id": ("申请 id", ID),
+        "from_org_id": ("申请时所在的组织 id；没有时为 null", "3"),
+        "to_org_id": ("申请加入的组织 id", "5"),
+        "status": ("申请状态；" + REQUEST_CANCELLED, "approved"),
+        "reason": ("审核意见；没有时为 null", "已核实为本村常住居民"),
+        "created_at": ("提交申请的时间", AT),
+        "decided_at": ("审核时间；未审核或已撤回为 null", LATER),
     },
     "PersonalData": {
         "exported_at": ("导出时间", LATER),
@@ -399,6 +484,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checked_in": ("签到人次", 70),
         "submitted": ("提交材料人次", 64),
         "withdrawn": ("取消报名人次", 5),
+        "approved": ("审核通过的提交数（按提交计，不是人数：被驳回后重新提交并通过的，通过与未通过各计一次）", 58),
+        "rejected": ("未通过的提交数（按提交计）", 6),
     },
     "CampaignQuery": {
         "status": ("按活动状态筛选", "published"),
@@ -447,7 +534,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "id": ("报名 id", ID),
         "task_id": ("任务 id", ID),
         "user_id": ("报名人 id", "2048"),
-        "status": ("报名状态", "enrolled"),
+        "status": ("报名状态；" + ENROLLMENT_WITHDRAWN, "enrolled"),
         "enrolled_at": ("报名时间", AT),
         "checked_in_at": ("签到时间；未签到为 null", None),
     },
@@ -517,7 +604,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     },
     "QueueQuery": {
         "campaign_id": ("只看该活动的提交", "12"),
-        "status": ("按审核状态筛选", "pending"),
+        "status": ("按审核状态筛选；" + SUBMISSION_WITHDRAWN, "pending"),
     },
     "LedgerRead": {
         "id": ("明细 id", ID),
@@ -622,7 +709,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "task_id": ("任务 id", ID),
         "task_title": ("任务名称", "拍摄村容村貌并发布短视频"),
         "user": ("提交人",),
-        "status": ("审核状态", "pending"),
+        "status": ("审核状态；" + SUBMISSION_WITHDRAWN, "pending"),
         "text": ("文字说明", "今天和村民一起拍摄了新修的文化广场。"),
         "media": ("照片；工作人员看到的还含拍摄位置与检测结果",),
         "links": ("相关链接", ["https://mp.weixin.qq.com/s/AbCdEf123"]),
@@ -636,7 +723,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "SubmissionQuery": {
         "mine": ("为 1 时只看我自己的（志愿者总是只看自己的）", "1"),
         "task_id": ("只看该任务的提交", ID),
-        "status": ("按审核状态筛选", "pending"),
+        "status": ("按审核状态筛选；" + SUBMISSION_WITHDRAWN, "pending"),
     },
     "AuditQuery": {
         "actor": (None, "7"),
@@ -648,10 +735,12 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "actor": ("操作人；已注销为 null",),
         "action": (
             "操作：publish（发布活动）、close（结束活动）、cancel（取消任务）、review（审核）、"
-            "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）",
+            "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）、"
+            "org_change_request（志愿者或达人申请变更组织）、org_change_cancel（撤回组织变更申请）、"
+            "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）",
             "publish",
         ),
-        "target": ("操作对象，如 campaign:12、task:1024、submission:1024", "campaign:12"),
+        "target": ("操作对象，如 campaign:12、task:1024、submission:1024、user:2048", "campaign:12"),
         "details": ("操作详情，随操作而不同", {"title": "网络大V进乡村·走进石亭子村"}),
         "created_at": ("操作时间", AT),
     },
@@ -696,15 +785,30 @@ OPERATIONS: dict[str, str] = {
     "auth.wechat_login": "用小程序 `wx.login` 得到的 code 换取访问令牌；首次登录自动注册为志愿者。code 只能用一次。",
     "auth.phone": "用 `getPhoneNumber` 得到的 code 绑定微信验证过的手机号；返回资料中手机号脱敏显示。",
     "auth.logout": "退出登录：本次请求所用的令牌立即失效。",
-    "me.get_me": f"我的资料，含积分、志愿服务时长与星级。{STAR_RULE}。",
-    "me.patch_me": "修改昵称、头像、所属组织（志愿者与达人）或是否在排行榜公开。只传要改的字段。",
+    "me.get_me": f"我的资料，含积分、志愿服务时长与星级，以及待审核的组织变更（`pending_org`）。{STAR_RULE}。",
+    "me.patch_me": (
+        "修改昵称、头像、所属组织（志愿者与达人）或是否在排行榜公开。只传要改的字段。"
+        "首次选择组织立即生效；之后再改成为组织变更申请，经新组织的工作人员批准后生效（见 `pending_org`），"
+        "改回原组织即撤回申请。"
+    ),
     "me.my_points": "我的积分明细，新的在前：每一次获得与每一次撤销。",
-    "me.export_me": "导出服务保存的关于我的全部个人信息（手机号为完整号码）。",
-    "me.delete_me": "注销账号：删除个人信息与照片，所有登录失效；已获得的积分保留但匿名。",
+    "me.export_me": (
+        "导出服务保存的关于我的全部个人信息（手机号为完整号码）：资料、登录会话、报名、照片、提交与审核结果、"
+        "积分明细、志愿服务证明与组织变更申请。"
+    ),
+    "me.delete_me": (
+        "注销账号：删除个人信息与照片，所有登录失效；待审核的提交与组织变更申请撤回，"
+        "未获审核通过的报名让出名额；已获得的积分保留但匿名。"
+    ),
     "certificates.my_certificate": "我的志愿服务证明（PNG 图片，可打印），含审核通过的服务时长与可验证的证明编号。",
     "certificates.check": "凭证明编号验证一份志愿服务证明：只返回姓名、时长、开具日期与是否有效。",
     "orgs.list_orgs": "整棵组织树，顶层在前，下级嵌套。",
     "orgs.post_org": "新建组织：管理员可建在任何位置；工作人员只能建在本组织之下。",
+    "org_requests.list_requests": (
+        "申请转入调用者管辖范围内组织的组织变更申请，新的在前（管理员看到全部）；`status=pending` 只看待审核的。"
+    ),
+    "org_requests.approve": "批准一条待审核的组织变更申请：申请人立即转入所申请的组织；记入操作审计。",
+    "org_requests.refuse": "拒绝一条待审核的组织变更申请：申请人留在原组织；须在 `reason` 中说明原因；记入操作审计。",
     "users.get_users": "调用者管辖范围内的人员；`q` 按昵称查找，或按完整手机号精确查找。",
     "users.patch_user": "管理员可设置任何角色与组织；工作人员只能在志愿者与达人之间调整，并在管辖范围内调整组织。",
     "users.import_users": (
@@ -716,7 +820,7 @@ OPERATIONS: dict[str, str] = {
     "campaigns.close": "结束活动：其下任务不再接受新的报名。",
     "campaigns.list_campaigns": "活动列表，新的在前；志愿者与达人看到已发布与已结束的，工作人员看到管辖范围内的全部。",
     "campaigns.get_campaign_detail": "调用者可见的一个活动。",
-    "campaigns.summary": "活动所有任务的报名、签到、提交与取消报名人次。",
+    "campaigns.summary": "活动所有任务的报名、签到、提交与取消报名人次，以及审核通过与未通过的提交数。",
     "campaigns.post_task": "为活动添加任务：时间、名额、积分、时长、照片要求、地点与面向人群。",
     "tasks.list_tasks": (
         "任务列表：可按活动、状态筛选，`mine=1` 只看我报名的，`near=纬度,经度` 按距离排序；每个任务附我的报名。"
@@ -756,7 +860,10 @@ OPERATIONS: dict[str, str] = {
         "参与情况报表（Excel）：按人、按组织统计报名、签到、提交、通过、积分与服务时长。"
     ),
     "reports.participation_csv_report": "参与情况报表中按人的部分（CSV，UTF-8 带 BOM，可直接用 Excel 打开）。",
-    "audit.audit_log": "工作人员的操作记录，新的在前：发布、结束、取消、审核、调整角色、导出、导入名单。",
+    "audit.audit_log": (
+        "操作记录，新的在前：工作人员的发布、结束、取消、审核、调整角色、导出、导入名单、审核组织变更，"
+        "以及志愿者与达人的组织变更申请与撤回。"
+    ),
     "wechat.url_check": "微信服务器校验消息推送地址：签名正确时原样返回 `echostr`。",
     "wechat.receive": (
         "接收微信服务器推送的事件（明文或安全模式，XML 或 JSON），应用图片内容检测结果；处理后返回 `success`。"
