@@ -42,13 +42,12 @@ async def upload(request: Request, user: User) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
     ctx = request.app.ctx
     await ctx.limiter.hit("upload", str(user.id), ctx.config.limit_upload)
+    await ctx.image_budget.check(str(user.id))  # before reading the body
     received = await receive_file(
         request, field=UPLOAD_FIELD, max_bytes=ctx.config.max_upload_bytes, tmp_dir=ctx.incoming
     )
     try:
-        stored = await asyncio.get_running_loop().run_in_executor(
-            ctx.image_pool, store_upload, received.path, ctx.storage
-        )
+        stored = await ctx.image_budget.run(str(user.id), store_upload, received.path, ctx.storage)
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
     finally:

@@ -38,6 +38,7 @@ from server.runtime.observability import (
     request_started,
     route_of,
 )
+from server.web.imagebudget import ImageBudget
 from server.web.ratelimit import RateLimiter
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
 from server.wechat.codes import QrCodeCache
@@ -124,6 +125,9 @@ async def _start(app: Sanic) -> None:
     app.ctx.storage = make_storage(config, app.ctx.signer)
     # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
     app.ctx.image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
+    app.ctx.image_budget = ImageBudget(
+        app.ctx.image_pool, app.ctx.redis, concurrency=config.image_concurrency, cpu=config.image_cpu
+    )
     app.ctx.background = Background()
     app.ctx.rankings = Rankings(app.ctx.redis, spawn=app.ctx.background.spawn)
     app.ctx.jobs = Jobs(config.redis_url, job_context(config, app.ctx.wechat), app.ctx.background)

@@ -323,6 +323,7 @@ async def clean_slate(service: Service, wechat: FakeWeChat) -> None:
         await service.app.ctx.redis.flushdb()
         await service.app.ctx.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
     service.app.ctx.limiter._local.clear()
+    service.app.ctx.image_budget.reset()
 
 
 @pytest_asyncio.fixture
