@@ -38,6 +38,7 @@ from server.runtime.observability import (
     request_started,
     route_of,
 )
+from server.web.certcache import CertificateDrawings
 from server.web.imagebudget import ImageBudget
 from server.web.ratelimit import RateLimiter
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -128,6 +129,7 @@ async def _start(app: Sanic) -> None:
     app.ctx.image_budget = ImageBudget(
         app.ctx.image_pool, app.ctx.redis, concurrency=config.image_concurrency, cpu=config.image_cpu
     )
+    app.ctx.certificates = CertificateDrawings(app.ctx.image_budget, app.ctx.limiter, config.limit_certificate)
     app.ctx.background = Background()
     app.ctx.rankings = Rankings(app.ctx.redis, spawn=app.ctx.background.spawn)
     app.ctx.jobs = Jobs(config.redis_url, job_context(config, app.ctx.wechat), app.ctx.background)
