@@ -13,7 +13,7 @@ migrate`` and ``wenming serve`` (one worker, default limits but sign-in) as a
 child process from that code's directory. Two people sign in. Then:
 
 - the flooder sends ``--flood`` uploads of the flood picture, ``--parallel`` at
-  a time (58 at 16, the figures of the review that found the problem);
+  a time (58 at 16 by default: the load that first showed the problem);
 - one second in, the other person uploads an 800x600 JPEG (about 50 ms of work
   alone) again and again, one at a time and at most one every 1.5 s (inside
   their own upload limit), until the flood is over.
