@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 
 from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from media.certificate import CertificateData, FontMissing, render_certificate
+from media.certificate import CertificateData, FontMissing
 from models.certificates import NoServiceHours, issue_for, verify
 from models.users import User
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.errors import NotFound, ServiceUnavailable
+from server.kernel.errors import NotFound, RateLimited, ServiceUnavailable
 from server.web.endpoint import endpoint, json_response
 from server.web.services import Services
 
@@ -30,7 +29,12 @@ class CertificateCheck(BaseModel):
 
 
 @bp.get("/me/certificate.png")
-@endpoint(summary="我的志愿服务证明", errors=(NoServiceHours, ServiceUnavailable), produces=("image/png",), tag="me")
+@endpoint(
+    summary="我的志愿服务证明",
+    errors=(NoServiceHours, RateLimited, ServiceUnavailable),
+    produces=("image/png",),
+    tag="me",
+)
 async def my_certificate(request: Request, user: User, services: Services) -> HTTPResponse:
     """A printable 志愿服务证明 (PNG) of the caller's approved service hours, with a serial that verifies it."""
     cert = await issue_for(user, datetime.now(LOCAL_TZ).date())
@@ -44,7 +48,7 @@ async def my_certificate(request: Request, user: User, services: Services) -> HT
         verify_url=f"{services.config.public_base_url}/api/v1/certificates/{cert.serial}",
     )
     try:
-        png = await asyncio.get_running_loop().run_in_executor(services.image_pool, render_certificate, data)
+        png = await services.certificates.png(str(user.id), data)  # kept until the figures change; limited
     except FontMissing as exc:
         raise ServiceUnavailable("服务器缺少中文字体，暂时无法生成证明，请联系管理员") from exc
     headers = {"Cache-Control": "private, no-store", "X-Certificate-Serial": cert.serial}

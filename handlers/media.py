@@ -50,11 +50,10 @@ class BadImage(ApiError):
 )
 async def upload(request: Request, user: User, services: Services) -> HTTPResponse:
     """One photo per request (multipart field `file`, as wx.uploadFile sends); JPEG, PNG, WebP or HEIC."""
+    await services.image_budget.check(str(user.id))  # before reading the body
     received = await services.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
-        stored = await asyncio.get_running_loop().run_in_executor(
-            services.image_pool, store_upload, received.path, services.storage
-        )
+        stored = await services.image_budget.run(str(user.id), store_upload, received.path, services.storage)
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
     finally:

@@ -8,8 +8,10 @@ Flow of :func:`ingest`:
 1. the type is decided from the file's first bytes (:func:`sniff`), never from
    its name or a Content-Type header — anything else is 415;
 2. ``Image.open`` only parses the header, so the pixel count is checked
-   (``max_pixels``, plus Pillow's own ``MAX_IMAGE_PIXELS`` guard) before a
-   single pixel is decoded — bombs are 400 ``bad_image``, fast;
+   (``max_pixels``, plus Pillow's own ``MAX_IMAGE_PIXELS`` guard) and so is
+   the pixel count per byte of file (``MAX_PIXELS_PER_BYTE``) before a single
+   pixel is decoded — bombs and tiny files of huge flat pictures are 400
+   ``bad_image``, fast;
 3. the picture is decoded once, capture time and GPS are read from EXIF, the
    EXIF orientation is applied, colour goes to sRGB (ICC profile / CMYK),
    alpha is flattened on white;
@@ -35,6 +37,7 @@ import io
 import logging
 import math
 import mmap
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -78,6 +81,15 @@ _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 _HEIF_GENERIC_BRANDS = {b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 SNIFF_BYTES = 64
+# A picture's decode and derive cost follows its pixels, not its bytes: a 2 KB lossless WebP of
+# one colour at 6320x6320 cost 1.9 s of CPU. Real photos hold a few pixels per byte (a 12-MP phone
+# JPEG is 3), screenshots and scans a few dozen to ~300 (flat RGB PNG: deflate stops at 1032:1);
+# above MAX_PIXELS_PER_BYTE a file is a made-up picture, refused before decoding. Under
+# PIXELS_PER_BYTE_FROM pixels decoding is cheap whatever the ratio, so small flat images pass.
+# (draft() and reduce= cannot help here: they exist for JPEG and JPEG 2000 only, and the full-size
+# original must be decoded anyway.)
+MAX_PIXELS_PER_BYTE = 500
+PIXELS_PER_BYTE_FROM = 4_000_000
 # Phone cameras and encoders write 1 (baseline) to about 20 (progressive) scans.
 MAX_JPEG_SCANS = 100
 SOS = b"\xff\xda"
@@ -206,6 +218,11 @@ def _open_checked(f: io.BufferedReader, content_type: str, max_pixels: int) -> I
         raise BadImage()
     if width * height > max_pixels:
         raise BadImage("图片像素过大")
+    size = os.fstat(f.fileno()).st_size
+    if width * height > PIXELS_PER_BYTE_FROM and width * height > size * MAX_PIXELS_PER_BYTE:
+        raise BadImage(
+            f"图片像素数与文件大小不相称（{width}×{height} 像素只有 {size} 字节），不像是真实照片，请上传原图"
+        )
     if img.format in ("JPEG", "MPO"):
         # Ask libjpeg to decode straight to RGB. The requested size is the full
         # size because ``original`` is kept at full resolution (so no DCT

@@ -54,6 +54,8 @@ from server.runtime.observability import (
     route_of,
 )
 from server.web import glossary, swagger
+from server.web.certcache import CertificateDrawings
+from server.web.imagebudget import ImageBudget
 from server.web.intake import UploadGate
 from server.web.ratelimit import RateLimiter
 from server.web.services import Services
@@ -152,6 +154,9 @@ async def build_services(config: Config) -> Services:
     push = None
     if config.push_token:
         push = PushVerifier(config.push_token, config.push_aes_key, config.wechat_appid, NonceGuard(redis))
+    image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
+    image_budget = ImageBudget(image_pool, redis, concurrency=config.image_concurrency, cpu=config.image_cpu)
+    limiter = RateLimiter(redis)
     return Services(
         config=config,
         redis=redis,
@@ -160,13 +165,15 @@ async def build_services(config: Config) -> Services:
         vault=Vault(config.secret_key),
         scene_key=derive_key(config.secret_key, "checkin-scene-v1"),
         qrcodes=QrCodeCache(wechat, redis),
-        limiter=RateLimiter(redis),
+        limiter=limiter,
         signer=signer,
         storage=make_storage(config, signer),
         incoming=incoming,
         uploads=UploadGate(config, redis, incoming),
         # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
-        image_pool=ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image"),
+        image_pool=image_pool,
+        image_budget=image_budget,
+        certificates=CertificateDrawings(image_budget, limiter, config.limit_certificate),
         background=background,
         rankings=rankings,
         jobs=jobs,

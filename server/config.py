@@ -74,6 +74,12 @@ class Config:
     limit_upload: Rate = field(default_factory=lambda: Rate(60, 60))
     limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
     limit_enroll: Rate = field(default_factory=lambda: Rate(30, 60))
+
+    limit_certificate: Rate = field(default_factory=lambda: Rate(10, 60))  # renders, not cached answers
+    # Image work (decode, derive, certificate drawing) per person: jobs at once in one process, and
+    # thread CPU seconds per period across processes (Redis) — so one person cannot starve the pool.
+    image_concurrency: int = 1
+    image_cpu: Rate = field(default_factory=lambda: Rate(20, 60))
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
     job_retry_delay: float = 5.0
@@ -140,6 +146,11 @@ class Config:
             limit_upload=Rate.parse("WENMING_LIMIT_UPLOAD", get("WENMING_LIMIT_UPLOAD", "60/minute") or ""),
             limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
             limit_enroll=Rate.parse("WENMING_LIMIT_ENROLL", get("WENMING_LIMIT_ENROLL", "30/minute") or ""),
+            limit_certificate=Rate.parse(
+                "WENMING_LIMIT_CERTIFICATE", get("WENMING_LIMIT_CERTIFICATE", "10/minute") or ""
+            ),
+            image_concurrency=_number(env, "WENMING_IMAGE_CONCURRENCY", cls.image_concurrency, int),
+            image_cpu=Rate.parse("WENMING_IMAGE_CPU_SECONDS", get("WENMING_IMAGE_CPU_SECONDS", "20/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),

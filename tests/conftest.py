@@ -332,6 +332,7 @@ async def clean_slate(service: Service, wechat: FakeWeChat) -> None:
         await service.services.redis.flushdb()
         await service.services.rankings.rebuild(datetime.now(UTC))  # warm, empty boards
     service.services.limiter._local.clear()
+    service.services.image_budget.reset()
 
 
 @pytest_asyncio.fixture

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 # The PID whose children must not outlive it; children inherit the environment, so each sets it
 # to its own PID in turn (a process its worker spawns then dies with that worker).
-PARENT_PID_ENV = "WENMING_PARENT_PID"
+# Not a setting (nobody sets it but the processes themselves), hence no WENMING_ prefix.
+PARENT_PID_ENV = "WENMINGPROC_PARENT_PID"
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web'
     from server.runtime.background import Background
     from server.runtime.effects import Effects
     from server.runtime.jobs import Jobs
+    from server.web.certcache import CertificateDrawings
+    from server.web.imagebudget import ImageBudget
     from server.web.intake import UploadGate
     from server.web.ratelimit import RateLimiter
     from server.wechat.client import WeChatClient
@@ -50,6 +52,8 @@ class Services:
     incoming: str  # folder of uploads in progress
     uploads: UploadGate  # open-upload caps and the body deadline
     image_pool: ThreadPoolExecutor  # Pillow work, off the event loop
+    image_budget: ImageBudget  # each person's share of image_pool
+    certificates: CertificateDrawings  # certificate PNGs kept until their figures change
     background: Background
     rankings: Rankings
     jobs: Jobs

@@ -168,6 +168,14 @@ async def test_png_bomb_is_400_fast(api, volunteer) -> None:
     assert time.perf_counter() - started < 2
 
 
+async def test_a_tiny_file_of_a_huge_flat_picture_is_400_fast(api, volunteer) -> None:
+    data = encode(Image.new("RGB", (6320, 6320), (200, 30, 30)), "WEBP", lossless=True)  # ~2 KB
+    started = time.perf_counter()
+    body = await refused(api, volunteer, data, 400, "bad_image", filename="flat.webp", content_type="image/webp")
+    assert time.perf_counter() - started < 1
+    assert "文件大小" in body["error"]["message"]
+
+
 async def test_empty_file_is_400(api, volunteer) -> None:
     body = await refused(api, volunteer, b"", 400, "invalid_request")
     assert "file" in body["error"]["details"]["fields"]

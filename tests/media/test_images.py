@@ -263,6 +263,33 @@ def test_decompression_bomb_png_is_400_fast(tmp_path: Path) -> None:
     assert (err.status, err.code) == (400, "bad_image")
 
 
+def test_a_2_kb_webp_of_40_megapixels_is_refused_before_decoding(tmp_path: Path) -> None:
+    # Lossless WebP of one colour: 6320x6320 (just under the 40-MP cap) in under 2 KB, ~1.9 s to ingest.
+    data = encode(Image.new("RGB", (6320, 6320), (200, 30, 30)), "WEBP", lossless=True)
+    assert len(data) < 4096
+    path = write(tmp_path, "flat.webp", data)
+
+    started = time.perf_counter()
+    err = rejected(path)
+
+    assert time.perf_counter() - started < 0.5
+    assert (err.status, err.code) == (400, "bad_image")
+    assert "像素" in err.message and "文件大小" in err.message
+
+
+def test_pixels_per_byte_bound_spares_small_and_plausible_pictures(tmp_path: Path) -> None:
+    # Under 4 MP any file size is fine: decoding it is cheap whatever it compresses to.
+    small_flat = encode(Image.new("RGB", (1000, 1000), (255, 255, 255)), "WEBP", lossless=True)
+    # 6 MP of flat colour as RGB PNG: deflate's 1032:1 limit leaves about 300 pixels per byte.
+    flat_rgb = encode(Image.new("RGB", (3000, 2000), (240, 240, 240)), "PNG")
+    # The same picture as 8-bit grey packs 3x the pixels into each byte: past the bound.
+    flat_grey = encode(Image.new("L", (3000, 2000), 240), "PNG")
+
+    assert ingest(write(tmp_path, "small.webp", small_flat)).width == 1000
+    assert ingest(write(tmp_path, "flat.png", flat_rgb)).width == 3000
+    assert rejected(write(tmp_path, "grey.png", flat_grey)).code == "bad_image"
+
+
 def test_own_pixel_limit_applies_below_pillows(tmp_path: Path) -> None:
     data = encode(scene((400, 300)), "PNG")
     path = write(tmp_path, "ok.png", data)

@@ -72,6 +72,9 @@ def test_postgresql_scheme_is_accepted():
         ("WENMING_PUBLIC_BASE_URL", "https://"),
         ("WENMING_PUBLIC_BASE_URL", "https://wenming.example.cn/?x=1"),
         ("WENMING_WECHAT_API_BASE", "api.weixin.qq.com"),
+        ("WENMING_IMAGE_CONCURRENCY", "0"),
+        ("WENMING_IMAGE_CPU_SECONDS", "20"),
+        ("WENMING_LIMIT_CERTIFICATE", "lots"),
     ],
 )
 def test_bad_values_name_the_setting(name, value):
@@ -91,6 +94,25 @@ def test_bad_values_name_the_setting(name, value):
 )
 def test_good_urls_are_taken(name, value):
     Config.from_env({**PROD, name: value})
+
+
+def test_image_budget_settings_parse():
+    config = Config.from_env(
+        {
+            **PROD,
+            "WENMING_IMAGE_CONCURRENCY": "2",
+            "WENMING_IMAGE_CPU_SECONDS": "90/hour",
+            "WENMING_LIMIT_CERTIFICATE": "3/minute",
+        }
+    )
+    defaults = Config.from_env(PROD)
+
+    assert (config.image_concurrency, config.image_cpu, config.limit_certificate) == (2, Rate(90, 3600), Rate(3, 60))
+    assert (defaults.image_concurrency, defaults.image_cpu, defaults.limit_certificate) == (
+        1,
+        Rate(20, 60),
+        Rate(10, 60),
+    )
 
 
 def test_trusted_proxies_and_templates_parse():
