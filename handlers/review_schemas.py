@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from handlers.schemas import Id, OrgRead, PageQuery, Strict
+from handlers.schemas import Id, LedgerRead, OrgRead, PageQuery, Strict
 from media.storage import Storage, variant_keys
-from models.ledger import LedgerEntry
 from models.users import Profile
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -45,28 +43,6 @@ class QueueQuery(PageQuery):
     status: Literal["pending", "flagged", "approved", "rejected", "withdrawn"] | None = Field(
         None, description="默认：待审核（pending 与 flagged）"
     )
-
-
-class LedgerRead(BaseModel):
-    id: str
-    kind: Literal["award", "reversal"]
-    points: int
-    service_hours: float
-    reason: str
-    submission_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, e: LedgerEntry) -> LedgerRead:
-        return cls(
-            id=str(e.id),
-            kind=e.kind,
-            points=e.points,
-            service_hours=float(e.service_hours),
-            reason=e.reason,
-            submission_id=str(e.submission_id) if e.submission_id else None,
-            created_at=e.created_at,
-        )
 
 
 class LedgerPage(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from media.storage import Storage, variant_keys
+from models.ledger import LedgerEntry
 from models.org_requests import OrgChangeRequest
 from models.orgs import Org
 from models.users import User
@@ -318,7 +319,7 @@ class ExportedSubmission(BaseModel):
     review: ExportedReview | None = Field(description="审核结果与理由；未审核为 null")
 
 
-class ExportedLedgerEntry(BaseModel):
+class LedgerRead(BaseModel):
     id: str
     kind: Literal["award", "reversal"]
     points: int
@@ -326,6 +327,18 @@ class ExportedLedgerEntry(BaseModel):
     reason: str
     submission_id: str | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, e: LedgerEntry) -> LedgerRead:
+        return cls(
+            id=str(e.id),
+            kind=e.kind,
+            points=e.points,
+            service_hours=float(e.service_hours),
+            reason=e.reason,
+            submission_id=str(e.submission_id) if e.submission_id else None,
+            created_at=e.created_at,
+        )
 
 
 class ExportedCertificate(BaseModel):
@@ -356,7 +369,7 @@ class PersonalData(BaseModel):
     enrollments: list[ExportedEnrollment]
     photos: list[ExportedPhoto]
     submissions: list[ExportedSubmission]
-    ledger: list[ExportedLedgerEntry] = Field(description="积分明细：每一笔获得与撤销")
+    ledger: list[LedgerRead] = Field(description="积分明细：每一笔获得与撤销")
     certificates: list[ExportedCertificate] = Field(description="开具过的志愿服务证明")
     org_requests: list[ExportedOrgRequest] = Field(description="组织变更申请及审核结果")
 

@@ -212,7 +212,6 @@ MODELS: dict[str, str] = {
     "ExportedPhoto": "导出的照片信息",
     "ExportedSubmission": "导出的提交记录",
     "ExportedReview": "导出的审核结果",
-    "ExportedLedgerEntry": "导出的积分明细",
     "ExportedCertificate": "导出的志愿服务证明",
     "ExportedOrgRequest": "导出的组织变更申请",
     "PersonalData": "我的个人信息导出：服务保存的关于本人的全部数据",
@@ -409,15 +408,6 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "reason": ("审核理由；没有时为 null", "照片清晰，内容符合要求"),
         "points": ("通过时给的积分；不通过为 null", 10),
         "reviewed_at": ("审核时间", LATER),
-    },
-    "ExportedLedgerEntry": {
-        "id": ("明细 id", ID),
-        "kind": ("类型", "award"),
-        "points": ("积分变化；撤销为负数", 10),
-        "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
-        "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
-        "submission_id": ("相关提交 id；没有时为 null", ID),
-        "created_at": ("记账时间", LATER),
     },
     "ExportedCertificate": {
         "serial": ("证明编号", "WM-20260501-7KQ2M9XA"),
