@@ -536,6 +536,23 @@ async def wait_for_lock_wait(watcher: asyncpg.Connection, table: str, what: str)
     pytest.fail(f"{what} never waited for its row lock")
 
 
+async def restart_database_and_retry(
+    scene: Scene, first: asyncio.Task[Outcome], held: str, url: str, who: Volunteer
+) -> tuple[Outcome, Outcome, DatabaseState]:
+    """Stop PostgreSQL (fast) under ``first``, the enrollment waiting at a held row lock, start it again and
+    release the ``held`` rows; once the service is ready, retry the enrollment with the same key.
+    Returns the cut-off answer, the retry's and the database state after it."""
+    await scene.pg.stop("fast")
+    cut_off = await first
+    await scene.pg.start()
+    await release_rows(scene.pg, held)
+    assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
+
+    retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
+    rows = await database_state(scene.pg, scene.task_id)
+    return cut_off, retry, rows
+
+
 async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(wechat: FakeWeChat) -> None:
     """The claim on a key whose request died with the database must not outlive it: the retry runs."""
     async with postgres_scene(wechat, quota=5, volunteers=1) as scene:
@@ -550,14 +567,7 @@ async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(w
             await wait_for_lock_wait(watcher, "tasks", "the enrollment")
         finally:
             await watcher.close()
-        await scene.pg.stop("fast")
-        cut_off = await first
-        await scene.pg.start()
-        await release_rows(scene.pg, "task-row")
-        assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
-
-        retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
-        rows = await database_state(scene.pg, scene.task_id)
+        cut_off, retry, rows = await restart_database_and_retry(scene, first, "task-row", url, who)
 
     report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
     print(report)
@@ -588,14 +598,7 @@ async def test_an_enrollment_committed_just_before_a_database_restart_answers_it
             await wait_for_lock_wait(watcher, "idempotency_records", "recording the answer")
         finally:
             await watcher.close()
-        await scene.pg.stop("fast")
-        cut_off = await first
-        await scene.pg.start()
-        await release_rows(scene.pg, "key-row")
-        assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
-
-        retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
-        rows = await database_state(scene.pg, scene.task_id)
+        cut_off, retry, rows = await restart_database_and_retry(scene, first, "key-row", url, who)
 
     report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
     print(report)
