@@ -35,14 +35,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
@@ -57,24 +52,24 @@ import asyncpg
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _command, _git, machine
+from bench.common import (
+    API,
+    REPO_ROOT,
+    RESULTS_PATH,
+    Service,
+    _git,
+    free_port,
+    run_cli,
+    service_env,
+    unpack,
+    write_results,
+)
+from bench.ingest import _command, machine
 from server.wechat.fake import FakeWeChat
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 SECTION_TITLE = "## Abuse: trickling uploads and copies on one Idempotency-Key (before/after)"
-PLACEHOLDER = "No benchmarks have been recorded yet."
-WENMING = [sys.executable, "-m", "server.cli"]
-API = "/api/v1"
 MIB = 1024 * 1024
 BOUNDARY = "benchabuseboundary"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- a proxy that counts the statements the service sends to PostgreSQL -----------------------------------------
@@ -160,77 +155,6 @@ class Version:
     label: str  # before | after
     tree: Path
     described: str
-
-
-class Service:
-    """``wenming serve`` from ``tree`` in its own process group; its log goes to a file."""
-
-    def __init__(self, tree: Path, env: dict[str, str], log_path: Path) -> None:
-        self.tree, self.env, self.log_path = tree, env, log_path
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                *WENMING,
-                *("serve", "--port", str(self.port), "--workers", "1"),
-                env=self.env,
-                cwd=self.tree,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if self.proc.returncode is not None:
-                    raise SystemExit(f"the service exited with {self.proc.returncode}; see {self.log_path}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{self.base_url}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise SystemExit(f"the service did not answer /healthz within 30 s; see {self.log_path}")
-
-    async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            await self.proc.wait()
-
-
-async def run_cli(tree: Path, env: dict[str, str], *args: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        *WENMING, *args, env=env, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 120)
-    if proc.returncode:
-        raise SystemExit(f"`wenming {' '.join(args)}` in {tree} failed ({proc.returncode}):\n{out.decode()}")
-
-
-def service_env(tree: Path, database_url: str, media_root: Path, wechat: FakeWeChat, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
-    env.update(
-        PYTHONPATH=str(tree),  # this tree's code, whatever the virtualenv's editable install points at
-        WENMING_ENV="test",
-        WENMING_DATABASE_URL=database_url,
-        WENMING_MEDIA_ROOT=str(media_root),
-        WENMING_WECHAT_API_BASE=wechat.base_url,
-        WENMING_WECHAT_APPID=wechat.appid,
-        WENMING_WECHAT_SECRET=wechat.secret,
-        WENMING_WECHAT_TIMEOUT="1.5",
-        WENMING_LIMIT_SIGNIN="100000/minute",
-        WENMING_LOG_LEVEL="WARNING",
-    )
-    env.update(extra)
-    return env
 
 
 async def sign_in(base_url: str, wechat: FakeWeChat, openid: str) -> str:
@@ -436,19 +360,26 @@ async def measure(version: Version, args: argparse.Namespace, wechat: FakeWeChat
     try:
         media_root = tmp / f"media-{version.label}"
         media_root.mkdir()
-        base_env = service_env(version.tree, counted_url, media_root, wechat)
-        await run_cli(version.tree, base_env, "migrate")
+        base_env = service_env(
+            counted_url,
+            media_root,
+            wechat,
+            PYTHONPATH=str(version.tree),  # this tree's code, whatever the virtualenv's editable install points at
+            WENMING_LOG_LEVEL="WARNING",
+        )
+        await run_cli("migrate", env=base_env, cwd=version.tree)
         log_path = tmp / f"service-{version.label}.log"
 
         print(f"[{version.label}] A: trickling uploads for {args.observe:.0f} s ...", file=sys.stderr)
-        svc = Service(version.tree, {**base_env, "WENMING_UPLOAD_DEADLINE": str(args.deadline)}, log_path)
+        deadline_env = {**base_env, "WENMING_UPLOAD_DEADLINE": str(args.deadline)}
+        svc = Service(deadline_env, free_port(), log_path, cwd=version.tree)
         await svc.start()
         try:
             trickle = await trickling_uploads(svc, media_root, wechat, args, version.label)
         finally:
             await svc.stop()
 
-        svc = Service(version.tree, base_env, log_path)
+        svc = Service(base_env, free_port(), log_path, cwd=version.tree)
         await svc.start()
         piles = []
         try:
@@ -542,30 +473,7 @@ def render(results: list[Measured], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_results(section: str, results_path: Path = RESULTS_PATH) -> None:
-    """Put ``section`` into RESULTS.md: replace an earlier one with the same title, else append; keep the rest."""
-    text = results_path.read_text(encoding="utf-8") if results_path.exists() else "# Benchmark results\n"
-    text = re.sub(rf"^{re.escape(PLACEHOLDER)}[ \t]*\n?", "", text, flags=re.M)
-    existing = re.compile(rf"^{re.escape(SECTION_TITLE)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if existing.search(text):
-        text = existing.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 # --- main -----------------------------------------------------------------------------------------------------------
-
-
-def extract(ref: str, into: Path) -> str:
-    """The tree of ``ref`` under ``into``; returns its short commit."""
-    commit = _git("rev-parse", "--short", ref)
-    if not commit:
-        raise SystemExit(f"--before {ref!r} is not a commit of this repository")
-    archive = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return commit
 
 
 def after_described() -> str:
@@ -581,8 +489,7 @@ async def run(args: argparse.Namespace) -> list[Measured]:
         with tempfile.TemporaryDirectory(prefix="wenming-bench-abuse-") as tmp_name:
             tmp = Path(tmp_name)
             before_tree = tmp / "before-tree"
-            before_tree.mkdir()
-            commit = extract(args.before, before_tree)
+            commit = unpack(args.before, before_tree)
             versions = [
                 Version("before", before_tree, f"commit `{commit}` (`--before {args.before}`)"),
                 Version("after", REPO_ROOT, after_described()),
@@ -611,7 +518,7 @@ def main(argv: list[str] | None = None) -> None:
     section = render(results, args)
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, SECTION_TITLE)
         print(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

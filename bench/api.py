@@ -66,6 +66,7 @@ import redis
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import API, REPO_ROOT, RESULTS_PATH, WENMING, free_port, log, write_results
 from bench.ingest import _command, _count, make_photo
 from bench.leaderboard import (
     AWARD_HOURS,
@@ -86,21 +87,15 @@ from bench.leaderboard import (
     settle,
     tree_fingerprint,
     versions,
-    write_results,
     wrk_command,
 )
-from bench.uploads import code_version, free_port
+from bench.uploads import code_version
 from models.users import hash_token
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 TITLE = "## API throughput and latency (tasks, leaderboard, uploads)"
 QUICK_TITLE = "## API throughput and latency (tasks, leaderboard, uploads; quick smoke run)"
 
-WENMING = [sys.executable, "-m", "server.cli"]
 BARE = [sys.executable, "-m", "bench.bare"]
-API = "/api/v1"
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # where Tortoise (use_tz, timezone) puts datetimes in SQLite
 PHOTO_SIZE = (2000, 1500)  # 3 MP as the sensor writes it; EXIF orientation 6 makes it 1500x2000 upright
 PHOTO_NAME = "IMG_20240518_102107.jpg"
@@ -128,10 +123,6 @@ TARGET_TEXT = {
 PG, SQLITE = "PostgreSQL + Redis", "SQLite"
 ROW_TARGETS = ("tasks", "leaderboard")  # runs whose PostgreSQL rows read are counted (``--rows``)
 STATS_LAG = 11.0  # seconds: PostgreSQL backends report table statistics after 10 s idle (PGSTAT_IDLE_INTERVAL)
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- the data -----------------------------------------------------------------------------------------------------
@@ -626,7 +617,7 @@ def measure_config(
         tmp / f"bare-{tag}.log",
     )
     try:
-        _log(f"[{label}] starting the service and the bare app ...")
+        log(f"[{label}] starting the service and the bare app ...")
         wenming.start()
         token, uid = data.tokens[0], data.token_users[0]
         sample, config.answer_bytes["tasks"] = check_tasks(wenming, token)
@@ -658,7 +649,7 @@ def measure_config(
         if args.settle > 0:
             config.busy_at_start = settle(args.quiet, args.settle)
             if config.busy_at_start >= args.quiet:
-                _log(f"  note: the machine was still {config.busy_at_start:.2f} cores busy after {args.settle:g} s")
+                log(f"  note: the machine was still {config.busy_at_start:.2f} cores busy after {args.settle:g} s")
         quiet_since = time.perf_counter()  # when the service last touched the database
         for _ in range(args.rounds):
             for name in ORDER:
@@ -683,7 +674,7 @@ def measure_config(
                     config.created += counted["created"]
                     config.not_created += counted["other"]
                     clean_media(media_root)
-                _log(
+                log(
                     f"  {name:>11}: {run.rps:9,.1f} req/s  p50 {_ms(run.p50)}  p99 {_ms(run.p99)}  "
                     f"non-2xx {run.non_2xx}  socket errors {run.socket_errors}  drained {config.drained[-1]:.1f} s  "
                     + " ".join(f"{k} {v:.2f}" for k, v in run.cpu.items())
@@ -731,11 +722,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
     db: str | None = None
     try:
         for size in args.sizes:
-            _log(f"== {size:,} users and tasks: generating rows ...")
+            log(f"== {size:,} users and tasks: generating rows ...")
             data = generate(size, args, datetime.now(UTC))
             info = SizeInfo(size, data.counts, data.generate_s)
             outcome.sizes.append(info)
-            _log(f"  {data.generate_s:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in data.counts.items()))
+            log(f"  {data.generate_s:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in data.counts.items()))
             scripts = write_scripts(tmp, data, photo)
 
             db = f"wenming_bench_api_{secrets.token_hex(4)}"
@@ -744,13 +735,13 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
             env = service_env(db_url, args.redis, media_root)
             info.pg_migrate_s, _ = cli(["migrate"], env)
             info.pg_fill_s, info.pg_size = asyncio.run(fill_postgres(db_url, data))
-            _log(f"  PostgreSQL {db}: migrate {info.pg_migrate_s:.1f} s, COPY + VACUUM {info.pg_fill_s:.1f} s")
+            log(f"  PostgreSQL {db}: migrate {info.pg_migrate_s:.1f} s, COPY + VACUUM {info.pg_fill_s:.1f} s")
             info.rebuild_s, output = cli(["ranking", "rebuild"], env)
             info.rebuild_line = next((ln for ln in output.splitlines() if ln.startswith("rebuilt")), "").strip()
             members = int(r.zcard(PREFIX + "all"))
             if members != sum(1 for p in data.totals.values() if p > 0):
                 raise SystemExit(f"the rebuilt board has {members} people, the ledger {len(data.totals)}")
-            _log(f"  ranking rebuild {info.rebuild_s:.1f} s ({info.rebuild_line}); board of {members:,}")
+            log(f"  ranking rebuild {info.rebuild_s:.1f} s ({info.rebuild_line}); board of {members:,}")
             for workers in args.workers:
                 outcome.configs.append(
                     measure_config(
@@ -777,7 +768,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
                 cli(["migrate"], env)
                 info.sqlite_fill_s = fill_sqlite(path, data)
                 info.sqlite_bytes = path.stat().st_size
-                _log(f"  SQLite: executemany + ANALYZE {info.sqlite_fill_s:.1f} s, {info.sqlite_bytes / 1e6:.0f} MB")
+                log(f"  SQLite: executemany + ANALYZE {info.sqlite_fill_s:.1f} s, {info.sqlite_bytes / 1e6:.0f} MB")
                 outcome.configs.append(
                     measure_config(SQLITE, 1, data, env, media_root, photo, scripts, args, tmp, outcome)
                 )
@@ -788,7 +779,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
             asyncio.run(admin_sql(args.postgres, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         r.flushdb()
         r.close()
-        _log(f"dropped the databases, flushed {args.redis}")
+        log(f"dropped the databases, flushed {args.redis}")
     outcome.seconds = time.perf_counter() - outcome.started
     return outcome
 
@@ -1080,7 +1071,7 @@ def main(argv: list[str] | None = None) -> None:
     print(section)
     if args.write:
         write_results(section, title)
-        _log(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+        log(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}")
     if failure_count(outcome):
         sys.exit(1)
 

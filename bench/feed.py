@@ -66,9 +66,10 @@ from tortoise.queryset import QuerySet
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api import Dataset, _log, _size, _sizes, fill_postgres, generate
+from bench.api import Dataset, _size, _sizes, fill_postgres, generate
+from bench.common import log, write_results
 from bench.ingest import _command, _cpu_model
-from bench.leaderboard import _interrupted, admin_sql, tree_fingerprint, write_results
+from bench.leaderboard import _interrupted, admin_sql, tree_fingerprint
 from bench.uploads import code_version
 from models import feed
 from models.campaigns import Enrollment, Task
@@ -79,8 +80,6 @@ from server.kernel.clock import now_utc
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.runtime.db import apply_migrations, close_db, init_db
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
 TITLE = "## Task feed query: before and after dropping DISTINCT (`GET /tasks`)"
 BEFORE_COMMIT = "ab9c468"  # the last commit with the DISTINCT feed query
 FIX_COMMIT = "72c8558"  # "Feed: no SELECT DISTINCT; mine=1 filters with a subquery"
@@ -302,10 +301,10 @@ async def check_pair(case: Case, user: User, query: Page) -> tuple[tuple[str, li
     where = f"{_size(case.size)} {case.query} ({case.setting})"
     if problems:
         for problem in problems:
-            _log(f"FAILURE: {where}: {problem}")
+            log(f"FAILURE: {where}: {problem}")
         return None
     case.page_ids = b_got[0]
-    _log(f"  {where}: A and B agree on a page of {len(b_got[0])} tasks ({b_got[0][0]} .. {b_got[0][-1]})")
+    log(f"  {where}: A and B agree on a page of {len(b_got[0])} tasks ({b_got[0][0]} .. {b_got[0][-1]})")
     return a_sent[0], b_sent[0]
 
 
@@ -356,7 +355,7 @@ async def measure_setting(
                 lambda q=query: before_feed(user, q, None),
                 lambda q=query: feed.task_feed(user, q, None),
             )
-            _log(
+            log(
                 f"  {_size(size)} {name} ({setting}): EXPLAIN before {_f(_median(case.explain_ms['A']))} ms, "
                 f"after {_f(_median(case.explain_ms['B']))} ms; feed call before {_f(_median(case.wall_s['A']) * 1e3)}"
                 f" ms, after {_f(_median(case.wall_s['B']) * 1e3)} ms"
@@ -374,11 +373,11 @@ def _pick_user(data: Dataset) -> tuple[int, int]:
 
 
 async def measure_size(size: int, args: argparse.Namespace, outcome: Outcome) -> None:
-    _log(f"== {size:,} users and tasks: generating rows ...")
+    log(f"== {size:,} users and tasks: generating rows ...")
     data = generate(size, args, datetime.now(UTC))
     info = SizeInfo(size, data.counts, data.generate_s)
     outcome.sizes.append(info)
-    _log(f"  {data.generate_s:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in data.counts.items()))
+    log(f"  {data.generate_s:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in data.counts.items()))
     db = f"wenming_bench_feed_{secrets.token_hex(4)}"
     db_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(args.postgres)._replace(path=f"/{db}"))
     await admin_sql(args.postgres, f'CREATE DATABASE "{db}"')
@@ -387,7 +386,7 @@ async def measure_size(size: int, args: argparse.Namespace, outcome: Outcome) ->
         try:
             await apply_migrations()
             info.fill_s, info.db_size = await fill_postgres(db_url, data)
-            _log(f"  PostgreSQL {db}: COPY + VACUUM ANALYZE {info.fill_s:.1f} s, {info.db_size}")
+            log(f"  PostgreSQL {db}: COPY + VACUUM ANALYZE {info.fill_s:.1f} s, {info.db_size}")
             info.user_id, info.user_enrollments = _pick_user(data)
             user = await User.get(id=info.user_id).select_related("org")
             if user.is_staff:
@@ -409,7 +408,7 @@ async def measure_size(size: int, args: argparse.Namespace, outcome: Outcome) ->
             await close_db()
     finally:
         await admin_sql(args.postgres, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        _log(f"  dropped {db}")
+        log(f"  dropped {db}")
 
 
 async def measure(args: argparse.Namespace) -> Outcome:
@@ -589,9 +588,9 @@ def main(argv: list[str] | None = None) -> None:
     print(section)
     if args.write:
         write_results(section, TITLE)
-        _log("written to bench/RESULTS.md")
+        log("written to bench/RESULTS.md")
     if outcome.failures:
-        _log("FAILURES:\n" + "\n".join(f"  {f}" for f in outcome.failures))
+        log("FAILURES:\n" + "\n".join(f"  {f}" for f in outcome.failures))
         sys.exit(1)
 
 

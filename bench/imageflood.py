@@ -36,8 +36,6 @@ import contextlib
 import io
 import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,24 +50,17 @@ from PIL import Image, ImageDraw
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _command, _git, machine
-from bench.uploads import code_version, free_port, sign_in
+from bench.common import API, REPO_ROOT, Service, free_port, log, run_cli, sqlite_env, unpack, write_results
+from bench.ingest import _command, machine
+from bench.uploads import code_version, sign_in
 from server.wechat.fake import FakeWeChat
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 SECTION_TITLE = "## Image flood: another person's upload while one person floods the image threads"
-WENMING = [sys.executable, "-m", "server.cli"]
-MEDIA = "/api/v1/media"
+MEDIA = f"{API}/media"
 CLIENT_TIMEOUT = 300
 FIRST_VICTIM_DELAY_S = 1.0
 # The other person starts an upload at most this often: 40 a minute, inside their own upload limit (60/minute).
 OTHER_EVERY_S = 1.5
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- pictures -----------------------------------------------------------------------------------------------------
@@ -101,81 +92,18 @@ def small_photo() -> bytes:
 # --- the service --------------------------------------------------------------------------------------------------
 
 
-def unpack(rev: str, into: Path) -> str:
-    """The tree of ``rev`` in ``into``; returns its short hash."""
-    commit = _git("rev-parse", "--short", rev)
-    if not commit:
-        raise SystemExit(f"--before {rev!r} is not a commit of this repository")
-    into.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", commit], cwd=REPO_ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return commit
-
-
-def service_env(tmp: Path, port: int, wechat: FakeWeChat) -> dict[str, str]:
-    media_root = tmp / "media"
-    media_root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
-    env.update(
-        WENMING_ENV="test",
-        WENMING_DATABASE_URL=f"sqlite://{tmp / 'bench.sqlite3'}",
-        WENMING_MEDIA_ROOT=str(media_root),
-        WENMING_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        WENMING_WECHAT_API_BASE=wechat.base_url,
-        WENMING_WECHAT_APPID=wechat.appid,
-        WENMING_WECHAT_SECRET=wechat.secret,
-        WENMING_WECHAT_TIMEOUT="1.5",
-        WENMING_LIMIT_SIGNIN="100000/minute",
-        WENMING_LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 @contextlib.asynccontextmanager
 async def running_service(code: Path, tmp: Path, wechat: FakeWeChat):
     """``wenming serve`` from ``code`` (its own process group); yields the base URL."""
     port = free_port()
-    env = service_env(tmp, port, wechat)
-    migrate = await asyncio.create_subprocess_exec(
-        *WENMING, "migrate", env=env, cwd=code, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    out, _ = await migrate.communicate()
-    if migrate.returncode:
-        raise SystemExit(f"`wenming migrate` in {code} failed:\n{out.decode()}")
-    log_path = tmp / "service.log"
-    with log_path.open("wb") as sink:
-        proc = await asyncio.create_subprocess_exec(
-            *WENMING,
-            *("serve", "--port", str(port), "--workers", "1"),
-            env=env,
-            cwd=code,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    env = sqlite_env(tmp, port, wechat, WENMING_LOG_LEVEL="WARNING")
+    await run_cli("migrate", env=env, cwd=code)
+    service = Service(env, port, tmp / "service.log", cwd=code, grace=30)
+    await service.start()
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if proc.returncode is not None:
-                    raise SystemExit(f"the service exited:\n{log_path.read_text(errors='replace')[-3000:]}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{base_url}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit("the service did not answer /healthz within 30 s")
-        yield base_url
+        yield service.base_url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+        await service.stop()
 
 
 # --- load ---------------------------------------------------------------------------------------------------------
@@ -301,16 +229,6 @@ def render(runs: list[Run], args: argparse.Namespace, before: str, after: str, p
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, results_path: Path = RESULTS_PATH) -> None:
-    text = results_path.read_text(encoding="utf-8") if results_path.exists() else "# Benchmark results\n"
-    existing = re.compile(rf"^{re.escape(SECTION_TITLE)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if existing.search(text):
-        text = existing.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 async def main_async(args: argparse.Namespace) -> str:
     pictures = flood_pictures()
     chosen = {name: pictures[name] for name in args.pictures}
@@ -349,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     section = asyncio.run(main_async(args))
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, SECTION_TITLE)
 
 
 if __name__ == "__main__":

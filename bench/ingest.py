@@ -34,7 +34,6 @@ import random
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,13 +49,10 @@ from PIL.TiffImagePlugin import IFDRational
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import REPO_ROOT, RESULTS_PATH, _git, write_results
 from media import images
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 SECTION_TITLE = "## Image ingest (12 MP JPEG)"
-PLACEHOLDER = "No benchmarks have been recorded yet."
 
 PHOTO_SIZE = (4000, 3000)  # as the sensor writes it; orientation 6 makes it 3000x4000 upright
 PHOTO_QUALITY = 92
@@ -281,14 +277,6 @@ def machine() -> str:
     )
 
 
-def _git(*args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip()
-
-
 def _command() -> str:
     where = Path.cwd()
     command = f"`{shlex.join(sys.orig_argv)}`"
@@ -349,18 +337,6 @@ def render(run: Run, *, rounds: int, warmups: int, input_text: str, output_text:
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, results_path: Path = RESULTS_PATH) -> None:
-    """Put ``section`` into RESULTS.md: replace an earlier one with the same title, else append; keep the rest."""
-    text = results_path.read_text(encoding="utf-8") if results_path.exists() else "# Benchmark results\n"
-    text = re.sub(rf"^{re.escape(PLACEHOLDER)}[ \t]*\n?", "", text, flags=re.M)
-    existing = re.compile(rf"^{re.escape(SECTION_TITLE)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if existing.search(text):
-        text = existing.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 # --- main ---------------------------------------------------------------------------------------------------------
 
 
@@ -410,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     section = render(run, rounds=args.rounds, warmups=args.warmups, input_text=input_text, output_text=output_text)
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, SECTION_TITLE)
         print(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}", file=sys.stderr)
 
 

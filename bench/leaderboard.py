@@ -68,19 +68,13 @@ import redis
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _command, _count, _cpu_model, _git
-from bench.uploads import code_version, free_port, thread_cpu
+from bench.common import API, REPO_ROOT, RESULTS_PATH, WENMING, _git, free_port, log, write_results
+from bench.ingest import _command, _count, _cpu_model
+from bench.uploads import code_version, thread_cpu
 from models.rankings import PREFIX, parse_scope, period_keys, points_of
 from models.users import hash_token
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
-PLACEHOLDER = "No benchmarks have been recorded yet."
-
-WENMING = [sys.executable, "-m", "server.cli"]
 BARE = [sys.executable, "-m", "bench.bare"]
-API = "/api/v1"
 DAYS = 120  # ledger entries are spread over this many days before now
 REVERSAL_SHARE = 0.05
 CAMPAIGNS = 50
@@ -90,10 +84,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国志红梅文斌海燕云飞鹏辉丹晨宇欣怡子涵浩然"
 TOKEN_TTL_S = 7 * 86400
 ACTIVITY_CAP = 100.0  # the most active person earns at most this many times as often as the least
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- filling the database -------------------------------------------------------------------------------------------
@@ -379,9 +369,9 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("wb") as sink:
             self.proc = subprocess.Popen(
-                self.cmd, env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                self.cmd, env=self.env, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
             )
         for _ in range(600):
             if self.proc.poll() is not None:
@@ -527,7 +517,7 @@ def run_wrk(target: str, cmd: list[str], server: Server) -> WrkRun:
     text_non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.output)
     non_2xx = int(text_non_2xx.group(1)) if text_non_2xx else 0
     if non_2xx != s["status"]:
-        _log(f"  note: wrk printed {non_2xx} non-2xx answers but its summary counts {s['status']}")
+        log(f"  note: wrk printed {non_2xx} non-2xx answers but its summary counts {s['status']}")
     seconds = s["duration_us"] / 1e6
     cpu = {
         "service": (service_after - service_before) / wall,
@@ -648,7 +638,7 @@ def migrate(env: dict[str, str], *, again: bool = True) -> float:
     if done.returncode:
         raise SystemExit(f"`wenming migrate` failed:\n{done.output}")
     if again and "up to date" not in done.output:
-        _log(f"  note: `wenming migrate` applied new migrations mid-run: {done.output.strip()}")
+        log(f"  note: `wenming migrate` applied new migrations mid-run: {done.output.strip()}")
     return done.wall
 
 
@@ -675,12 +665,12 @@ async def _pg_version(dsn: str) -> str:
 
 
 def do_rebuild(env: dict[str, str], r: redis.Redis, dsn: str, now: datetime) -> Rebuild:
-    _log("running `wenming ranking rebuild` ...")
+    log("running `wenming ranking rebuild` ...")
     done = run_measured([*WENMING, "ranking", "rebuild"], env=env)
     if done.returncode:
         raise SystemExit(f"`wenming ranking rebuild` failed ({done.returncode}):\n{done.output}")
     line = next((ln for ln in done.output.splitlines() if ln.startswith("rebuilt")), "")
-    _log(f"  {line} (wall {done.wall:.1f} s, peak RSS {done.max_rss_mb:.0f} MB)")
+    log(f"  {line} (wall {done.wall:.1f} s, peak RSS {done.max_rss_mb:.0f} MB)")
     week_key, _ = period_keys(now)
     week_since = parse_scope("week", now).since
     all_count, all_top = asyncio.run(sql_top(dsn, None, 20))
@@ -732,7 +722,7 @@ def measure_workers(
         tmp / f"bare-{workers}.log",
     )
     try:
-        _log(f"[{workers} worker(s)] starting {wenming.label} ...")
+        log(f"[{workers} worker(s)] starting {wenming.label} ...")
         migrate(env)
         wenming.start()
         token, uid = fill_.tokens[0], fill_.token_users[0]
@@ -744,10 +734,10 @@ def measure_workers(
         if asked < 1:
             raise SystemExit(f"{wenming.label} answered without asking Redis (from SQL?):\n{wenming.log_tail()}")
         sample_week, bytes_week = check_board(wenming, q_week, token, args.limit)
-        _log(f"  scope=all  items[0] = {json.dumps(sample_all['items'][0], ensure_ascii=False)}")
-        _log(f"  scope=all  me = {sample_all['me']} ({bytes_all:,} bytes)")
-        _log(f"  scope=week items[0] = {json.dumps(sample_week['items'][0], ensure_ascii=False)}")
-        _log(f"  scope=week me = {sample_week['me']} ({bytes_week:,} bytes)")
+        log(f"  scope=all  items[0] = {json.dumps(sample_all['items'][0], ensure_ascii=False)}")
+        log(f"  scope=all  me = {sample_all['me']} ({bytes_all:,} bytes)")
+        log(f"  scope=week items[0] = {json.dumps(sample_week['items'][0], ensure_ascii=False)}")
+        log(f"  scope=week me = {sample_week['me']} ({bytes_week:,} bytes)")
         expected = fill_.totals.get(uid, 0)
         got = (sample_all["me"] or {}).get("points", 0)
         if got != expected:
@@ -755,7 +745,7 @@ def measure_workers(
         me_check = f"user {uid}: `me` = {sample_all['me']}, the ledger's sum is {expected}"
         outcome.redis_samples = {q_all: sample_all, q_week: sample_week}
         (tmp / "body.json").write_bytes(json.dumps(sample_all, ensure_ascii=False).encode())
-        _log(f"[{workers} worker(s)] starting {bare.label} ...")
+        log(f"[{workers} worker(s)] starting {bare.label} ...")
         bare.start()
         status, body, _ = get(f"{bare.base_url}/board")
         if status != 200 or json.loads(body) != sample_all:
@@ -771,18 +761,18 @@ def measure_workers(
             outcome.wrk_lines[name] = shlex.join(wrk_command(url, script, duration=args.duration, **common))
         if args.warmup > 0:
             for name, (server, url) in targets.items():
-                _log(f"  warm-up {name} ({args.warmup:g} s)")
+                log(f"  warm-up {name} ({args.warmup:g} s)")
                 run_wrk(name, wrk_command(url, script, duration=args.warmup, **common), server)
         runs: list[WrkRun] = []
         for rnd in range(args.rounds):
             for name, (server, url) in targets.items():
                 busy = settle(args.quiet, args.settle) if args.settle > 0 else 0.0
                 if busy >= args.quiet:
-                    _log(f"  note: the machine was still {busy:.2f} cores busy after waiting {args.settle:g} s")
+                    log(f"  note: the machine was still {busy:.2f} cores busy after waiting {args.settle:g} s")
                 run = run_wrk(name, wrk_command(url, script, duration=args.duration, **common), server)
                 run.busy_at_start = busy
                 runs.append(run)
-                _log(
+                log(
                     f"  round {rnd + 1} {name:>4}: {run.rps:8,.0f} req/s  p50 {_ms(run.p50)}  p99 {_ms(run.p99)}  "
                     f"non-2xx {run.non_2xx}  socket errors {run.socket_errors}  "
                     + " ".join(f"{k} {v:.2f}" for k, v in run.cpu.items())
@@ -815,7 +805,7 @@ def measure_sql(
         tmp / "wenming-sql.log",
     )
     try:
-        _log(f"[SQL path] starting {server.label} ...")
+        log(f"[SQL path] starting {server.label} ...")
         migrate(env)
         server.start()
         single: dict[str, list[float]] = {}
@@ -830,7 +820,7 @@ def measure_sql(
                     raise SystemExit(f"SQL path {query}: {status} {body[:300]!r}")
                 times.append(seconds)
             single[query] = times
-            _log(f"  {query}: single requests {', '.join(_ms(t) for t in times)}; same as Redis: {agrees[query]}")
+            log(f"  {query}: single requests {', '.join(_ms(t) for t in times)}; same as Redis: {agrees[query]}")
         runs = []
         for query in outcome.redis_samples:
             url = f"{server.base_url}{API}/leaderboard?{query}"
@@ -845,7 +835,7 @@ def measure_sql(
             outcome.wrk_lines[f"sql {query}"] = shlex.join(cmd)
             run = run_wrk(f"sql {query}", cmd, server)
             runs.append(run)
-            _log(f"  wrk {query}: {run.rps:,.2f} req/s p50 {_ms(run.p50)} p99 {_ms(run.p99)} non-2xx {run.non_2xx}")
+            log(f"  wrk {query}: {run.rps:,.2f} req/s p50 {_ms(run.p50)} p99 {_ms(run.p99)} non-2xx {run.non_2xx}")
         return SqlResult(single, runs, agrees, server.kernel.errors())
     finally:
         server.stop()
@@ -860,21 +850,19 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
     outcome.versions = versions(admin, r)
     r.flushdb()
     asyncio.run(admin_sql(admin, f'CREATE DATABASE "{db}"'))
-    _log(f"created database {db}")
+    log(f"created database {db}")
     media = tmp / "media"
     media.mkdir()
     try:
         env_redis = service_env(db_url, args.redis, media)
         outcome.migrate_s = migrate(env_redis, again=False)
         now = datetime.now(UTC)
-        _log(f"filling: {args.users:,} users, {args.entries:,} ledger rows ...")
+        log(f"filling: {args.users:,} users, {args.entries:,} ledger rows ...")
         fill_ = asyncio.run(fill(db_url, args, now))
         outcome.fill = fill_
         for step, seconds in fill_.steps.items():
-            _log(f"  {step}: {seconds:.1f} s")
-        _log(
-            f"  total {fill_.seconds:.1f} s; database {fill_.db_size}, ledger_entries with indexes {fill_.ledger_size}"
-        )
+            log(f"  {step}: {seconds:.1f} s")
+        log(f"  total {fill_.seconds:.1f} s; database {fill_.db_size}, ledger_entries with indexes {fill_.ledger_size}")
 
         outcome.rebuild = do_rebuild(env_redis, r, db_url, now)
         week_key, _ = period_keys(datetime.now(UTC))
@@ -895,11 +883,11 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
             outcome.sql = measure_sql(args, tmp, service_env(db_url, None, media), fill_, script, outcome)
     finally:
         if args.keep_db:
-            _log(f"kept the database: WENMING_DATABASE_URL={db_url} (Redis boards kept in {args.redis})")
+            log(f"kept the database: WENMING_DATABASE_URL={db_url} (Redis boards kept in {args.redis})")
         else:
             asyncio.run(admin_sql(admin, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
             r.flushdb()
-            _log(f"dropped database {db}, flushed {args.redis}")
+            log(f"dropped database {db}, flushed {args.redis}")
         r.close()
     return outcome
 
@@ -1096,18 +1084,6 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, title: str, results_path: Path = RESULTS_PATH) -> None:
-    """Put ``section`` into RESULTS.md: replace an earlier one with the same title, else append; keep the rest."""
-    text = results_path.read_text(encoding="utf-8") if results_path.exists() else "# Benchmark results\n"
-    text = re.sub(rf"^{re.escape(PLACEHOLDER)}[ \t]*\n?", "", text, flags=re.M)
-    existing = re.compile(rf"^{re.escape(title)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if existing.search(text):
-        text = existing.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 # --- main ---------------------------------------------------------------------------------------------------------
 
 
@@ -1181,7 +1157,7 @@ def main(argv: list[str] | None = None) -> None:
     print(section)
     if args.write:
         write_results(section, title)
-        _log(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}")
+        log(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}")
     if "**FAILURES" in section:
         sys.exit(1)
 

@@ -28,16 +28,14 @@ import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.ingest import _command, _cpu_model, _git
+from bench.common import RESULTS_PATH, _git, log, write_results
+from bench.ingest import _command, _cpu_model
 from bench.leaderboard import (
-    RESULTS_PATH,
-    _log,
     _pg_version,
     admin_sql,
     fill,
     migrate,
     service_env,
-    write_results,
 )
 from models.rankings import Board, Scope, _sql_all_time, _sql_ledger_board
 from server.runtime.db import close_db, init_db
@@ -132,12 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="wenming-bench-board-") as tmp:
             migrate(service_env(db_url, None, Path(tmp)), again=False)
-        _log(f"filling {db}: {args.users:,} people, {args.entries:,} ledger rows ...")
+        log(f"filling {db}: {args.users:,} people, {args.entries:,} ledger rows ...")
         started = time.perf_counter()
         filled = asyncio.run(fill(db_url, args, datetime.now(UTC)))
         fill_s = time.perf_counter() - started
         callers = random.Random(args.seed).sample(filled.token_users, len(filled.token_users))
-        _log(f"timing {args.rounds} rounds ...")
+        log(f"timing {args.rounds} rounds ...")
         times = asyncio.run(compare(db_url, callers, args.rounds, args.limit))
         pg = asyncio.run(_pg_version(args.postgres))
     finally:

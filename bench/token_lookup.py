@@ -34,8 +34,9 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.ingest import _command, _cpu_model, _git
-from bench.leaderboard import RESULTS_PATH, admin_sql, write_results
+from bench.common import RESULTS_PATH, _git, write_results
+from bench.ingest import _command, _cpu_model
+from bench.leaderboard import admin_sql
 from models.orgs import create_org
 from models.users import AuthToken, User, hash_token, issue_token, user_for_token
 from server.runtime.db import apply_migrations, close_db, init_db

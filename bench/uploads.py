@@ -37,8 +37,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,17 +52,12 @@ import aiohttp
 if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import _command, _count, _git, describe_input, machine, make_photo
+from bench.common import API, REPO_ROOT, RESULTS_PATH, Service, _git, free_port, run_cli, sqlite_env, write_results
+from bench.ingest import _command, _count, describe_input, machine, make_photo
 from server.wechat.fake import FakeWeChat
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 SECTION_TITLE = "## Uploads and /healthz (20 concurrent 12-MP uploads)"
-PLACEHOLDER = "No benchmarks have been recorded yet."
 
-WENMING = [sys.executable, "-m", "server.cli"]
-API = "/api/v1"
 UPLOAD_NAME = "IMG_20240518_102107.jpg"
 STALL_BUDGET = 0.100  # a /healthz p99 over this under load counts as a stalled loop
 CLIENT_TIMEOUT = 300  # seconds; generous, a queued upload may wait for the whole pool
@@ -74,90 +67,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- the service under test ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def service_env(tmp: Path, port: int, wechat: FakeWeChat, redis_url: str | None) -> dict[str, str]:
     """The environment of tests/support.py's ``service_env``, with the limits out of the way."""
-    media_root = tmp / "media"
-    media_root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
-    env.update(
-        WENMING_ENV="test",
-        WENMING_DATABASE_URL=f"sqlite://{tmp / 'bench.sqlite3'}",
-        WENMING_MEDIA_ROOT=str(media_root),
-        WENMING_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        WENMING_WECHAT_API_BASE=wechat.base_url,
-        WENMING_WECHAT_APPID=wechat.appid,
-        WENMING_WECHAT_SECRET=wechat.secret,
-        WENMING_WECHAT_TIMEOUT="1.5",
-        WENMING_LIMIT_UPLOAD="100000/minute",
-        WENMING_LIMIT_SIGNIN="100000/minute",
-    )
+    env = sqlite_env(tmp, port, wechat, WENMING_LIMIT_UPLOAD="100000/minute")
     if redis_url:
         env["WENMING_REDIS_URL"] = redis_url
     return env
-
-
-async def run_cli(*args: str, env: dict[str, str], wait_s: float = 120) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        *WENMING, *args, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), wait_s)
-    if proc.returncode:
-        raise SystemExit(f"`wenming {' '.join(args)}` failed ({proc.returncode}):\n{out.decode()}")
-
-
-class Service:
-    """``wenming serve`` in its own session (process group); its log goes to a file, never to an unread pipe."""
-
-    def __init__(self, env: dict[str, str], port: int, workers: int, log_path: Path) -> None:
-        self.env, self.port, self.workers, self.log_path = env, port, workers, log_path
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                *WENMING,
-                *("serve", "--port", str(self.port), "--workers", str(self.workers)),
-                env=self.env,
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if self.proc.returncode is not None:
-                    raise SystemExit(f"the service exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{self.base_url}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise SystemExit(f"the service did not answer /healthz within 30 s:\n{self.log_tail()}")
-
-    async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            await self.proc.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
 
 # --- CPU accounting from /proc ------------------------------------------------------------------------------------
@@ -400,7 +315,7 @@ async def measure(args: argparse.Namespace, photo: bytes, tmp: Path) -> Run:
     await wechat.start()  # on this loop: it only answers the sign-ins, before anything is timed
     port = free_port()
     env = service_env(tmp, port, wechat, args.redis_url)
-    service = Service(env, port, args.workers, tmp / "service.log")
+    service = Service(env, port, tmp / "service.log", workers=args.workers)
     prober: Prober | None = None
     try:
         print("migrating a fresh SQLite database ...", file=sys.stderr)
@@ -647,18 +562,6 @@ def render(run: Run, args: argparse.Namespace, input_text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str, results_path: Path = RESULTS_PATH) -> None:
-    """Put ``section`` into RESULTS.md: replace an earlier one with the same title, else append; keep the rest."""
-    text = results_path.read_text(encoding="utf-8") if results_path.exists() else "# Benchmark results\n"
-    text = re.sub(rf"^{re.escape(PLACEHOLDER)}[ \t]*\n?", "", text, flags=re.M)
-    existing = re.compile(rf"^{re.escape(SECTION_TITLE)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if existing.search(text):
-        text = existing.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def failures(run: Run) -> list[str]:
     """What must not happen: any answer but 201, above all a 5xx or none at all."""
     problems = [
@@ -732,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     section = render(run, args, input_text)
     print(section)
     if args.write:
-        write_results(section)
+        write_results(section, SECTION_TITLE)
         print(f"written to {RESULTS_PATH.relative_to(REPO_ROOT)}", file=sys.stderr)
     problems = failures(run)
     if run.server_errors:

@@ -1,4 +1,4 @@
-"""Shared helpers: an org tree, campaigns and tasks made through the HTTP API."""
+"""Shared helpers: an org tree, campaigns, tasks and submissions made through the HTTP API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.orgs import Org, create_org
+from tests.images import encode, scene
 
 CAMPAIGNS = "/api/v1/campaigns"
 TASKS = "/api/v1/tasks"
@@ -91,3 +92,13 @@ async def published_task(api: Any, staff_token: str, org_id: int | str, **overri
     """A task in a freshly published campaign of ``org_id``."""
     campaign = await make_campaign(api, staff_token, org_id)
     return await make_task(api, staff_token, campaign["id"], **overrides)
+
+
+async def hand_in(api: Any, token: str, task: dict, seed: int = 0) -> str:
+    """Enroll ``token``'s person, upload a photo and submit it; returns the submission id."""
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
+    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
+    body = {"media_ids": [upload.body["id"]], "text": "活动照片"}
+    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]

@@ -6,32 +6,55 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.support import WENMING, free_port
 
 
-async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
-    port = free_port()
+async def start_demo(port: int, cwd: Path, **extra_env: str) -> asyncio.subprocess.Process:
+    """`wenming demo --port PORT` in ``cwd`` and its own process group, without this shell's WENMING_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
-    proc = await asyncio.create_subprocess_exec(
+    env.update(extra_env)
+    return await asyncio.create_subprocess_exec(
         *WENMING,
         "demo",
         "--port",
         str(port),
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+async def read_instructions(proc: asyncio.subprocess.Process) -> list[str]:
+    """The lines the demo prints, up to its list of other sign-in codes."""
+    printed = []
+    while not any(line.startswith("Other demo sign-in codes") for line in printed):
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert line, "demo exited early:\n" + "".join(printed)
+        printed.append(line.decode())
+    return printed
+
+
+async def healthz_answers(port: int, tries: int) -> bool:
+    """Whether the demo's /healthz answers within ``tries`` probes, 0.1 s apart."""
+    for _ in range(tries):
+        probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
+        if await probe.wait() == 0:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
+    port = free_port()
+    proc = await start_demo(port, tmp_path)
     try:
-        printed = []
-        while not any(line.startswith("Other demo sign-in codes") for line in printed):
-            line = await asyncio.wait_for(proc.stdout.readline(), 60)
-            assert line, "demo exited early:\n" + "".join(printed)
-            printed.append(line.decode())
+        printed = await read_instructions(proc)
         commands = [
             line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "MEDIA=", "curl "))
         ]
@@ -39,11 +62,7 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
         # Each curl prints one JSON document without a newline: echo one after each.
         script = "set -e\n" + "\necho\n".join(commands) + "\necho\nsleep 3\n" + commands[-1] + "\n"
         # Wait for the worker: the instructions print just before it binds.
-        for _ in range(100):
-            probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
-            if await probe.wait() == 0:
-                break
-            await asyncio.sleep(0.1)
+        await healthz_answers(port, 100)
         shell = await asyncio.create_subprocess_exec(
             "bash", "-c", script, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -78,35 +97,13 @@ async def test_the_demo_removes_its_data_when_it_stops(tmp_path, how, when):
     port = free_port()
     temp = tmp_path / "tmp"
     temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WENMING_")}
-    env["TMPDIR"] = str(temp)  # where the demo makes its data folder
-    proc = await asyncio.create_subprocess_exec(
-        *WENMING,
-        "demo",
-        "--port",
-        str(port),
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = await start_demo(port, tmp_path, TMPDIR=str(temp))  # TMPDIR: where the demo makes its data folder
     try:
-        printed = []
-        while not any(line.startswith("Other demo sign-in codes") for line in printed):
-            line = await asyncio.wait_for(proc.stdout.readline(), 60)
-            assert line, "demo exited early:\n" + "".join(printed)
-            printed.append(line.decode())
+        printed = await read_instructions(proc)
         (data,) = [line.split()[1] for line in printed if line.strip().startswith("data:")]
         assert data.startswith(f"{temp}/") and os.listdir(temp) == [data.rsplit("/", 1)[1]], printed
-        if when == "serving":
-            for _ in range(300):
-                probe = await asyncio.create_subprocess_exec("curl", "-sf", f"http://127.0.0.1:{port}/healthz")
-                if await probe.wait() == 0:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("the demo did not start serving")
+        if when == "serving" and not await healthz_answers(port, 300):
+            pytest.fail("the demo did not start serving")
         if how.startswith("Ctrl-C"):
             os.killpg(proc.pid, signal.SIGINT)
         else:

@@ -536,6 +536,34 @@ async def wait_for_lock_wait(watcher: asyncpg.Connection, table: str, what: str)
     pytest.fail(f"{what} never waited for its row lock")
 
 
+async def enrollment_held_at_the_task_row(
+    scene: Scene, watcher: asyncpg.Connection, url: str, who: Volunteer
+) -> asyncio.Task[Outcome]:
+    """Hold the task's row (prepared as "task-row"), send ``who``'s enrollment with their key and
+    return it once it waits for that row."""
+    await hold_rows(scene.pg, "task-row", "SELECT id FROM tasks WHERE id = $1 FOR UPDATE", int(scene.task_id))
+    first = asyncio.create_task(send(scene.api.session, "enroll", "POST", url, who.token, who.key))
+    await wait_for_lock_wait(watcher, "tasks", "the enrollment")
+    return first
+
+
+async def restart_database_and_retry(
+    scene: Scene, first: asyncio.Task[Outcome], held: str, url: str, who: Volunteer
+) -> tuple[Outcome, Outcome, DatabaseState]:
+    """Stop PostgreSQL (fast) under ``first``, the enrollment waiting at a held row lock, start it again and
+    release the ``held`` rows; once the service is ready, retry the enrollment with the same key.
+    Returns the cut-off answer, the retry's and the database state after it."""
+    await scene.pg.stop("fast")
+    cut_off = await first
+    await scene.pg.start()
+    await release_rows(scene.pg, held)
+    assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
+
+    retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
+    rows = await database_state(scene.pg, scene.task_id)
+    return cut_off, retry, rows
+
+
 async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(wechat: FakeWeChat) -> None:
     """The claim on a key whose request died with the database must not outlive it: the retry runs."""
     async with postgres_scene(wechat, quota=5, volunteers=1) as scene:
@@ -543,21 +571,12 @@ async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(w
         url = f"{scene.svc.base_url}{TASKS}/{scene.task_id}/enroll"
         # Hold the task's row: the enrollment claims its key, then waits at the quota update until
         # the shutdown ends it; it cannot commit.
-        await hold_rows(scene.pg, "task-row", "SELECT id FROM tasks WHERE id = $1 FOR UPDATE", int(scene.task_id))
-        first = asyncio.create_task(send(scene.api.session, "enroll", "POST", url, who.token, who.key))
         watcher = await connect(scene.pg)
         try:
-            await wait_for_lock_wait(watcher, "tasks", "the enrollment")
+            first = await enrollment_held_at_the_task_row(scene, watcher, url, who)
         finally:
             await watcher.close()
-        await scene.pg.stop("fast")
-        cut_off = await first
-        await scene.pg.start()
-        await release_rows(scene.pg, "task-row")
-        assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
-
-        retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
-        rows = await database_state(scene.pg, scene.task_id)
+        cut_off, retry, rows = await restart_database_and_retry(scene, first, "task-row", url, who)
 
     report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
     print(report)
@@ -574,28 +593,18 @@ async def test_an_enrollment_committed_just_before_a_database_restart_answers_it
     async with postgres_scene(wechat, quota=5, volunteers=1) as scene:
         (who,) = scene.volunteers
         url = f"{scene.svc.base_url}{TASKS}/{scene.task_id}/enroll"
-        task_row = "SELECT id FROM tasks WHERE id = $1 FOR UPDATE"
-        await hold_rows(scene.pg, "task-row", task_row, int(scene.task_id))
-        first = asyncio.create_task(send(scene.api.session, "enroll", "POST", url, who.token, who.key))
         watcher = await connect(scene.pg)
         try:
+            first = await enrollment_held_at_the_task_row(scene, watcher, url, who)
             # The key is claimed; hold its row too, then let the enrollment go on and commit: recording
             # its answer then waits for the key's row, and the shutdown ends it there.
-            await wait_for_lock_wait(watcher, "tasks", "the enrollment")
             claim = "SELECT id FROM idempotency_records WHERE key = $1 FOR UPDATE"
             await hold_rows(scene.pg, "key-row", claim, who.key)
             await release_rows(scene.pg, "task-row")
             await wait_for_lock_wait(watcher, "idempotency_records", "recording the answer")
         finally:
             await watcher.close()
-        await scene.pg.stop("fast")
-        cut_off = await first
-        await scene.pg.start()
-        await release_rows(scene.pg, "key-row")
-        assert await poll_ready(scene.api, RECOVERY_S), "the service did not become ready after PostgreSQL started"
-
-        retry = await send(scene.api.session, "enroll", "POST", url, who.token, who.key)
-        rows = await database_state(scene.pg, scene.task_id)
+        cut_off, retry, rows = await restart_database_and_retry(scene, first, "key-row", url, who)
 
     report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
     print(report)

@@ -5,34 +5,19 @@ that committed in between was undone in ``enrolled_count`` (seen: 1 → 0).
 """
 
 import asyncio
-from types import SimpleNamespace
-
-import aiohttp
 
 from models.campaigns import Enrollment, Task
 from models.orgs import create_org
-from models.users import User
-from tests.conftest import Api
+from tests.e2e.processes import staff_of, two_processes
 from tests.factories import TASKS, published_task
-from tests.support import ServiceProcess, run_cli, service_env
 
 PEOPLE = 50
 
 
 async def test_title_edits_racing_enrollments_keep_enrolled_count(api, database_url, wechat, redis_url):
-    env = service_env(database_url, wechat, WENMING_REDIS_URL=redis_url, WENMING_LIMIT_SIGNIN="1000/minute")
-    assert (await run_cli("migrate", env=env))[0] == 0
-    async with (
-        ServiceProcess(env) as one,
-        ServiceProcess(env) as two,
-        aiohttp.ClientSession() as s1,
-        aiohttp.ClientSession() as s2,
-    ):
-        first = Api(SimpleNamespace(base_url=one.base_url), wechat, s1)
-        second = Api(SimpleNamespace(base_url=two.base_url), wechat, s2)
+    async with two_processes(database_url, wechat, redis_url) as (first, second):
         county = await create_org("县", "county", None)
-        staff_token, staff = await first.login("o-edit-race-staff")
-        await User.filter(id=int(staff["id"])).update(role="staff", org_id=county.id)
+        staff_token = await staff_of(first, county.id, "o-edit-race-staff")
         task = await published_task(first, staff_token, county.id, quota=None)
         tokens = [(await first.login(f"o-edit-race-{i}"))[0] for i in range(PEOPLE)]
         path = f"{TASKS}/{task['id']}"

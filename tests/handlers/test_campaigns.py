@@ -4,8 +4,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.factories import CAMPAIGNS, SPOT, TASKS, campaign_body, iso, make_campaign, make_task, task_body
-from tests.images import encode, scene
+from tests.factories import (
+    CAMPAIGNS,
+    SPOT,
+    TASKS,
+    campaign_body,
+    hand_in,
+    iso,
+    make_campaign,
+    make_task,
+    task_body,
+)
 from tests.support import counting_queries
 
 
@@ -195,16 +204,6 @@ async def test_summary_counts_enrollments_by_state(api, tree, staff):
         "approved": 0,
         "rejected": 0,
     }
-
-
-async def hand_in(api, token, task, seed):
-    """Enroll, upload a photo and submit it; returns the submission id."""
-    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
-    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
-    body = {"media_ids": [upload.body["id"]], "text": "活动照片"}
-    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
-    assert reply.status == 201, reply.body
-    return reply.body["id"]
 
 
 async def review(api, staff, submission_id, decision):

@@ -9,7 +9,7 @@ import pytest
 from models.ledger import LedgerEntry
 from models.submissions import Submission
 from models.users import User
-from tests.factories import TASKS, published_task
+from tests.factories import TASKS, hand_in, published_task
 from tests.images import encode, scene
 
 QUEUE = "/api/v1/review/queue"
@@ -18,16 +18,6 @@ BATCH = "/api/v1/review/batch"
 
 def review_path(submission_id: str) -> str:
     return f"/api/v1/submissions/{submission_id}/review"
-
-
-async def hand_in(api, token: str, task: dict, seed: int = 0) -> str:
-    """Enroll ``token``'s person, upload a photo and submit it; returns the submission id."""
-    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
-    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
-    body = {"media_ids": [upload.body["id"]], "text": "活动照片"}
-    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
-    assert reply.status == 201, reply.body
-    return reply.body["id"]
 
 
 @pytest.fixture
