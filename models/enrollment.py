@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.campaigns import Enrollment, Task
+from models.idempotency import resuming, work_committed
 from models.tasks import TaskClosed, in_audience
 from models.users import User
 from server.kernel.clock import local_text, now_utc
@@ -78,6 +79,8 @@ async def enroll(task: Task, user: User) -> Enrollment:
         raise NotInAudience()
     existing = await Enrollment.get_or_none(task_id=task.id, user_id=user.id)
     if existing is not None and existing.status != "withdrawn":
+        if resuming():
+            return existing  # this request's own enrollment: its answer was lost, not its work
         raise AlreadyEnrolled()
     async with in_transaction():
         taken = Task.filter(id=task.id, cancelled_at__isnull=True)
@@ -99,6 +102,7 @@ async def enroll(task: Task, user: User) -> Enrollment:
         except IntegrityError:
             # A concurrent request of the same person won; the counter rolls back with us.
             raise AlreadyEnrolled() from None
+        await work_committed()
     task.enrolled_count += 1
     return enrollment
 

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from media.images import hamming
 from models.campaigns import Enrollment, Task
 from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
+from models.idempotency import resuming, work_committed
 from models.media import Media, owned_media, phash_bands, worst
 from models.tasks import TaskClosed
 from models.users import User
@@ -131,6 +132,8 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
     ``check_text`` returns the content verdict of the text (pass|review|risky|unchecked);
     it runs outside the transaction because it calls WeChat.
     """
+    if resuming() and (done := await Submission.get_or_none(live_key=_live_key(task, user))) is not None:
+        return done  # this request's own submission: its answer was lost, not its work
     now = now_utc()
     enrollment = await _submittable(task, user, now)
     if len(evidence.media_ids) < task.min_photos:
@@ -161,6 +164,7 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
             )
             if await Enrollment.filter(id=enrollment.id).exclude(status="withdrawn").update(status="submitted") != 1:
                 raise NotEnrolled()  # withdrew while this request was on its way
+            await work_committed()
     except IntegrityError:
         raise AlreadySubmitted() from None
     return submission

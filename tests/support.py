@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tortoise.connection import get_connection
 
 from server.web.ratelimit import RATE_LIMIT_PREFIX
 from server.wechat.fake import FakeWeChat
@@ -270,3 +271,28 @@ def cpu_seconds(pid: int) -> float | None:
     if stat is None:
         return None
     return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def answers_cannot_be_recorded():
+    """The database refuses to record any answer (status >= 100) on a key, as when it goes away right
+    after the work's COMMIT; everything else, the work itself included, commits as usual."""
+    conn = get_connection("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(
+            "CREATE FUNCTION lose_answer() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'answer lost'; END $$"
+            " LANGUAGE plpgsql;"
+            " CREATE TRIGGER lose_answer BEFORE UPDATE ON idempotency_records FOR EACH ROW"
+            " WHEN (NEW.status >= 100) EXECUTE FUNCTION lose_answer();"
+        )
+        drop = "DROP TRIGGER lose_answer ON idempotency_records; DROP FUNCTION lose_answer();"
+    else:
+        await conn.execute_script(
+            "CREATE TRIGGER lose_answer BEFORE UPDATE ON idempotency_records"
+            " WHEN NEW.status >= 100 BEGIN SELECT RAISE(ABORT, 'answer lost'); END;"
+        )
+        drop = "DROP TRIGGER lose_answer;"
+    try:
+        yield
+    finally:
+        await conn.execute_script(drop)

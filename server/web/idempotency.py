@@ -17,6 +17,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
@@ -24,7 +25,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 from tortoise.exceptions import IntegrityError
 
-from models.idempotency import KEEP_REFUSALS, IdempotencyRecord
+from models.idempotency import COMMITTED, KEEP_REFUSALS, IdempotencyRecord, acting_for
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
@@ -37,6 +38,9 @@ WAIT_FOR_FIRST_S = 10.0
 # A claim with no answer this old belongs to a request that died with its worker or its database
 # connection (a request runs well under a minute): the retry takes the key over.
 ABANDONED_AFTER = timedelta(minutes=2)
+# A first request records its answer right after its work commits; a key marked committed this long
+# without one lost it (the database went away in between).
+ANSWER_LOST_AFTER = timedelta(seconds=5)
 FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
 # Reads of a claim still running elsewhere: 50 ms, 100 ms, ... at most a second apart.
 FIRST_PAUSE_S = 0.05
@@ -89,6 +93,8 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
             record = await IdempotencyRecord.create(user_id=user.id, key=key, route=route)
         except IntegrityError:
             replayed = await _replay(user, key, route)
+            if isinstance(replayed, _Resume):
+                return await _run_claimed(request, replayed.record_id, (user.id, key), run, resuming=True)
             if replayed is not None:
                 await _discard_body(request)
                 return replayed
@@ -119,12 +125,18 @@ async def _discard_body(request: Request) -> None:
 
 
 async def _run_claimed(
-    request: Request, record_id: int, ident: tuple[int, str], run: Callable[[], Awaitable[HTTPResponse]]
+    request: Request,
+    record_id: int,
+    ident: tuple[int, str],
+    run: Callable[[], Awaitable[HTTPResponse]],
+    *,
+    resuming: bool = False,
 ) -> HTTPResponse:
     kept = False
     try:
         try:
-            response = await run()
+            with acting_for(record_id, resuming=resuming):
+                response = await run()
         except ApiError as exc:
             if exc.status >= 500:
                 raise
@@ -165,12 +177,21 @@ async def _free_later(record_id: int) -> None:
 
 
 async def _delete_claim(record_id: int) -> None:
-    # Only an unanswered claim: never an answer another request has since recorded.
+    # Only a claim whose work did not commit: never an answer another request has since recorded,
+    # nor a key whose work is done (its retry resumes instead of doing it again).
     await IdempotencyRecord.filter(id=record_id, status=None).delete()
 
 
-async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
-    """The first request's answer, waiting for it if it is still running; None when the key is free again."""
+@dataclass(frozen=True)
+class _Resume:
+    """The key's work committed but its answer was lost: the retry runs again, resuming."""
+
+    record_id: int
+
+
+async def _replay(user: User, key: str, route: str) -> HTTPResponse | _Resume | None:
+    """The first request's answer, waiting for it if it is still running; None when the key is free again,
+    ``_Resume`` when its work committed and its answer was lost."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_FOR_FIRST_S
     pause = FIRST_PAUSE_S
@@ -180,7 +201,17 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
             return None
         if record.route != route:
             raise InvalidRequest.fields({"Idempotency-Key": "该键已用于另一个请求"})
-        if record.status is not None:
+        if record.status == COMMITTED:
+            # Committed a moment ago, the answer is on its way; not by now, it was lost: take the key
+            # over (one retry wins the conditional update; the others go on waiting).
+            now = now_utc()
+            if record.created_at < now - ANSWER_LOST_AFTER:
+                taken = await IdempotencyRecord.filter(
+                    id=record.id, status=COMMITTED, created_at__lt=now - ANSWER_LOST_AFTER
+                ).update(created_at=now)
+                if taken == 1:
+                    return _Resume(record.id)
+        elif record.status is not None:
             if record.status >= 400 and record.created_at < now_utc() - KEEP_REFUSALS:
                 # Past its time: forgotten, so the retry runs again (only this answer, never a newer claim).
                 await IdempotencyRecord.filter(id=record.id, status=record.status).delete()
@@ -191,7 +222,7 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | None:
                 headers={"Idempotent-Replayed": "true"},
                 content_type=JSON_TYPE if record.body else None,
             )
-        if record.created_at < now_utc() - ABANDONED_AFTER:
+        elif record.created_at < now_utc() - ABANDONED_AFTER:
             await _delete_claim(record.id)
             return None
         left = deadline - loop.time()

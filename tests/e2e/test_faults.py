@@ -585,23 +585,23 @@ async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(w
     assert rows.unfinished_keys == 0, report
 
 
-async def test_an_enrollment_committed_just_before_a_database_restart_answers_its_retry(wechat: FakeWeChat) -> None:
-    """The enrollment commits, then the database stops before the key's answer is recorded: the first
-    request gets 503. By the contract its retry with the same key answers as the enrollment did (201);
-    the service answers 409 already_enrolled (see KNOWN_DEFECT). The same happens when the database
-    stops during the COMMIT itself, and under load in the test above before its lock was prepared."""
+async def test_a_database_restart_while_the_key_is_marked_takes_the_enrollment_with_it(wechat: FakeWeChat) -> None:
+    """The enrollment's transaction marks its key (``models.idempotency.work_committed``); the database
+    stops while that mark waits for the key's row: the enrollment and its mark go together, the first
+    request gets 503, and its retry enrolls (201). The other order (committed, then the answer lost) is
+    ``test_work_that_committed_answers_its_retry_though_its_answer_was_lost`` in tests/handlers."""
     async with postgres_scene(wechat, quota=5, volunteers=1) as scene:
         (who,) = scene.volunteers
         url = f"{scene.svc.base_url}{TASKS}/{scene.task_id}/enroll"
         watcher = await connect(scene.pg)
         try:
             first = await enrollment_held_at_the_task_row(scene, watcher, url, who)
-            # The key is claimed; hold its row too, then let the enrollment go on and commit: recording
-            # its answer then waits for the key's row, and the shutdown ends it there.
+            # The key is claimed; hold its row too, then let the enrollment go on: marking its key
+            # then waits for the key's row, inside the enrollment's transaction.
             claim = "SELECT id FROM idempotency_records WHERE key = $1 FOR UPDATE"
             await hold_rows(scene.pg, "key-row", claim, who.key)
             await release_rows(scene.pg, "task-row")
-            await wait_for_lock_wait(watcher, "idempotency_records", "recording the answer")
+            await wait_for_lock_wait(watcher, "idempotency_records", "marking the key")
         finally:
             await watcher.close()
         cut_off, retry, rows = await restart_database_and_retry(scene, first, "key-row", url, who)
@@ -609,17 +609,8 @@ async def test_an_enrollment_committed_just_before_a_database_restart_answers_it
     report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
     print(report)
     assert clean_5xx(cut_off), report
-    assert (rows.enrolled_count, rows.statuses) == (1, {who.user_id: "enrolled"}), report
+    assert (retry.status, rows.enrolled_count, rows.statuses) == (201, 1, {who.user_id: "enrolled"}), report
     assert rows.unfinished_keys == 0, report
-    if (retry.status, retry.code) == (409, "already_enrolled"):
-        pytest.xfail(KNOWN_DEFECT)
-    assert retry.status == 201, report
-
-
-KNOWN_DEFECT = (
-    "the key's answer is recorded after the enrollment's transaction, not in it: a 503 between the two "
-    "frees the key although the enrollment committed, so the retry runs enroll again"
-)
 
 
 async def test_a_database_connection_lost_after_a_commit_does_not_break_later_requests(wechat: FakeWeChat) -> None:

@@ -10,12 +10,13 @@ from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m, scene_for
 from models.idempotency import KEEP_ANSWERS, KEEP_REFUSALS, IdempotencyRecord
 from server.config import Rate
+from server.kernel.clock import now_utc
 from server.runtime.jobs import DAILY, worker_settings
 from server.web import idempotency
 from server.web.idempotency import ABANDONED_AFTER
 from server.wechat.client import WXACODE_PATH
 from tests.factories import SPOT, TASKS, iso, published_task
-from tests.support import configured, counting_queries
+from tests.support import answers_cannot_be_recorded, configured, counting_queries
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -110,6 +111,25 @@ async def test_a_claim_left_by_a_dead_request_is_taken_over_by_the_retry(api, ta
     assert reply.status == 201, reply.body
     assert "Idempotent-Replayed" not in reply.headers
     assert await Enrollment.filter(task_id=int(task["id"]), user_id=user_id).count() == 1
+    assert (await IdempotencyRecord.get(user_id=user_id, key=key)).status == 201
+
+
+async def test_work_that_committed_answers_its_retry_though_its_answer_was_lost(api, task, volunteer):
+    """The contract: a replay with the same key answers as the first request would have. The enrollment
+    commits, recording its answer fails: the retry must not run enroll again into already_enrolled."""
+    token, user_id = volunteer
+    key = "lost-answer-5b2e7d1c"
+    async with answers_cannot_be_recorded():
+        first = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+    assert first.status >= 500  # the client saw no answer it may keep
+    await IdempotencyRecord.filter(user_id=user_id, key=key).update(created_at=now_utc() - timedelta(minutes=1))
+
+    retry = await enroll(api, token, task["id"], **{"Idempotency-Key": key})
+
+    assert retry.status == 201, retry.body
+    enrollment = await Enrollment.get(task_id=int(task["id"]), user_id=user_id)
+    assert retry.body["id"] == str(enrollment.id)
+    assert await enrolled_count(api, token, task["id"]) == 1
     assert (await IdempotencyRecord.get(user_id=user_id, key=key)).status == 201
 
 

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.campaigns import Enrollment
+from models.idempotency import IdempotencyRecord
 from models.media import Media
 from models.submissions import Submission, SubmissionMedia
 from server.wechat.fake import FLAGGED_WORDS
 from tests.factories import SPOT, TASKS, iso, published_task
 from tests.images import encode, phone_photo, scene
-from tests.support import counting_queries
+from tests.support import answers_cannot_be_recorded, counting_queries
 
 SUBMISSIONS = "/api/v1/submissions"
 
@@ -391,3 +392,22 @@ async def test_listing_makes_the_same_queries_for_2_or_6_submissions(api, staff,
         counts.append(log.selects)
     assert len(reply.body["items"]) == 6
     assert counts[0] == counts[1], counts
+
+
+async def test_a_submission_that_committed_answers_its_retry_though_its_answer_was_lost(api, task, volunteer):
+    """As for enrollment: the retry of a committed submission whose answer was lost gets that submission."""
+    await enrolled(api, volunteer, task)
+    media_id = await photo(api, volunteer)
+    key = {"Idempotency-Key": "lost-submission-0c4f9a2b"}
+    async with answers_cannot_be_recorded():
+        first = await hand_in(api, volunteer, task, [media_id], headers=key)
+    assert first.status >= 500
+    await IdempotencyRecord.filter(key=key["Idempotency-Key"]).update(
+        created_at=datetime.now(UTC) - timedelta(minutes=1)
+    )
+
+    retry = await hand_in(api, volunteer, task, [media_id], headers=key)
+
+    assert retry.status == 201, retry.body
+    (only,) = await Submission.filter(task_id=int(task["id"]))
+    assert retry.body["id"] == str(only.id)
