@@ -28,11 +28,12 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
+import segno
 import xmltodict
 from aiohttp import web
-from PIL import Image
 from wechatpy.crypto import PrpCrypto
 
 from server.wechat.push import sign
@@ -137,15 +138,21 @@ def _trace_id() -> str:
     return secrets.token_hex(12)
 
 
-def _wxacode_png(scene: str, page: str, width: int) -> bytes:
-    """A PNG whose pixels are the hash of (page, scene), so codes differ by scene."""
-    digest = hashlib.sha256(f"{page}?{scene}".encode()).digest()
-    bits = [255 if (digest[i // 8] >> (i % 8)) & 1 else 0 for i in range(256)]
-    grid = Image.new("L", (16, 16))
-    grid.putdata(bits)
+def wxacode_text(appid: str, page: str, scene: str) -> str:
+    """What the fake's mini-program codes say when scanned: the app, the page and the scene it opens."""
+    return f"wxa://{appid}/{page}?scene={quote(scene, safe='')}"
+
+
+def _wxacode_png(appid: str, scene: str, page: str, width: int) -> bytes:
+    """A real QR code of :func:`wxacode_text`, so a phone can scan the demo's check-in and sign-in codes.
+
+    WeChat draws a round "sunburst" code that only WeChat reads; a QR code any scanner reads is the
+    closest a fake can honestly give. About ``width`` pixels wide, as WeChat's (280 to 1280)."""
+    qr = segno.make_qr(wxacode_text(appid, page, scene), error="m")
     side = max(280, min(width, 1280))
+    modules = qr.symbol_size(scale=1, border=4)[0]
     out = io.BytesIO()
-    grid.resize((side, side), Image.Resampling.NEAREST).save(out, format="PNG")
+    qr.save(out, kind="png", scale=max(1, side // modules), border=4)
     return out.getvalue()
 
 
@@ -564,7 +571,7 @@ class FakeWeChat:
         if not isinstance(page, str) or page.startswith("/"):
             return _error(41030)
         width = body.get("width", 430)
-        png = _wxacode_png(scene, page, width if isinstance(width, int) else 430)
+        png = _wxacode_png(self.appid, scene, page, width if isinstance(width, int) else 430)
         return web.Response(body=png, content_type="image/png")
 
 

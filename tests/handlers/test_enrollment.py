@@ -1,10 +1,13 @@
 """Enrolling, withdrawing and checking in, against the running service."""
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from models.campaigns import Enrollment, Task
 from models.enrollment import distance_m, scene_for
@@ -15,6 +18,7 @@ from server.runtime.jobs import DAILY, worker_settings
 from server.web import idempotency
 from server.web.idempotency import ABANDONED_AFTER
 from server.wechat.client import WXACODE_PATH
+from server.wechat.fake import wxacode_text
 from tests.factories import SPOT, TASKS, iso, published_task
 from tests.support import answers_cannot_be_recorded, configured, counting_queries
 
@@ -504,6 +508,23 @@ async def test_qrcode_carries_the_tasks_scene(api, task, staff):
     [call] = [c for c in api.wechat.calls if c.path == WXACODE_PATH]
     assert len(call.body["scene"]) <= 32
     assert call.body["scene"] == scene_for(int(task["id"]), api.service.services.scene_key)
+
+
+async def test_the_demo_check_in_code_scans_to_its_task(api, task, staff):
+    """The fake's codes are real QR codes (the demo's staff can print and scan one): it reads back as
+    the check-in page with the task's scene."""
+    api.service.services.qrcodes._local.clear()
+    async with api.session.get(
+        f"{api.service.base_url}{TASKS}/{task['id']}/qrcode", headers={"Authorization": f"Bearer {staff}"}
+    ) as resp:
+        image = Image.open(io.BytesIO(await resp.read()))
+
+    [found] = zxingcpp.read_barcodes(image)
+
+    scene = scene_for(int(task["id"]), api.service.services.scene_key)
+    assert found.format == zxingcpp.BarcodeFormat.QRCode
+    assert found.text == wxacode_text(api.service.config.wechat_appid, "pages/checkin/index", scene)
+    assert image.width >= 280
 
 
 async def test_volunteer_cannot_fetch_the_qrcode(api, task, volunteer):
