@@ -51,6 +51,20 @@ Moment = Annotated[
 ]
 Day = Annotated[date, AfterValidator(_day), Field(description="YYYY-MM-DD；2000–2099 年")]
 Role = Literal["volunteer", "influencer", "staff", "admin"]
+
+# Separators in names of several parts, as ID cards and rosters write them (艾力·买买提).
+_NAME_SEPARATORS = frozenset("·•．. ")
+
+
+def _real_name(value: str) -> str:
+    if not all(ch.isalpha() or ch in _NAME_SEPARATORS for ch in value):
+        raise ValueError("姓名只能包含文字和间隔号“·”")
+    return value
+
+
+RealName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32), AfterValidator(_real_name)
+]
 OrgKind = Literal["county", "township", "village", "unit"]
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidator(_fits_int32)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -121,9 +135,12 @@ class UserBrief(BaseModel):
 
 
 class UserRead(BaseModel):
+    """A person as they see themselves and as staff see them (others see ``UserBrief``)."""
+
     id: str
     role: Role
     nickname: str
+    real_name: str | None
     avatar_url: str | None
     org: OrgRead | None
     phone: str | None = Field(description="脱敏手机号，如 138****0000")
@@ -139,6 +156,7 @@ class UserRead(BaseModel):
             id=str(user.id),
             role=user.role,
             nickname=user.nickname,
+            real_name=user.real_name,
             avatar_url=avatar_url(user, storage),
             org=OrgRead.of(user.org) if user.org_id and user.org else None,
             phone=user.phone_masked,
@@ -228,6 +246,7 @@ class MeUpdate(Strict):
         None, description="首次选择直接生效；之后的变更成为申请，经新组织的工作人员批准后生效（见 pending_org）"
     )
     leaderboard_visible: bool | None = None
+    real_name: RealName | None = None
 
     @field_validator("nickname")
     @classmethod
@@ -266,6 +285,7 @@ class ExportedProfile(BaseModel):
     unionid: str | None
     role: Role
     nickname: str
+    real_name: str | None
     org_id: str | None
     phone: str | None = Field(description="完整手机号（导出给本人）")
     points: int

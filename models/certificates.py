@@ -55,12 +55,13 @@ async def issue_for(user: User, today: date) -> Certificate:
     tasks = await Submission.filter(user_id=user.id, status="approved").count()
     org = await _org_name(user)
     last = await Certificate.filter(user_id=user.id).order_by("-id").first()
-    if last and (last.service_hours, last.approved_tasks, last.name, last.org) == (hours, tasks, user.nickname, org):
+    name = user.name_on_record[:64]
+    if last and (last.service_hours, last.approved_tasks, last.name, last.org) == (hours, tasks, name, org):
         return last
     return await Certificate.create(
         serial=new_serial(today),
         user_id=user.id,
-        name=user.nickname[:64],
+        name=name,
         org=org[:255],
         service_hours=hours,
         approved_tasks=tasks,

@@ -69,7 +69,7 @@ async def participation(
     names = await _org_names(org_path)
     return [
         ParticipationRow(
-            name=u.nickname,
+            name=u.name_on_record,
             user_id=u.id,
             org=names.get(u.org_id, "") if u.org_id else "",
             **{name: counts[name].get(u.id, 0) for name in COUNTERS},

@@ -154,12 +154,14 @@ def _parse(number: int, cells: list[Any], columns: dict[str, int], orgs: _OrgInd
 
 async def _upsert(person: Person, secrets: Secrets) -> str:
     phone_hash = secrets.lookup_hash(person.phone)
-    wanted = {"nickname": person.name, "org_id": person.org.id, "role": person.role}
+    # 姓名 is the real name; it is the nickname too until the person signs in and picks their own.
+    wanted = {"real_name": person.name, "org_id": person.org.id, "role": person.role}
     async with in_transaction():
         user = await User.get_or_none(phone_hash=phone_hash, deleted_at__isnull=True)
         if user is None:
             await User.create(
                 **wanted,
+                nickname=person.name,
                 phone_enc=secrets.encrypt(person.phone),
                 phone_hash=phone_hash,
                 phone_masked=secrets.mask(person.phone),

@@ -31,6 +31,10 @@ MEMBER_ROLES = ("volunteer", "influencer")
 STAR_HOURS = (100, 300, 600, 1000, 1500)
 
 
+# Marks a nickname standing where a real name belongs (reports, certificates).
+NICKNAME_MARK = "（昵称）"
+
+
 class User(Model):
     id = fields.IntField(primary_key=True)
     openid = fields.CharField(max_length=64, unique=True, null=True)
@@ -39,6 +43,9 @@ class User(Model):
     session_key_enc = fields.CharField(max_length=255, null=True)
     role = fields.CharField(max_length=16, default="volunteer")
     nickname = fields.CharField(max_length=64, default="")
+    # 实名: set by the person or a roster; shown to themselves and to staff, on reports and
+    # certificates; exported and erased like the phone.
+    real_name = fields.CharField(max_length=32, null=True)
     avatar_media_id = fields.CharField(max_length=64, null=True)
     # The avatar's storage stem, kept beside its id so rendering a person signs a URL without a query.
     avatar_key = fields.CharField(max_length=40, null=True)
@@ -71,6 +78,13 @@ class User(Model):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def name_on_record(self) -> str:
+        """The name reports and certificates carry: the real name, else the nickname marked as one."""
+        if self.real_name:
+            return self.real_name
+        return f"{self.nickname}{NICKNAME_MARK}" if self.nickname else ""
 
 
 class AuthToken(Model):

@@ -298,6 +298,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "id": ("用户 id", "2048"),
         "role": ("角色", "volunteer"),
         "nickname": ("昵称", "志愿者小李"),
+        "real_name": ("实名（本人与工作人员可见，用于报表和志愿服务证明）；未填写为 null", "李明"),
         "avatar_url": ("头像缩略图的签名地址；未设置为 null", URL),
         "org": ("所属组织；未设置为 null", ORG),
         "phone": (None, "138****0000"),
@@ -347,6 +348,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "avatar_media_id": ("头像：先用 POST /media 上传，再传回它的 id", ID),
         "org_id": ("所属组织 id（志愿者与达人可自行选择；工作人员的组织由管理员调整）", "3"),
         "leaderboard_visible": ("是否在排行榜上公开显示", True),
+        "real_name": ("实名，2–32 个字，只含文字和间隔号“·”；用于报表和志愿服务证明，null 清除", "李明"),
     },
     "UserUpdate": {
         "role": ("新角色；工作人员只能在志愿者与达人之间调整", "influencer"),
@@ -363,6 +365,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "unionid": ("微信 unionid；没有时为 null", None),
         "role": ("角色", "volunteer"),
         "nickname": ("昵称", "志愿者小李"),
+        "real_name": ("实名；未填写为 null", "李明"),
         "org_id": ("所属组织 id；未设置为 null", "3"),
         "phone": (None, "13800000000"),
         "points": ("累计积分", 120),

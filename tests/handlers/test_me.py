@@ -9,6 +9,7 @@ USER_FIELDS = {
     "id",
     "role",
     "nickname",
+    "real_name",
     "avatar_url",
     "org",
     "phone",

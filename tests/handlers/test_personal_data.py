@@ -169,7 +169,7 @@ async def test_erasure_removes_name_and_org_from_certificates(api, tree, staff):
     from models.certificates import Certificate
 
     token, uid = await api.person("volunteer", tree.east_village.id)
-    await api.call("PATCH", "/api/v1/me", token=token, json={"nickname": "王小明"})
+    await api.call("PATCH", "/api/v1/me", token=token, json={"nickname": "小明同学", "real_name": "王小明"})
     await User.filter(id=uid).update(service_hours=12)
     issued = await api.call("GET", "/api/v1/me/certificate.png", token=token)
     assert issued.status == 200, issued.body
@@ -180,6 +180,7 @@ async def test_erasure_removes_name_and_org_from_certificates(api, tree, staff):
 
     cert = await Certificate.get(serial=serial)
     assert (cert.name, cert.org) == ("已注销用户", "")
+    assert (await User.get(id=uid)).real_name is None
     check = await api.call("GET", f"/api/v1/certificates/{serial}")
     assert (check.status, check.body["valid"], check.body["name"]) == (200, False, "—")
 
