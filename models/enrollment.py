@@ -187,7 +187,15 @@ async def check_in(
         updates.update(checkin_method="gps", checkin_lat=lat, checkin_lng=lng, checkin_distance_m=round(dist))
     if enrollment.status == "enrolled":
         updates["status"] = "checked_in"
-    await Enrollment.filter(id=enrollment.id, checked_in_at__isnull=True).update(**updates)
+    # Not on a withdrawal that committed meanwhile: its place went back to the quota.
+    changed = await Enrollment.filter(
+        id=enrollment.id, checked_in_at__isnull=True, status__in=("enrolled", "submitted")
+    ).update(**updates)
+    if changed != 1:
+        current = await Enrollment.get(id=enrollment.id)
+        if current.status == "withdrawn":
+            raise NotEnrolled()
+        return current  # checked in by a copy of this request a moment ago
     enrollment.update_from_dict(updates)
     return enrollment
 

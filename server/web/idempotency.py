@@ -5,7 +5,7 @@ one request racing on two workers run the work once; the losers wait for
 the winner's answer. They wait without hammering the database: a copy in the
 same process is woken the moment the answer is recorded, and between its
 reads (for a first request running in another worker) the pause doubles, up
-to a second. Answers of 5xx are not kept: the client should retry. Refusals
+to a second. Answers of 5xx, 408 and 429 are not kept: the client should retry. Refusals
 (4xx) changed nothing, and what they refused may have changed since (a place
 freed up): they are replayed for minutes only, to copies racing the first.
 """
@@ -45,7 +45,9 @@ FREE_RETRY_S = (0.5, 1, 2, 5, 10, 30, 60)
 # Reads of a claim still running elsewhere: 50 ms, 100 ms, ... at most a second apart.
 FIRST_PAUSE_S = 0.05
 LONGEST_PAUSE_S = 1.0
-DISCARD_SLACK = 64 * 1024  # multipart boundaries and headers around the file
+DISCARD_SLACK = 64 * 1024
+# "Not now" (too slow, too many at once): a retry with the same key should run, not get these again.
+PASSING_REFUSALS = frozenset({408, 429})  # multipart boundaries and headers around the file
 
 log = logging.getLogger("wenming.idempotency")
 
@@ -138,8 +140,8 @@ async def _run_claimed(
             with acting_for(record_id, resuming=resuming):
                 response = await run()
         except ApiError as exc:
-            if exc.status >= 500:
-                raise
+            if exc.status >= 500 or exc.status in PASSING_REFUSALS:
+                raise  # not an answer to keep: the retry runs again
             # An expected refusal (task_full, …) is the first answer too: replayed, briefly.
             response = HTTPResponse(
                 orjson.dumps(exc.to_body()), status=exc.status, headers=exc.headers, content_type=JSON_TYPE

@@ -44,7 +44,9 @@ def may_view(user: User, org: Org, status: str) -> bool:
     drafts only to staff whose subtree owns them."""
     if status != "draft":
         return True
-    return user.is_staff and in_scope(staff_scope(user), org)
+    if not user.is_staff or (user.role == "staff" and user.org is None):
+        return False  # 404, as for anyone else: a staff member without an org learns nothing of drafts
+    return in_scope(staff_scope(user), org)
 
 
 # -- campaigns and tasks ---------------------------------------------------------------

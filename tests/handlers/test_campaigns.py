@@ -124,6 +124,15 @@ async def test_staff_of_a_sibling_township_may_read_published_but_not_drafts(api
     assert (await api.call("GET", f"{CAMPAIGNS}/{draft['id']}", token=west_staff)).status == 404
 
 
+async def test_staff_without_an_org_learn_nothing_of_drafts(api, tree, staff):
+    draft = await make_campaign(api, staff, tree.east.id, publish=False)
+    unplaced, _ = await api.person("staff", None)
+
+    reply = await api.call("GET", f"{CAMPAIGNS}/{draft['id']}", token=unplaced)
+
+    assert reply.status == 404, reply.body
+
+
 async def test_volunteer_cannot_create(api, tree, volunteer):
     reply = await api.call("POST", CAMPAIGNS, token=volunteer, json=campaign_body(tree.east.id))
 

@@ -76,3 +76,19 @@ async def test_an_upload_past_the_persons_cpu_allowance_is_429_and_others_still_
     assert 1 <= int(refused.headers["Retry-After"]) <= api.service.config.image_cpu.period
     assert "图片处理" in refused.body["error"]["message"]
     assert accepted.status == 201, accepted.body
+
+
+async def test_a_retry_after_a_passing_refusal_runs_again_though_it_carries_the_same_key(api) -> None:
+    """429 and 408 say "not now": the retry with the same Idempotency-Key must not get them replayed."""
+    spender, spender_id = await api.person("volunteer")
+    photo = encode(scene(), "JPEG", quality=90)
+    key = {"Idempotency-Key": "busy-upload-7d3a1e9f"}
+    await api.service.services.image_budget.charge(str(spender_id), api.service.config.image_cpu.limit)
+    refused = await api.upload(spender, photo, headers=key)
+    assert refused.status == 429, refused.body
+    api.service.services.image_budget.reset()
+
+    retry = await api.upload(spender, photo, headers=key)
+
+    assert retry.status == 201, retry.body
+    assert "Idempotent-Replayed" not in retry.headers

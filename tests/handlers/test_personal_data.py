@@ -121,6 +121,22 @@ async def test_erasure_gives_back_the_places_the_person_held(api, tree, staff):
     assert (await Task.get(id=int(task["id"]))).enrolled_count == 1
 
 
+async def test_erasure_forgets_the_answers_kept_for_retries(api, tree, staff):
+    """A stored first answer holds what the person sent; it must not outlive the account."""
+    from models.idempotency import IdempotencyRecord
+    from tests.factories import TASKS, published_task
+
+    task = await published_task(api, staff, tree.east.id)
+    leaver, leaver_id = await api.person("volunteer", tree.east_village.id)
+    key = {"Idempotency-Key": "erase-me-4b7c2d1e"}
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=leaver, headers=key)).status == 201
+    assert await IdempotencyRecord.filter(user_id=leaver_id).exists()
+
+    assert (await api.call("DELETE", "/api/v1/me", token=leaver)).status == 204
+
+    assert not await IdempotencyRecord.filter(user_id=leaver_id).exists()
+
+
 async def test_erasure_withdraws_evidence_awaiting_review(api, tree, staff):
     """Pending evidence of an erased person left the queue, and approving it answers 409."""
     from models.campaigns import Enrollment, Task

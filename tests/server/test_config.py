@@ -73,6 +73,8 @@ def test_postgresql_scheme_is_accepted():
         ("WENMING_PUBLIC_BASE_URL", "https://wenming.example.cn/?x=1"),
         ("WENMING_WECHAT_API_BASE", "api.weixin.qq.com"),
         ("WENMING_IMAGE_CONCURRENCY", "0"),
+        ("WENMING_UPLOAD_DEADLINE", "inf"),
+        ("WENMING_UPLOAD_DEADLINE", "nan"),
         ("WENMING_IMAGE_CPU_SECONDS", "20"),
         ("WENMING_LIMIT_CERTIFICATE", "lots"),
     ],
