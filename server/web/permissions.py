@@ -30,12 +30,11 @@ def staff_scope(user: User) -> Org | None:
 
 def in_scope(scope: Org | None, org: Org | None) -> bool:
     """True when ``org`` lies inside ``scope`` (None scope = admin = everything)."""
-    if scope is None:
-        return True
-    return org is not None and org.path.startswith(scope.path)
+    return path_in_scope(scope, org.path if org is not None else None)
 
 
 def path_in_scope(scope: Org | None, path: str | None) -> bool:
+    """``in_scope`` for an org known by its materialised path (None: no such org)."""
     return scope is None or (path is not None and path.startswith(scope.path))
 
 
