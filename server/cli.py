@@ -347,6 +347,9 @@ def _import_roster(args: argparse.Namespace) -> None:
         f"{args.file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
         f"{len(result.errors)} row(s) with errors"
     )
+    if result.errors:
+        # A script (or the person reading $?) must not take a partial import for a whole one.
+        sys.exit(1)
 
 
 def _grant(args: argparse.Namespace) -> None:
