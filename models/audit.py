@@ -19,6 +19,7 @@ ACTIONS = (
     "role_change",
     "export",
     "roster_import",
+    "org_import",
     # A member's org change (models.org_requests): asked and withdrawn by the member, decided by staff.
     "org_change_request",
     "org_change_cancel",

@@ -45,8 +45,22 @@ class Org(Model):
         return other_path.startswith(self.path)
 
 
+def check_org_name(name: str) -> None:
+    """An InvalidRequest when ``name`` cannot name an org."""
+    if not name:
+        raise InvalidRequest.fields({"name": "名称为空"})
+    if len(name) > 100:
+        raise InvalidRequest.fields({"name": "名称过长（最多 100 个字）"})
+    # Invisible characters (zero-width, direction marks) make look-alike duplicates of a name.
+    if not name.isprintable():
+        raise InvalidRequest.fields({"name": "名称含有不可见字符"})
+
+
 async def create_org(name: str, kind: str, parent_id: int | None) -> Org:
     """Create an org under ``parent_id`` keeping the tree's shape rules."""
+    check_org_name(name)
+    if kind not in ORG_KINDS:
+        raise InvalidRequest.fields({"kind": f"类型无效：{kind}"})
     parent = None
     if parent_id is not None:
         parent = await find_org(parent_id)

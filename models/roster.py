@@ -107,7 +107,7 @@ async def import_roster(
 
     Each row commits on its own; the audit log records the import (``actor`` None: an operator's command)."""
     result = ImportResult()
-    orgs = await _OrgIndex.load()
+    orgs = await OrgIndex.load()
     seen: dict[str, int] = {}
     for done, (number, cells) in enumerate(rows, 1):
         try:
@@ -136,7 +136,7 @@ def _cell(cells: list[Any], columns: dict[str, int], key: str) -> str:
     return str(value).strip()
 
 
-def _parse(number: int, cells: list[Any], columns: dict[str, int], orgs: _OrgIndex) -> Person:
+def _parse(number: int, cells: list[Any], columns: dict[str, int], orgs: OrgIndex) -> Person:
     name = _cell(cells, columns, "name")
     phone = re.sub(r"[\s-]", "", _cell(cells, columns, "phone")).removeprefix("+86")
     if not name:
@@ -175,30 +175,44 @@ async def _upsert(person: Person, secrets: Secrets) -> str:
         return "updated"
 
 
-class _OrgIndex:
+class OrgIndex:
     """Orgs by id, and by name or any trailing part of their path of names ("洪桥街道/育贤社区")."""
 
     def __init__(self, orgs: list[Org]) -> None:
         self.by_id = {o.id: o for o in orgs}
         self.by_names: dict[str, list[Org]] = {}
         for org in orgs:
-            chain = [self.by_id[int(p)].name for p in org.path.strip("/").split("/") if p and int(p) in self.by_id]
-            for start in range(len(chain)):
-                self.by_names.setdefault("/".join(chain[start:]), []).append(org)
+            self._name(org)
 
     @classmethod
-    async def load(cls) -> _OrgIndex:
+    async def load(cls) -> OrgIndex:
         return cls(await Org.all())
 
-    def find(self, text: str) -> Org:
-        key = re.sub(r"\s*[/／>]\s*", "/", text.strip())
+    def add(self, org: Org) -> None:
+        """Make a newly created org findable (its parent must be known already)."""
+        self.by_id[org.id] = org
+        self._name(org)
+
+    def _name(self, org: Org) -> None:
+        chain = [self.by_id[int(p)].name for p in org.path.strip("/").split("/") if p and int(p) in self.by_id]
+        for start in range(len(chain)):
+            self.by_names.setdefault("/".join(chain[start:]), []).append(org)
+
+    def find(self, text: str, what: str = "组织") -> Org:
+        """The one org ``text`` names (an id, a name, or a path of names); a ValueError says why not."""
+        key = normal_path(text)
         if not key:
-            raise ValueError("组织为空")
+            raise ValueError(f"{what}为空")
         if key.isdigit() and int(key) in self.by_id:
             return self.by_id[int(key)]
         matches = self.by_names.get(key, [])
         if len(matches) > 1:
-            raise ValueError(f"组织“{key}”不唯一，请写完整路径，如 县/镇/村")
+            raise ValueError(f"{what}“{key}”不唯一，请写完整路径，如 县/镇/村")
         if not matches:
-            raise ValueError(f"组织不存在：{key}")
+            raise ValueError(f"{what}不存在：{key}")
         return matches[0]
+
+
+def normal_path(text: str) -> str:
+    """A path of org names with its separators as people type them (／, >, spaces) made one."""
+    return re.sub(r"\s*[/／>]\s*", "/", text.strip())

@@ -86,9 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("--role", required=True, choices=["volunteer", "influencer", "staff", "admin"])
     grant.add_argument("--org", dest="org_id", type=int, default=None)
     grant.set_defaults(func=_grant)
-    roster = user.add_parser("import", help="create or update people from an .xlsx roster (姓名, 手机号, 组织, 身份)")
+    roster = user.add_parser(
+        "import", help="create or update people from an .xlsx or .csv roster (姓名, 手机号, 组织, 身份)"
+    )
     roster.add_argument("file")
     roster.set_defaults(func=_import_roster)
+
+    org = sub.add_parser("org", aliases=["orgs"], help="the org tree").add_subparsers(dest="org_command", required=True)
+    org_import = org.add_parser("import", help="create the org tree from an .xlsx or .csv file (名称, 类型, 上级)")
+    org_import.add_argument("file")
+    org_import.set_defaults(func=_import_orgs)
     return parser
 
 
@@ -320,14 +327,14 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
 
 
 def _import_roster(args: argparse.Namespace) -> None:
-    from media.spreadsheets import NotASpreadsheet, read_rows
+    from media.spreadsheets import NotASpreadsheet, read_table
     from models.roster import RosterError, columns_of, import_roster, roster_secrets
     from server.kernel.crypto import Vault
 
     config = Config.from_env()
     check_migrated(config)
     try:
-        header, rows = read_rows(args.file)
+        header, rows = read_table(args.file)
         columns = columns_of(header)
     except FileNotFoundError:
         raise CommandError(f"no such file: {args.file}") from None
@@ -347,6 +354,36 @@ def _import_roster(args: argparse.Namespace) -> None:
         f"{args.file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
         f"{len(result.errors)} row(s) with errors"
     )
+    if result.errors:
+        # A script (or the person reading $?) must not take a partial import for a whole one.
+        sys.exit(1)
+
+
+def _import_orgs(args: argparse.Namespace) -> None:
+    from media.spreadsheets import NotASpreadsheet, read_table
+    from models.org_import import OrgImportError, check_header, import_orgs
+
+    config = Config.from_env()
+    check_migrated(config)
+    try:
+        header, rows = read_table(args.file)
+        check_header(header)
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {args.file}") from None
+    except (NotASpreadsheet, OrgImportError) as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
+
+    async def work() -> Any:
+        return await import_orgs(rows, actor=None, source=os.path.basename(args.file))
+
+    result = with_db(config, work)
+    for error in result.errors:
+        print(f"row {error.row}: {error.message}", file=sys.stderr)
+    print(
+        f"{args.file}: {result.created} created, {result.unchanged} unchanged, {len(result.errors)} row(s) with errors"
+    )
+    if result.errors:
+        sys.exit(1)
 
 
 def _grant(args: argparse.Namespace) -> None:

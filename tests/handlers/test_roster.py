@@ -129,11 +129,16 @@ async def test_cli_imports_with_progress(api, tree, tmp_path: Path, database_url
 
     status, out, err = await run_cli("users", "import", str(path), env=env)
 
-    assert status == 0, err
-    assert "2 created, 0 updated, 0 unchanged, 5 row(s) with errors" in out
+    assert status == 1, err  # a script running the import must see that rows were left out
+    assert "2 created, 0 updated, 0 unchanged, 5 row(s) with errors" in out.strip().splitlines()[-1]
     assert "row 5: 手机号无效：12345" in err
     assert "importing [" in err
     status, out, _ = await run_cli("users", "import", str(path), env=env)
-    assert "0 created, 0 updated, 2 unchanged" in out
+    assert status == 1 and "0 created, 0 updated, 2 unchanged" in out
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(roster(GOOD_AND_BAD[:2]))
+    status, out, err = await run_cli("users", "import", str(good), env=env)
+    assert status == 0, err
+    assert "0 created, 0 updated, 2 unchanged, 0 row(s) with errors" in out
     status, _, err = await run_cli("users", "import", str(tmp_path / "missing.xlsx"), env=env)
     assert status == 1 and "no such file" in err

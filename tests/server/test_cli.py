@@ -1,11 +1,16 @@
 """The `wenming` command as an operator runs it."""
 
 import asyncio
+import csv
+import io
 import sqlite3
 
 import aiohttp
+import openpyxl
 import pytest
 
+from models.audit import AuditEntry
+from models.orgs import Org
 from tests.support import ServiceProcess, free_port, run_cli, service_env
 
 
@@ -118,3 +123,137 @@ async def test_a_malformed_url_setting_stops_every_command_with_one_line(tmp_pat
     assert status == 1, (out, err)
     assert err.strip().count("\n") == 0, err
     assert name in err and "Traceback" not in err
+
+
+# -- wenming orgs import ---------------------------------------------------------
+
+ORG_HEADER = ["名称", "类型", "上级"]
+TREE = [
+    ["祁东县", "县", ""],  # row 2
+    ["洪桥街道", "乡镇/街道", "祁东县"],  # row 3
+    ["育贤社区", "社区", "祁东县/洪桥街道"],  # row 4: parent by path
+    ["白地市镇", "township", "祁东县"],  # row 5: the English kind name
+    ["新桥村", "村（社区）", "白地市镇"],  # row 6
+    ["县教育局", "单位", "祁东县"],  # row 7
+]
+
+
+def xlsx_file(path, rows, header=ORG_HEADER):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def csv_file(path, rows, header=ORG_HEADER, encoding="utf-8-sig"):
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([header, *rows])
+    path.write_bytes(out.getvalue().encode(encoding))
+    return path
+
+
+async def tree_of_names():
+    orgs = await Org.all()
+    names = {o.id: o.name for o in orgs}
+    return {(o.name, o.kind, names.get(o.parent_id)) for o in orgs}
+
+
+WANTED_TREE = {
+    ("祁东县", "county", None),
+    ("洪桥街道", "township", "祁东县"),
+    ("育贤社区", "village", "洪桥街道"),
+    ("白地市镇", "township", "祁东县"),
+    ("新桥村", "village", "白地市镇"),
+    ("县教育局", "unit", "祁东县"),
+}
+
+
+@pytest.mark.parametrize("make", [xlsx_file, csv_file], ids=["xlsx", "csv"])
+async def test_orgs_import_builds_the_tree_and_a_rerun_changes_nothing(api, tmp_path, database_url, wechat, make):
+    path = make(tmp_path / f"orgs.{make.__name__[:-5]}", TREE)
+    env = service_env(database_url, wechat)
+
+    status, out, err = await run_cli("orgs", "import", str(path), env=env)
+
+    assert status == 0, err
+    assert "6 created, 0 unchanged, 0 row(s) with errors" in out
+    assert await tree_of_names() == WANTED_TREE
+    paths = {o.name: o.path for o in await Org.all()}
+    assert paths["育贤社区"].startswith(paths["洪桥街道"]) and paths["洪桥街道"].startswith(paths["祁东县"])
+    assert await AuditEntry.filter(action="org_import", actor_id=None).count() == 1
+
+    status, out, err = await run_cli("orgs", "import", str(path), env=env)
+
+    assert status == 0, err
+    assert "0 created, 6 unchanged, 0 row(s) with errors" in out
+    assert await Org.all().count() == 6
+
+
+async def test_orgs_import_reads_a_gb18030_csv(api, tmp_path, database_url, wechat):
+    path = csv_file(tmp_path / "orgs.csv", TREE[:3], encoding="gb18030")
+
+    status, out, err = await run_cli("orgs", "import", str(path), env=service_env(database_url, wechat))
+
+    assert status == 0, err
+    assert "3 created" in out
+    assert ("育贤社区", "village", "洪桥街道") in await tree_of_names()
+
+
+async def test_orgs_import_lists_bad_rows_imports_the_rest_and_exits_1(api, tmp_path, database_url, wechat):
+    rows = [
+        ["祁东县", "县", ""],  # row 2
+        ["育贤社区", "社区", "洪桥街道"],  # row 3: its parent comes later
+        ["洪桥街道", "街道", "祁东县"],  # row 4
+        ["", "村", "洪桥街道"],  # row 5: no name
+        ["新桥村", "生产队", "洪桥街道"],  # row 6: unknown type
+        ["城关村", "村", "北镇"],  # row 7: no such parent
+        ["零\u200b宽", "村", "洪桥街道"],  # row 8: an invisible character
+        ["东村", "村", "祁东县"],  # row 9: a village straight under the county
+        ["城东社区", "社区", "祁东县/洪桥街道"],  # row 10
+    ]
+    path = xlsx_file(tmp_path / "orgs.xlsx", rows)
+
+    status, out, err = await run_cli("orgs", "import", str(path), env=service_env(database_url, wechat))
+
+    assert status == 1, (out, err)
+    assert "3 created, 0 unchanged, 6 row(s) with errors" in out.strip().splitlines()[-1]
+    reasons = dict(line.split(": ", 1) for line in err.strip().splitlines() if line.startswith("row "))
+    assert sorted(reasons, key=lambda r: int(r.split()[1])) == [f"row {n}" for n in (3, 5, 6, 7, 8, 9)]
+    assert "上级组织不存在" in reasons["row 3"] and "第 4 行" in reasons["row 3"]
+    assert "名称为空" in reasons["row 5"]
+    assert "类型无效：生产队" in reasons["row 6"]
+    assert "上级组织不存在：北镇" in reasons["row 7"]
+    assert "不可见字符" in reasons["row 8"]
+    assert "不能设在该上级组织之下" in reasons["row 9"]
+    assert {name for name, _, _ in await tree_of_names()} == {"祁东县", "洪桥街道", "城东社区"}
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [(["名称", "类型"], "名称、类型、上级"), (["姓名", "手机号", "组织"], "名称、类型、上级")],
+)
+async def test_orgs_import_refuses_a_file_without_its_header(api, tmp_path, database_url, wechat, header, message):
+    path = csv_file(tmp_path / "orgs.csv", [["祁东县", "县", ""]], header=header)
+
+    status, _, err = await run_cli("orgs", "import", str(path), env=service_env(database_url, wechat))
+
+    assert status == 1 and message in err and "Traceback" not in err
+    assert await Org.all().count() == 0
+
+
+async def test_users_import_reads_a_csv_roster(api, tmp_path, database_url, wechat):
+    env = service_env(database_url, wechat)
+    await run_cli("orgs", "import", str(csv_file(tmp_path / "orgs.csv", TREE[:3])), env=env)
+    roster = csv_file(
+        tmp_path / "roster.csv",
+        [["王小明", "13800000001", "洪桥街道/育贤社区", "志愿者"]],
+        header=["姓名", "手机号", "组织", "身份"],
+        encoding="gb18030",
+    )
+
+    status, out, err = await run_cli("users", "import", str(roster), env=env)
+
+    assert status == 0, err
+    assert "1 created" in out
