@@ -38,6 +38,7 @@ WAIT_FOR_FIRST_S = 10.0
 # A claim with no answer this old belongs to a request that died with its worker or its database
 # connection (a request runs well under a minute): the retry takes the key over.
 ABANDONED_AFTER = timedelta(minutes=2)
+# ... and an upload may take its whole body deadline before its work even starts.
 # A first request records its answer right after its work commits; a key marked committed this long
 # without one lost it (the database went away in between).
 ANSWER_LOST_AFTER = timedelta(seconds=5)
@@ -94,7 +95,7 @@ async def replay_or_run(request: Request, user: User, run: Callable[[], Awaitabl
         try:
             record = await IdempotencyRecord.create(user_id=user.id, key=key, route=route)
         except IntegrityError:
-            replayed = await _replay(user, key, route)
+            replayed = await _replay(user, key, route, _abandoned_after(request))
             if isinstance(replayed, _Resume):
                 return await _run_claimed(request, replayed.record_id, (user.id, key), run, resuming=True)
             if replayed is not None:
@@ -191,7 +192,16 @@ class _Resume:
     record_id: int
 
 
-async def _replay(user: User, key: str, route: str) -> HTTPResponse | _Resume | None:
+def _abandoned_after(request: Request) -> timedelta:
+    """How old an unanswered claim on this route must be to count as abandoned."""
+    if getattr(request.stream, "request_body", None):  # a streamed upload
+        return ABANDONED_AFTER + timedelta(seconds=services_of(request).config.upload_deadline)
+    return ABANDONED_AFTER
+
+
+async def _replay(
+    user: User, key: str, route: str, abandoned_after: timedelta = ABANDONED_AFTER
+) -> HTTPResponse | _Resume | None:
     """The first request's answer, waiting for it if it is still running; None when the key is free again,
     ``_Resume`` when its work committed and its answer was lost."""
     loop = asyncio.get_running_loop()
@@ -224,7 +234,7 @@ async def _replay(user: User, key: str, route: str) -> HTTPResponse | _Resume | 
                 headers={"Idempotent-Replayed": "true"},
                 content_type=JSON_TYPE if record.body else None,
             )
-        elif record.created_at < now_utc() - ABANDONED_AFTER:
+        elif record.created_at < now_utc() - abandoned_after:
             await _delete_claim(record.id)
             return None
         left = deadline - loop.time()

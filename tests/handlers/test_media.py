@@ -10,7 +10,7 @@ import os
 import random
 import socket
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -19,8 +19,10 @@ import pytest
 from PIL import Image, ImageCms, ImageDraw
 from yarl import URL
 
+from models.idempotency import IdempotencyRecord
 from models.media import Media
 from server.config import Rate
+from server.web import idempotency
 from tests.images import bomb_png, encode, phone_photo, scene
 from tests.support import (
     configured,
@@ -620,3 +622,20 @@ async def test_a_signed_url_has_one_form(api, volunteer, form) -> None:
     status, data = await fetch_raw(api, other_forms(url)[form])
     assert status in (403, 404), (form, status, data[:200])
     assert orjson.loads(data)["error"]["code"] in ("forbidden", "not_found")
+
+
+async def test_a_claim_on_an_upload_outlives_the_upload_deadline_before_counting_as_abandoned(api, monkeypatch):
+    """An upload may take its whole body deadline before its work starts: its claim, older than the
+    plain abandonment age but younger than that plus the deadline, is still a request in flight."""
+    token, user_id = await api.person("volunteer")
+    key = "slow-upload-6a2f8e0c"
+    claim = await IdempotencyRecord.create(user_id=user_id, key=key, route="POST /api/v1/media")
+    aged = claim.created_at - idempotency.ABANDONED_AFTER - timedelta(seconds=30)
+    await IdempotencyRecord.filter(id=claim.id).update(created_at=aged)
+    monkeypatch.setattr(idempotency, "WAIT_FOR_FIRST_S", 0.2)
+
+    reply = await api.upload(token, encode(scene(), "JPEG"), headers={"Idempotency-Key": key})
+
+    assert reply.status == 409, reply.body
+    assert reply.error_code == "conflict"
+    assert not await Media.filter(owner_id=user_id).exists()
