@@ -86,7 +86,8 @@ async def test_a_retry_after_a_passing_refusal_runs_again_though_it_carries_the_
     await api.service.services.image_budget.charge(str(spender_id), api.service.config.image_cpu.limit)
     refused = await api.upload(spender, photo, headers=key)
     assert refused.status == 429, refused.body
-    api.service.services.image_budget.reset()
+    # The allowance comes back (as a new period would give it), in Redis too where there is one.
+    await api.service.services.image_budget.charge(str(spender_id), -api.service.config.image_cpu.limit)
 
     retry = await api.upload(spender, photo, headers=key)
 
