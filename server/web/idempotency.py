@@ -30,7 +30,7 @@ from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import JSON_TYPE, ApiError, Conflict, InvalidRequest
 from server.runtime.db import describe
-from server.web.multipart import close_after_answer
+from server.web.multipart import close_after_answer, streams_a_body
 from server.web.services import services_of
 
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -112,9 +112,10 @@ async def _discard_body(request: Request) -> None:
     The handler never runs, so nobody reads it: Sanic would log an error for every retried
     upload and keep only the connection's body limit's worth before closing it. Up to the
     upload limit: past that the connection closes, as it would for the first request."""
-    stream = request.stream
-    if stream is None or not getattr(stream, "request_body", None):
+    if not streams_a_body(request):
         return
+    stream = request.stream
+    assert stream is not None
     config = services_of(request).config
     budget = config.max_upload_bytes + DISCARD_SLACK
     try:
@@ -194,7 +195,7 @@ class _Resume:
 
 def _abandoned_after(request: Request) -> timedelta:
     """How old an unanswered claim on this route must be to count as abandoned."""
-    if getattr(request.stream, "request_body", None):  # a streamed upload
+    if streams_a_body(request):  # an upload
         return ABANDONED_AFTER + timedelta(seconds=services_of(request).config.upload_deadline)
     return ABANDONED_AFTER
 

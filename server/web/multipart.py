@@ -159,6 +159,11 @@ async def _parse(request: Request, boundary: bytes, part: _FilePart, body_limit:
         raise InvalidRequest("multipart 格式无效") from None
 
 
+def streams_a_body(request: Request) -> bool:
+    """True for a streamed request (an upload) whose body is the handler's to read."""
+    return bool(request.stream is not None and getattr(request.stream, "request_body", None))
+
+
 def close_after_answer(request: Request) -> None:
     """Close the connection after the answer instead of reading the rest of an unread body.
 
@@ -166,10 +171,9 @@ def close_after_answer(request: Request) -> None:
     request; a client trickling a byte now and then would hold it open all the while. A body
     limit of zero makes that read stop at once and close the connection (Sanic's own way out
     of a body it does not want)."""
-    stream = request.stream
-    if stream is not None and getattr(stream, "request_body", None):
-        stream.keep_alive = False  # type: ignore[union-attr]
-        stream.request_max_size = 0  # type: ignore[union-attr]
+    if streams_a_body(request):
+        request.stream.keep_alive = False  # type: ignore[union-attr]
+        request.stream.request_max_size = 0  # type: ignore[union-attr]
 
 
 def discard(path: str) -> None:

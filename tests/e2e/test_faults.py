@@ -564,6 +564,15 @@ async def restart_database_and_retry(
     return cut_off, retry, rows
 
 
+def assert_the_retry_enrolled_once(cut_off: Outcome, retry: Outcome, rows: DatabaseState, user_id: int) -> None:
+    """The request cut off by the restart answered a clean 5xx; its retry enrolled, once, leaving no claim."""
+    report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
+    print(report)
+    assert clean_5xx(cut_off), report
+    assert (retry.status, rows.enrolled_count, rows.statuses) == (201, 1, {user_id: "enrolled"}), report
+    assert rows.unfinished_keys == 0, report
+
+
 async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(wechat: FakeWeChat) -> None:
     """The claim on a key whose request died with the database must not outlive it: the retry runs."""
     async with postgres_scene(wechat, quota=5, volunteers=1) as scene:
@@ -578,11 +587,7 @@ async def test_an_idempotency_key_cut_off_by_a_database_restart_can_be_retried(w
             await watcher.close()
         cut_off, retry, rows = await restart_database_and_retry(scene, first, "task-row", url, who)
 
-    report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
-    print(report)
-    assert clean_5xx(cut_off), report
-    assert (retry.status, rows.enrolled_count, rows.statuses) == (201, 1, {who.user_id: "enrolled"}), report
-    assert rows.unfinished_keys == 0, report
+    assert_the_retry_enrolled_once(cut_off, retry, rows, who.user_id)
 
 
 async def test_a_database_restart_while_the_key_is_marked_takes_the_enrollment_with_it(wechat: FakeWeChat) -> None:
@@ -606,11 +611,7 @@ async def test_a_database_restart_while_the_key_is_marked_takes_the_enrollment_w
             await watcher.close()
         cut_off, retry, rows = await restart_database_and_retry(scene, first, "key-row", url, who)
 
-    report = f"cut off: {cut_off}\nretry: {retry}\ndatabase: {rows}"
-    print(report)
-    assert clean_5xx(cut_off), report
-    assert (retry.status, rows.enrolled_count, rows.statuses) == (201, 1, {who.user_id: "enrolled"}), report
-    assert rows.unfinished_keys == 0, report
+    assert_the_retry_enrolled_once(cut_off, retry, rows, who.user_id)
 
 
 async def test_a_database_connection_lost_after_a_commit_does_not_break_later_requests(wechat: FakeWeChat) -> None:
