@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps fonts nginx
+.PHONY: demo test lint system-deps fonts nginx chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 # and the tests that need them skip, or fail under WENMING_TEST_REQUIRE_SERVICES=1):
 #   fonts-noto-cjk  service certificates are drawn with a CJK font (`fonts`)
 #   nginx           tests/deploy checks deploy/nginx.conf with a real nginx (`nginx`)
+#   chromium        tests/browser drive the staff console in it with Playwright (`chromium`)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 # ( $(call apt-install,PACKAGE[ ALTERNATIVE...],WHY) ): the first package that
@@ -32,7 +33,7 @@ for pkg in $(1); do $(APT_INSTALL) $$pkg >/dev/null && exit 0; done; \
 echo "could not install $(lastword $(1)): $(2)"
 endef
 
-system-deps: fonts nginx
+system-deps: fonts nginx chromium
 
 fonts:
 	@ls /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
@@ -47,6 +48,10 @@ nginx:
 		( $(call apt-install,nginx-light nginx,the deploy tests check deploy/nginx.conf with it) ); \
 		if [ "$$(id -u)" = 0 ] && test -x /usr/sbin/nginx && command -v systemctl >/dev/null 2>&1; then \
 			systemctl disable --now nginx >/dev/null 2>&1 || true; fi; }
+
+# Playwright's own browser download is not used: the tests launch this one by its path.
+chromium:
+	@test -x /usr/bin/chromium || ( $(call apt-install,chromium,the browser tests drive the staff console in it) )
 
 demo: $(STAMP) fonts
 	$(VENV)/bin/wenming demo

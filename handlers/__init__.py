@@ -7,6 +7,7 @@ from handlers import (
     auth,
     campaigns,
     certificates,
+    console,
     health,
     leaderboard,
     me,
@@ -38,6 +39,7 @@ api = Blueprint.group(
     audit.bp,
     certificates.bp,
     wechat.bp,
+    console.bp,
     url_prefix="/api/v1",
 )
 root = Blueprint.group(health.bp, metrics.bp, media.files)

@@ -16,4 +16,5 @@ MODEL_MODULES = [
     "models.audit",
     "models.certificates",
     "models.org_requests",
+    "models.console",
 ]

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from media.storage import variant_keys
 from models.campaigns import Campaign, Enrollment, Task
 from models.certificates import Certificate
+from models.console import ConsoleSession, ConsoleTicket
 from models.idempotency import IdempotencyRecord
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
@@ -52,6 +53,8 @@ async def erase_user(user: User) -> list[str]:
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await cancel_pending_request(user.id)
         await AuthToken.filter(user_id=user.id).delete()
+        await ConsoleSession.filter(user_id=user.id).delete()
+        await ConsoleTicket.filter(user_id=user.id).delete()
         # Stored first answers hold what the person sent (texts, links, names): they go too.
         await IdempotencyRecord.filter(user_id=user.id).delete()
         await User.filter(id=user.id).update(

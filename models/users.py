@@ -244,6 +244,9 @@ async def change_person(actor: User, target: User, changes: dict[str, object]) -
                 "to": {"role": target.role, "org_id": target.org_id},
             }
             await record(actor, "role_change", f"user:{target.id}", details)
+        if before[0] in STAFF_ROLES and target.role not in STAFF_ROLES:
+            # Demoted: their console sessions end now (models.console; the relation, not an import circle).
+            await target.console_sessions.all().delete()
     return target
 
 

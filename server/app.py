@@ -22,7 +22,9 @@ from sanic.response import HTTPResponse
 import handlers
 from media.storage import INCOMING_DIR, LocalStorage, Storage, UrlSigner
 from models.rankings import Rankings
+from server import console
 from server.config import Config
+from server.console.render import error_page
 from server.kernel.crypto import Vault, derive_key
 from server.kernel.errors import (
     JSON_TYPE,
@@ -115,6 +117,7 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.blueprint(handlers.api)
     app.blueprint(handlers.root)
     swagger.install(app)
+    console.install(app)
     app.error_handler.add(Exception, render_error)
     # The signal starts every routed request before its body is read; the middleware catches the
     # rest (a malformed head answered straight from the error handler). Whichever runs first wins.
@@ -260,8 +263,21 @@ def _is_trusted(address: str, trusted: tuple[Any, ...]) -> bool:
     return any(ip in net for net in trusted)
 
 
-def render_error(request: Request, exc: Exception) -> HTTPResponse:
-    """Every error, ours or the framework's, as {"error": {"code", "message", "details"?}}."""
+async def render_error(request: Request, exc: Exception) -> HTTPResponse:
+    """Every error, ours or the framework's, as {"error": {"code", "message", "details"?}};
+    on the console's pages as a Chinese page (or an htmx fragment) instead."""
+    error = api_error(request, exc)
+    if request.path.startswith(console.PREFIX + "/") or request.path == console.PREFIX:
+        try:
+            return await error_page(request, error)
+        except Exception:  # the page itself failed: the plain error shape, never a traceback
+            logger.exception("console error page failed on %s %s", request.method, route_of(request))
+    headers = {**error.headers, "X-Request-Id": getattr(request.ctx, "request_id", "")}
+    return HTTPResponse(orjson.dumps(error.to_body()), status=error.status, headers=headers, content_type=JSON_TYPE)
+
+
+def api_error(request: Request, exc: Exception) -> ApiError:
+    """What any exception means to the caller, as one of ours."""
     if isinstance(exc, ApiError):
         error = exc
     elif isinstance(exc, asyncio.CancelledError):
@@ -279,5 +295,4 @@ def render_error(request: Request, exc: Exception) -> HTTPResponse:
         # The route template, not the path: paths carry ids, the request id leads to the access line.
         logger.exception("unhandled error on %s %s", request.method, route_of(request))
         error = InternalError()
-    headers = {**error.headers, "X-Request-Id": getattr(request.ctx, "request_id", "")}
-    return HTTPResponse(orjson.dumps(error.to_body()), status=error.status, headers=headers, content_type=JSON_TYPE)
+    return error

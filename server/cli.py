@@ -96,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     org_import = org.add_parser("import", help="create the org tree from an .xlsx or .csv file (名称, 类型, 上级)")
     org_import.add_argument("file")
     org_import.set_defaults(func=_import_orgs)
+    console = sub.add_parser("console", help="the staff console").add_subparsers(dest="console_command", required=True)
+    link = console.add_parser("link", help="print a one-time sign-in URL (10 minutes) for a staff member or admin")
+    link.add_argument("--openid", required=True)
+    link.set_defaults(func=_console_link)
     return parser
 
 
@@ -384,6 +388,29 @@ def _import_orgs(args: argparse.Namespace) -> None:
     )
     if result.errors:
         sys.exit(1)
+
+
+async def console_secret(openid: str) -> str:
+    """A one-time sign-in link's secret for the staff member or admin with ``openid`` (ORM up)."""
+    from models.console import open_link
+    from models.users import User
+
+    user = await User.get_or_none(openid=openid, deleted_at__isnull=True)
+    if user is None:
+        raise CommandError(f"no person with openid {openid}")
+    if not user.is_staff:
+        raise CommandError(f"{openid} is a {user.role}, not staff or admin: the console is for staff only")
+    return await open_link(user)
+
+
+def console_url(base: str, secret: str) -> str:
+    return f"{base.rstrip('/')}/console/login/link/{secret}"
+
+
+def _console_link(args: argparse.Namespace) -> None:
+    config = Config.from_env()
+    check_migrated(config)
+    print(console_url(config.public_base_url, with_db(config, lambda: console_secret(args.openid))))
 
 
 def _grant(args: argparse.Namespace) -> None:

@@ -15,11 +15,12 @@ from server.kernel.clock import now_utc
 from server.wechat.fake import FakeWeChat
 
 COUNTY = "祁东县"
+STAFF_OPENID = "demo-openid-staff"
 TOWNSHIPS = ("洪桥街道", "白地市镇", "归阳镇", "金桥镇", "过水坪镇")
 VILLAGES = {"归阳镇": ("湘江村",), "洪桥街道": ("育贤社区",)}
 # (login code, openid, nickname, role, org name)
 PEOPLE = (
-    ("demo-staff", "demo-openid-staff", "县委网信办·李老师", "staff", COUNTY),
+    ("demo-staff", STAFF_OPENID, "县委网信办·李老师", "staff", COUNTY),
     ("demo-admin", "demo-openid-admin", "系统管理员", "admin", COUNTY),
     ("demo-volunteer", "demo-openid-volunteer", "志愿者小王", "volunteer", "洪桥街道"),
     ("demo-volunteer-2", "demo-openid-volunteer-2", "志愿者小陈", "volunteer", "归阳镇"),
@@ -111,7 +112,7 @@ def _unwind(signum: int, _frame: FrameType | None) -> NoReturn:
 
 
 def _serve_demo(workdir: Path, host: str, port: int) -> None:
-    from server.cli import run_server, with_db
+    from server.cli import console_secret, console_url, run_server, with_db
     from server.runtime.db import apply_migrations
 
     fake = FakeWeChat(appid="wxdemoappid", secret="demo-secret")
@@ -138,17 +139,18 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     os.environ.pop("WENMING_REDIS_URL", None)
     config = Config.from_env()
 
-    async def prepare() -> dict[str, int]:
+    async def prepare() -> tuple[dict[str, int], str]:
         await apply_migrations()
-        return await seed()
+        ids = await seed()
+        return ids, await console_secret(STAFF_OPENID)
 
-    ids = with_db(config, prepare)
+    ids, secret = with_db(config, prepare)
     _sample_photo(workdir / "sample.jpg")
-    print(_instructions(base, workdir, api_base, ids["task"]), flush=True)
+    print(_instructions(base, workdir, api_base, ids["task"], console_url(base, secret)), flush=True)
     run_server(host, port, 1)
 
 
-def _instructions(base: str, workdir: Path, api_base: str, task_id: int) -> str:
+def _instructions(base: str, workdir: Path, api_base: str, task_id: int, console: str) -> str:
     login = (
         f"curl -s -X POST {base}/api/v1/auth/wechat-login -H 'Content-Type: application/json' -d '{{\"code\": \"%s\"}}'"
     )
@@ -163,6 +165,10 @@ def _instructions(base: str, workdir: Path, api_base: str, task_id: int) -> str:
         f"  API:         {base}/api/v1   (OpenAPI: {base}/docs)",
         f"  data:        {workdir}  (SQLite + media, fresh each run)",
         f"  fake WeChat: {api_base}",
+        "",
+        "Staff console (管理后台) for 县委网信办·李老师: open this one-time link (10 minutes) in a browser:",
+        f"  {console}",
+        f"  (later: {base}/console/login, or `wenming console link --openid {STAFF_OPENID}` with this demo's settings)",
         "",
         "Sign in as a volunteer (志愿者小王), then read your profile:",
         f"  TOKEN=$({login % 'demo-volunteer'}{token})",

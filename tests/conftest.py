@@ -139,6 +139,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "console_sessions",
+    "console_tickets",
     "org_change_requests",
     "certificates",
     "audit_entries",

@@ -30,6 +30,19 @@ ALLOWED = {
     ),
     "server.runtime": ("server.runtime", "server.kernel", "server.wechat", "server.config", "models", "media"),
     "server.wechat": ("server.wechat", "server.kernel", "server.runtime.observability", "server.config"),
+    # The console is a handler layer for browsers: it may read the API's request and response schemas
+    # (handlers' *_schemas modules, checked below), never a handler.
+    "server.console": (
+        "server.console",
+        "server.web",
+        "server.kernel",
+        "server.runtime",
+        "server.wechat",
+        "server.config",
+        "models",
+        "media",
+        "handlers",
+    ),
 }
 # third-party packages a layer may not import at run time
 FORBIDDEN_LIBRARIES = {
@@ -109,6 +122,16 @@ def test_a_layer_imports_only_what_lies_below_it(package):
 def _is_blueprint_module(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
     return name.startswith("handlers.") and not (last == "schemas" or last.endswith("_schemas") or ".schemas." in name)
+
+
+def test_the_console_uses_the_api_schemas_but_no_handler():
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in _sources("server.console")
+        for line, name in _runtime_imports(path)
+        if name == "handlers" or _is_blueprint_module(name)
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_no_handler_imports_another_handler():

@@ -151,6 +151,7 @@ TAGS = {
     "audit": "操作审计（管理员）",
     "certificates": "志愿服务证明验证",
     "wechat": "微信消息推送（由微信服务器调用）",
+    "console": "管理后台扫码登录（由小程序调用）",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -160,6 +161,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "campaign_id": ("活动 id", ID),
     "task_id": ("任务 id", ID),
     "submission_id": ("提交 id", ID),
+    "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
@@ -826,6 +828,10 @@ OPERATIONS: dict[str, str] = {
     "tasks.post_checkin": (
         "现场签到：用定位（`lat`、`lng`，可附 `accuracy` 米）须在任务签到半径内；"
         "或扫描任务签到小程序码，传回其中的 `scene`。任务开始前 30 分钟起可签到。"
+    ),
+    "console.confirm": (
+        "工作人员或管理员在小程序中扫描管理后台登录页的小程序码（scene 为 `login:<ticket>`）后调用，"
+        "确认由本人登录显示该码的浏览器。码 5 分钟内有效、只能确认一次；志愿者与达人调用得到 403。"
     ),
     "tasks.qrcode": "任务的签到小程序码（图片，可打印张贴），扫码即打开该任务的签到页。",
     "tasks.enrollments": "任务的报名名单，按报名先后，含签到情况。",

@@ -1,0 +1,7 @@
+"""Every console page's blueprint, gathered for ``server.console.install``."""
+
+from __future__ import annotations
+
+from server.console import dashboard
+
+BLUEPRINTS = (dashboard.bp,)
