@@ -1,0 +1,83 @@
+"""Forms as staff fill them in: plain text fields, times typed as ``2026-12-10 09:00`` (Asia/Shanghai).
+
+A form becomes the API's request body (same pydantic model, same checks); what fails comes back as
+{field: reason} to show beside each field, by the names the form uses.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sanic import Request
+
+from server.console.guard import CSRF_FIELD
+from server.kernel.clock import LOCAL_TZ
+from server.kernel.errors import InvalidRequest
+from server.web.endpoint import parse_model
+
+_DATETIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+DATETIME_HINT = "请按“2026-12-10 09:00”的格式填写（北京时间）"
+DATE_HINT = "请按“2026-12-10”的格式填写"
+
+
+def form_values(request: Request) -> dict[str, str]:
+    """The form's fields (first value of each, trimmed), without the CSRF token."""
+    form = request.form or {}
+    return {name: (values[0] if values else "").strip() for name, values in form.items() if name != CSRF_FIELD}
+
+
+def parse_local_datetime(text: str) -> datetime:
+    """``2026-12-10 09:00`` (or the browser's ``2026-12-10T09:00``) in Asia/Shanghai → an aware time."""
+    found = _DATETIME.fullmatch(text.strip())
+    if not found:
+        raise ValueError(DATETIME_HINT)
+    year, month, day, hour, minute, second = (int(part or 0) for part in found.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=LOCAL_TZ)
+    except ValueError:
+        raise ValueError("日期或时间不存在，" + DATETIME_HINT) from None
+
+
+def parse_local_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(DATE_HINT) from None
+
+
+def datetime_fields(values: dict[str, str], names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``values`` with the named fields turned into aware times; (converted, errors by field)."""
+    out: dict[str, Any] = dict(values)
+    errors: dict[str, str] = {}
+    for name in names:
+        text = values.get(name, "")
+        if not text:
+            out.pop(name, None)
+            continue
+        try:
+            out[name] = parse_local_datetime(text)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return out, errors
+
+
+def validate(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str] | None = None) -> Any:
+    """The API's model filled from a form; every problem (ours and the model's) as one InvalidRequest."""
+    errors = dict(errors or {})
+    try:
+        parsed = parse_model(model, data)
+    except InvalidRequest as exc:
+        fields = (exc.details or {}).get("fields", {})
+        errors = {**fields, **errors}
+        parsed = None
+    if errors:
+        raise InvalidRequest.fields(errors, "请修改标红的内容后再保存")
+    return parsed
+
+
+def field_errors(exc: InvalidRequest) -> dict[str, str]:
+    """{field: reason} of a failed form, for the template to put beside each field."""
+    return dict((exc.details or {}).get("fields", {}))
