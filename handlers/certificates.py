@@ -9,7 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from media.certificate import CertificateData, FontMissing
-from models.certificates import NoServiceHours, issue_for, verify
+from models.certificates import DEFAULT_ISSUER, NoServiceHours, issue_for, verify
 from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import NotFound, RateLimited, ServiceUnavailable
@@ -25,6 +25,7 @@ class CertificateCheck(BaseModel):
     name: str
     service_hours: float
     issued_on: date
+    issuer: str
     valid: bool
 
 
@@ -46,6 +47,7 @@ async def my_certificate(request: Request, user: User, services: Services) -> HT
         issued_on=cert.issued_on,
         serial=cert.serial,
         verify_url=f"{services.config.public_base_url}/api/v1/certificates/{cert.serial}",
+        issuer=cert.issuer or DEFAULT_ISSUER,
     )
     try:
         png = await services.certificates.png(str(user.id), data)  # kept until the figures change; limited
@@ -76,6 +78,7 @@ async def check(request: Request, serial: str) -> HTTPResponse:
             name=cert.name if valid else "—",
             service_hours=float(cert.service_hours),
             issued_on=cert.issued_on,
+            issuer=cert.issuer or DEFAULT_ISSUER,
             valid=valid,
         )
     )

@@ -32,6 +32,8 @@ class Certificate(Model):
     )
     name = fields.CharField(max_length=64)
     org = fields.CharField(max_length=255)
+    # Who issues it: the top org of the person's tree (the county), as named when issued.
+    issuer = fields.CharField(max_length=100, default="")
     service_hours = fields.DecimalField(max_digits=10, decimal_places=2)
     approved_tasks = fields.IntField()
     issued_on = fields.DateField()
@@ -53,29 +55,35 @@ async def issue_for(user: User, today: date) -> Certificate:
     if hours <= 0:
         raise NoServiceHours()
     tasks = await Submission.filter(user_id=user.id, status="approved").count()
-    org = await _org_name(user)
+    org, issuer = await _org_names(user)
     last = await Certificate.filter(user_id=user.id).order_by("-id").first()
     name = user.name_on_record[:64]
-    if last and (last.service_hours, last.approved_tasks, last.name, last.org) == (hours, tasks, name, org):
+    stated = (hours, tasks, name, org, issuer)
+    if last and (last.service_hours, last.approved_tasks, last.name, last.org, last.issuer) == stated:
         return last
     return await Certificate.create(
         serial=new_serial(today),
         user_id=user.id,
         name=name,
         org=org[:255],
+        issuer=issuer[:100],
         service_hours=hours,
         approved_tasks=tasks,
         issued_on=today,
     )
 
 
-async def _org_name(user: User) -> str:
+DEFAULT_ISSUER = "网络文明志愿服务平台"
+
+
+async def _org_names(user: User) -> tuple[str, str]:
+    """(the person's org written out from the top, e.g. 祁东县洪桥街道; the issuer: the top org's name)."""
     if not user.org_id:
-        return ""
+        return "", DEFAULT_ISSUER
     path = user.org.path if user.org else ""
     ids = [int(p) for p in path.strip("/").split("/") if p]
     names = dict(await Org.filter(id__in=ids).values_list("id", "name"))
-    return "".join(names.get(i, "") for i in ids)
+    return "".join(names.get(i, "") for i in ids), (names.get(ids[0]) if ids else None) or DEFAULT_ISSUER
 
 
 async def verify(serial: str) -> tuple[Certificate, bool] | None:
