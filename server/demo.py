@@ -42,11 +42,11 @@ async def seed() -> dict[str, int]:
             orgs[name] = (await create_org(name, "village", orgs[township])).id
     for _code, openid, nickname, role, org in PEOPLE:
         await User.create(openid=openid, nickname=nickname, role=role, org_id=orgs[org])
-    orgs["task"] = await _seed_task(orgs[COUNTY])
+    orgs["task"], orgs["campaign"] = await _seed_task(orgs[COUNTY])
     return orgs
 
 
-async def _seed_task(county_id: int) -> int:
+async def _seed_task(county_id: int) -> tuple[int, int]:
     from datetime import timedelta
 
     from models.campaigns import Campaign, Task
@@ -74,7 +74,7 @@ async def _seed_task(county_id: int) -> int:
         min_photos=1,
         max_photos=3,
     )
-    return task.id
+    return task.id, campaign.id
 
 
 def _sample_photo(path: Path) -> None:
@@ -140,8 +140,14 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     config = Config.from_env()
 
     async def prepare() -> tuple[dict[str, int], str]:
+        from models.users import User
+        from server.app import make_storage
+        from server.demo_story import tell
+
         await apply_migrations()
         ids = await seed()
+        staff = await User.get(openid=STAFF_OPENID)
+        await tell(ids, ids["campaign"], make_storage(config), staff)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)

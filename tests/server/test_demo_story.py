@@ -1,0 +1,38 @@
+"""The demo's story: the console has a review queue showing every kind of risk, and a history."""
+
+from __future__ import annotations
+
+from models.campaigns import Campaign
+from models.ledger import LedgerEntry
+from models.orgs import create_org
+from models.submissions import Submission
+from models.users import User
+from server.demo import COUNTY, TOWNSHIPS, VILLAGES
+from server.demo_story import tell
+from server.kernel.clock import now_utc
+
+
+async def test_the_story_has_each_risk_and_two_weeks_of_approvals(api):
+    county = await create_org(COUNTY, "county", None)
+    orgs = {COUNTY: county.id}
+    for name in TOWNSHIPS:
+        orgs[name] = (await create_org(name, "township", county.id)).id
+    for township, villages in VILLAGES.items():
+        for name in villages:
+            orgs[name] = (await create_org(name, "village", orgs[township])).id
+    now = now_utc()
+    campaign = await Campaign.create(
+        title="演示活动", kind="village_visit", org_id=county.id, starts_at=now, ends_at=now, status="published"
+    )
+    staff = await User.create(openid="story-staff", nickname="李老师", role="staff", org_id=county.id)
+
+    story = await tell(orgs, campaign.id, api.service.services.storage, staff)
+
+    assert (story.pending, story.approved) == (5, 4)
+    pending = await Submission.filter(task_id=story.task_id, status="pending").order_by("id")
+    assert sum(bool(s.duplicate_of) for s in pending) == 1
+    assert sum(s.outside_area for s in pending) == 1
+    assert sum(s.outside_window for s in pending) == 1
+    days = {(now - e.created_at).days for e in await LedgerEntry.all()}
+    assert len(days) == 4 and max(days) >= 12
+    assert (await User.get(id=staff.id)).role == "staff"
