@@ -175,6 +175,9 @@ def _instructions(base: str, workdir: Path, api_base: str, task_id: int, console
         "Staff console (管理后台) for 县委网信办·李老师: open this one-time link (10 minutes) in a browser:",
         f"  {console}",
         f"  (later: {base}/console/login, or `wenming console link --openid {STAFF_OPENID}` with this demo's settings)",
+        f"Or sign in by scanning: open {base}/console/login, read its code with any QR scanner",
+        "  (wxa://…?scene=login:TICKET), then confirm as the mini-program would, signed in as staff ($STAFF below):",
+        f'  TICKET=...; curl -s -X POST {base}/api/v1/console/tickets/$TICKET/confirm -H "Authorization: Bearer $STAFF"',  # noqa: E501
         "",
         "Sign in as a volunteer (志愿者小王), then read your profile:",
         f"  TOKEN=$({login % 'demo-volunteer'}{token})",
