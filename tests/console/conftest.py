@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from models.console import open_link
 from models.users import User
@@ -55,6 +56,10 @@ class ConsoleClient:
         headers = {"HX-Request": "true"} if htmx else {}
         async with self.session.get(self._url(path), allow_redirects=follow, headers=headers) as resp:
             return await self._page(resp)
+
+    def cookie(self, name: str, path: str = "/console/") -> str:
+        """The value of a cookie the browser would send to ``path``."""
+        return self.session.cookie_jar.filter_cookies(URL(self._url(path)))[name].value
 
     async def get_bytes(self, path: str) -> tuple[int, bytes, Any]:
         async with self.session.get(self._url(path)) as resp:

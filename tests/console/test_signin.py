@@ -109,8 +109,7 @@ async def test_confirming_needs_staff_and_a_live_ticket(api, tree):
     browser = ConsoleClient(api.service.base_url)
     try:
         await browser.get("/console/login")
-        ticket = browser.session.cookie_jar.filter_cookies(api.service.base_url + "/console/login")["wm_login"]
-        ticket = ticket.value.partition(".")[0]
+        ticket = browser.cookie("wm_login", "/console/login").partition(".")[0]
         refused = await api.call("POST", f"/api/v1/console/tickets/{ticket}/confirm", token=volunteer)
         assert refused.status == 403 and refused.error_code == "forbidden"
         unknown = await api.call("POST", "/api/v1/console/tickets/not-a-ticket/confirm", token=staff)
@@ -140,7 +139,7 @@ async def test_use_keeps_a_session_alive(api, console):
 
 async def test_sign_out_ends_the_session_on_the_server(api, console):
     page = await console.get("/console/")
-    cookie = console.session.cookie_jar.filter_cookies(api.service.base_url + "/console/")["wm_console"].value
+    cookie = console.cookie("wm_console")
     out = await console.post("/console/logout", follow=False)
     assert out.status == 303 and out.headers["Location"] == "/console/login"
     assert await ConsoleSession.all().count() == 0
