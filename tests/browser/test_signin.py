@@ -47,3 +47,18 @@ async def test_a_volunteer_is_refused(api, tree, tab: Watched):
     assert response is not None and response.status == 403
     await expect(tab.page.get_by_text("仅供工作人员和管理员使用")).to_be_visible()
     await asyncio.sleep(0)
+
+
+async def test_a_form_with_a_forged_csrf_token_is_refused(api, tree, tab: Watched):
+    _, staff_id = await api.person("staff", tree.east.id)
+    await tab.sign_in(staff_id)
+    # As a page from elsewhere would post: the session cookie rides along, the token does not match.
+    await tab.page.locator('form[action="/console/logout"] input[name="_csrf"]').evaluate(
+        "input => { input.value = 'forged' }"
+    )
+    await tab.page.get_by_role("button", name="退出登录").click()
+    await expect(tab.page.get_by_text("页面已过期或来源不明，操作未执行")).to_be_visible()
+    # Still signed in: nothing was done.
+    await tab.goto("/console/")
+    await expect(tab.page).to_have_url(tab.url("/console/"))
+    await expect(tab.page.get_by_role("button", name="退出登录")).to_be_visible()
