@@ -323,3 +323,25 @@ async def test_without_a_session_the_pages_send_you_to_sign_in(api, tree, staff_
         assert (await client.get("/console/campaigns", follow=False)).status == 303
     finally:
         await client.close()
+
+
+async def test_odd_task_input_is_a_field_error_never_a_crash(api, tree, console):
+    token = await staff_token(api, tree.east.id)
+    campaign = await make_campaign(api, token, tree.east.id, publish=False, **window())
+    path = f"/console/campaigns/{campaign['id']}/tasks/new"
+    await console.get(path)
+    odd = (
+        {"lat": "nan", "lng": "inf", "radius_m": "100"},
+        {"service_hours": "NaN"},
+        {"service_hours": "1.555"},
+        {"quota": "1e3", "points": "-1"},
+        {"title": "长" * 101},
+        {"starts_at": "2026-02-30 09:00"},
+        {"ends_at": "9999-12-11 11:30"},
+        {"radius_m": "0", "lat": "30", "lng": "120"},
+        {"title": "a\x00b"},
+    )
+    for change in odd:
+        page = await console.post(path, task_form(**change))
+        assert page.status == 400 and "field-error" in page.text, change
+    assert await Task.all().count() == 0
