@@ -14,7 +14,9 @@ from handlers.task_schemas import (
     CampaignUpdate,
     TaskCreate,
     TaskRead,
-    task_columns,
+    campaign_changes,
+    campaign_columns,
+    new_task_columns,
 )
 from models.campaigns import (
     campaigns_page,
@@ -23,10 +25,10 @@ from models.campaigns import (
     publish_campaign,
     update_campaign,
 )
-from models.media import MediaNotYours, picture_columns
+from models.media import MediaNotYours
 from models.orgs import org_path
 from models.participation import campaign_summary
-from models.tasks import audience_fields, create_task
+from models.tasks import create_task
 from models.users import STAFF_ROLES, User
 from server.kernel.clock import now_utc
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
@@ -51,9 +53,7 @@ bp = Blueprint("campaigns", url_prefix="/campaigns")
 async def post_campaign(request: Request, user: User, body: CampaignCreate, services: Services) -> HTTPResponse:
     """Create a draft campaign owned by an org inside the caller's subtree."""
     org = await org_in_scope(user, int(body.org_id), "只能在本组织及下级组织发布活动")
-    data = body.model_dump(exclude={"org_id", "cover_media_id"})
-    data.update(await picture_columns(user, body.cover_media_id, "cover"))
-    campaign = await create_campaign(data, org, user)
+    campaign = await create_campaign(await campaign_columns(body, user), org, user)
     return json_response(CampaignRead.of(campaign, services.storage), status=201)
 
 
@@ -71,12 +71,7 @@ async def patch_campaign(
 ) -> HTTPResponse:
     """Edit title, kind, description or dates of a campaign the caller manages."""
     campaign = await managed_campaign(campaign_id, user)
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None and name not in ("cover_media_id",):
-            raise InvalidRequest.fields({name: "不能为 null"})
-    if "cover_media_id" in changes:
-        changes.update(await picture_columns(user, changes["cover_media_id"], "cover"))
+    changes = await campaign_changes(body, user)
     return json_response(CampaignRead.of(await update_campaign(campaign, changes), services.storage))
 
 
@@ -149,7 +144,5 @@ async def post_task(
 ) -> HTTPResponse:
     """Add a task (time window, quota, points, hours, photos, location, audience) to a campaign."""
     campaign = await managed_campaign(campaign_id, user)
-    data = task_columns(body.model_dump())
-    data.update(await audience_fields(body.audience.model_dump() if body.audience else None))
-    task = await create_task(campaign, data, services.effects)
+    task = await create_task(campaign, await new_task_columns(body), services.effects)
     return json_response(TaskRead.of(task, now_utc()), status=201)

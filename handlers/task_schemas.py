@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from handlers.schemas import Id, Moment, OrgRead, PageQuery, Role, Strict, UserRead
 from media.storage import Storage, variant_keys
 from models.campaigns import Campaign, Enrollment, Task
+from models.media import picture_columns
+from models.tasks import audience_fields
+from models.users import User
+from server.kernel.errors import InvalidRequest
 from server.web.endpoint import FieldError
 
 CampaignKind = Literal["village_visit", "hometown_showcase", "law_outreach", "positive_content", "clue_report"]
@@ -281,3 +285,42 @@ def task_columns(fields: dict) -> dict:
             radius_m=loc["radius_m"] if loc else None,
         )
     return data
+
+
+async def campaign_columns(body: CampaignCreate, creator: User) -> dict:
+    """A new campaign's columns (its org aside: the caller checks the org's scope)."""
+    data = body.model_dump(exclude={"org_id", "cover_media_id"})
+    data.update(await picture_columns(creator, body.cover_media_id, "cover"))
+    return data
+
+
+async def campaign_changes(body: CampaignUpdate, editor: User) -> dict:
+    """The columns an edit sets: only the fields given; none of them may be null but the cover."""
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name not in ("cover_media_id",):
+            raise InvalidRequest.fields({name: "不能为 null"})
+    if "cover_media_id" in changes:
+        changes.update(await picture_columns(editor, changes["cover_media_id"], "cover"))
+    return changes
+
+
+async def new_task_columns(body: TaskCreate) -> dict:
+    """A new task's columns: location flattened, audience stored as searchable strings."""
+    data = task_columns(body.model_dump())
+    data.update(await audience_fields(body.audience.model_dump() if body.audience else None))
+    return data
+
+
+async def task_changes(body: TaskUpdate) -> dict:
+    """The columns an edit sets: only the fields given; null clears quota, location and audience only."""
+    given = body.model_dump(exclude_unset=True)
+    if body.location is not None:  # replaced whole: its defaults (an empty name) count too
+        given["location"] = body.location.model_dump()
+    for name in given.keys() - {"quota", "location", "audience"}:
+        if given[name] is None:
+            raise InvalidRequest.fields({name: "不能为 null"})
+    changes = task_columns(given)
+    if "audience" in given:
+        changes.update(await audience_fields(given["audience"]))
+    return changes

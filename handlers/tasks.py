@@ -15,10 +15,11 @@ from handlers.task_schemas import (
     TaskQuery,
     TaskRead,
     TaskUpdate,
-    task_columns,
+    task_changes,
 )
 from models.campaigns import Task
 from models.enrollment import (
+    CHECKIN_PAGE,
     AlreadyEnrolled,
     BadScene,
     CheckinWindowClosed,
@@ -35,21 +36,19 @@ from models.enrollment import (
 from models.feed import task_feed
 from models.tasks import (
     TaskClosed,
-    audience_fields,
     cancel_task,
     enrollments_of,
     now_utc,
     update_task,
 )
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
-from server.kernel.errors import Conflict, InvalidRequest, NotFound
+from server.kernel.errors import Conflict, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response, no_content
 from server.web.permissions import managed_task, staff_scope, visible_task
 from server.web.services import Services
 
 bp = Blueprint("tasks", url_prefix="/tasks")
-CHECKIN_PAGE = "pages/checkin/index"
 
 
 async def _render(task: Task, user: User) -> dict:
@@ -87,16 +86,7 @@ async def get_one(request: Request, task_id: int, user: User) -> HTTPResponse:
 async def patch_task(request: Request, task_id: int, user: User, body: TaskUpdate) -> HTTPResponse:
     """Edit a task of a campaign the caller manages; quota cannot drop below enrollments."""
     task = await managed_task(task_id, user)
-    given = body.model_dump(exclude_unset=True)
-    if body.location is not None:  # replaced whole: its defaults (an empty name) count too
-        given["location"] = body.location.model_dump()
-    for name in given.keys() - {"quota", "location", "audience"}:
-        if given[name] is None:
-            raise InvalidRequest.fields({name: "不能为 null"})
-    changes = task_columns(given)
-    if "audience" in given:
-        changes.update(await audience_fields(given["audience"]))
-    task = await update_task(task, changes)
+    task = await update_task(task, await task_changes(body))
     return json_response(await _render(task, user))
 
 

@@ -1,4 +1,4 @@
-"""The participation report as files: xlsx (two sheets) and csv.
+"""The participation report as files: xlsx (two sheets) and csv; and one-sheet tables (a task's roster).
 
 Pure writers: rows in, bytes out; no HTTP, no database. The header row is fixed
 by the API contract (docs: "Operator tools"), so it is always row 1 of the first
@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -31,6 +31,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 if TYPE_CHECKING:  # rows come from models.participation; media never imports models at run time
     from models.participation import ParticipationRow
 
+T = TypeVar("T")
 HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
 ORG_HEADERS = ("组织", "人数", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
 PEOPLE_SHEET = "参与情况"
@@ -155,6 +156,21 @@ def participation_xlsx(
     return out.getvalue()
 
 
+def table_xlsx(title: str, sheet: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """One sheet: the styled header row, then ``rows`` (text cells kept as text, never formulas; numbers as numbers)."""
+    wb = Workbook(write_only=True)
+    wb.properties.title = title
+    wb.properties.creator = "wenming"
+    ws = wb.create_sheet(sheet)
+    sample, rest = _peek(iter(rows), _WIDTH_SAMPLE)
+    _begin_sheet(ws, headers, [["" if v is None else v for v in row] for row in sample])
+    for row in itertools.chain(sample, rest):
+        ws.append([_optional_text_cell(ws, value) if isinstance(value, str) else value for value in row])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:
     """The per-person report as csv: UTF-8 with BOM and CRLF, which Excel on Chinese Windows opens as-is."""
     out = io.StringIO(newline="")
@@ -178,7 +194,7 @@ def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def _peek(rows: Iterator[ParticipationRow], count: int) -> tuple[list[ParticipationRow], Iterator[ParticipationRow]]:
+def _peek(rows: Iterator[T], count: int) -> tuple[list[T], Iterator[T]]:
     return list(itertools.islice(rows, count)), rows
 
 

@@ -24,6 +24,10 @@ CHECKIN_EARLY = timedelta(minutes=30)
 # A phone's GPS accuracy is honoured up to this much extra distance.
 MAX_ACCURACY_ALLOWANCE_M = 200
 EARTH_RADIUS_M = 6_371_008.8
+# The mini-program page a task's check-in code opens (with the scene of ``scene_for``).
+CHECKIN_PAGE = "pages/checkin/index"
+# Rows per query when a whole list of enrollments is read (the console's roster download).
+ROSTER_BATCH = 500
 
 
 class TaskFull(Conflict):
@@ -206,3 +210,15 @@ async def enrollments_page(task_id: int, after_id: int | None, limit: int) -> li
     if after_id:
         rows = rows.filter(id__gt=after_id)
     return await rows.limit(limit + 1)
+
+
+async def all_enrollments(task_id: int) -> list[Enrollment]:
+    """Every enrollment of a task, in enrollment order, people and orgs joined (in batches of ``enrollments_page``)."""
+    found: list[Enrollment] = []
+    after_id: int | None = None
+    while True:
+        rows = await enrollments_page(task_id, after_id, ROSTER_BATCH)
+        found.extend(rows[:ROSTER_BATCH])
+        if len(rows) <= ROSTER_BATCH:
+            return found
+        after_id = rows[ROSTER_BATCH - 1].id

@@ -93,6 +93,12 @@ async def org_path(org_id: int | None) -> str | None:
     return await Org.filter(id=org_id).first().values_list("path", flat=True)
 
 
+async def orgs_within(path: str | None) -> list[Org]:
+    """The orgs of the subtree at ``path`` (None: all), parents before their children."""
+    rows = Org.all() if path is None else Org.filter(path__startswith=path)
+    return await rows.order_by("path")
+
+
 async def org_tree() -> list[dict]:
     """All orgs as nested dicts, in one query."""
     orgs = await Org.all().order_by("path")

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from server.console import dashboard
+from server.console import campaigns, dashboard, tasks
 
-BLUEPRINTS = (dashboard.bp,)
+BLUEPRINTS = (dashboard.bp, campaigns.bp, tasks.bp)

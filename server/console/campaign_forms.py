@@ -1,0 +1,147 @@
+"""The campaign and task forms: what staff type, turned into the API's request models (same checks).
+
+Field names are the form's; errors come back under those names (``location.lat`` → ``lat``) with
+the Chinese labels the pages show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.task_schemas import CampaignCreate, CampaignUpdate, TaskCreate, TaskUpdate
+from models.campaigns import CAMPAIGN_KINDS, Campaign, Task
+from models.orgs import Org
+from server.console.forms import datetime_fields, validate
+from server.console.render import local_time
+from server.kernel.errors import InvalidRequest
+from server.web.glossary import label
+
+CAMPAIGN_LABELS = {
+    "title": "活动名称",
+    "kind": "类型",
+    "org_id": "所属组织",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "description": "简介",
+}
+TASK_LABELS = {
+    "title": "任务名称",
+    "description": "任务说明",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "quota": "名额",
+    "points": "积分",
+    "service_hours": "服务时长",
+    "location_name": "地点",
+    "lat": "纬度",
+    "lng": "经度",
+    "radius_m": "签到范围",
+    "checkin_required": "需要签到",
+    "min_photos": "最少照片数",
+    "max_photos": "最多照片数",
+}
+CAMPAIGN_STATUS_NAMES = {"draft": "草稿", "published": "已发布", "closed": "已结束"}
+KIND_OPTIONS = [(kind, label(kind)) for kind in CAMPAIGN_KINDS]
+REQUIRED = "必填"
+_TIMES = ("starts_at", "ends_at")
+# The API nests the place; the form has one field per part.
+_LOCATION_FIELDS = {
+    "location.name": "location_name",
+    "location.lat": "lat",
+    "location.lng": "lng",
+    "location.radius_m": "radius_m",
+}
+_LOCATION_PARTS = ("location_name", "lat", "lng", "radius_m")
+
+
+def _required(values: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: REQUIRED for name in names if not values.get(name)}
+
+
+def _times(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    data, errors = datetime_fields(values, _TIMES)
+    return data, {**_required(values, _TIMES), **errors}
+
+
+def campaign_body(values: dict[str, str], *, new: bool) -> CampaignCreate | CampaignUpdate:
+    """The form as the API's CampaignCreate (new) or CampaignUpdate (edit: every field given)."""
+    data, errors = _times(values)
+    if values.get("kind") not in CAMPAIGN_KINDS:
+        errors["kind"] = "请选择活动类型"
+    names = ("title", "kind", "description", *_TIMES, *(("org_id",) if new else ()))
+    body = {name: data.get(name, "") for name in names}
+    if new and not values.get("org_id", "").isdigit():
+        errors["org_id"] = "请选择所属组织"
+    return validate(CampaignCreate if new else CampaignUpdate, body, errors)
+
+
+def campaign_values(campaign: Campaign) -> dict[str, str]:
+    """A stored campaign as its edit form shows it."""
+    return {
+        "title": campaign.title,
+        "kind": campaign.kind,
+        "org_id": str(campaign.org_id),
+        "starts_at": local_time(campaign.starts_at),
+        "ends_at": local_time(campaign.ends_at),
+        "description": campaign.description,
+    }
+
+
+def task_body(values: dict[str, str], *, new: bool) -> TaskCreate | TaskUpdate:
+    """The form as the API's TaskCreate (new) or TaskUpdate (edit: every field of the form given).
+
+    Empty 名额 is unlimited, empty 积分 and 服务时长 are 0; the place is given when any part of it is."""
+    data, errors = _times(values)
+    body: dict[str, Any] = {name: data.get(name, "") for name in ("title", "description", *_TIMES)}
+    body["quota"] = values.get("quota") or None
+    body["points"] = values.get("points") or "0"
+    body["service_hours"] = values.get("service_hours") or "0"
+    body["checkin_required"] = values.get("checkin_required") == "true"
+    body["location"] = None
+    if any(values.get(name) for name in _LOCATION_PARTS):
+        place = {"name": values.get("location_name", ""), "lat": values.get("lat"), "lng": values.get("lng")}
+        place["radius_m"] = values.get("radius_m")
+        body["location"] = {key: value for key, value in place.items() if value is not None and value != ""}
+        if "name" not in body["location"]:
+            body["location"]["name"] = ""
+    try:
+        return validate(TaskCreate if new else TaskUpdate, body, errors)
+    except InvalidRequest as exc:
+        raise _renamed(exc) from None
+
+
+def _renamed(exc: InvalidRequest) -> InvalidRequest:
+    """The API's nested names as the form's fields; a missing part of the place said plainly."""
+    fields = {}
+    for name, reason in (exc.details or {}).get("fields", {}).items():
+        name = _LOCATION_FIELDS.get(name, "lat" if name == "location" else name)
+        if name in _LOCATION_PARTS and reason == REQUIRED:
+            reason = "设置签到地点时，纬度、经度和签到范围都要填写"
+        fields[name] = reason
+    return InvalidRequest.fields(fields, exc.message)
+
+
+def task_values(task: Task) -> dict[str, str]:
+    """A stored task as its edit form shows it."""
+    return {
+        "title": task.title,
+        "description": task.description,
+        "starts_at": local_time(task.starts_at),
+        "ends_at": local_time(task.ends_at),
+        "quota": "" if task.quota is None else str(task.quota),
+        "points": str(task.points),
+        "service_hours": f"{float(task.service_hours):g}",
+        "location_name": task.location_name or "",
+        "lat": "" if task.lat is None else str(task.lat),
+        "lng": "" if task.lng is None else str(task.lng),
+        "radius_m": "" if task.radius_m is None else str(task.radius_m),
+        "checkin_required": "true" if task.checkin_required else "",
+    }
+
+
+def org_options(orgs: list[Org]) -> list[tuple[str, str]]:
+    """Orgs for a select, indented under their parents (``orgs`` ordered by path, the top first)."""
+    if not orgs:
+        return []
+    top = orgs[0].path.count("/")
+    return [(str(o.id), "　" * (o.path.count("/") - top) + o.name) for o in orgs]
