@@ -28,6 +28,19 @@ NAV = (
     ("报表", "/console/reports"),
     ("审计", "/console/audit"),
 )
+# Pages that belong to a section without sharing its path (a task is part of 活动).
+SECTIONS = {"/console/tasks": "/console/campaigns"}
+
+
+def current_section(path: str) -> str:
+    """The navigation link to mark as current for ``path``."""
+    for prefix, section in SECTIONS.items():
+        if path.startswith(prefix):
+            return section
+    for _, href in NAV[1:]:
+        if path.startswith(href):
+            return href
+    return "/console/" if path in ("/console", "/console/") else ""
 ROLE_NAMES = {"volunteer": "志愿者", "influencer": "网络达人", "staff": "工作人员", "admin": "管理员"}
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -64,6 +77,7 @@ async def page(request: Request, template: str, status: int = 200, **context: An
         csrf_field=CSRF_FIELD,
         nav=NAV,
         here=request.path,
+        section=current_section(request.path),
         static=static_url,
         roles=ROLE_NAMES,
     )
