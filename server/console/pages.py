@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from server.console import dashboard
+from server.console import audit, dashboard, reports
 
-BLUEPRINTS = (dashboard.bp,)
+BLUEPRINTS = (dashboard.bp, reports.bp, audit.bp)
