@@ -27,7 +27,7 @@ async def dashboard_page(request: Request, user: User, session: ConsoleSession) 
         request,
         "dashboard.html",
         figures=figures,
-        scope_name=scope.name if scope else "全县",
+        scope_name=f"{scope.name}及下级组织" if scope else "全部组织",
         charts=chart_data(figures),
     )
 
