@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
+from models.campaigns import Enrollment
 from models.orgs import create_org
+from models.submissions import Submission
 from models.users import User
-from server.kernel.clock import now_local
+from server.kernel.clock import local_day_start, now_local
 from tests.console.conftest import sign_in
 from tests.factories import TASKS, hand_in, published_task
 from tests.support import counting_queries
@@ -132,3 +135,25 @@ async def test_the_figures_take_a_fixed_number_of_queries(api, console, activity
 async def test_junk_query_parameters_do_not_matter(console, activity):
     page = await console.get("/console/?start=2026-13-45&cursor=junk")
     assert page.status == 200 and stat(page.text, "awaiting") == 1
+
+
+async def test_days_and_months_are_the_countys(api, console, activity):
+    """Just after midnight in Shanghai is the previous day in UTC: it counts for the new day (and month)."""
+    today = now_local().date()
+    midnight = local_day_start(today)
+    await Submission.filter(id=activity.pending_id).update(created_at=midnight + timedelta(minutes=30))
+    await Submission.filter(id=activity.approved_id).update(
+        created_at=midnight - timedelta(minutes=30), reviewed_at=midnight - timedelta(minutes=30)
+    )
+    month = local_day_start(today.replace(day=1))
+    enrollments = await Enrollment.all().order_by("id")
+    await Enrollment.filter(id=enrollments[0].id).update(enrolled_at=month + timedelta(minutes=30))
+    await Enrollment.filter(id=enrollments[1].id).update(enrolled_at=month - timedelta(minutes=30))
+
+    page = await console.get("/console/")
+
+    days = charts(page.text)["days"]
+    assert (days["submitted"][-1], days["approved"][-1]) == (1, 0)
+    assert (days["submitted"][-2], days["approved"][-2]) == (1, 1)
+    assert stat(page.text, "enrolled") == 1  # the one at 23:30 on the last day of last month is last month's
+    assert stat(page.text, "approved") == (1 if today.day > 1 else 0)
