@@ -82,11 +82,12 @@ async def _scope(user: User, values: dict[str, str]) -> ReportScope:
             except ValueError as exc:
                 errors[name] = str(exc)
     data = {api: values[form] for form, api in FIELDS.items() if values[form] and form not in errors}
+    query: ReportQuery | None = None
     try:
-        query: ReportQuery = parse_model(ReportQuery, data)
+        query = parse_model(ReportQuery, data)
     except InvalidRequest as exc:
-        errors = {**{FROM_API.get(k, k): v for k, v in field_errors(exc).items()}, **errors}
-    if errors:
+        errors = {**_form_errors(exc), **errors}
+    if errors or query is None:
         raise InvalidRequest.fields(errors, "请修改标红的内容后再试")
     org_id = int(query.org_id) if query.org_id else None
     campaign_id = int(query.campaign_id) if query.campaign_id else None

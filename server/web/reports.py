@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 from media.reports import participation_csv, participation_xlsx
@@ -16,7 +16,7 @@ from models.audit import record
 from models.orgs import Org
 from models.participation import ParticipationRow, participation
 from models.users import User
-from server.kernel.clock import local_days, now_local
+from server.kernel.clock import local_day_start, now_local
 from server.kernel.errors import InvalidRequest
 from server.web.permissions import org_for_report
 
@@ -61,8 +61,7 @@ async def report_scope(
 
 
 async def report_rows(scope: ReportScope) -> list[ParticipationRow]:
-    since, until = local_days(scope.first, scope.last)
-    assert since is not None and until is not None
+    since, until = local_day_start(scope.first), local_day_start(scope.last + timedelta(days=1))
     org_path = scope.org.path if scope.org else "/"
     return await participation(since=since, until=until, org_path=org_path, campaign_id=scope.campaign_id)
 

@@ -17,6 +17,7 @@ from models.users import User
 from server.console.audit_text import ACTION_NAMES
 from server.kernel.clock import now_local
 from tests.factories import hand_in, published_task
+from tests.support import counting_queries
 
 REPORT = "/api/v1/reports/participation"
 HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)"]
@@ -240,3 +241,23 @@ async def test_junk_filters_answer_400_in_chinese(admin_console, activity, query
 async def test_a_junk_cursor_answers_400(admin_console, activity):
     page = await admin_console.get("/console/audit?cursor=junk")
     assert page.status == 400 and "分页链接无效" in page.text
+
+
+async def test_the_log_takes_a_fixed_number_of_queries(api, admin_console, activity, tree):
+    east, west = tree.east.id, tree.west.id
+    change = {"from": {"role": "volunteer", "org_id": east}, "to": {"role": "influencer", "org_id": west}}
+
+    async def role_change() -> None:
+        _, uid = await api.person("staff", east)
+        await record(await User.get(id=uid), "role_change", f"user:{uid}", change)
+
+    await role_change()
+    with counting_queries() as before:
+        await admin_console.get("/console/audit")
+    for _ in range(4):
+        await role_change()
+    with counting_queries() as after:
+        page = await admin_console.get("/console/audit")
+    assert page.status == 200
+    assert "<dt>角色</dt><dd>志愿者 → 网络达人</dd>" in page.text and "<dt>组织</dt><dd>东镇 → 西镇</dd>" in page.text
+    assert len(after.statements) == len(before.statements) > 0
