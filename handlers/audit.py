@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import Day, Id, PageQuery, UserBrief
-from models.audit import AuditEntry, audit_page
-from server.kernel.clock import LOCAL_TZ
+from handlers.audit_schemas import AuditQuery
+from handlers.schemas import UserBrief
+from models.audit import AUDIT_ROLES, AuditEntry, audit_page
+from server.kernel.clock import local_days
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
 from server.web.services import Services
 
 bp = Blueprint("audit", url_prefix="/audit")
-
-
-class AuditQuery(PageQuery):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    actor: Id | None = Field(None, description="操作人用户 id")
-    from_: Day | None = Field(None, alias="from", description="YYYY-MM-DD")
-    to: Day | None = Field(None, description="YYYY-MM-DD（含）")
 
 
 class AuditRead(BaseModel):
@@ -41,13 +35,14 @@ class AuditList(BaseModel):
 
 
 @bp.get("")
-@endpoint(summary="操作审计日志", roles=("admin",), query=AuditQuery, response=AuditList, tag="audit")
+@endpoint(summary="操作审计日志", roles=AUDIT_ROLES, query=AuditQuery, response=AuditList, tag="audit")
 async def audit_log(request: Request, user: object, query: AuditQuery, services: Services) -> HTTPResponse:
     """Staff actions newest first: publish, close, cancel, review, role change, export, roster import."""
+    since, until = local_days(query.from_, query.to)
     rows = await audit_page(
         actor_id=int(query.actor) if query.actor else None,
-        since=datetime.combine(query.from_, time(), LOCAL_TZ) if query.from_ else None,
-        until=datetime.combine(query.to + timedelta(days=1), time(), LOCAL_TZ) if query.to else None,
+        since=since,
+        until=until,
         before_id=decode_id_cursor(query.cursor),
         limit=query.limit,
     )

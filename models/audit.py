@@ -27,6 +27,9 @@ ACTIONS = (
     "org_change_refuse",
 )
 
+# Who may read the log (the API's route and the console's page).
+AUDIT_ROLES = ("admin",)
+
 
 class AuditEntry(Model):
     """One staff action, append-only."""
@@ -51,12 +54,20 @@ async def record(actor: User | None, action: str, target: str, details: dict[str
 
 
 async def audit_page(
-    *, actor_id: int | None, since: datetime | None, until: datetime | None, before_id: int | None, limit: int
+    *,
+    actor_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: int | None,
+    limit: int,
+    action: str | None = None,
 ) -> list[AuditEntry]:
     """Newest first, ``limit + 1`` rows (see ``server.kernel.pagination.split_page``)."""
     rows = AuditEntry.all().select_related("actor__org")
     if actor_id is not None:
         rows = rows.filter(actor_id=actor_id)
+    if action is not None:
+        rows = rows.filter(action=action)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     if until is not None:

@@ -93,12 +93,6 @@ async def org_path(org_id: int | None) -> str | None:
     return await Org.filter(id=org_id).first().values_list("path", flat=True)
 
 
-async def orgs_within(path: str | None) -> list[Org]:
-    """The orgs of the subtree at ``path`` (None: all), parents before their children."""
-    rows = Org.all() if path is None else Org.filter(path__startswith=path)
-    return await rows.order_by("path")
-
-
 async def org_tree() -> list[dict]:
     """All orgs as nested dicts, in one query."""
     orgs = await Org.all().order_by("path")
@@ -122,3 +116,15 @@ async def org_tree() -> list[dict]:
 
 def _sid(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+async def orgs_within(path: str | None) -> list[Org]:
+    """The orgs of a subtree (None: all), parents before their children, in one query."""
+    rows = Org.filter(path__startswith=path) if path is not None else Org.all()
+    return sorted(await rows, key=lambda org: [int(part) for part in org.path.strip("/").split("/") if part])
+
+
+async def org_names(ids: set[int]) -> dict[int, str]:
+    """The names of the orgs with these ids (unknown ones left out), in one query."""
+    wanted = [i for i in ids if is_id(i)]
+    return dict(await Org.filter(id__in=wanted).values_list("id", "name")) if wanted else {}

@@ -10,6 +10,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
+from tortoise.queryset import QuerySet
 
 from models.campaigns import Campaign, Enrollment, Task
 from models.ledger import LedgerEntry
@@ -42,18 +43,12 @@ async def participation(
     people = {"user__org__path__startswith": org_path}
     tasks = {"task__campaign_id": campaign_id} if campaign_id else {}
     counts: dict[str, dict[int, int]] = {
-        "enrolled": await _count(
-            Enrollment.filter(enrolled_at__gte=since, enrolled_at__lt=until, **people, **tasks).exclude(
-                status="withdrawn"
-            )
-        ),
+        "enrolled": await _count(enrolled_in(since, until).filter(**people, **tasks)),
         "checked_in": await _count(
             Enrollment.filter(checked_in_at__gte=since, checked_in_at__lt=until, **people, **tasks)
         ),
-        "submitted": await _count(Submission.filter(created_at__gte=since, created_at__lt=until, **people, **tasks)),
-        "approved": await _count(
-            Submission.filter(status="approved", reviewed_at__gte=since, reviewed_at__lt=until, **people, **tasks)
-        ),
+        "submitted": await _count(submitted_in(since, until).filter(**people, **tasks)),
+        "approved": await _count(approved_in(since, until).filter(**people, **tasks)),
     }
     ledger = LedgerEntry.filter(created_at__gte=since, created_at__lt=until, **people)
     if campaign_id:
@@ -78,6 +73,21 @@ async def participation(
         )
         for u in users
     ]
+
+
+def enrolled_in(since: datetime, until: datetime) -> QuerySet[Enrollment]:
+    """Enrollments made in [since, until) and not withdrawn: the report's 报名."""
+    return Enrollment.filter(enrolled_at__gte=since, enrolled_at__lt=until).exclude(status="withdrawn")
+
+
+def submitted_in(since: datetime, until: datetime) -> QuerySet[Submission]:
+    """Submissions handed in during [since, until): the report's 提交."""
+    return Submission.filter(created_at__gte=since, created_at__lt=until)
+
+
+def approved_in(since: datetime, until: datetime) -> QuerySet[Submission]:
+    """Submissions approved (and still so) during [since, until): the report's 通过."""
+    return Submission.filter(status="approved", reviewed_at__gte=since, reviewed_at__lt=until)
 
 
 async def _count(rows: Any) -> dict[int, int]:

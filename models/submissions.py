@@ -281,6 +281,11 @@ async def submissions_page(
     return await with_relations(rows.order_by("-id").limit(limit + 1))
 
 
+def awaiting_review(rows: QuerySet[Submission]) -> QuerySet[Submission]:
+    """What the review queue holds by default: pending and flagged, of tasks that were not cancelled."""
+    return rows.filter(status__in=("pending", "flagged"), task__cancelled_at__isnull=True)
+
+
 async def review_queue(
     *, scope_path: str | None, campaign_id: int | None, status: str | None, after_id: int | None, limit: int
 ) -> list[Submission]:
@@ -292,7 +297,7 @@ async def review_queue(
     if campaign_id is not None:
         rows = rows.filter(task__campaign_id=campaign_id)
     if status is None:
-        rows = rows.filter(status__in=("pending", "flagged"), task__cancelled_at__isnull=True)
+        rows = awaiting_review(rows)
     else:
         rows = rows.filter(status=status)
     if after_id is not None:

@@ -17,7 +17,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.audit import record
+from models.audit import AuditEntry, record
 from models.orgs import Org
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
@@ -351,3 +351,15 @@ async def profiles(ids: list[int]) -> dict[int, Profile]:
         )
         for row in rows
     }
+
+
+async def names_on_record(ids: set[int]) -> dict[int, str]:
+    """The names on record of these people (unknown ones left out), in one query."""
+    wanted = [i for i in ids if is_id(i)]
+    return {u.id: u.name_on_record for u in await User.filter(id__in=wanted)} if wanted else {}
+
+
+async def audit_actors() -> list[User]:
+    """Everyone who has an entry in the audit log (for its filter), by id, in two queries."""
+    ids = await AuditEntry.filter(actor_id__isnull=False).distinct().values_list("actor_id", flat=True)
+    return await User.filter(id__in=list(ids)).select_related("org").order_by("id") if ids else []

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from server.console import campaigns, dashboard, tasks
+from server.console import audit, campaigns, dashboard, reports, tasks
 
-BLUEPRINTS = (dashboard.bp, campaigns.bp, tasks.bp)
+BLUEPRINTS = (dashboard.bp, campaigns.bp, tasks.bp, reports.bp, audit.bp)

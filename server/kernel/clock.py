@@ -6,7 +6,7 @@ those of Asia/Shanghai (UTC+8, no daylight saving).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -23,3 +23,15 @@ def now_local() -> datetime:
 def local_text(moment: datetime) -> str:
     """A moment as people in the county read it, to the minute, for messages: 2026-12-10 09:00."""
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def local_day_start(day: date) -> datetime:
+    """The first moment of a county day (Asia/Shanghai midnight), aware."""
+    return datetime.combine(day, time(), LOCAL_TZ)
+
+
+def local_days(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """[since, until) of the county days ``first`` to ``last`` inclusive; None leaves that side open."""
+    since = local_day_start(first) if first else None
+    until = local_day_start(last + timedelta(days=1)) if last else None
+    return since, until
