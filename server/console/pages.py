@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from server.console import dashboard
+from server.console import dashboard, review
 
-BLUEPRINTS = (dashboard.bp,)
+BLUEPRINTS = (dashboard.bp, review.bp)
