@@ -315,9 +315,14 @@
     if (!dialog || !photos.length) return;
     view.photos = photos;
     view.card = card;
+    var who = card.querySelector(".who");
+    var task = card.querySelector(".task");
+    document.getElementById("viewer-who").textContent =
+      (who ? who.textContent.trim() : "") + (task ? " · " + task.textContent.trim() : "");
     showPhoto(i || 0);
     dialog.showModal();
-    document.getElementById("viewer-next").focus();
+    var next = document.getElementById("viewer-next");
+    (next.disabled ? document.getElementById("viewer-close") : next).focus();
   }
 
   function wireViewer() {
