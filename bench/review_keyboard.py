@@ -275,7 +275,7 @@ def render(args: argparse.Namespace, keyboard: float, each: list[float], api_wal
             title(),
             "",
             f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} (UTC)",
-            f"- Machine: `{uname}`; {os.cpu_count()} logical CPUs (`os.cpu_count()`); Python {platform.python_version()}",
+            f"- Machine: `{uname}`; {os.cpu_count()} logical CPUs; Python {platform.python_version()}",
             f"- Code: commit `{_git('rev-parse', '--short', 'HEAD') or 'unknown'}`"
             + (" (with uncommitted changes)" if _git("status", "--porcelain") else ""),
             f"- Command: {command}",

@@ -98,7 +98,7 @@ async def test_the_large_view_opens_and_closes_with_esc(queue, tab: Watched) -> 
     await expect(viewer).to_be_visible()
     image = page.locator("#viewer-img")
     await expect(image).to_have_attribute("src", re.compile(r"-display\.jpg"))
-    await page.wait_for_function("() => { const i = document.getElementById('viewer-img'); return i.naturalWidth > 0; }")
+    await page.wait_for_function("() => document.getElementById('viewer-img').naturalWidth > 0")
     original = page.get_by_role("link", name="查看原图")
     await expect(original).to_have_attribute("href", re.compile(r"/[0-9a-f]{32}\.jpg\?"))
     await page.screenshot(path=f"{SHOTS}/viewer.png")
