@@ -12,7 +12,6 @@ from models.users import User
 from tests.browser.conftest import Watched
 from tests.factories import hand_in, published_task
 
-SHOTS = "/tmp/shots-review"
 
 
 @pytest.fixture
@@ -75,7 +74,6 @@ async def test_select_all_and_batch_approve(queue, tab: Watched) -> None:
     await tab.sign_in(staff_id)
     await tab.goto("/console/review")
     page = tab.page
-    await page.screenshot(path=f"{SHOTS}/queue.png")
     await page.get_by_label("全选").check()
     await expect(page.locator("#picked")).to_have_text("已选 3 条")
     await page.get_by_role("button", name="批量通过", exact=True).click()
@@ -84,7 +82,6 @@ async def test_select_all_and_batch_approve(queue, tab: Watched) -> None:
     for sid in sids:
         await expect(page.locator(f"#sub-{sid}")).to_contain_text("已通过")
     assert [(await status(s))[0] for s in sids] == ["approved"] * 3
-    await page.screenshot(path=f"{SHOTS}/batch-done.png")
 
 
 async def test_the_large_view_opens_and_closes_with_esc(queue, tab: Watched) -> None:
@@ -101,7 +98,6 @@ async def test_the_large_view_opens_and_closes_with_esc(queue, tab: Watched) -> 
     await page.wait_for_function("() => document.getElementById('viewer-img').naturalWidth > 0")
     original = page.get_by_role("link", name="查看原图")
     await expect(original).to_have_attribute("href", re.compile(r"/[0-9a-f]{32}\.jpg\?"))
-    await page.screenshot(path=f"{SHOTS}/viewer.png")
     await page.keyboard.press("Escape")
     await expect(viewer).to_be_hidden()
     await expect(card).to_be_focused()
@@ -111,3 +107,17 @@ async def test_the_large_view_opens_and_closes_with_esc(queue, tab: Watched) -> 
     await page.keyboard.press("Escape")
     await expect(viewer).to_be_hidden()
     assert (await status(sids[0]))[0] == "pending"
+
+
+async def test_the_next_page_comes_by_itself_when_this_one_is_done(queue, tab: Watched) -> None:
+    staff_id, sids = queue
+    await tab.sign_in(staff_id)
+    await tab.goto("/console/review?limit=2")
+    page = tab.page
+    await expect(page.locator(f"#sub-{sids[2]}")).to_have_count(0)
+    for sid in sids:
+        await expect(page.locator(f"#sub-{sid}")).to_be_focused()
+        await page.keyboard.press("a")
+        await expect(page.locator(f"#sub-{sid}")).to_contain_text("已通过")
+    await expect(page.get_by_text("本页已全部审核完毕")).to_be_visible()
+    assert [(await status(s))[0] for s in sids] == ["approved"] * 3
