@@ -13,7 +13,6 @@ from tests.browser.conftest import Watched
 from tests.factories import hand_in, published_task
 
 
-
 @pytest.fixture
 async def queue(api, tree) -> tuple[int, list[str]]:
     """East township staff and three pending submissions of their subtree, oldest first."""

@@ -124,6 +124,14 @@ async def test_a_duplicate_from_another_township_is_named_by_id_only(api, consol
     assert "西边人" not in card and "西镇的任务" not in card and f'href="/console/review/{theirs}"' not in card
 
 
+async def test_doubtful_content_says_what_the_check_found(api, console, tree, task) -> None:
+    token, _ = await volunteer(api, tree.east_village.id)
+    sid = await hand_in_photo(api, token, task, encode(scene((640, 480), seed=5), "JPEG"), text="今天的活动review-word")
+    card = card_of((await console.get(REVIEW)).text, sid)
+    assert "内容存疑" in card and "微信内容安全检测：文字建议人工复核" in card
+    assert "重复照片" not in card and "位置不符" not in card
+
+
 async def test_filter_by_campaign_and_pages(api, console, tree, task, staff_token) -> None:
     people = [await volunteer(api, tree.east_village.id) for _ in range(3)]
     sids = [await hand_in(api, token, task, seed=i) for i, (token, _) in enumerate(people)]

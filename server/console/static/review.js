@@ -5,6 +5,7 @@
   "use strict";
 
   var ACTION_KEYS = { a: "approve", r: "reject", v: "view", j: "next", k: "prev" };
+  var MAX_BATCH = 100; // what one 批量通过 takes (the API's limit too)
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -226,8 +227,13 @@
 
   function batch(form) {
     var data = new FormData(form);
-    if (!data.getAll("ids").length) {
+    var picked = data.getAll("ids").length;
+    if (!picked) {
       notice("<p>请先勾选要通过的提交</p>");
+      return;
+    }
+    if (picked > MAX_BATCH) {
+      notice("<p>一次最多批量通过 " + MAX_BATCH + " 条，已选 " + picked + " 条，请减少勾选</p>");
       return;
     }
     var button = form.querySelector("button[type=submit]");
