@@ -106,6 +106,10 @@ async def test_the_large_view_opens_and_closes_with_esc(queue, tab: Watched) -> 
     await page.keyboard.press("Escape")
     await expect(viewer).to_be_hidden()
     assert (await status(sids[0]))[0] == "pending"
+    # Picking a campaign filters at once.
+    await page.get_by_label("活动", exact=True).select_option(index=1)
+    await expect(page).to_have_url(re.compile(r"/console/review\?campaign_id=\d+$"))
+    await expect(card).to_be_visible()
 
 
 async def test_the_next_page_comes_by_itself_when_this_one_is_done(queue, tab: Watched) -> None:

@@ -403,6 +403,7 @@
 
   function onSubmit(evt) {
     var form = evt.target;
+    if (evt.defaultPrevented) return;
     if (form.id === "batch-form") {
       evt.preventDefault();
       return batch(form);
@@ -415,6 +416,10 @@
 
   function onChange(evt) {
     var target = evt.target;
+    if (target.id === "f-campaign" && target.form) {
+      target.form.submit(); // the filter applies at once; its button stays for those without scripts
+      return;
+    }
     if (target.id === "select-all") {
       picks().forEach(function (box) { box.checked = target.checked; });
     }
@@ -422,11 +427,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.addEventListener("change", onChange);
     if (!grid()) return;
     document.addEventListener("keydown", onKey);
     document.addEventListener("click", onClick);
     document.addEventListener("submit", onSubmit);
-    document.addEventListener("change", onChange);
     wireViewer();
     updatePicked();
     var first = pendingCards()[0];
