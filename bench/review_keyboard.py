@@ -286,7 +286,10 @@ def render(args: argparse.Namespace, keyboard: float, each: list[float], api_wal
             *rows,
             "",
             f"**Ratio A / B: {keyboard / api_wall:.2f}** (the console's keyboard flow against the bare API calls"
-            " a client makes for the same approvals).",
+            " a client makes for the same approvals). A also carries what a person at the keyboard needs and a"
+            " bare client does not: each answer is the card re-rendered (its photos' signed URLs, the risk"
+            " details) and swapped in, the next card focused; and the driver's own round trips to Chromium"
+            " (wait for focus, key press, wait for the decision: three per card).",
             "",
         ]
     )
