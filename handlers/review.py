@@ -7,14 +7,15 @@ from sanic.response import HTTPResponse
 
 from handlers.media_schemas import SubmissionList, SubmissionRead
 from handlers.review_schemas import BatchIn, BatchOut, QueueQuery, ReviewIn
-from models.review import AlreadyReviewed, Decision, SubmissionWithdrawn, review
-from models.submissions import get_submission, review_queue
+from models.review import AlreadyReviewed, Decision, SubmissionWithdrawn
+from models.submissions import review_queue
 from models.tasks import TaskClosed
 from models.users import STAFF_ROLES, User
-from server.kernel.errors import ApiError, NotFound, RateLimited
+from server.kernel.errors import NotFound, RateLimited
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
-from server.web.permissions import reviewable, staff_scope
+from server.web.permissions import staff_scope
+from server.web.reviewing import decide, decide_many
 from server.web.services import Services
 
 bp = Blueprint("review")
@@ -50,14 +51,7 @@ async def review_one(
     request: Request, submission_id: int, user: User, body: ReviewIn, services: Services
 ) -> HTTPResponse:
     """Approve (the task's points, or 0..2x of them) or reject with a reason; rejecting an approval reverses it."""
-    await services.limiter.hit("review", str(user.id), services.config.limit_review)
-    submissions = await reviewable(user, [submission_id])
-    if submission_id not in submissions:
-        raise NotFound("提交不存在")
-    await review(submissions[submission_id], user, Decision(body.decision, body.reason, body.points), services.effects)
-    fresh = await get_submission(submission_id)
-    if fresh is None:  # erased in the meantime
-        raise NotFound("提交不存在")
+    fresh = await decide(user, submission_id, Decision(body.decision, body.reason, body.points), services)
     return json_response(SubmissionRead.of(fresh, services.storage, staff=True))
 
 
@@ -65,17 +59,8 @@ async def review_one(
 @endpoint(summary="批量审核", roles=STAFF_ROLES, body=BatchIn, response=BatchOut, errors=(RateLimited,), tag="review")
 async def review_batch(request: Request, user: User, body: BatchIn, services: Services) -> HTTPResponse:
     """The same decision for many submissions; each succeeds or fails on its own (`failed`: id → error code)."""
-    await services.limiter.hit("review", str(user.id), services.config.limit_review)
     ids = [int(i) for i in body.ids]
-    submissions = await reviewable(user, ids)
-    done: list[str] = []
-    failed: dict[str, str] = {}
-    for submission_id in ids:
-        try:
-            if submission_id not in submissions:
-                raise NotFound()
-            await review(submissions[submission_id], user, Decision(body.decision, body.reason), services.effects)
-            done.append(str(submission_id))
-        except ApiError as exc:
-            failed[str(submission_id)] = exc.code
+    outcome = await decide_many(user, ids, Decision(body.decision, body.reason), services)
+    done = [str(i) for i in outcome.done]
+    failed = {str(i): exc.code for i, exc in outcome.failed.items()}
     return json_response(BatchOut(done=done, failed=failed))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.query_utils import Prefetch
 from tortoise.queryset import QuerySet
@@ -314,3 +315,153 @@ async def with_relations(rows: QuerySet[Submission]) -> list[Submission]:
 async def get_submission(submission_id: int) -> Submission | None:
     rows = await with_relations(Submission.filter(id=submission_id))
     return rows[0] if rows else None
+
+
+# -- what a reviewer reads beside the risk flags ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicateSource:
+    """An earlier submission holding the same or a near-identical photo."""
+
+    id: int
+    visible: bool  # inside the reviewer's subtree: its person and task may be shown
+    person: str
+    task_title: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AreaMiss:
+    """The farthest point (a photo's GPS or the submission's position) from the task's spot."""
+
+    source: str  # "第 2 张照片" | "提交时定位"
+    distance_m: int
+    radius_m: int
+
+    @property
+    def beyond_m(self) -> int:
+        return max(0, self.distance_m - self.radius_m)
+
+    @property
+    def text(self) -> str:
+        far, beyond = _metres(self.distance_m), _metres(self.beyond_m)
+        return f"{self.source}距任务地点约 {far}，超出签到范围（{self.radius_m} 米）约 {beyond}"
+
+
+@dataclass(frozen=True)
+class WindowMiss:
+    """A photo taken before the task started or after it ended."""
+
+    source: str
+    before_start: bool
+    by: timedelta
+
+    @property
+    def text(self) -> str:
+        return f"{self.source}拍摄于任务{'开始前' if self.before_start else '结束后'} {_span(self.by)}"
+
+
+@dataclass(frozen=True)
+class RiskDetails:
+    duplicates: list[DuplicateSource]
+    area: AreaMiss | None
+    window: list[WindowMiss]
+    content: str  # pass|unchecked|review|risky over the text and the photos
+    content_parts: list[str]  # what the content check found doubtful: "文字", "第 1 张照片"
+
+    @property
+    def content_text(self) -> str:
+        verdict = "判定为违规风险" if self.content == "risky" else "建议人工复核"
+        found = "、".join(self.content_parts) or "内容"
+        return f"微信内容安全检测：{found}{verdict}"
+
+
+def _metres(m: int) -> str:
+    return f"{m / 1000:.1f} 公里" if m >= 10_000 else f"{m} 米"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} 天"
+    if minutes >= 120:
+        return f"{minutes // 60} 小时"
+    return f"{max(minutes, 1)} 分钟"
+
+
+async def risk_details(submissions: list[Submission], scope_path: str | None) -> dict[int, RiskDetails]:
+    """Why each submission carries its risk flags, for a reviewer of ``scope_path`` (None: everywhere).
+
+    ``submissions`` come from ``with_relations``; the earlier submissions they duplicate are read in
+    one query for all of them. A duplicate outside the reviewer's subtree is named by id only.
+    """
+    wanted = {int(i) for s in submissions for i in s.duplicate_of}
+    sources: dict[int, DuplicateSource] = {}
+    if wanted:
+        rows = await Submission.filter(id__in=wanted).select_related("user", "task__campaign__org")
+        for row in rows:
+            visible = scope_path is None or row.task.campaign.org.path.startswith(scope_path)
+            sources[row.id] = DuplicateSource(
+                id=row.id,
+                visible=visible,
+                person=row.user.name_on_record if visible else "",
+                task_title=row.task.title if visible else "",
+                status=row.status,
+                created_at=row.created_at,
+            )
+    return {s.id: _details(s, sources) for s in submissions}
+
+
+def _details(s: Submission, sources: dict[int, DuplicateSource]) -> RiskDetails:
+    media = [p.media for p in s.photos]
+    content_parts = (["文字"] if s.text_check in ("review", "risky") else []) + [
+        f"第 {i} 张照片" for i, m in enumerate(media, 1) if m.verdict in ("review", "risky")
+    ]
+    return RiskDetails(
+        duplicates=[sources[int(i)] for i in s.duplicate_of if int(i) in sources],
+        area=_farthest(s, media) if s.outside_area else None,
+        window=_window_misses(s.task, media) if s.outside_window else [],
+        content=s.content_verdict(media),
+        content_parts=content_parts,
+    )
+
+
+def _farthest(s: Submission, media: list[Media]) -> AreaMiss | None:
+    task = s.task
+    if task.lat is None or task.lng is None or task.radius_m is None:
+        return None  # the task lost its spot since: the flag stands, the distance cannot be told
+    points = [(f"第 {i} 张照片", m.lat, m.lng) for i, m in enumerate(media, 1) if m.lat is not None]
+    if s.lat is not None and s.lng is not None:
+        points.append(("提交时定位", s.lat, s.lng))
+    if not points:
+        return None
+    source, lat, lng = max(points, key=lambda p: distance_m(p[1], p[2], task.lat, task.lng))
+    return AreaMiss(source, round(distance_m(lat, lng, task.lat, task.lng)), task.radius_m)
+
+
+def _window_misses(task: Task, media: list[Media]) -> list[WindowMiss]:
+    misses = []
+    for i, m in enumerate(media, 1):
+        if m.taken_at is None:
+            continue
+        if m.taken_at < task.starts_at - WINDOW_SLACK:
+            misses.append(WindowMiss(f"第 {i} 张照片", True, task.starts_at - m.taken_at))
+        elif m.taken_at > task.ends_at + WINDOW_SLACK:
+            misses.append(WindowMiss(f"第 {i} 张照片", False, m.taken_at - task.ends_at))
+    return misses
+
+
+async def pending_by_campaign(scope_path: str | None) -> list[tuple[int, str, int]]:
+    """(campaign id, title, submissions awaiting review) in the subtree, for the queue's filter."""
+    rows = awaiting_review(Submission.all())
+    if scope_path is not None:
+        rows = rows.filter(task__campaign__org__path__startswith=scope_path)
+    counted = (
+        await rows.annotate(n=Count("id"))
+        .group_by("task__campaign_id", "task__campaign__title")
+        .order_by("task__campaign_id")
+        .values_list("task__campaign_id", "task__campaign__title", "n")
+    )
+    return [(int(cid), title, int(n)) for cid, title, n in counted]
