@@ -41,6 +41,8 @@ def current_section(path: str) -> str:
         if path.startswith(href):
             return href
     return "/console/" if path in ("/console", "/console/") else ""
+
+
 ROLE_NAMES = {"volunteer": "志愿者", "influencer": "网络达人", "staff": "工作人员", "admin": "管理员"}
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 
