@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from server.console import dashboard
+from server.console import dashboard, orgs, people
 
-BLUEPRINTS = (dashboard.bp,)
+BLUEPRINTS = (dashboard.bp, people.bp, orgs.bp)
