@@ -94,7 +94,7 @@ async def people(request: Request, user: User, session: ConsoleSession) -> HTTPR
             limit=PAGE_SIZE,
         )
     except InvalidRequest as exc:
-        errors, status = field_errors(exc) or {"q": exc.message}, 400
+        errors, status = _filter_errors(field_errors(exc) or {"q": exc.message}), 400
     requests, requests_next = await _pending_requests(user, args["rcursor"] if not errors else "")
     return await page(
         request,
@@ -113,6 +113,15 @@ async def people(request: Request, user: User, session: ConsoleSession) -> HTTPR
         requests_next=_url(args, rcursor=requests_next) if requests_next else None,
         max_mb=ROSTER_MAX_BYTES // (1024 * 1024),
     )
+
+
+def _filter_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The model's words for a select's value (codes, patterns) as staff read them."""
+    if "role" in errors:
+        errors["role"] = "请从列表中选择角色"
+    if "org_id" in errors and errors["org_id"] != "组织不存在":
+        errors["org_id"] = "请从列表中选择组织"
+    return errors
 
 
 def _plain(exc: InvalidRequest) -> InvalidRequest:

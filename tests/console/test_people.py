@@ -110,7 +110,12 @@ async def test_another_townships_people_are_refused(api, tree, console):
 
 @pytest.mark.parametrize(
     "query, shown",
-    [("role=chief", "f-role"), ("org_id=abc", "f-org"), ("cursor=%%%", "回到第一页"), ("org_id=999999", "组织不存在")],
+    [
+        ("role=chief", "请从列表中选择角色"),
+        ("org_id=abc", "请从列表中选择组织"),
+        ("cursor=%%%", "回到第一页"),
+        ("org_id=999999", "组织不存在"),
+    ],
 )
 async def test_bad_filters_are_shown_not_500(api, tree, console, query, shown):
     page = await console.get(f"/console/people?{query}")
