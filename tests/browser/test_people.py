@@ -1,4 +1,5 @@
-"""人员 and 组织 in a real browser: a CSV roster with a bad row, and one org added through the tree page."""
+"""人员 and 组织 in a real browser: a CSV roster with a bad row (and a role changed in place), and one org
+added through the tree page."""
 
 from __future__ import annotations
 
@@ -41,7 +42,15 @@ async def test_roster_import_through_the_page(api, tree, tab: Watched):
     await expect(people.get_by_role("cell", name="王小明", exact=True)).to_be_visible()
     await expect(people.get_by_role("cell", name="李达人", exact=True)).to_be_visible()
     await expect(people.get_by_text("号码错")).to_have_count(0)
-    assert await User.filter(real_name="王小明", org_id=tree.east_village.id).exists()
+    ming = await User.get(real_name="王小明", org_id=tree.east_village.id)
+
+    # And a role changed in place, as PATCH /users would.
+    row = page.locator(f"#person-{ming.id}")
+    await row.get_by_label("调整为").select_option("influencer")
+    await row.get_by_role("button", name="保存").click()
+    await expect(page.locator(f"#person-{ming.id}").get_by_text("已保存")).to_be_visible()
+    await expect(page.locator(f"#person-{ming.id} td").nth(1)).to_have_text("网络达人")
+    assert (await User.get(id=ming.id)).role == "influencer"
     if SHOTS:
         await page.screenshot(path=f"{SHOTS}/people.png", full_page=True)
 
