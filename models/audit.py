@@ -20,6 +20,7 @@ ACTIONS = (
     "export",
     "roster_import",
     "org_import",
+    "org_rename",
     # A member's org change (models.org_requests): asked and withdrawn by the member, decided by staff.
     "org_change_request",
     "org_change_cancel",

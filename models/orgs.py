@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from models.audit import record
 from server.kernel.errors import InvalidRequest
 from server.kernel.ids import is_id
+
+if TYPE_CHECKING:
+    from models.users import User
 
 ORG_KINDS = ("county", "township", "village", "unit")
 # Which kinds may sit directly under which: a unit (school, bureau) can hang
@@ -93,25 +101,66 @@ async def org_path(org_id: int | None) -> str | None:
     return await Org.filter(id=org_id).first().values_list("path", flat=True)
 
 
+@dataclass
+class OrgNode:
+    """An org with its children, as the tree shows it."""
+
+    org: Org
+    children: list[OrgNode] = field(default_factory=list)
+
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, Org]]:
+        """(depth, org) of this node and every node below it, parents first."""
+        yield depth, self.org
+        for child in self.children:
+            yield from child.walk(depth + 1)
+
+
+async def org_forest(scope_path: str | None = None) -> list[OrgNode]:
+    """The orgs of the subtree at ``scope_path`` (None: all) nested under their roots, in one query.
+
+    Children in the order they were created."""
+    orgs = Org.all() if scope_path is None else Org.filter(path__startswith=scope_path)
+    nodes = {o.id: OrgNode(o) for o in await orgs.order_by("id")}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.org.parent_id) if node.org.parent_id else None
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
 async def org_tree() -> list[dict]:
     """All orgs as nested dicts, in one query."""
-    orgs = await Org.all().order_by("path")
-    nodes = {
-        o.id: {
-            "id": str(o.id),
-            "name": o.name,
-            "kind": o.kind,
-            "parent_id": _sid(o.parent_id),
-            "children": [],
+
+    def as_dict(node: OrgNode) -> dict:
+        org = node.org
+        children = [as_dict(c) for c in node.children]
+        return {
+            "id": str(org.id),
+            "name": org.name,
+            "kind": org.kind,
+            "parent_id": _sid(org.parent_id),
+            "children": children,
         }
-        for o in orgs
-    }
-    roots = []
-    for org in orgs:
-        node = nodes[org.id]
-        parent = nodes.get(org.parent_id) if org.parent_id else None
-        (parent["children"] if parent else roots).append(node)
-    return roots
+
+    return [as_dict(root) for root in await org_forest()]
+
+
+async def rename_org(actor: User, org: Org, name: str) -> Org:
+    """Give ``org`` a new name (unique among its siblings), committed with its audit entry."""
+    check_org_name(name)
+    if name == org.name:
+        return org
+    if await Org.filter(parent_id=org.parent_id, name=name).exclude(id=org.id).exists():
+        raise InvalidRequest.fields({"name": "同一上级下已有同名组织"})
+    before = org.name
+    try:
+        async with in_transaction():
+            await Org.filter(id=org.id).update(name=name)
+            await record(actor, "org_rename", f"org:{org.id}", {"from": before, "to": name})
+    except IntegrityError:
+        raise InvalidRequest.fields({"name": "同一上级下已有同名组织"}) from None
+    org.name = name
+    return org
 
 
 def _sid(value: int | None) -> str | None:

@@ -77,6 +77,11 @@ class Secrets:
     mask: Callable[[str], str]
 
 
+# What the importer may do with one row: (the row's org, its role, the person its phone already
+# belongs to, or None) → None, or a ValueError saying why not (server.web.permissions.roster_rule).
+RowRule = Callable[[Org, str, User | None], None]
+
+
 def roster_secrets(vault: Any) -> Secrets:
     """Phone storage as the service does it (server.kernel.crypto)."""
     from server.kernel.crypto import mask_phone
@@ -101,10 +106,12 @@ async def import_roster(
     *,
     actor: User | None,
     source: str,
+    rule: RowRule | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Create or update one person per good row; every bad row is reported, none stops the rest.
 
+    ``rule`` refuses rows the importer may not make (None: anything goes, an admin or the operator).
     Each row commits on its own; the audit log records the import (``actor`` None: an operator's command)."""
     result = ImportResult()
     orgs = await OrgIndex.load()
@@ -115,7 +122,7 @@ async def import_roster(
             if person.phone in seen:
                 raise ValueError(f"手机号与第 {seen[person.phone]} 行重复")
             seen[person.phone] = number
-            outcome = await _upsert(person, secrets)
+            outcome = await _upsert(person, secrets, rule)
             setattr(result, outcome, getattr(result, outcome) + 1)
         except ValueError as exc:
             result.errors.append(RowError(number, str(exc)))
@@ -152,12 +159,14 @@ def _parse(number: int, cells: list[Any], columns: dict[str, int], orgs: OrgInde
     return Person(number, name, phone, orgs.find(_cell(cells, columns, "org")), role)
 
 
-async def _upsert(person: Person, secrets: Secrets) -> str:
+async def _upsert(person: Person, secrets: Secrets, rule: RowRule | None) -> str:
     phone_hash = secrets.lookup_hash(person.phone)
     # 姓名 is the real name; it is the nickname too until the person signs in and picks their own.
     wanted = {"real_name": person.name, "org_id": person.org.id, "role": person.role}
     async with in_transaction():
-        user = await User.get_or_none(phone_hash=phone_hash, deleted_at__isnull=True)
+        user = await User.get_or_none(phone_hash=phone_hash, deleted_at__isnull=True).select_related("org")
+        if rule is not None:
+            rule(person.org, person.role, user)
         if user is None:
             await User.create(
                 **wanted,

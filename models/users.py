@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise import connections, fields
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -260,7 +261,9 @@ async def list_users(
     before_id: int | None,
     limit: int,
 ) -> list[User]:
-    """Newest first, ``limit + 1`` rows; ``before_id`` is the keyset cursor. One query, orgs joined."""
+    """Newest first, ``limit + 1`` rows; ``before_id`` is the keyset cursor. One query, orgs joined.
+
+    ``q`` matches the nickname or the real name; ``phone_hash`` (a full number's) takes its place."""
     query = User.all()
     if scope_path is not None:
         query = query.filter(org__path__startswith=scope_path)
@@ -271,7 +274,7 @@ async def list_users(
     if phone_hash:
         query = query.filter(phone_hash=phone_hash)
     elif q:
-        query = query.filter(nickname__icontains=q)
+        query = query.filter(Q(nickname__icontains=q) | Q(real_name__icontains=q))
     if before_id is not None:
         query = query.filter(id__lt=before_id)
     return await query.select_related("org").order_by("-id").limit(limit + 1)

@@ -730,7 +730,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "actor": ("操作人；已注销为 null",),
         "action": (
             "操作：publish（发布活动）、close（结束活动）、cancel（取消任务）、review（审核）、"
-            "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）、"
+            "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）、org_rename（组织改名）、"
             "org_change_request（志愿者或达人申请变更组织）、org_change_cancel（撤回组织变更申请）、"
             "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）",
             "publish",

@@ -120,7 +120,9 @@ class UploadGate:
         self._open = OpenUploads(redis)
         self._tmp_dir = tmp_dir
 
-    async def receive(self, request: Request, owner: str, *, field: str, max_bytes: int | None = None) -> Received:
+    async def receive(
+        self, request: Request, owner: str, *, field: str, max_bytes: int | None = None, noun: str = "图片"
+    ) -> Received:
         """The file field ``field`` in a temporary file; 429 when ``owner`` (or everyone) has too many open.
 
         ``max_bytes`` defaults to the photo limit (``WENMING_MAX_UPLOAD_BYTES``)."""
@@ -138,6 +140,7 @@ class UploadGate:
                     max_bytes=config.max_upload_bytes if max_bytes is None else max_bytes,
                     tmp_dir=self._tmp_dir,
                     deadline_s=config.upload_deadline,
+                    noun=noun,
                 )
         except TooManyUploads:
             # Refused before a byte of the body was read: do not read the rest either.

@@ -41,8 +41,9 @@ class Received:
 class _FilePart:
     """Collects one named field of a multipart body into an open file."""
 
-    def __init__(self, field: str, out: Any, max_bytes: int) -> None:
+    def __init__(self, field: str, out: Any, max_bytes: int, noun: str = "图片") -> None:
         self.field = field
+        self.noun = noun
         self.out = out
         self.max_bytes = max_bytes
         self.size = 0
@@ -95,21 +96,24 @@ class _FilePart:
             return
         self.size += end - start
         if self.size > self.max_bytes:
-            raise PayloadTooLarge(_too_large(self.max_bytes))
+            raise PayloadTooLarge(_too_large(self.max_bytes, self.noun))
         self.out.write(data[start:end])
 
     def _part_end(self) -> None:
         self._writing = False
 
 
-def _too_large(max_bytes: int) -> str:
-    return f"图片不能超过 {max_bytes / 1024 / 1024:.0f} MB"
+def _too_large(max_bytes: int, noun: str = "图片") -> str:
+    return f"{noun}不能超过 {max_bytes / 1024 / 1024:.0f} MB"
 
 
-async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir: str, deadline_s: float) -> Received:
+async def receive_file(
+    request: Request, *, field: str, max_bytes: int, tmp_dir: str, deadline_s: float, noun: str = "图片"
+) -> Received:
     """Stream the multipart field ``field`` of a ``stream=True`` request to a file under ``tmp_dir``.
 
-    The whole body must arrive within ``deadline_s`` seconds; otherwise :class:`RequestTimeout`."""
+    The whole body must arrive within ``deadline_s`` seconds; otherwise :class:`RequestTimeout`.
+    ``noun`` names the file in the too-large refusal (``图片``, ``名册文件``)."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -117,13 +121,13 @@ async def receive_file(request: Request, *, field: str, max_bytes: int, tmp_dir:
     body_limit = max_bytes + FORM_OVERHEAD
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > body_limit:
-        raise PayloadTooLarge(_too_large(max_bytes))
+        raise PayloadTooLarge(_too_large(max_bytes, noun))
 
     os.makedirs(tmp_dir, exist_ok=True)
     fd, path = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
     try:
         with os.fdopen(fd, "wb") as out:
-            part = _FilePart(field, out, max_bytes)
+            part = _FilePart(field, out, max_bytes, noun)
             try:
                 async with asyncio.timeout(deadline_s):
                     await _parse(request, boundary, part, body_limit)
@@ -152,7 +156,7 @@ async def _parse(request: Request, boundary: bytes, part: _FilePart, body_limit:
         while (chunk := await request.stream.read()) is not None:  # type: ignore[union-attr]
             total += len(chunk)
             if total > body_limit:
-                raise PayloadTooLarge(_too_large(part.max_bytes))
+                raise PayloadTooLarge(_too_large(part.max_bytes, part.noun))
             parser.write(chunk)
         parser.finalize()
     except FormParserError:

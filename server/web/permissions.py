@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from models.campaigns import Campaign, Task, get_campaign
 from models.orgs import Org, find_org, org_path
+from models.roster import RowRule
 from models.submissions import Submission, with_relations
 from models.tasks import get_task
 from models.users import User
@@ -151,3 +152,23 @@ def may_change_person(user: User, target: User, role: str, new_org_path: str | N
         raise Forbidden("工作人员只能设置志愿者与网络达人身份")
     if moves and not path_in_scope(scope, new_org_path):
         raise Forbidden("只能调整到本组织及下级组织")
+
+
+def roster_rule(user: User) -> RowRule | None:
+    """What a roster import by ``user`` may do, row by row: admins anything (None); staff put
+    volunteers and influencers into orgs of their subtree, and update only such people of it."""
+    scope = staff_scope(user)
+    if scope is None:
+        return None
+
+    def check(org: Org, role: str, existing: User | None) -> None:
+        if not in_scope(scope, org):
+            raise ValueError(f"组织“{org.name}”不在本组织及下级组织范围内")
+        if role not in STAFF_GRANTABLE:
+            raise ValueError("工作人员只能导入志愿者与网络达人")
+        if existing is not None and existing.role not in STAFF_GRANTABLE:
+            raise ValueError("该手机号属于工作人员或管理员，只有管理员可以调整")
+        if existing is not None and not in_scope(scope, existing.org):
+            raise ValueError("该手机号的人员不在本组织及下级组织中，请联系管理员调整")
+
+    return check

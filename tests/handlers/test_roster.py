@@ -1,4 +1,4 @@
-"""Roster import (admin endpoint and CLI), and matching people when they first sign in."""
+"""Roster import (staff endpoint and CLI), and matching people when they first sign in."""
 
 from __future__ import annotations
 
@@ -106,8 +106,8 @@ async def test_the_roster_person_is_matched_at_first_sign_in(api, admin, tree) -
     "data, message",
     [
         (roster([["王小明", "东村"]], header=("姓名", "组织")), "缺少列：手机号"),
-        (b"name,phone\n", "Excel"),
-        (b"PK\x03\x04 not really a zip", "Excel"),
+        (b"name,phone\n", "缺少列：姓名、手机号、组织"),
+        (b"PK\x03\x04\x00 not really a zip", "不是 Excel (.xlsx) 或 CSV 文件"),
     ],
 )
 async def test_unreadable_files_are_400(api, admin, data, message) -> None:
@@ -117,9 +117,47 @@ async def test_unreadable_files_are_400(api, admin, data, message) -> None:
     assert await User.filter(role="volunteer").count() == 0
 
 
-async def test_only_admins_import(api, staff) -> None:
-    status, body = await upload(api, staff, roster(GOOD_AND_BAD))
+async def test_a_csv_roster_is_imported_too(api, admin, tree) -> None:
+    data = "姓名,手机号,组织,身份\n王小明,13800000001,东镇/东村,志愿者\n号码错,12345,东村,志愿者\n".encode()
+
+    status, body = await upload(api, admin, data, filename="roster.csv")
+
+    assert status == 200, body
+    assert (body["created"], body["errors"]) == (1, [{"row": 3, "message": "手机号无效：12345"}])
+    assert (await User.get(real_name="王小明")).org_id == tree.east_village.id
+    entry = await AuditEntry.get(action="roster_import")
+    assert entry.target == "roster.csv" and entry.details["created"] == 1
+
+
+async def test_staff_import_into_their_own_subtree_only(api, staff, tree) -> None:
+    outsider = await User.create(nickname="西边人", role="volunteer", org_id=tree.west_village.id)
+    await User.filter(id=outsider.id).update(phone_hash=api.service.services.vault.lookup_hash("13800000009"))
+    rows = [
+        ["王小明", "13800000001", "东镇/东村", "网络达人"],  # row 2: inside the east township
+        ["西边的", "13800000002", "西村", "志愿者"],  # row 3: another township's village
+        ["当干部", "13800000003", "东村", "工作人员"],  # row 4: staff only an admin makes
+        ["挪过来", "13800000009", "东村", "志愿者"],  # row 5: a west villager's phone
+    ]
+
+    status, body = await upload(api, staff, roster(rows))
+
+    assert status == 200, body
+    assert body["created"] == 1
+    errors = {e["row"]: e["message"] for e in body["errors"]}
+    assert sorted(errors) == [3, 4, 5]
+    assert "不在本组织及下级组织范围内" in errors[3] and "志愿者与网络达人" in errors[4]
+    assert "不在本组织及下级组织中" in errors[5]
+    assert (await User.get(real_name="王小明")).role == "influencer"
+    assert not await User.filter(real_name__in=["西边的", "当干部"]).exists()
+    assert (await User.get(id=outsider.id)).org_id == tree.west_village.id
+    assert await AuditEntry.filter(action="roster_import").count() == 1
+
+
+async def test_volunteers_do_not_import(api, tree) -> None:
+    token, _ = await api.person("volunteer", tree.east.id)
+    status, body = await upload(api, token, roster(GOOD_AND_BAD))
     assert status == 403 and body["error"]["code"] == "forbidden"
+    assert not await User.filter(real_name="王小明").exists()
 
 
 async def test_cli_imports_with_progress(api, tree, tmp_path: Path, database_url, wechat) -> None:
