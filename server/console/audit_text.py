@@ -23,8 +23,9 @@ ACTION_NAMES = {
     "org_change_cancel": "撤回组织变更申请",
     "org_change_approve": "同意组织变更",
     "org_change_refuse": "拒绝组织变更",
+    "org_rename": "重命名组织",
 }
-TARGET_KINDS = {"campaign": "活动", "task": "任务", "submission": "提交", "user": "用户"}
+TARGET_KINDS = {"campaign": "活动", "task": "任务", "submission": "提交", "user": "用户", "org": "组织"}
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
 ROLE_NAMES = {"volunteer": "志愿者", "influencer": "网络达人", "staff": "工作人员", "admin": "管理员"}
@@ -105,6 +106,8 @@ def _details(details: dict[str, Any], orgs: dict[int, str]) -> list[tuple[str, s
             out.append(("角色", f"{_role(before.get('role'))} → {_role(after.get('role'))}"))
         if before.get("org_id") != after.get("org_id"):
             out.append(("组织", f"{_org(before.get('org_id'), orgs)} → {_org(after.get('org_id'), orgs)}"))
+    elif isinstance(before, str) and isinstance(after, str):
+        out.append(("名称", f"{before} → {after}"))  # a renamed org
     elif before is not None or after is not None:
         rest.update({"from": before, "to": after})
     if "from_org_id" in rest or "to_org_id" in rest:
