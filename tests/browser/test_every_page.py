@@ -15,7 +15,8 @@ from tests.factories import published_task
 UNLABELLED = """() => {
   const missing = [];
   for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
-    if (!el.labels || el.labels.length === 0 || !el.labels[0].textContent.trim()) missing.push(el.outerHTML.slice(0, 120));
+    const label = el.labels && el.labels.length ? el.labels[0].textContent.trim() : '';
+    if (!label) missing.push(el.outerHTML.slice(0, 120));
   }
   for (const el of document.querySelectorAll('button, input[type=submit]')) {
     const name = (el.textContent || el.value || '').trim();
