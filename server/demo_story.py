@@ -18,6 +18,7 @@ from PIL import ExifTags, Image, ImageDraw
 
 from media.storage import Storage
 from media.uploads import store_upload
+from models.audit import AuditEntry
 from models.campaigns import Campaign, Task
 from models.enrollment import enroll
 from models.ledger import LedgerEntry
@@ -137,6 +138,7 @@ async def _approve_in_the_past(submission_id: int, reviewer: User, when: datetim
     handed_in = when - timedelta(hours=5)
     await Submission.filter(id=submission_id).update(created_at=handed_in, reviewed_at=when)
     await LedgerEntry.filter(id__in=[e.id for e in entries]).update(created_at=when)
+    await AuditEntry.filter(action="review", target=f"submission:{submission_id}").update(created_at=when)
 
 
 async def _store(person: User, photo: bytes, storage: Storage) -> Any:

@@ -110,7 +110,7 @@ async def main() -> None:
             await shoot(page, "campaign", f"{base}/console/campaigns/1")
             await shoot(page, "task", f"{base}/console/tasks/2")
             await shoot(page, "review", f"{base}/console/review")
-            first = page.locator("[data-submission]").first
+            first = page.locator("article.sub[data-pending]").nth(1)
             if await first.count():
                 await first.focus()
                 await page.keyboard.press("r")
