@@ -30,8 +30,18 @@ PEOPLE = (
 
 async def seed() -> dict[str, int]:
     """Create the demo org tree, people and one open task; returns ids by name (orgs, and "task")."""
-    from models.orgs import create_org
     from models.users import User
+
+    orgs = await seed_orgs()
+    for _code, openid, nickname, role, org in PEOPLE:
+        await User.create(openid=openid, nickname=nickname, role=role, org_id=orgs[org])
+    orgs["task"], orgs["campaign"] = await _seed_task(orgs[COUNTY])
+    return orgs
+
+
+async def seed_orgs() -> dict[str, int]:
+    """The demo county, its townships and villages; ids by name."""
+    from models.orgs import create_org
 
     county = await create_org(COUNTY, "county", None)
     orgs = {COUNTY: county.id}
@@ -40,9 +50,6 @@ async def seed() -> dict[str, int]:
     for township, villages in VILLAGES.items():
         for name in villages:
             orgs[name] = (await create_org(name, "village", orgs[township])).id
-    for _code, openid, nickname, role, org in PEOPLE:
-        await User.create(openid=openid, nickname=nickname, role=role, org_id=orgs[org])
-    orgs["task"], orgs["campaign"] = await _seed_task(orgs[COUNTY])
     return orgs
 
 

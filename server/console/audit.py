@@ -13,7 +13,7 @@ from models.audit import ACTIONS, AUDIT_ROLES, audit_page
 from models.console import ConsoleSession
 from models.users import User, audit_actors
 from server.console.audit_text import ACTION_NAMES, lines
-from server.console.forms import field_errors, parse_local_date
+from server.console.forms import date_errors, field_errors
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.clock import local_days
@@ -64,15 +64,9 @@ async def audit_log(request: Request, user: User, session: ConsoleSession) -> HT
 
 
 def _parse(values: dict[str, str], cursor: str | None) -> tuple[AuditQuery, int | None]:
-    errors: dict[str, str] = {}
+    errors = date_errors(values, ("start", "end"))
     if values["action"] and values["action"] not in ACTIONS:
         errors["action"] = "没有这种操作，请从列表中选择"
-    for name in ("start", "end"):
-        if values[name]:
-            try:
-                parse_local_date(values[name])
-            except ValueError as exc:
-                errors[name] = str(exc)
     data = {"actor": values["actor"], "from": values["start"], "to": values["end"]}
     data = {k: v for k, v in data.items() if v and FROM_API.get(k, k) not in errors}
     query = None

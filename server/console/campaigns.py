@@ -24,7 +24,6 @@ from models.campaigns import (
 )
 from models.console import ConsoleSession
 from models.feed import task_feed
-from models.orgs import orgs_within
 from models.participation import campaign_summary
 from models.users import User
 from server.console.campaign_forms import (
@@ -33,9 +32,8 @@ from server.console.campaign_forms import (
     KIND_OPTIONS,
     campaign_body,
     campaign_values,
-    org_options,
 )
-from server.console.forms import field_errors, form_values
+from server.console.forms import field_errors, form_values, org_choices
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.clock import now_utc
@@ -102,7 +100,6 @@ async def campaign_list(request: Request, user: User, session: ConsoleSession) -
 async def _form(
     request: Request, user: User, values: dict[str, str], *, campaign: Campaign | None = None, **extra: Any
 ) -> HTTPResponse:
-    scope = staff_scope(user)
     return await page(
         request,
         "campaigns_form.html",
@@ -112,7 +109,7 @@ async def _form(
         errors=extra.pop("errors", {}),
         labels=CAMPAIGN_LABELS,
         kinds=KIND_OPTIONS,
-        orgs=org_options(await orgs_within(scope.path if scope else None)),
+        orgs=await org_choices(user),
         **extra,
     )
 

@@ -13,10 +13,13 @@ from typing import Any
 from pydantic import BaseModel
 from sanic import Request
 
+from models.orgs import OrgNode, org_forest
+from models.users import User
 from server.console.guard import CSRF_FIELD
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import InvalidRequest
 from server.web.endpoint import parse_model
+from server.web.permissions import staff_scope
 
 _DATETIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 DATETIME_HINT = "请按“2026-12-10 09:00”的格式填写（北京时间）"
@@ -81,3 +84,26 @@ def validate(model: type[BaseModel], data: dict[str, Any], errors: dict[str, str
 def field_errors(exc: InvalidRequest) -> dict[str, str]:
     """{field: reason} of a failed form, for the template to put beside each field."""
     return dict((exc.details or {}).get("fields", {}))
+
+
+def indented(forest: list[OrgNode]) -> list[tuple[str, str]]:
+    """Orgs for a select, each under its parent and indented by its depth."""
+    return [(str(org.id), "\u3000" * depth + org.name) for root in forest for depth, org in root.walk()]
+
+
+async def org_choices(user: User) -> list[tuple[str, str]]:
+    """The orgs of the caller's subtree (an admin's: all) for a select."""
+    scope = staff_scope(user)
+    return indented(await org_forest(scope.path if scope else None))
+
+
+def date_errors(values: dict[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    """{field: reason} for each named field typed but not a date as ``2026-12-10``."""
+    errors: dict[str, str] = {}
+    for name in names:
+        if values.get(name):
+            try:
+                parse_local_date(values[name])
+            except ValueError as exc:
+                errors[name] = str(exc)
+    return errors

@@ -15,7 +15,7 @@ from handlers.schemas import OrgCreate
 from models.console import ConsoleSession
 from models.orgs import ORG_KINDS, OrgNode, create_org, find_org, org_forest, rename_org
 from models.users import User, members_by_org
-from server.console.forms import field_errors, form_values, validate
+from server.console.forms import field_errors, form_values, indented, validate
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound
@@ -52,7 +52,7 @@ async def _page(request: Request, user: User, status: int = 200, **context: Any)
         title="组织",
         forest=forest,
         members=members,
-        parents=[(str(org.id), "\u3000" * depth + org.name) for root in forest for depth, org in root.walk()],
+        parents=indented(forest),
         kinds=KIND_LABELS,
         kind_options=[(k, KIND_LABELS[k]) for k in ORG_KINDS],
         labels=FIELD_LABELS,

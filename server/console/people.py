@@ -15,10 +15,9 @@ from sanic.response import HTTPResponse
 from handlers.schemas import OrgDecisionIn, UserQuery, UserUpdate
 from models.console import ConsoleSession
 from models.org_requests import OrgChangeRequest, decide, org_requests_page
-from models.orgs import org_forest
 from models.roster import ImportResult
 from models.users import ROLES, User
-from server.console.forms import field_errors, validate
+from server.console.forms import field_errors, org_choices, validate
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.errors import ApiError, Forbidden, InvalidRequest
@@ -42,13 +41,6 @@ def _url(args: dict[str, str], **changes: str | None) -> str:
     wanted = {**args, **changes}
     query = urlencode({k: v for k, v in wanted.items() if v})
     return f"/console/people?{query}" if query else "/console/people"
-
-
-async def org_choices(user: User) -> list[tuple[str, str]]:
-    """The orgs of the caller's subtree for a select, indented by depth."""
-    scope = staff_scope(user)
-    forest = await org_forest(scope.path if scope else None)
-    return [(str(org.id), "\u3000" * depth + org.name) for root in forest for depth, org in root.walk()]
 
 
 def role_choices(user: User, target: User) -> list[str]:

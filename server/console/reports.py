@@ -16,9 +16,8 @@ from handlers.report_schemas import ReportQuery
 from media.reports import ORG_HEADERS, TOTAL_LABEL, ParticipationTotals, totals_by_org
 from models.campaigns import campaigns_page
 from models.console import ConsoleSession
-from models.orgs import orgs_within
 from models.users import User
-from server.console.forms import field_errors, parse_local_date
+from server.console.forms import date_errors, field_errors, org_choices
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.errors import InvalidRequest
@@ -74,13 +73,7 @@ def _values(request: Request) -> dict[str, str]:
 
 async def _scope(user: User, values: dict[str, str]) -> ReportScope:
     """The API's query from the form (dates checked as typed first), then the API's scope rule."""
-    errors: dict[str, str] = {}
-    for name in ("start", "end"):
-        if values[name]:
-            try:
-                parse_local_date(values[name])
-            except ValueError as exc:
-                errors[name] = str(exc)
+    errors = date_errors(values, ("start", "end"))
     data = {api: values[form] for form, api in FIELDS.items() if values[form] and form not in errors}
     query: ReportQuery | None = None
     try:
@@ -102,11 +95,7 @@ async def _form(
     request: Request, user: User, values: dict[str, str], status: int = 200, **context: Any
 ) -> HTTPResponse:
     scope = staff_scope(user)
-    orgs = await orgs_within(scope.path if scope else None)
-    depth = len(scope.path.strip("/").split("/")) if scope else 1
-    org_options = [("", "全部（本组织及下级）" if scope else "全部组织")] + [
-        (str(o.id), "　" * (len(o.path.strip("/").split("/")) - depth) + o.name) for o in orgs
-    ]
+    org_options = [("", "全部（本组织及下级）" if scope else "全部组织"), *await org_choices(user)]
     campaigns = await campaigns_page(
         scope_path=scope.path if scope else None,
         drafts=True,

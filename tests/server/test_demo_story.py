@@ -4,27 +4,20 @@ from __future__ import annotations
 
 from models.campaigns import Campaign
 from models.ledger import LedgerEntry
-from models.orgs import create_org
 from models.submissions import Submission
 from models.users import User
-from server.demo import COUNTY, TOWNSHIPS, VILLAGES
+from server.demo import COUNTY, seed_orgs
 from server.demo_story import tell
 from server.kernel.clock import now_utc
 
 
 async def test_the_story_has_each_risk_and_two_weeks_of_approvals(api):
-    county = await create_org(COUNTY, "county", None)
-    orgs = {COUNTY: county.id}
-    for name in TOWNSHIPS:
-        orgs[name] = (await create_org(name, "township", county.id)).id
-    for township, villages in VILLAGES.items():
-        for name in villages:
-            orgs[name] = (await create_org(name, "village", orgs[township])).id
+    orgs = await seed_orgs()
     now = now_utc()
     campaign = await Campaign.create(
-        title="演示活动", kind="village_visit", org_id=county.id, starts_at=now, ends_at=now, status="published"
+        title="演示活动", kind="village_visit", org_id=orgs[COUNTY], starts_at=now, ends_at=now, status="published"
     )
-    staff = await User.create(openid="story-staff", nickname="李老师", role="staff", org_id=county.id)
+    staff = await User.create(openid="story-staff", nickname="李老师", role="staff", org_id=orgs[COUNTY])
 
     story = await tell(orgs, campaign.id, api.service.services.storage, staff)
 
