@@ -17,4 +17,5 @@ MODEL_MODULES = [
     "models.certificates",
     "models.org_requests",
     "models.console",
+    "models.quiz",
 ]

@@ -78,6 +78,9 @@ class Task(Model):
     audience_org_paths = fields.TextField(null=True)
     audience_org_ids = fields.CharField(max_length=255, null=True)
     cancelled_at = fields.DatetimeField(null=True)
+    # 网络普法: {"count", "tags", "types", "time_limit_s", "attempts_per_day", "pass_score", "points"}
+    # or None (no quiz); see models.quiz.
+    quiz = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

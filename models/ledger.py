@@ -33,6 +33,10 @@ class LedgerEntry(Model):
     # where people were when they earned, so moving later does not rewrite history.
     org_id = fields.IntField(null=True)
     org_path = fields.CharField(max_length=255, default="", db_index=True)
+    # An award that may happen once only, when it is not tied to a submission: a quiz's points,
+    # once per person, task and day ("quiz:<task>:<user>:<YYYY-MM-DD>"). Unique: a raced or
+    # retried finish cannot award twice.
+    once_key = fields.CharField(max_length=64, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     user_id: int

@@ -139,6 +139,9 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "quiz_answers",
+    "quiz_attempts",
+    "questions",
     "console_sessions",
     "console_tickets",
     "org_change_requests",
