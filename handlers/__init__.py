@@ -15,6 +15,7 @@ from handlers import (
     metrics,
     org_requests,
     orgs,
+    questions,
     reports,
     review,
     submissions,
@@ -40,6 +41,7 @@ api = Blueprint.group(
     certificates.bp,
     wechat.bp,
     console.bp,
+    questions.bp,
     url_prefix="/api/v1",
 )
 root = Blueprint.group(health.bp, metrics.bp, media.files)

@@ -26,6 +26,11 @@ ACTIONS = (
     "org_change_cancel",
     "org_change_approve",
     "org_change_refuse",
+    # The question bank (models.question_bank).
+    "question_create",
+    "question_update",
+    "question_retire",
+    "question_import",
 )
 
 # Who may read the log (the API's route and the console's page).

@@ -24,10 +24,22 @@ ACTION_NAMES = {
     "org_change_approve": "同意组织变更",
     "org_change_refuse": "拒绝组织变更",
     "org_rename": "重命名组织",
+    "question_create": "新建题目",
+    "question_update": "修改题目",
+    "question_retire": "停用或删除题目",
+    "question_import": "导入题库",
 }
-TARGET_KINDS = {"campaign": "活动", "task": "任务", "submission": "提交", "user": "用户", "org": "组织"}
+TARGET_KINDS = {
+    "campaign": "活动",
+    "task": "任务",
+    "submission": "提交",
+    "user": "用户",
+    "org": "组织",
+    "question": "题目",
+}
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
+OUTCOMES = {"retired": "已停用（曾被答题使用）", "deleted": "已删除"}
 ROLE_NAMES = {"volunteer": "志愿者", "influencer": "网络达人", "staff": "工作人员", "admin": "管理员"}
 # Plain details: key → label, in the order shown.
 LABELS = {
@@ -42,6 +54,10 @@ LABELS = {
     "errors": "出错行数",
     "request_id": "申请编号",
     "replaces": "取代的申请",
+    "stem": "题干",
+    "fields": "修改的字段",
+    "outcome": "结果",
+    "source": "文件",
 }
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 
@@ -131,6 +147,8 @@ def _role(role: Any) -> str:
 def _value(key: str, value: Any) -> str:
     if key == "decision":
         return DECISIONS.get(str(value), str(value))
+    if key == "outcome":
+        return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):
         return value.replace("_", " 至 ")
     if isinstance(value, dict | list):

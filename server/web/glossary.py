@@ -58,6 +58,8 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "cancelled": "已取消",
     },
     "decision": {"approve": "通过", "reject": "不通过"},
+    "question type": {"single": "单选题", "multi": "多选题（全部选对才得分）", "judge": "判断题"},
+    "question status": {"active": "在用", "retired": "已停用（曾被答题使用，不再抽取）"},
     "content check": {
         "pass": "内容安全检测通过",
         "review": "需人工复核",
@@ -152,6 +154,7 @@ TAGS = {
     "certificates": "志愿服务证明验证",
     "wechat": "微信消息推送（由微信服务器调用）",
     "console": "管理后台扫码登录（由小程序调用）",
+    "questions": "题库：网络普法答题的单选、多选与判断题（工作人员）",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -267,7 +270,35 @@ MODELS: dict[str, str] = {
     "RosterRowError": "名单中出错的一行",
     "RosterResult": "名单导入结果",
     "PushQuery": "微信推送的签名参数",
+    "QuestionCreate": "新建题目",
+    "QuestionUpdate": "修改题目（只传要改的字段）",
+    "QuestionRead": "题库中的一道题（含答案，仅工作人员可见）",
+    "QuestionList": "题目列表（一页）",
+    "QuestionQuery": "题目列表筛选",
+    "ImportQuery": "题库导入参数",
+    "QuestionRowError": "题库文件中出错的一行",
+    "QuestionImportResult": "题库导入结果",
 }
+
+
+QUESTION_STEM = (
+    "题干，1–500 字；同一组织题库中题干相同（忽略空格、标点与全角半角差别）的题目只能有一道",
+    "《中华人民共和国网络安全法》自哪一年起施行？",
+)
+QUESTION_OPTIONS = (
+    "选项，单选与多选题 2–6 个，每个最多 200 字；判断题不传或传空列表",
+    ["2016 年", "2017 年", "2018 年", "2019 年"],
+)
+QUESTION_ANSWER = (
+    "答案：单选题为只含一个选项下标（从 0 起）的列表，多选题为一个或多个下标，判断题为 true（对）或 false（错）",
+    [1],
+)
+QUESTION_EXPLANATION = (
+    "解析，最多 1000 字，答题结束后才给答题人看",
+    "《网络安全法》于 2016 年 11 月 7 日通过，自 2017 年 6 月 1 日起施行。",
+)
+QUESTION_TAGS = ("法律或主题标签，最多 10 个，每个最多 20 字", ["网络安全法"])
+QUESTION_DIFFICULTY = ("难度：1 易、2 中、3 难", 1)
 
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "ErrorResponse": {"error": ("错误内容",)},
@@ -764,6 +795,54 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "unchanged": ("无变化的人数", 10),
         "errors": ("出错的行；有错的行不导入，其余照常导入",),
     },
+    "QuestionCreate": {
+        "type": ("题型", "single"),
+        "stem": QUESTION_STEM,
+        "options": QUESTION_OPTIONS,
+        "answer": QUESTION_ANSWER,
+        "explanation": QUESTION_EXPLANATION,
+        "tags": QUESTION_TAGS,
+        "difficulty": QUESTION_DIFFICULTY,
+        "org_id": ("题目所属组织 id，须在调用者的管辖范围内；不传为调用者所在组织", "3"),
+    },
+    "QuestionUpdate": {
+        "type": ("题型；改为判断题时选项随之清空", "single"),
+        "stem": QUESTION_STEM,
+        "options": QUESTION_OPTIONS,
+        "answer": QUESTION_ANSWER,
+        "explanation": QUESTION_EXPLANATION,
+        "tags": QUESTION_TAGS,
+        "difficulty": QUESTION_DIFFICULTY,
+    },
+    "QuestionRead": {
+        "id": ("题目 id", ID),
+        "type": ("题型", "single"),
+        "stem": ("题干", QUESTION_STEM[1]),
+        "options": ("选项，按保存的顺序；判断题为空列表", QUESTION_OPTIONS[1]),
+        "answer": QUESTION_ANSWER,
+        "explanation": ("解析", QUESTION_EXPLANATION[1]),
+        "tags": ("标签", QUESTION_TAGS[1]),
+        "difficulty": QUESTION_DIFFICULTY,
+        "status": ("状态：停用的题目不再被抽取，但曾经的答题记录照常可查", "active"),
+        "org_id": ("题目所属组织 id", "3"),
+        "created_at": ("创建时间", AT),
+    },
+    "QuestionList": {"items": ("本页题目，新的在前",)},
+    "QuestionQuery": {
+        "tag": ("只看带该标签的题目", "宪法"),
+        "type": ("按题型筛选", "multi"),
+        "q": ("按题干中的文字查找", "个人信息"),
+        "retired": ("为 1 时也列出已停用的题目；默认只列在用的", "1"),
+    },
+    "ImportQuery": {"org_id": ("导入到该组织的题库，须在调用者的管辖范围内；不传为调用者所在组织", "3")},
+    "QuestionRowError": {
+        "row": ("表格中的行号（表头为第 1 行）", 5),
+        "reason": ("出错原因", "答案中的 E 超出了已填写的选项（共 4 个）"),
+    },
+    "QuestionImportResult": {
+        "created": ("新建的题目数", 30),
+        "errors": ("出错的行；有错的行不导入（题干重复的也不合并），其余照常导入",),
+    },
     "PushQuery": {
         "signature": ("微信的签名（由微信服务器生成）", "c61b3fa5d2c7e8a4b1f0e9d8c7b6a5f4e3d2c1b0"),
         "timestamp": ("时间戳（秒），与服务器时间相差超过 5 分钟即拒绝", "1767225600"),
@@ -863,6 +942,25 @@ OPERATIONS: dict[str, str] = {
     "audit.audit_log": (
         "操作记录，新的在前：工作人员的发布、结束、取消、审核、调整角色、导出、导入名单、审核组织变更，"
         "以及志愿者与达人的组织变更申请与撤回。"
+    ),
+    "questions.post_question": (
+        "在调用者所在组织（或 `org_id` 指定的管辖范围内组织）的题库中新建一道题；"
+        "题干与已有题目相同时 409 `duplicate_question`，并给出已有题目的编号。"
+    ),
+    "questions.list_questions": "管辖范围内的题目，新的在前；可按标签、题型与题干文字筛选，默认不含已停用的。",
+    "questions.get_question_detail": "管辖范围内的一道题，含答案与解析。",
+    "questions.patch_question": (
+        "修改题目，只传要改的字段，改后整道题重新校验；"
+        "已被答题使用的题目只能改解析、标签与难度（否则 409 `question_in_use`）。"
+    ),
+    "questions.delete_question": (
+        "删除题目；已被答题抽到或作答过的题目改为停用（保留记录，不再抽取）。"
+        "响应头 `X-Question-Outcome` 为 retired（已停用）或 deleted（已删除）。"
+    ),
+    "questions.import_bank": (
+        "上传 .xlsx 或 .csv 题库（表头：题型、题干、选项A…选项F、答案、解析、标签、难度），逐行新建题目；"
+        "出错的行（答案字母无效、缺少选项、题干重复等）按行号列出，不合并、不影响其他行。"
+        "表头不符或不是表格时 400，一道也不导入。"
     ),
     "wechat.url_check": "微信服务器校验消息推送地址：签名正确时原样返回 `echostr`。",
     "wechat.receive": (

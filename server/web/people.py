@@ -6,30 +6,25 @@ each checks the caller's scope (``server.web.permissions``) and calls the domain
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 from sanic import Request
 
-from media.spreadsheets import NotASpreadsheet, read_table
+from media.spreadsheets import NotASpreadsheet
 from models.orgs import org_path
 from models.roster import ImportResult, RosterError, columns_of, import_roster, roster_secrets
 from models.users import User, change_person, find_user, list_users
 from server.kernel.crypto import Vault
 from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.multipart import discard
 from server.web.permissions import managed_person, may_change_person, path_in_scope, roster_rule, staff_scope
 from server.web.services import Services
+from server.web.tables import TABLE_TYPES, receive_table
 
 PHONE = re.compile(r"^1\d{10}$")
 ROSTER_MAX_BYTES = 10 * 1024 * 1024
-# An .xlsx workbook or a CSV file (as browsers and Excel name them).
-ROSTER_TYPES = (
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "text/csv",
-)
+ROSTER_TYPES = TABLE_TYPES
 
 
 class RosterRejected(InvalidRequest):
@@ -85,15 +80,10 @@ async def import_roster_upload(request: Request, user: User, services: Services,
 
     Staff import into their own subtree (a row naming another org is that row's error); audited."""
     rule = roster_rule(user)  # a staff member without an org is refused before the body is read
-    received = await services.uploads.receive(
-        request, str(user.id), field=field, max_bytes=ROSTER_MAX_BYTES, noun="名册文件"
-    )
     try:
-        header, rows = await asyncio.to_thread(read_table, received.path)
+        table = await receive_table(request, user, services, field=field, max_bytes=ROSTER_MAX_BYTES, noun="名册文件")
         secrets = roster_secrets(services.vault)
-        source = received.filename or "roster"
-        return await import_roster(rows, columns_of(header), secrets, actor=user, source=source, rule=rule)
+        source = table.filename or "roster"
+        return await import_roster(table.rows, columns_of(table.header), secrets, actor=user, source=source, rule=rule)
     except (NotASpreadsheet, RosterError) as exc:
         raise RosterRejected(str(exc)) from None
-    finally:
-        discard(received.path)

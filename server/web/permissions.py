@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from models.campaigns import Campaign, Task, get_campaign
 from models.orgs import Org, find_org, org_path
+from models.question_bank import get_question
+from models.quiz import Question
 from models.roster import RowRule
 from models.submissions import Submission, with_relations
 from models.tasks import get_task
@@ -172,3 +174,26 @@ def roster_rule(user: User) -> RowRule | None:
             raise ValueError("该手机号的人员不在本组织及下级组织中，请联系管理员调整")
 
     return check
+
+
+# -- the question bank -------------------------------------------------------------------
+
+
+async def managed_question(question_id: int, user: User) -> Question:
+    """A question of the caller's subtree's banks (admins: any); another org's answers 404."""
+    question = await get_question(question_id)
+    if question is None or not in_scope(staff_scope(user), question.org):
+        raise NotFound("题目不存在")
+    return question
+
+
+async def bank_org(user: User, org_id: int | None) -> Org:
+    """The bank a new question goes to: the one named, inside the caller's subtree, or their own org."""
+    if org_id is not None:
+        return await org_in_scope(user, org_id, "只能在本组织及下级组织的题库中添加题目")
+    scope = staff_scope(user)
+    if scope is None:
+        if user.org is None:
+            raise InvalidRequest.fields({"org_id": "请选择题目所属组织"})
+        return user.org
+    return scope
