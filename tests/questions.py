@@ -31,10 +31,10 @@ def row(kind: str, stem: str, options: list[str], answer: str, tags: str = "", d
     return [kind, stem, *cells, answer, "", tags, difficulty]
 
 
-# Rows 2–4 good, 5–11 each wrong in its own way.
+# Rows 2–4 good (row 3 a multi-choice with tags in two laws), 5–11 each wrong in its own way.
 GOOD_AND_BAD = [
     row("单选", "宪法是国家的根本法吗？请选出正确说法", ["是", "不是"], "a", "宪法", "易"),  # 2
-    row("多选", "个人信息处理应当遵循哪些原则？", ["合法", "正当", "必要", "随意"], "CAB", "个人信息保护法、宪法", "2"),  # 3
+    row("多选", "个人信息处理应当遵循哪些原则？", ["合法", "正当", "必要", "随意"], "CAB", "个人信息保护法、宪法", "2"),
     row("判断", "网络运营者可以随意收集个人信息。", [], "错", "网络安全法", ""),  # 4
     row("单选", "答案字母不对的题目", ["甲", "乙"], "G"),  # 5
     row("单选", "答案超出选项的题目", ["甲", "乙"], "C"),  # 6

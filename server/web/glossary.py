@@ -167,6 +167,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
+    "question_id": ("题目 id", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
     "key": (
         "图片文件的存储键（来自签名地址，连同 e、s 查询参数一起使用）",

@@ -12,6 +12,7 @@ import pytest
 from models.orgs import create_org
 from tests.factories import SPOT, TASKS, make_campaign, make_task
 from tests.images import encode, scene
+from tests.questions import QUESTIONS, single
 from tests.support import counting_queries
 
 PEOPLE = 6
@@ -31,6 +32,8 @@ LIST_ROUTES = {
     "/api/v1/audit": "admin",
     "/api/v1/org-requests": "staff",
     "/api/v1/leaderboard": "volunteer",
+    "/api/v1/questions": "staff",
+    "/api/v1/questions?tag=宪法": "staff",
 }
 
 
@@ -68,6 +71,9 @@ async def world(api, tree):
     for token in people:  # each asks to move up to the township: requests for the staff to decide
         reply = await api.call("PATCH", "/api/v1/me", token=token, json={"org_id": str(tree.east.id)})
         assert reply.status == 200, reply.body
+    for n in range(PEOPLE):
+        question = single(f"宪法第{n}题", tags=["宪法"])
+        assert (await api.call("POST", QUESTIONS, token=staff, json=question)).status == 201
     await api.settle()
     return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}
 

@@ -58,6 +58,7 @@ from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, clean_
 from tests.factories import SPOT, Tree, campaign_body, make_campaign, make_task, org_tree, task_body
 from tests.handlers.test_review import hand_in
 from tests.images import encode, scene
+from tests.questions import csv_bytes, row, single
 
 ROLES = ("anon", "volunteer", "influencer", "staff", "other_staff", "admin")
 # Refusals first, so what an allowed role changes cannot change what the others get.
@@ -134,6 +135,21 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         403,         404,         OK),
     # Staff import into their own subtree; the west's staff get 200 with the east row refused (roster_imported).
     ("POST", "/api/v1/users/import", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    # -- the question bank (staff: own subtree, another township's question is not there; admin: all)
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/questions", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("POST", "/api/v1/questions", "for east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/questions/{question_id}", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("PATCH", "/api/v1/questions/{question_id}", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    ("DELETE", "/api/v1/questions/{question_id}", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    # Each imports into their own org (admin: the east township, named); a question of the row's stem each.
+    ("POST", "/api/v1/questions/import", ""):
         (401,  403,         403,         OK,          OK,          OK),
     # -- org change requests: a west villager asks to join the east village; east staff decide
     #    anon  volunteer    influencer   staff        other_staff  admin
@@ -342,7 +358,11 @@ async def build_world(api: Api) -> World:
     spare = await api.upload(owner[0], encode(scene((320, 240), seed=3), "JPEG"), headers=key)
     assert spare.status == 201, spare.body
 
+    question = await api.call("POST", "/api/v1/questions", token=staff, json=single("东镇题库的题"))
+    assert question.status == 201, question.body
+
     values = {
+        "question_id": question.body["id"],
         "campaign_id": campaign["id"],
         "draft_campaign_id": draft["id"],
         "task_id": task["id"],
@@ -480,6 +500,37 @@ async def a_certificate(w: World) -> dict[str, str]:
     reply = await w.api.call("GET", "/api/v1/me/certificate.png", token=w.tokens["volunteer"])
     assert reply.status == 200, reply.body
     return {"serial": reply.headers["X-Certificate-Serial"]}
+
+
+async def two_questions(w: World) -> dict[str, str]:
+    """East questions of the row's own: one for the east staff to delete, one for the admin."""
+    made = {}
+    for name in ("question_id", "admin_question_id"):
+        body = single(f"要删除的题{name}")
+        reply = await w.api.call("POST", "/api/v1/questions", token=w.staff, json=body)
+        assert reply.status == 201, reply.body
+        made[name] = reply.body["id"]
+    return made
+
+
+def question_file(w: World, role: str) -> bytes:
+    return csv_bytes([row("判断", f"导入的题（{role}）", [], "对")])
+
+
+def bank_import_url(w: World, role: str) -> str:
+    return "/api/v1/questions/import" + (f"?org_id={w.tree.east.id}" if role == "admin" else "")
+
+
+def questions_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    shown = ids_in(reply)
+    if role == "other_staff":
+        assert w.values["question_id"] not in shown, "west staff list an east question"
+    else:
+        assert w.values["question_id"] in shown
+
+
+def bank_imported(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert reply.body == {"created": 1, "errors": []}
 
 
 async def a_login_code(w: World) -> dict[str, str]:
@@ -758,6 +809,16 @@ HOW: dict[tuple[str, str, str], Send] = {
         prepare=an_east_volunteer, body=lambda w, role: {"org_id": str(w.tree.west_village.id)}
     ),
     ("POST", "/api/v1/users/import", ""): Send(upload=roster, check=roster_imported),
+    ("GET", "/api/v1/questions", ""): Send(query=whole_page, check=questions_in_scope),
+    ("POST", "/api/v1/questions", "for east"): Send(
+        body=lambda w, role: single(f"新题（{role}）", org_id=str(w.tree.east.id))
+    ),
+    ("PATCH", "/api/v1/questions/{question_id}", ""): Send(body=lambda w, role: {"difficulty": 2}),
+    ("DELETE", "/api/v1/questions/{question_id}", ""): Send(
+        prepare=two_questions,
+        url=lambda w, role: f"/api/v1/questions/{w.values['admin_question_id' if role == 'admin' else 'question_id']}",
+    ),
+    ("POST", "/api/v1/questions/import", ""): Send(upload=question_file, url=bank_import_url, check=bank_imported),
     ("GET", "/api/v1/org-requests", ""): Send(prepare=a_request, query=whole_page, check=requests_in_scope),
     ("POST", "/api/v1/org-requests/{request_id}/approve", ""): Send(
         prepare=a_request, body=lambda w, role: {}, after=mover_is_in_the_east
