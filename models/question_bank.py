@@ -348,10 +348,7 @@ def _row_question(cells: list[Any]) -> dict[str, Any]:
         if answer is None:
             raise ValueError(f"判断题答案“{values[8]}”无效，须为 对/错")
     else:
-        gaps = [LETTERS[i] for i in range(last) if not given[i]]
-        if gaps:
-            raise ValueError(f"缺少选项{'、'.join(gaps)}（选项须从 A 起连续填写）")
-        options = given[: last + 1]
+        options = given_options(given)
         if len(options) < MIN_OPTIONS:
             raise ValueError(f"选项太少：选择题至少 {MIN_OPTIONS} 个选项")
         answer = _letters(values[8], len(options))
@@ -370,6 +367,22 @@ def _row_question(cells: list[Any]) -> dict[str, Any]:
         "tags": tags.split(),
         "difficulty": difficulty,
     }
+
+
+def given_options(boxes: list[str]) -> list[str]:
+    """The options typed in the boxes 选项A–F: from A on without a gap (ValueError naming what is missing)."""
+    last = max((i for i, text in enumerate(boxes) if text), default=-1)
+    gaps = [LETTERS[i] for i in range(last) if not boxes[i]]
+    if gaps:
+        raise ValueError(f"缺少选项{'、'.join(gaps)}（选项须从 A 起连续填写）")
+    return boxes[: last + 1]
+
+
+def answer_letters(answer: list[int] | bool) -> str:
+    """A stored answer as staff write it: ``ACD``, or 对/错."""
+    if isinstance(answer, bool):
+        return "对" if answer else "错"
+    return "".join(LETTERS[i] for i in answer if 0 <= i < len(LETTERS))
 
 
 def _letters(text: str, count: int) -> list[int]:

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from server.console import audit, campaigns, dashboard, orgs, people, reports, review, tasks
+from server.console import audit, campaigns, dashboard, orgs, people, questions, reports, review, tasks
 
-BLUEPRINTS = (dashboard.bp, campaigns.bp, tasks.bp, review.bp, people.bp, orgs.bp, reports.bp, audit.bp)
+BLUEPRINTS = (
+    dashboard.bp,
+    campaigns.bp,
+    tasks.bp,
+    review.bp,
+    questions.bp,
+    people.bp,
+    orgs.bp,
+    reports.bp,
+    audit.bp,
+)

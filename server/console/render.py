@@ -23,6 +23,7 @@ NAV = (
     ("首页", "/console/"),
     ("活动", "/console/campaigns"),
     ("审核", "/console/review"),
+    ("题库", "/console/questions"),
     ("人员", "/console/people"),
     ("组织", "/console/orgs"),
     ("报表", "/console/reports"),
