@@ -53,7 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
-from tests.security.test_authz_matrix import World, a_request, build_world
+from tests.security.test_authz_matrix import World, a_request, build_world, two_questions
 
 # CI runs the fixed seed and counts below. To dig deeper locally, change them for a run:
 #   WENMING_FUZZ_SEED=7 WENMING_FUZZ_EXAMPLES=200 pytest tests/security/test_api_fuzz.py
@@ -125,6 +125,7 @@ class Target:
             ("DELETE", "/api/v1/tasks/{task_id}/enroll"): [v["withdraw_task_id"]],
             ("POST", "/api/v1/org-requests/{request_id}/approve"): [v["approve_request_id"]],
             ("POST", "/api/v1/org-requests/{request_id}/refuse"): [v["refuse_request_id"]],
+            ("DELETE", "/api/v1/questions/{question_id}"): [v["spare_question_id"]],
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
@@ -132,6 +133,7 @@ class Target:
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
             "serial": [v["serial"]] if "serial" in v else [],
+            "question_id": [v["question_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -154,6 +156,7 @@ async def seed_world(api: Api, role: str) -> Target:
         "photo_id": await w.photo(role),
         "approve_request_id": (await a_request(w))["request_id"],
         "refuse_request_id": (await a_request(w))["request_id"],
+        "spare_question_id": (await two_questions(w))["question_id"],
     }
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
@@ -304,6 +307,7 @@ REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/campaigns/{campaign_id}/tasks": _this_week,
     "PATCH /api/v1/tasks/{task_id}": _this_week,
     "POST /api/v1/orgs": _under_east,
+    "POST /api/v1/questions": _real_org,
     "PATCH /api/v1/users/{user_id}": _real_org,
 }
 
