@@ -198,7 +198,8 @@ async def _insert(data: dict[str, Any], org: Org, actor: User | None) -> Questio
     if existing := await _same_stem(org.id, key):
         raise DuplicateQuestion.of(existing.id)
     try:
-        question = await Question.create(**data, stem_key=key, org=org, created_by=actor)
+        async with in_transaction():  # a savepoint: PostgreSQL reads on after a refused insert
+            question = await Question.create(**data, stem_key=key, org=org, created_by=actor)
     except IntegrityError:  # the same stem, written meanwhile
         existing = await _same_stem(org.id, key)
         raise DuplicateQuestion.of(existing.id if existing else 0) from None
@@ -234,7 +235,8 @@ async def update_question(question: Question, changes: dict[str, Any], actor: Us
         raise DuplicateQuestion.of(existing.id)
     async with in_transaction():
         try:
-            await Question.filter(id=question.id).update(**changed, stem_key=key, updated_at=now_utc())
+            async with in_transaction():  # a savepoint, as in _insert
+                await Question.filter(id=question.id).update(**changed, stem_key=key, updated_at=now_utc())
         except IntegrityError:
             raise DuplicateQuestion.of(
                 (await _same_stem(question.org_id, key, but=question.id) or question).id

@@ -764,7 +764,9 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
             "操作：publish（发布活动）、close（结束活动）、cancel（取消任务）、review（审核）、"
             "role_change（调整角色或组织）、export（导出报表）、roster_import（导入名单）、org_rename（组织改名）、"
             "org_change_request（志愿者或达人申请变更组织）、org_change_cancel（撤回组织变更申请）、"
-            "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）",
+            "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）、"
+            "question_create（新建题目）、question_update（修改题目）、question_retire（停用或删除题目）、"
+            "question_import（导入题库）",
             "publish",
         ),
         "target": ("操作对象，如 campaign:12、task:1024、submission:1024、user:2048", "campaign:12"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
@@ -242,3 +243,12 @@ async def test_import_into_an_org_outside_the_subtree_is_refused(api, tree, staf
     status, body = await upload(api, staff, good, query=f"?org_id={tree.east_village.id}")
     assert status == 200 and body["created"] == 1
     assert (await Question.get(stem="题")).org_id == tree.east_village.id
+
+
+async def test_the_same_stem_sent_at_once_is_created_once(api, staff) -> None:
+    replies = await asyncio.gather(*(api.call("POST", QUESTIONS, token=staff, json=single()) for _ in range(4)))
+
+    assert sorted(r.status for r in replies) == [201, 409, 409, 409], [r.body for r in replies]
+    created = next(r.body["id"] for r in replies if r.status == 201)
+    assert all(r.body["error"]["details"]["question_id"] == created for r in replies if r.status == 409)
+    assert await Question.all().count() == 1
