@@ -149,21 +149,24 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     async def prepare() -> tuple[dict[str, int], str]:
         from models.users import User
         from server.app import make_storage
+        from server.demo_quiz import seed_quiz
         from server.demo_story import tell
 
         await apply_migrations()
         ids = await seed()
+        ids.update(await seed_quiz(ids, ids[COUNTY]))
         staff = await User.get(openid=STAFF_OPENID)
         await tell(ids, ids["campaign"], make_storage(config), staff)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)
     _sample_photo(workdir / "sample.jpg")
-    print(_instructions(base, workdir, api_base, ids["task"], console_url(base, secret)), flush=True)
+    console = console_url(base, secret)
+    print(_instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"]), flush=True)
     run_server(host, port, 1)
 
 
-def _instructions(base: str, workdir: Path, api_base: str, task_id: int, console: str) -> str:
+def _instructions(base: str, workdir: Path, api_base: str, task_id: int, console: str, quiz_task_id: int) -> str:
     login = (
         f"curl -s -X POST {base}/api/v1/auth/wechat-login -H 'Content-Type: application/json' -d '{{\"code\": \"%s\"}}'"
     )
@@ -202,7 +205,44 @@ def _instructions(base: str, workdir: Path, api_base: str, task_id: int, console
         "As staff, read the evidence with its risk flags (the photo check answers by push after ~2 s):",
         f'  curl -s {base}/api/v1/submissions -H "Authorization: Bearer $STAFF"',
         "",
+        *_quiz_instructions(base, quiz_task_id),
+        "",
         "Other demo sign-in codes: " + ", ".join(p[0] for p in PEOPLE[1:] if p[0] != "demo-volunteer"),
         "",
     ]
     return "\n".join(lines)
+
+
+def _quiz_instructions(base: str, quiz_task_id: int) -> list[str]:
+    """Start an attempt, answer its first question, or all of them with their first option (judge: true), finish.
+
+    No line starts with ``curl `` or ``TOKEN=``: tests/e2e/test_demo.py runs those lines, and these need
+    the quiz routes.
+    """
+    bearer = '-H "Authorization: Bearer $TOKEN"'
+    attempt = f"{base}/api/v1/quiz-attempts/$ATTEMPT"
+    first = 'q["questions"][0]'
+
+    def read(expression: str) -> str:
+        return 'echo "$QUIZ" | python3 -c \'import sys, json; q = json.load(sys.stdin); print(' + expression + ")'"
+
+    put_all = (
+        "import sys, json, urllib.request as u; q = json.load(sys.stdin); "
+        "[u.urlopen(u.Request(" + f'"{base}/api/v1/quiz-attempts/%s/answers/%s"' + ' % (q["id"], x["id"]), '
+        'method="PUT", data=json.dumps({"choice": True if x["type"] == "judge" else [0]}).encode(), '
+        'headers={"Authorization": "Bearer " + sys.argv[1], "Content-Type": "application/json"})) '
+        'for x in q["questions"]]; print("answered", len(q["questions"]))'
+    )
+    choice_body = '"{\\"choice\\": $CHOICE}"'
+    return [
+        "Take the 网络普法 quiz as the volunteer (10 questions in 10 minutes; after the TOKEN= line above):",
+        f"  QUIZ=$(curl -s -X POST {base}/api/v1/tasks/{quiz_task_id}/quiz/attempts {bearer})",
+        "  ATTEMPT=$(" + read('q["id"]') + ")",
+        "  QUESTION=$(" + read(first + '["id"]') + ")",
+        "  CHOICE=$(" + read("json.dumps(True if " + first + '["type"] == "judge" else [0])') + ")",
+        f"  ANSWERED=$(curl -s -o /dev/null -w '%{{http_code}}' -X PUT {attempt}/answers/$QUESTION {bearer}"
+        f" -H 'Content-Type: application/json' -d {choice_body}); echo \"$ANSWERED\"",
+        "Or answer every question with its first option (judge: true); then finish and read the score:",
+        f'  echo "$QUIZ" | python3 -c \'{put_all}\' "$TOKEN"',
+        f'  RESULT=$(curl -s -X POST {attempt}/finish {bearer}); echo "$RESULT"',
+    ]

@@ -59,6 +59,9 @@ async def test_demo_prints_curl_lines_that_sign_in(tmp_path):
             line.strip() for line in printed if line.strip().startswith(("TOKEN=", "STAFF=", "MEDIA=", "curl "))
         ]
         assert len(commands) == 8
+        # The quiz block needs the quiz routes: printed, not run here.
+        quiz = [line.strip() for line in printed if "quiz" in line and line.strip().startswith(("QUIZ=", "RESULT="))]
+        assert len(quiz) == 2 and "/quiz/attempts" in quiz[0] and "/finish" in quiz[1]
         # Each curl prints one JSON document without a newline: echo one after each.
         script = "set -e\n" + "\necho\n".join(commands) + "\necho\nsleep 3\n" + commands[-1] + "\n"
         # Wait for the worker: the instructions print just before it binds.
