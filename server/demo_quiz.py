@@ -12,8 +12,6 @@ The bench ``bench.quiz_load`` draws on the same bank.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -555,26 +553,20 @@ FRAUD_AND_CIVILITY = (
 QUESTIONS: tuple[DemoQuestion, ...] = CONSTITUTION + CYBERSECURITY + PERSONAL_INFORMATION + HUNAN + FRAUD_AND_CIVILITY
 
 
-def stem_key(stem: str) -> str:
-    """sha256 hex of the stem with all whitespace removed.
-
-    The bank's own normalisation (``models.question_bank``) decides what counts as the same stem; this must
-    give the same key as it for every stem here, or importing the demo's bank twice would not see duplicates.
-    """
-    return hashlib.sha256(re.sub(r"\s+", "", stem).encode("utf-8")).hexdigest()
-
-
 async def seed_quiz(orgs: dict[str, int], campaign_org_id: int) -> dict[str, int]:
     """The bank (owned by the county), a published 网络普法 campaign of ``campaign_org_id`` and its quiz task.
 
     Returns {"quiz_campaign": id, "quiz_task": id}.
     """
     from models.campaigns import Campaign, Task
+    from models.question_bank import clean_question, stem_key
     from models.quiz import Question
 
     county_id = orgs[COUNTY]
     for row in QUESTIONS:
-        await Question.create(org_id=county_id, stem_key=stem_key(row.stem), **row.as_dict())
+        # The bank's own rules and duplicate key, as an import would apply them.
+        clean = clean_question(row.as_dict())
+        await Question.create(org_id=county_id, stem_key=stem_key(clean["stem"]), **clean)
     now = now_utc()
     campaign = await Campaign.create(
         title=CAMPAIGN_TITLE,
