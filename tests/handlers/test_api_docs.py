@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from handlers import media_schemas, review_schemas, task_schemas
+from handlers import media_schemas, quiz_schemas, review_schemas, task_schemas
 from handlers import schemas as schemas_module
 from models.users import STAR_HOURS
 from server.web import apidoc
@@ -195,7 +195,13 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         if "$ref" in op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
     }
     assert {"CampaignCreate", "TaskCreate", "SubmissionIn", "CheckinIn", "ReviewIn"} <= bodies
-    models = {**vars(schemas_module), **vars(task_schemas), **vars(media_schemas), **vars(review_schemas)}
+    models = {
+        **vars(schemas_module),
+        **vars(task_schemas),
+        **vars(media_schemas),
+        **vars(review_schemas),
+        **vars(quiz_schemas),
+    }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}
         parse_model(models[name], example)
