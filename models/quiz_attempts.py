@@ -3,7 +3,7 @@
 Server time is the only clock: the deadline is set at the start (``started_at +
 time_limit_s``), answers after it are refused, a finish after it counts what came in time,
 and an attempt left open is finished by the server when it is next read or answered
-(``finish_overdue`` does the same for all of them, daily).
+(``read_attempt``, ``answer``): its score is the same whenever that happens.
 
 Who may start: people enrolled in the task, or, for a task without quota and without
 check-in, anyone of its audience (the rule enrollment uses, ``models.tasks.in_audience``).
@@ -41,7 +41,6 @@ from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.ids import is_id
 
 SCORE_STEP = Decimal("0.1")
-OVERDUE_BATCH = 200
 
 
 class NoQuiz(NotFound):
@@ -353,23 +352,6 @@ async def my_choices(attempt: QuizAttempt) -> dict[int, Any]:
     """The owner's answers so far, as shown to them."""
     rows = await QuizAnswer.filter(attempt_id=attempt.id)
     return {a.question_id: to_shown(a.choice, attempt.option_orders.get(str(a.question_id), [])) for a in rows}
-
-
-async def finish_overdue(now: datetime, effects: AfterCommit) -> int:
-    """Finish every attempt left open past its deadline (the daily job); returns how many."""
-    done = 0
-    while True:
-        rows = (
-            await QuizAttempt.filter(finished_at__isnull=True, deadline__lt=now)
-            .select_related("task__campaign__org")
-            .order_by("id")
-            .limit(OVERDUE_BATCH)
-        )
-        for attempt in rows:
-            await finish(attempt, None, now, effects)
-        done += len(rows)
-        if len(rows) < OVERDUE_BATCH:
-            return done
 
 
 # -- the staff's figures ------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
-from tests.security.test_authz_matrix import World, a_request, build_world
+from tests.security.test_authz_matrix import World, a_quiz_attempt, a_request, build_world
 
 # CI runs the fixed seed and counts below. To dig deeper locally, change them for a run:
 #   WENMING_FUZZ_SEED=7 WENMING_FUZZ_EXAMPLES=200 pytest tests/security/test_api_fuzz.py
@@ -128,7 +128,9 @@ class Target:
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
-            "task_id": [v["task_id"], v["checkin_task_id"], v["draft_task_id"]],
+            "task_id": [v["task_id"], v["checkin_task_id"], v["draft_task_id"], v["quiz_task_id"]],
+            "attempt_id": [v["attempt_id"]],
+            "question_id": [v["question_id"]],
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
             "serial": [v["serial"]] if "serial" in v else [],
@@ -155,6 +157,8 @@ async def seed_world(api: Api, role: str) -> Target:
         "approve_request_id": (await a_request(w))["request_id"],
         "refuse_request_id": (await a_request(w))["request_id"],
     }
+    quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
+    extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
         extra["serial"] = certificate.headers["X-Certificate-Serial"]
@@ -322,6 +326,8 @@ REACHED = {
         "POST /api/v1/tasks/{task_id}/submissions",
         "POST /api/v1/media",
         "PATCH /api/v1/me",
+        "POST /api/v1/tasks/{task_id}/quiz/attempts",
+        "GET /api/v1/quiz-attempts/{attempt_id}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -334,6 +340,7 @@ REACHED = {
         "GET /api/v1/reports/participation.xlsx",
         "GET /api/v1/org-requests",
         "POST /api/v1/org-requests/{request_id}/approve",
+        "GET /api/v1/tasks/{task_id}/quiz/stats",
     ),
 }
 
