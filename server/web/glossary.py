@@ -65,7 +65,7 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "risky": "检测为违规风险",
         "unchecked": "尚未检测完",
     },
-    "ledger kind": {"award": "审核通过获得", "reversal": "撤销（通过后又被驳回）"},
+    "ledger kind": {"award": "获得（审核通过，或网络普法答题及格）", "reversal": "撤销（通过后又被驳回）"},
     "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
     "health": {"ok": "正常", "off": "未配置"},
     "null": {None: "空（null，不适用或未设置）"},

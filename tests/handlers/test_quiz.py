@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -415,3 +416,33 @@ async def test_two_starts_at_once_keep_the_daily_limit(api, tree, staff):
     replies = await asyncio.gather(*(start(api, token, task["id"]) for _ in range(4)))
     assert sorted(r.status for r in replies) == [201, 409, 409, 409]
     assert await QuizAttempt.filter(user_id=user_id).count() == 1
+
+
+async def test_choices_are_not_logged(api, tree, staff, caplog):
+    await bank(tree.east.id, 3)
+    token, _ = await api.person("volunteer", tree.east_village.id)
+    task = await quiz_task(api, staff, tree.east.id)
+    attempt_id = (await start(api, token, task["id"])).body["id"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):  # production's level
+        await answer_all(api, token, attempt_id, right=3)
+        await finish(api, token, attempt_id)
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("/quiz-attempts/<attempt_id:id>/answers/<question_id:id> 204" in line for line in lines)
+    for line in lines:
+        assert "choice" not in line and attempt_id not in line and "解析" not in line, line
+
+
+async def test_an_erased_person_s_attempts_stay_anonymous(api, tree, staff):
+    await bank(tree.east.id, 3)
+    token, user_id = await api.person("volunteer", tree.east_village.id)
+    task = await quiz_task(api, staff, tree.east.id)
+    attempt_id = (await start(api, token, task["id"])).body["id"]
+    await answer_all(api, token, attempt_id, right=3)
+    await finish(api, token, attempt_id)
+    assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
+
+    assert await QuizAttempt.filter(id=int(attempt_id), user_id=user_id).exists()
+    assert (await User.get(id=user_id)).deleted_at is not None
+    stats = (await api.call("GET", f"{TASKS}/{task['id']}/quiz/stats", token=staff)).body
+    assert (stats["attempts"], stats["people"], stats["pass_rate"]) == (1, 1, 100.0)
