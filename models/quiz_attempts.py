@@ -247,7 +247,7 @@ async def finish(attempt: QuizAttempt, user: User | None, now: datetime, effects
     """Score the attempt once (what came in time); a pass awards points once per person, task and day.
 
     Finishing again, or racing another finish, returns the first one's result. ``user`` None:
-    the server finishes an overdue attempt (reading it, or the daily sweep)."""
+    the server finishes an overdue attempt (on reading it)."""
     if user is not None:
         own_attempt(attempt, user)
     task = attempt.task
