@@ -380,6 +380,18 @@ class ExportedOrgRequest(BaseModel):
     decided_at: datetime | None
 
 
+class ExportedQuizAttempt(BaseModel):
+    id: str
+    task_id: str
+    task_title: str
+    started_at: datetime
+    deadline: datetime
+    finished_at: datetime | None
+    score: float | None
+    passed: bool | None
+    points_awarded: int
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -392,6 +404,7 @@ class PersonalData(BaseModel):
     ledger: list[LedgerRead] = Field(description="积分明细：每一笔获得与撤销")
     certificates: list[ExportedCertificate] = Field(description="开具过的志愿服务证明")
     org_requests: list[ExportedOrgRequest] = Field(description="组织变更申请及审核结果")
+    quiz_attempts: list[ExportedQuizAttempt] = Field(description="答题记录：时间、得分与是否及格（不含题目与答案）")
 
 
 class Health(BaseModel):

@@ -108,6 +108,40 @@ class Audience(Strict):
     org_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
+QuestionType = Literal["single", "multi", "judge"]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
+class QuizSettings(Strict):
+    """A task's quiz (网络普法答题); the bank must hold ``count`` matching questions (models.quiz_pool)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    count: int = Field(ge=1, le=100)
+    tags: list[Tag] | None = Field(None, max_length=20)
+    types: list[QuestionType] | None = Field(None, max_length=3)
+    time_limit_s: int = Field(600, ge=30, le=7200)
+    attempts_per_day: int = Field(1, ge=1, le=20)
+    pass_score: int = Field(60, ge=0, le=100)
+    points: int = Field(0, ge=0, le=1000)
+
+
+class QuizRead(BaseModel):
+    """What anyone who sees the task learns of its quiz: never its questions."""
+
+    count: int
+    time_limit_s: int
+    attempts_per_day: int
+    pass_score: int
+    points: int
+
+    @classmethod
+    def of(cls, quiz: dict | None) -> QuizRead | None:
+        if not quiz:
+            return None
+        return cls(**{name: quiz[name] for name in cls.model_fields})
+
+
 class TaskFields(Strict):
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -123,6 +157,7 @@ class TaskFields(Strict):
     location: Location | None = None
     checkin_required: bool = False
     audience: Audience | None = None
+    quiz: QuizSettings | None = None
     # min_photos ≤ max_photos is checked by the model operations, which also
     # see the stored values a PATCH leaves unchanged and can name the field.
 
@@ -146,6 +181,7 @@ class TaskUpdate(Strict):
     location: Location | None = None
     checkin_required: bool | None = None
     audience: Audience | None = None
+    quiz: QuizSettings | None = None
 
 
 class EnrollmentRead(BaseModel):
@@ -195,6 +231,7 @@ class TaskRead(BaseModel):
     location: LocationRead | None
     checkin_required: bool
     audience: AudienceRead | None
+    quiz: QuizRead | None
     status: Literal["open", "ended", "cancelled"]
     enrolled_count: int
     my_enrollment: EnrollmentRead | None
@@ -226,6 +263,7 @@ class TaskRead(BaseModel):
             location=location,
             checkin_required=t.checkin_required,
             audience=audience,
+            quiz=QuizRead.of(t.quiz),
             status=t.status_at(now),
             enrolled_count=t.enrolled_count,
             my_enrollment=EnrollmentRead.of(mine) if mine else None,
@@ -313,11 +351,13 @@ async def new_task_columns(body: TaskCreate) -> dict:
 
 
 async def task_changes(body: TaskUpdate) -> dict:
-    """The columns an edit sets: only the fields given; null clears quota, location and audience only."""
+    """The columns an edit sets: only the fields given; null clears quota, location, audience and quiz only."""
     given = body.model_dump(exclude_unset=True)
     if body.location is not None:  # replaced whole: its defaults (an empty name) count too
         given["location"] = body.location.model_dump()
-    for name in given.keys() - {"quota", "location", "audience"}:
+    if body.quiz is not None:  # replaced whole, defaults included
+        given["quiz"] = body.quiz.model_dump()
+    for name in given.keys() - {"quota", "location", "audience", "quiz"}:
         if given[name] is None:
             raise InvalidRequest.fields({name: "不能为 null"})
     changes = task_columns(given)

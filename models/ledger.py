@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tortoise import fields
+from tortoise.expressions import F
 from tortoise.models import Model
 
 from models.users import User
@@ -44,6 +46,26 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entries"
         unique_together = (("submission_id", "kind"),)
+
+
+async def write_entry(user: User, *, kind: str, points: int, hours: Decimal, reason: str, **links: Any) -> LedgerEntry:
+    """One entry and the person's totals, inside the caller's transaction.
+
+    The entry remembers where ``user`` (with their org) was when they earned; ``links`` are
+    ``submission_id``, ``campaign_id`` and ``once_key`` as the award has them. The unique
+    indexes (submission and kind, once_key) raise IntegrityError for a second award."""
+    entry = await LedgerEntry.create(
+        user_id=user.id,
+        kind=kind,
+        points=points,
+        service_hours=hours,
+        reason=reason[:200],
+        org_id=user.org_id,
+        org_path=user.org.path if user.org_id and user.org else "",
+        **links,
+    )
+    await User.filter(id=user.id).update(points=F("points") + points, service_hours=F("service_hours") + hours)
+    return entry
 
 
 async def ledger_page(user_id: int, before_id: int | None, limit: int) -> list[LedgerEntry]:

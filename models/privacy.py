@@ -19,6 +19,7 @@ from models.idempotency import IdempotencyRecord
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
 from models.org_requests import cancel_pending_request, requests_of
+from models.quiz import QuizAttempt
 from models.review import AWAITING
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
@@ -101,6 +102,8 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     ledger = await LedgerEntry.filter(user_id=user.id).order_by("id")
     certificates = await Certificate.filter(user_id=user.id).order_by("id")
     org_requests = await requests_of(user.id)
+    # Quiz attempts: their times and scores, never the bank's questions or answers.
+    attempts = await QuizAttempt.filter(user_id=user.id).select_related("task").order_by("id")
     return {
         "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
@@ -191,6 +194,20 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "decided_at": r.decided_at.isoformat() if r.decided_at else None,
             }
             for r in org_requests
+        ],
+        "quiz_attempts": [
+            {
+                "id": str(a.id),
+                "task_id": str(a.task_id),
+                "task_title": a.task.title,
+                "started_at": a.started_at.isoformat(),
+                "deadline": a.deadline.isoformat(),
+                "finished_at": a.finished_at.isoformat() if a.finished_at else None,
+                "score": float(a.score) if a.score is not None else None,
+                "passed": a.passed,
+                "points_awarded": a.points_awarded,
+            }
+            for a in attempts
         ],
     }
 

@@ -17,11 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models.audit import record
-from models.ledger import LedgerEntry
+from models.ledger import LedgerEntry, write_entry
 from models.submissions import Submission
 from models.tasks import TaskClosed
 from models.users import User
@@ -64,10 +63,6 @@ async def review(submission: Submission, reviewer: User, decision: Decision, aft
                 entries = await _approve(submission, reviewer, decision, now)
             else:
                 entries = await _reject(submission, reviewer, decision, now)
-            for entry in entries:
-                await User.filter(id=entry.user_id).update(
-                    points=F("points") + entry.points, service_hours=F("service_hours") + entry.service_hours
-                )
             details = {
                 "decision": decision.decision,
                 "reason": decision.reason,
@@ -137,15 +132,13 @@ async def _reject(submission: Submission, reviewer: User, decision: Decision, no
 
 
 async def _entry(submission: Submission, kind: str, points: int, hours: Decimal, reason: str) -> LedgerEntry:
-    user = submission.user
-    return await LedgerEntry.create(
-        user_id=user.id,
+    """The entry and the author's totals (``models.ledger.write_entry``)."""
+    return await write_entry(
+        submission.user,
         kind=kind,
         points=points,
-        service_hours=hours,
-        reason=reason[:200],
+        hours=hours,
+        reason=reason,
         submission_id=submission.id,
         campaign_id=submission.task.campaign_id,
-        org_id=user.org_id,
-        org_path=user.org.path if user.org_id and user.org else "",
     )

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from models.audit import record
 from models.campaigns import Campaign, Enrollment, Task, check_inside_campaign, check_window
 from models.orgs import Org
+from models.quiz_pool import check_bank
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.effects import AfterCommit
@@ -56,6 +57,7 @@ async def create_task(campaign: Campaign, data: dict[str, Any], after: AfterComm
     check_window(data["starts_at"], data["ends_at"])
     check_inside_campaign(campaign, data["starts_at"], data["ends_at"])
     check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
+    await check_bank(campaign.org, data.get("quiz"))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
     if campaign.status == "published":
@@ -71,6 +73,8 @@ async def update_task(task: Task, changes: dict[str, Any]) -> Task:
     if "starts_at" in changes or "ends_at" in changes:
         check_inside_campaign(task.campaign, starts_at, ends_at)
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
+    if changes.get("quiz"):
+        await check_bank(task.campaign.org, changes["quiz"])
     if changes:
         # Only the changed columns, under the conditions they must still meet when written:
         # writing back the row as it was read would undo enrollments (enrolled_count) or a

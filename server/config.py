@@ -75,6 +75,8 @@ class Config:
     limit_upload: Rate = field(default_factory=lambda: Rate(60, 60))
     limit_review: Rate = field(default_factory=lambda: Rate(600, 60))
     limit_enroll: Rate = field(default_factory=lambda: Rate(30, 60))
+    limit_quiz_start: Rate = field(default_factory=lambda: Rate(20, 3600))  # quiz attempts started per person
+    limit_quiz_answer: Rate = field(default_factory=lambda: Rate(300, 60))  # quiz answers and finishes per person
 
     limit_certificate: Rate = field(default_factory=lambda: Rate(10, 60))  # renders, not cached answers
     # Image work (decode, derive, certificate drawing) per person: jobs at once in one process, and
@@ -147,6 +149,10 @@ class Config:
             limit_upload=Rate.parse("WENMING_LIMIT_UPLOAD", get("WENMING_LIMIT_UPLOAD", "60/minute") or ""),
             limit_review=Rate.parse("WENMING_LIMIT_REVIEW", get("WENMING_LIMIT_REVIEW", "600/minute") or ""),
             limit_enroll=Rate.parse("WENMING_LIMIT_ENROLL", get("WENMING_LIMIT_ENROLL", "30/minute") or ""),
+            limit_quiz_start=Rate.parse("WENMING_LIMIT_QUIZ_START", get("WENMING_LIMIT_QUIZ_START", "20/hour") or ""),
+            limit_quiz_answer=Rate.parse(
+                "WENMING_LIMIT_QUIZ_ANSWER", get("WENMING_LIMIT_QUIZ_ANSWER", "300/minute") or ""
+            ),
             limit_certificate=Rate.parse(
                 "WENMING_LIMIT_CERTIFICATE", get("WENMING_LIMIT_CERTIFICATE", "10/minute") or ""
             ),

@@ -6,6 +6,7 @@ the Chinese labels the pages show.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers.task_schemas import CampaignCreate, CampaignUpdate, TaskCreate, TaskUpdate
@@ -39,7 +40,20 @@ TASK_LABELS = {
     "checkin_required": "需要签到",
     "min_photos": "最少照片数",
     "max_photos": "最多照片数",
+    "quiz_on": "设置答题",
+    "quiz_count": "答题题数",
+    "quiz_tags": "标签",
+    "quiz_types": "题型",
+    "quiz_time_limit_s": "答题限时（秒）",
+    "quiz_attempts_per_day": "每日可答次数",
+    "quiz_pass_score": "及格分",
+    "quiz_points": "答题积分",
 }
+QUIZ_TYPE_NAMES = {"single": "单选题", "multi": "多选题", "judge": "判断题"}
+# The quiz's numbers as the form names them; empty ones take the API's defaults (答题题数 is required).
+_QUIZ_NUMBERS = ("count", "time_limit_s", "attempts_per_day", "pass_score", "points")
+_TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
+NEW_QUIZ = {"quiz_time_limit_s": "600", "quiz_attempts_per_day": "1", "quiz_pass_score": "60", "quiz_points": "0"}
 CAMPAIGN_STATUS_NAMES = {"draft": "草稿", "published": "已发布", "closed": "已结束"}
 KIND_OPTIONS = [(kind, label(kind)) for kind in CAMPAIGN_KINDS]
 REQUIRED = "必填"
@@ -104,17 +118,41 @@ def task_body(values: dict[str, str], *, new: bool) -> TaskCreate | TaskUpdate:
         body["location"] = {key: value for key, value in place.items() if value is not None and value != ""}
         if "name" not in body["location"]:
             body["location"]["name"] = ""
+    body["quiz"] = _quiz(values, errors)
     try:
         return validate(TaskCreate if new else TaskUpdate, body, errors)
     except InvalidRequest as exc:
-        raise _renamed(exc) from None
+        raise form_fields(exc) from None
 
 
-def _renamed(exc: InvalidRequest) -> InvalidRequest:
-    """The API's nested names as the form's fields; a missing part of the place said plainly."""
+def _quiz(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | None:
+    """The quiz fields as the API's ``quiz`` object; None when 设置答题 is not ticked (no quiz)."""
+    if values.get("quiz_on") != "true":
+        return None
+    quiz: dict[str, Any] = {}
+    for name in _QUIZ_NUMBERS:
+        if values.get(f"quiz_{name}"):
+            quiz[name] = values[f"quiz_{name}"]
+    if "count" not in quiz:
+        errors["quiz_count"] = REQUIRED
+        quiz["count"] = 1  # reported above; keeps the rest of the check going
+    tags = [t for t in _TAG_SEPARATORS.split(values.get("quiz_tags", "")) if t]
+    quiz["tags"] = tags or None
+    types = [t for t in QUIZ_TYPE_NAMES if values.get(f"quiz_type_{t}") == "true"]
+    quiz["types"] = types or None
+    return quiz
+
+
+def form_fields(exc: InvalidRequest) -> InvalidRequest:
+    """The API's nested names as the form's fields (of a validation or of the operation itself);
+    a missing part of the place said plainly."""
     fields = {}
     for name, reason in (exc.details or {}).get("fields", {}).items():
         name = _LOCATION_FIELDS.get(name, "lat" if name == "location" else name)
+        if name == "quiz" or name.startswith("quiz."):
+            # quiz.count → quiz_count; quiz.tags.0 → quiz_tags; the quiz as a whole → 答题题数
+            parts = name.split(".")
+            name = f"quiz_{parts[1]}" if len(parts) > 1 else "quiz_count"
         if name in _LOCATION_PARTS and reason == REQUIRED:
             reason = "设置签到地点时，纬度、经度和签到范围都要填写"
         fields[name] = reason
@@ -136,7 +174,19 @@ def task_values(task: Task) -> dict[str, str]:
         "lng": "" if task.lng is None else str(task.lng),
         "radius_m": "" if task.radius_m is None else str(task.radius_m),
         "checkin_required": "true" if task.checkin_required else "",
+        **quiz_values(task.quiz),
     }
+
+
+def quiz_values(quiz: dict[str, Any] | None) -> dict[str, str]:
+    """A stored quiz as the task form shows it (the defaults of a new one when there is none)."""
+    if not quiz:
+        return dict(NEW_QUIZ)
+    values = {f"quiz_{name}": str(quiz[name]) for name in _QUIZ_NUMBERS}
+    values["quiz_on"] = "true"
+    values["quiz_tags"] = "、".join(quiz.get("tags") or [])
+    values.update({f"quiz_type_{t}": "true" for t in quiz.get("types") or []})
+    return values
 
 
 def org_options(orgs: list[Org]) -> list[tuple[str, str]]:

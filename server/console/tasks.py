@@ -16,9 +16,10 @@ from media.reports import table_xlsx
 from models.campaigns import Campaign, Enrollment, Task
 from models.console import ConsoleSession
 from models.enrollment import CHECKIN_PAGE, all_enrollments, enrollments_page, scene_for
+from models.quiz_attempts import quiz_stats
 from models.tasks import cancel_task, create_task, update_task
 from models.users import User
-from server.console.campaign_forms import TASK_LABELS, task_body, task_values
+from server.console.campaign_forms import NEW_QUIZ, QUIZ_TYPE_NAMES, TASK_LABELS, form_fields, task_body, task_values
 from server.console.campaigns import FORM_MESSAGE, done_message
 from server.console.forms import field_errors, form_values
 from server.console.guard import console_page
@@ -35,7 +36,7 @@ ENROLLMENTS_PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROSTER_HEADERS = ("姓名", "组织", "手机号", "报名时间", "状态", "签到时间", "签到方式")
 CHECKIN_METHODS = {"gps": "定位签到", "scene": "扫码签到"}
-NEW_TASK = {"points": "0", "service_hours": "0", "radius_m": ""}
+NEW_TASK = {"points": "0", "service_hours": "0", "radius_m": "", **NEW_QUIZ}
 # Characters a file name may not carry on Windows (and control characters).
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -58,6 +59,7 @@ async def _form(request: Request, campaign: Campaign, values: dict[str, str], **
         values=values,
         errors=extra.pop("errors", {}),
         labels=TASK_LABELS,
+        quiz_types=QUIZ_TYPE_NAMES,
         **extra,
     )
 
@@ -78,7 +80,8 @@ async def post_task(request: Request, campaign_id: int, user: User, session: Con
         columns = await new_task_columns(task_body(values, new=True))
         task = await create_task(campaign, columns, services_of(request).effects)
     except InvalidRequest as exc:
-        return await _form(request, campaign, values, status=400, errors=field_errors(exc), message=FORM_MESSAGE)
+        errors = field_errors(form_fields(exc))
+        return await _form(request, campaign, values, status=400, errors=errors, message=FORM_MESSAGE)
     return redirect(f"/console/tasks/{task.id}?done=task_created", status=303)
 
 
@@ -97,7 +100,7 @@ async def post_edit(request: Request, task_id: int, user: User, session: Console
     try:
         await update_task(task, await task_changes(task_body(values, new=False)))
     except InvalidRequest as exc:
-        errors = field_errors(exc)
+        errors = field_errors(form_fields(exc))
         return await _form(request, task.campaign, values, task=task, status=400, errors=errors, message=FORM_MESSAGE)
     return redirect(f"/console/tasks/{task.id}?done=saved", status=303)
 
@@ -120,6 +123,8 @@ async def task_page(request: Request, task_id: int, user: User, session: Console
         enrollment_statuses={s: label(s) for s in ("enrolled", "checked_in", "submitted", "withdrawn")},
         task_statuses={s: label(s) for s in ("open", "ended", "cancelled")},
         methods=CHECKIN_METHODS,
+        quiz_stats=await quiz_stats(task) if task.quiz else None,
+        quiz_types=QUIZ_TYPE_NAMES,
         done=done_message(request),
         next_url=f"{here}?cursor={next_cursor}" if next_cursor else None,
         first_url=here if query.cursor else None,

@@ -66,7 +66,7 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "risky": "检测为违规风险",
         "unchecked": "尚未检测完",
     },
-    "ledger kind": {"award": "审核通过获得", "reversal": "撤销（通过后又被驳回）"},
+    "ledger kind": {"award": "获得（审核通过，或网络普法答题及格）", "reversal": "撤销（通过后又被驳回）"},
     "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
     "health": {"ok": "正常", "off": "未配置"},
     "null": {None: "空（null，不适用或未设置）"},
@@ -145,6 +145,7 @@ TAGS = {
     "users": "人员管理（工作人员）",
     "campaigns": "活动：网络大V进乡村、爱家乡巡礼、网络普法等",
     "tasks": "任务：报名、签到、报名名单",
+    "quiz": "网络普法答题：开始答题、作答、交卷、成绩与统计",
     "media": "图片上传与访问",
     "submissions": "任务材料提交",
     "review": "审核（工作人员）",
@@ -163,11 +164,12 @@ TAGS = {
 PARAMETERS: dict[str, tuple[str, Any]] = {
     "campaign_id": ("活动 id", ID),
     "task_id": ("任务 id", ID),
+    "attempt_id": ("答题记录 id（开始答题时返回）", "4096"),
     "submission_id": ("提交 id", ID),
     "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
-    "question_id": ("题目 id", ID),
+    "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
     "key": (
         "图片文件的存储键（来自签名地址，连同 e、s 查询参数一起使用）",
@@ -279,6 +281,19 @@ MODELS: dict[str, str] = {
     "ImportQuery": "题库导入参数",
     "QuestionRowError": "题库文件中出错的一行",
     "QuestionImportResult": "题库导入结果",
+    "QuizSettings": "任务的答题设置（网络普法）：题数、抽题范围、限时、每日次数、及格分与积分",
+    "QuizRead": "任务的答题设置（不含任何题目）",
+    "QuestionShown": "本次答题的一道题：只有题干与按本次顺序排列的选项",
+    "QuizAttemptStarted": "开始答题的结果：抽到的题目与截止时间",
+    "AnswerIn": "作答一题",
+    "QuestionResult": "交卷后一道题的结果",
+    "QuizResult": "交卷结果",
+    "ChoiceRead": "已作答的一题",
+    "QuizAttemptRead": "答题记录：交卷后才含各题结果",
+    "QuestionStatRead": "一道题的答题情况",
+    "OrgStatRead": "一个组织的参与情况",
+    "QuizStatsRead": "任务的答题统计",
+    "ExportedQuizAttempt": "导出的答题记录",
 }
 
 
@@ -542,6 +557,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "location": ("任务地点与签到范围；null 表示不限地点",),
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群；null 表示所有志愿者与达人",),
+        "quiz": ("答题设置（网络普法）；null 表示不设答题",),
     },
     "TaskUpdate": {
         "title": ("任务名称，1–100 字", "拍摄村容村貌并发布短视频"),
@@ -556,6 +572,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "location": ("任务地点与签到范围",),
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群",),
+        "quiz": ("答题设置，整体替换；null 取消答题",),
     },
     "EnrollmentRead": {
         "id": ("报名 id", ID),
@@ -593,6 +610,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "status": ("任务状态（按当前时间计算）", "open"),
         "enrolled_count": ("已报名人数", 12),
         "my_enrollment": ("我的报名；未报名为 null",),
+        "quiz": ("答题设置（不含题目）；没有答题为 null",),
         "distance_m": ("与 near 参数所给位置的距离（米）；未传 near 或任务无地点时为 null", 850),
     },
     "TaskList": {"items": ("本页任务；传 near 时按距离由近到远",)},
@@ -846,6 +864,102 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "created": ("新建的题目数", 30),
         "errors": ("出错的行；有错的行不导入（题干重复的也不合并），其余照常导入",),
     },
+    "QuizSettings": {
+        "count": ("每次答题抽取的题数，1–100；题库中符合条件的有效题目须不少于此数", 10),
+        "tags": ("只抽带有其中任一标签的题；null 或空表示不限", ["宪法", "网络安全法"]),
+        "types": ("只抽这些题型：" + _choices("question type") + "；null 表示不限", ["single", "multi", "judge"]),
+        "time_limit_s": ("答题限时（秒），30–7200，从开始答题时计算", 600),
+        "attempts_per_day": ("每人每天（北京时间）可答次数，1–20", 3),
+        "pass_score": ("及格分（百分制），0–100", 60),
+        "points": ("及格可得积分，0–1000；每人每个任务每天最多得一次", 5),
+    },
+    "QuizRead": {
+        "count": ("每次答题的题数", 10),
+        "time_limit_s": ("答题限时（秒）", 600),
+        "attempts_per_day": ("每人每天可答次数", 3),
+        "pass_score": ("及格分（百分制）", 60),
+        "points": ("及格可得积分（每人每个任务每天最多一次）", 5),
+    },
+    "QuestionShown": {
+        "id": ("题目 id，作答时放在路径中", "512"),
+        "type": ("题型", "single"),
+        "stem": ("题干", "《中华人民共和国网络安全法》自哪一年起施行？"),
+        "options": ("选项，按本次答题的顺序排列（每次答题顺序不同）；判断题为空数组", ["2016年", "2017年", "2018年"]),
+    },
+    "QuizAttemptStarted": {
+        "id": ("答题记录 id", "4096"),
+        "task_id": ("任务 id", ID),
+        "questions": ("本次抽到的题目，按顺序",),
+        "started_at": ("开始时间（服务器时间）", AT),
+        "deadline": ("截止时间：开始时间加答题限时；之后不能再作答", "2026-05-01T09:10:00+08:00"),
+    },
+    "AnswerIn": {
+        "choice": (
+            "所选选项的序号（从 0 起，按本次显示的顺序）：单选一个、多选至少一个；判断题为 true（对）或 false（错）",
+            [1],
+        ),
+    },
+    "QuestionResult": {
+        "question_id": ("题目 id", "512"),
+        "correct": ("是否答对；多选题须恰好选中全部正确选项", True),
+        "choice": ("我的作答（按本次显示的顺序）；未作答或超时作答为 null", [1]),
+        "answer": ("正确答案（按本次显示的顺序）；判断题为 true 或 false", [1]),
+        "explanation": ("解析", "网络安全法于2016年11月7日通过，2017年6月1日起施行。"),
+    },
+    "QuizResult": {
+        "score": ("得分（百分制，保留一位小数）", 80.0),
+        "passed": ("是否及格", True),
+        "points_awarded": ("本次获得的积分；当天已因及格得过积分的为 0", 5),
+        "results": ("各题结果，按答题顺序",),
+    },
+    "ChoiceRead": {
+        "question_id": ("题目 id", "512"),
+        "choice": ("我的作答（按本次显示的顺序）", [1]),
+    },
+    "QuizAttemptRead": {
+        "id": ("答题记录 id", "4096"),
+        "task_id": ("任务 id", ID),
+        "user_id": ("答题人 id", "2048"),
+        "questions": ("本次抽到的题目，按顺序",),
+        "choices": ("已作答的题",),
+        "started_at": ("开始时间", AT),
+        "deadline": ("截止时间", "2026-05-01T09:10:00+08:00"),
+        "finished_at": ("交卷时间；超时未交卷的由服务器在截止时交卷；未交卷为 null", "2026-05-01T09:08:00+08:00"),
+        "score": ("得分（百分制，一位小数）；未交卷为 null", 80.0),
+        "passed": ("是否及格；未交卷为 null", True),
+        "points_awarded": ("本次获得的积分", 5),
+        "results": ("各题结果；交卷后才有，之前为 null",),
+    },
+    "QuestionStatRead": {
+        "question_id": ("题目 id", "512"),
+        "stem": ("题干", "《中华人民共和国网络安全法》自哪一年起施行？"),
+        "answered": ("已交卷的答题中作答此题的次数", 40),
+        "correct_rate": ("答对率（%，一位小数）", 37.5),
+    },
+    "OrgStatRead": {
+        "org_id": ("答题人现在所属的组织 id；未设置组织为 null", "3"),
+        "org_name": ("组织名称", "洪桥街道"),
+        "people": ("交过卷的人数", 25),
+        "passed": ("及格过的人数", 20),
+    },
+    "QuizStatsRead": {
+        "attempts": ("已交卷的答题次数", 60),
+        "people": ("交过卷的人数", 42),
+        "pass_rate": ("及格率（%，一位小数，按已交卷的次数）；还没有人交卷为 null", 75.0),
+        "questions": ("各题答题情况，答对率最低的在前",),
+        "orgs": ("按组织的参与情况，人数多的在前",),
+    },
+    "ExportedQuizAttempt": {
+        "id": ("答题记录 id", "4096"),
+        "task_id": ("任务 id", ID),
+        "task_title": ("任务名称", "网络普法知识答题"),
+        "started_at": ("开始时间", AT),
+        "deadline": ("截止时间", "2026-05-01T09:10:00+08:00"),
+        "finished_at": ("交卷时间；未交卷为 null", "2026-05-01T09:08:00+08:00"),
+        "score": ("得分（百分制）；未交卷为 null", 80.0),
+        "passed": ("是否及格；未交卷为 null", True),
+        "points_awarded": ("获得的积分", 5),
+    },
     "PushQuery": {
         "signature": ("微信的签名（由微信服务器生成）", "c61b3fa5d2c7e8a4b1f0e9d8c7b6a5f4e3d2c1b0"),
         "timestamp": ("时间戳（秒），与服务器时间相差超过 5 分钟即拒绝", "1767225600"),
@@ -872,7 +986,7 @@ OPERATIONS: dict[str, str] = {
     "me.my_points": "我的积分明细，新的在前：每一次获得与每一次撤销。",
     "me.export_me": (
         "导出服务保存的关于我的全部个人信息（手机号为完整号码）：资料、登录会话、报名、照片、提交与审核结果、"
-        "积分明细、志愿服务证明与组织变更申请。"
+        "积分明细、志愿服务证明、组织变更申请与答题记录（不含题目答案）。"
     ),
     "me.delete_me": (
         "注销账号：删除个人信息与照片，所有登录失效；待审核的提交与组织变更申请撤回，"
@@ -918,6 +1032,22 @@ OPERATIONS: dict[str, str] = {
     ),
     "tasks.qrcode": "任务的签到小程序码（图片，可打印张贴），扫码即打开该任务的签到页。",
     "tasks.enrollments": "任务的报名名单，按报名先后，含签到情况。",
+    "quiz.start": (
+        "开始一次答题：已报名的人，或不限名额且无需签到的任务所面向的人可答。按任务的设置从题库抽题，"
+        "每次的选项顺序不同；返回中没有答案与解析。超过每日次数（北京时间）为 409 `quiz_attempts_exhausted`。"
+    ),
+    "quiz.put_answer": (
+        "作答一题（交卷前可修改）：`choice` 为按本次显示顺序的选项序号，判断题为 true 或 false。"
+        "截止时间之后为 409 `quiz_time_up`，并按截止前的作答自动交卷。"
+    ),
+    "quiz.post_finish": (
+        "交卷并评分（百分制，一位小数；多选题全对才得分）。及格的积分每人每个任务每天只计一次；"
+        "重复交卷返回同样的结果。截止之后交卷只计截止前的作答。"
+    ),
+    "quiz.get_one": (
+        "一次答题记录（本人，或任务所属组织范围内的工作人员）；交卷后才含各题结果。超时未交卷的此时自动交卷。"
+    ),
+    "quiz.stats": "任务的答题统计：交卷次数、人数、及格率、各题答对率（最低的在前）与按组织的参与情况。",
     "media.upload": (
         "上传一张图片（multipart 字段 `file`，与 `wx.uploadFile` 一致）：JPEG、PNG、WebP 或 HEIC。"
         "文件类型按内容判断；服务会摆正方向、去除 EXIF/GPS 等元数据后保存。"

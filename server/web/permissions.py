@@ -10,7 +10,8 @@ from __future__ import annotations
 from models.campaigns import Campaign, Task, get_campaign
 from models.orgs import Org, find_org, org_path
 from models.question_bank import get_question
-from models.quiz import Question
+from models.quiz import Question, QuizAttempt
+from models.quiz_attempts import get_attempt
 from models.roster import RowRule
 from models.submissions import Submission, with_relations
 from models.tasks import get_task
@@ -88,6 +89,16 @@ async def managed_task(task_id: int, user: User) -> Task:
             raise NotFound("任务不存在")
         raise Forbidden("只能管理本组织及下级组织的任务")
     return task
+
+
+async def readable_attempt(attempt_id: int, user: User) -> QuizAttempt:
+    """A quiz attempt: its owner's, or staff's of the task's org subtree (anyone else: 404)."""
+    attempt = await get_attempt(attempt_id)
+    if attempt.user_id == user.id:
+        return attempt
+    if user.is_staff and in_scope(staff_scope(user), attempt.task.campaign.org):
+        return attempt
+    raise NotFound("答题记录不存在")
 
 
 # -- evidence ----------------------------------------------------------------------------

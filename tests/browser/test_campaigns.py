@@ -40,7 +40,7 @@ async def test_a_campaign_and_its_task_typed_in_and_published(api, tree, tab: Wa
     await page.get_by_label("任务名称").fill("村民普法讲座")
     await page.get_by_label("开始时间").type("2026-12-11 09:00")
     await page.get_by_label("结束时间").type("2026-12-11 11:30")
-    await page.get_by_label("积分").fill("5")
+    await page.locator("#f-points").fill("5")  # 积分 (not 答题积分)
     await page.get_by_label("服务时长").fill("2.5")
     await page.get_by_label("地点").fill("东村文化礼堂")
     await page.get_by_label("纬度").fill("30.2741")

@@ -53,7 +53,7 @@ from schemathesis.specs.openapi.checks import (
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
-from tests.security.test_authz_matrix import World, a_request, build_world, two_questions
+from tests.security.test_authz_matrix import World, a_quiz_attempt, a_request, build_world, two_questions
 
 # CI runs the fixed seed and counts below. To dig deeper locally, change them for a run:
 #   WENMING_FUZZ_SEED=7 WENMING_FUZZ_EXAMPLES=200 pytest tests/security/test_api_fuzz.py
@@ -129,11 +129,12 @@ class Target:
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
-            "task_id": [v["task_id"], v["checkin_task_id"], v["draft_task_id"]],
+            "task_id": [v["task_id"], v["checkin_task_id"], v["draft_task_id"], v["quiz_task_id"]],
+            "attempt_id": [v["attempt_id"]],
+            "question_id": [v["question_id"]],
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
             "serial": [v["serial"]] if "serial" in v else [],
-            "question_id": [v["question_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -158,6 +159,8 @@ async def seed_world(api: Api, role: str) -> Target:
         "refuse_request_id": (await a_request(w))["request_id"],
         "spare_question_id": (await two_questions(w))["question_id"],
     }
+    quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
+    extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
         extra["serial"] = certificate.headers["X-Certificate-Serial"]
@@ -326,6 +329,8 @@ REACHED = {
         "POST /api/v1/tasks/{task_id}/submissions",
         "POST /api/v1/media",
         "PATCH /api/v1/me",
+        "POST /api/v1/tasks/{task_id}/quiz/attempts",
+        "GET /api/v1/quiz-attempts/{attempt_id}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -338,6 +343,7 @@ REACHED = {
         "GET /api/v1/reports/participation.xlsx",
         "GET /api/v1/org-requests",
         "POST /api/v1/org-requests/{request_id}/approve",
+        "GET /api/v1/tasks/{task_id}/quiz/stats",
     ),
 }
 

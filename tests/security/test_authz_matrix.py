@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import inspect
 import io
 import json
@@ -51,6 +52,7 @@ from wechatpy.crypto import PrpCrypto
 from models.campaigns import Enrollment
 from models.console import open_scan_ticket
 from models.ledger import LedgerEntry
+from models.quiz import Question
 from models.users import User
 from server.wechat.fake import FakeWeChat
 from server.wechat.push import sign
@@ -211,6 +213,19 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
     ("GET", "/api/v1/tasks/{task_id}/qrcode", ""):
         (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/tasks/{task_id}/enrollments", ""):
+        (401,  403,         403,         OK,          403,         OK),
+    # -- quizzes (网络普法答题): members take them; an attempt is its owner's (others: 404), staff of the
+    #    task's subtree read it and see the figures
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/tasks/{task_id}/quiz/attempts", ""):
+        (401,  OK,          OK,          403,         403,         403),
+    ("PUT", "/api/v1/quiz-attempts/{attempt_id}/answers/{question_id}", "the volunteer's"):
+        (401,  OK,          404,         403,         403,         403),
+    ("POST", "/api/v1/quiz-attempts/{attempt_id}/finish", "the volunteer's"):
+        (401,  OK,          404,         403,         403,         403),
+    ("GET", "/api/v1/quiz-attempts/{attempt_id}", "the volunteer's"):
+        (401,  OK,          404,         OK,          404,         OK),
+    ("GET", "/api/v1/tasks/{task_id}/quiz/stats", ""):
         (401,  403,         403,         OK,          403,         OK),
     # -- photos and evidence: someone else's photo is refused, someone else's submission is not there
     #    anon  volunteer    influencer   staff        other_staff  admin
@@ -478,6 +493,32 @@ async def a_task_three_joined(w: World) -> dict[str, str]:
     return {"task_id": task_id, "bystander_id": str(bystander_id)}
 
 
+async def a_quiz_task(w: World) -> dict[str, str]:
+    """A quiz task of the east township (no quota: its audience may answer) and its bank."""
+    for n in range(2):
+        stem = f"宪法规定的国家宪法日是哪一天？（{w.api.service.base_url}-{n}-{time.monotonic_ns()}）"
+        await Question.create(
+            org_id=w.tree.east.id,
+            type="single",
+            stem=stem,
+            stem_key=hashlib.sha256(stem.encode()).hexdigest(),
+            options=["12月4日", "3月15日"],
+            answer=[0],
+            explanation="2014年起每年12月4日为国家宪法日",
+            tags=["宪法"],
+        )
+    quiz = {"count": 2, "time_limit_s": 600, "attempts_per_day": 5, "pass_score": 50, "points": 3}
+    return {"task_id": await w.new_task(quota=None, quiz=quiz)}
+
+
+async def a_quiz_attempt(w: World) -> dict[str, str]:
+    """The volunteer's open attempt at a quiz task."""
+    values = await a_quiz_task(w)
+    reply = await w.api.call("POST", f"/api/v1/tasks/{values['task_id']}/quiz/attempts", token=w.tokens["volunteer"])
+    assert reply.status == 201, reply.body
+    return values | {"attempt_id": reply.body["id"], "question_id": reply.body["questions"][0]["id"]}
+
+
 async def a_pending_submission(w: World) -> dict[str, str]:
     """The owner's evidence for a task of its own, awaiting review."""
     return {"submission_id": await hand_in(w.api, w.owner[0], {"id": await w.new_task()}, seed=6)}
@@ -682,6 +723,11 @@ async def mover_stays_in_the_west(w: World) -> None:
     assert (await User.get(id=int(w.values["mover_id"]))).org_id == w.tree.west_village.id, "refusal moved them"
 
 
+def no_answers(w: World, role: str, reply: Reply, token: str | None) -> None:
+    text = json.dumps(reply.body, ensure_ascii=False)
+    assert not any(word in text for word in ("answer", "explanation", "correct", "2014年起")), "an answer leaks"
+
+
 def not_replayed(w: World, role: str, reply: Reply, token: str | None) -> None:
     assert reply.body["id"] != w.values["spare_media_id"], "answered with the owner's upload"
     assert "Idempotent-Replayed" not in reply.headers
@@ -857,6 +903,13 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"): Send(params=DRAFT_TASK, body=lambda w, role: AT_THE_SPOT),
     ("GET", "/api/v1/tasks/{task_id}/enrollments", ""): Send(query=whole_page, check=roster_of_the_task),
+    ("POST", "/api/v1/tasks/{task_id}/quiz/attempts", ""): Send(prepare=a_quiz_task, check=no_answers),
+    ("PUT", "/api/v1/quiz-attempts/{attempt_id}/answers/{question_id}", "the volunteer's"): Send(
+        prepare=a_quiz_attempt, body=lambda w, role: {"choice": [0]}
+    ),
+    ("POST", "/api/v1/quiz-attempts/{attempt_id}/finish", "the volunteer's"): Send(prepare=a_quiz_attempt),
+    ("GET", "/api/v1/quiz-attempts/{attempt_id}", "the volunteer's"): Send(prepare=a_quiz_attempt),
+    ("GET", "/api/v1/tasks/{task_id}/quiz/stats", ""): Send(prepare=a_quiz_task),
     ("POST", "/api/v1/media", ""): Send(upload=a_photo),
     ("POST", "/api/v1/media", "others' Idempotency-Key"): Send(
         upload=a_photo, headers=lambda w: {"Idempotency-Key": w.values["spare_media_key"]}, check=not_replayed
