@@ -1,4 +1,4 @@
-"""Bounded load: 200 signed-in people read the feed, enroll and upload photos for a minute.
+"""Bounded load: 200 signed-in people read the feed, enroll, take a quiz and upload photos for a minute.
 
 One `wenming serve` process on the run's database (two workers when the run has Redis, one
 without), loopback only, with the sign-in and upload limits raised so they do not shape the load.
@@ -54,7 +54,7 @@ REPLAY_SHARE = 0.1  # of enrollments and uploads, sent again at once with the sa
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30)  # an answer slower than this is a failure
 MEDIA = "/api/v1/media"
 
-READS = {"feed": 4, "detail": 2, "board": 2, "enroll": 3}
+READS = {"feed": 4, "detail": 2, "board": 2, "enroll": 3, "quiz": 1}
 WITH_UPLOADS = {**READS, "upload": 3}
 # What each kind of request may answer. already_enrolled and not_enrolled are in the contract,
 # but here each person sends one request at a time and knows their state, so they are counted
@@ -66,7 +66,12 @@ EXPECTED: dict[str, set[tuple[int, str | None]]] = {
     "enroll": {(201, None), (409, "task_full"), (409, "already_enrolled")},
     "withdraw": {(204, None), (409, "not_enrolled")},
     "upload": {(201, None)},
+    # A quiz: start, answer each question, finish (a tenth of finishes sent again with their key).
+    "quiz start": {(201, None), (409, "quiz_attempts_exhausted")},
+    "quiz answer": {(204, None)},
+    "quiz finish": {(200, None)},
 }
+EXPECTED["quiz finish replay"] = EXPECTED["quiz finish"]
 EXPECTED["enroll replay"] = EXPECTED["enroll"]
 EXPECTED["upload replay"] = EXPECTED["upload"]
 # The state each answer leaves the person in.
@@ -78,6 +83,19 @@ WITHDRAW_ANSWERS = {(204, None): "withdrawn", (409, "not_enrolled"): "withdrawn"
 # detail and board 14/s, enroll 18/s, withdraw 2/s, upload 3.7/s, with one worker or two), so a
 # busy CI machine still passes while a stalled service or client does not.
 MIN_PER_S = {"feed": 5.0, "detail": 2.5, "board": 2.5, "enroll": 3.0, "withdraw": 0.3, "upload": 0.6}
+# The quiz (one person in twelve of their turns, 1 + QUIZ_COUNT + 1 requests each): floors as loose.
+MIN_PER_S |= {"quiz start": 0.2, "quiz answer": 0.6, "quiz finish": 0.2}
+QUIZ_COUNT = 5
+QUIZ = {
+    "count": QUIZ_COUNT,
+    "tags": None,
+    "types": None,
+    "time_limit_s": 600,
+    "attempts_per_day": 20,
+    "pass_score": 60,
+    "points": 5,
+}
+QUIZ_BANK = 12  # true/false questions: "第 N 题" is true when N is even
 MIN_PER_CLIENT_PER_S = 0.1  # every one of the 200 people kept getting answers (about 0.4/s each)
 
 # Memory of the service: the RSS of `wenming serve` and all its processes (Sanic's manager, the
@@ -104,6 +122,7 @@ class Person:
     # Per task, what the last definite answer says: "enrolled" or "withdrawn" (no row counts as withdrawn).
     held: dict[int, str] = field(default_factory=dict)
     answers: int = 0
+    quiz_points: int = 0  # points_awarded over this person's finished quizzes
 
 
 @dataclass
@@ -111,6 +130,7 @@ class Stage:
     svc: ServiceProcess
     media_root: Path
     quotas: dict[int, int | None]  # the contended tasks: id → quota
+    quiz_task: int  # a task without quota whose quiz everyone may take
     people: list[Person]
     workers: int
     sign_in_s: float  # how long signing the 200 people in took
@@ -126,6 +146,8 @@ async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Sta
         WENMING_LIMIT_SIGNIN="100000/minute",
         WENMING_LIMIT_UPLOAD="100000/minute",
         WENMING_LIMIT_ENROLL="100000/minute",
+        WENMING_LIMIT_QUIZ_START="100000/minute",
+        WENMING_LIMIT_QUIZ_ANSWER="100000/minute",
     )
     workers = 2 if env.get("WENMING_REDIS_URL") else 1  # more than one needs Redis
     wechat.reset()
@@ -151,6 +173,11 @@ async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Sta
             campaign = await make_campaign(api, staff, county.body["id"])
             for _ in range(FILLER_TASKS):
                 await make_task(api, staff, campaign["id"], quota=None)
+            for n in range(QUIZ_BANK):
+                question = {"type": "judge", "stem": f"第 {n} 题（{run}）是偶数题吗？", "answer": n % 2 == 0}
+                reply = await api.call("POST", "/api/v1/questions", token=staff, json=question)
+                assert reply.status == 201, reply.body
+            quiz_task = int((await make_task(api, staff, campaign["id"], quota=None, quiz=QUIZ))["id"])
             quotas = {}
             for quota in QUOTAS:
                 task = await make_task(api, staff, campaign["id"], quota=quota)
@@ -166,7 +193,8 @@ async def load_stage(database_url: str, wechat: FakeWeChat) -> AsyncIterator[Sta
             began = time.monotonic()
             people = await asyncio.gather(*(sign_in(i) for i in range(CLIENTS)))
             sign_in_s = time.monotonic() - began
-            yield Stage(svc, Path(env["WENMING_MEDIA_ROOT"]), quotas, list(people), workers, sign_in_s)
+            media_root = Path(env["WENMING_MEDIA_ROOT"])
+            yield Stage(svc, media_root, quotas, quiz_task, list(people), workers, sign_in_s)
 
 
 # -- the load --------------------------------------------------------------------------------------
@@ -179,6 +207,7 @@ class Outcome:
     took: float  # seconds
     code: str | None = None
     ident: str | None = None  # the "id" of a successful answer's body
+    body: Any = None  # a successful answer's body
     problem: str | None = None  # no answer (the exception), or a body not in the contract's shape
 
 
@@ -199,14 +228,18 @@ async def send(
     *,
     key: str | None = None,
     photo: bytes | None = None,
+    json: Any = None,
 ) -> Outcome:
     headers = {"Authorization": f"Bearer {token}"}
     if key:
         headers["Idempotency-Key"] = key
-    form = None
+    form: Any = None
     if photo is not None:
         form = aiohttp.FormData()
         form.add_field("file", photo, filename="photo.jpg", content_type="image/jpeg")
+    elif json is not None:
+        form = orjson.dumps(json)
+        headers["Content-Type"] = "application/json"
     began = time.monotonic()
     try:
         async with session.request(method, url, headers=headers, data=form) as resp:
@@ -222,8 +255,10 @@ async def send(
         outcome.code = error_code(body)
         if outcome.code is None:
             outcome.problem = f"not an error body: {raw[:200]!r}"
-    elif isinstance(body, dict) and "id" in body:
-        outcome.ident = str(body["id"])
+    else:
+        outcome.body = body
+        if isinstance(body, dict) and "id" in body:
+            outcome.ident = str(body["id"])
     return outcome
 
 
@@ -270,6 +305,8 @@ class Load:
                     await self._send(who, session, "board", "GET", "/api/v1/leaderboard")
                 elif kind == "enroll":
                     await self.enroll_or_withdraw(who, session, rng)
+                elif kind == "quiz":
+                    await self.quiz(who, session, rng)
                 else:
                     await self.upload(who, session, rng)
                 await self._pause(rng.uniform(*PACE_S))
@@ -287,6 +324,28 @@ class Load:
             if definite and rng.random() < REPLAY_SHARE:
                 await self.replay(who, session, got, "POST", path, key=key)
         who.held[task_id] = definite or "unknown"
+
+    async def quiz(self, who: Person, session: aiohttp.ClientSession, rng: random.Random) -> None:
+        """Start the quiz, answer every question (right or wrong at random), finish."""
+        path = f"{TASKS}/{self.stage.quiz_task}/quiz/attempts"
+        started = await self._send(who, session, "quiz start", "POST", path)
+        if started.status != 201 or started.ident is None:
+            return
+        attempt = f"/api/v1/quiz-attempts/{started.ident}"
+        for question in started.body["questions"]:
+            right = int(question["stem"].split()[1]) % 2 == 0
+            choice = right if rng.random() < 0.7 else not right
+            await self._send(
+                who, session, "quiz answer", "PUT", f"{attempt}/answers/{question['id']}", json={"choice": choice}
+            )
+        key = uuid.uuid4().hex
+        finished = await self._send(who, session, "quiz finish", "POST", f"{attempt}/finish", key=key)
+        if finished.status == 200:
+            who.quiz_points += finished.body["points_awarded"]
+            if rng.random() < REPLAY_SHARE:
+                again = await self._send(who, session, "quiz finish replay", "POST", f"{attempt}/finish", key=key)
+                if again.body != finished.body:
+                    self.replay_mismatches.append((finished, again))
 
     async def upload(self, who: Person, session: aiohttp.ClientSession, rng: random.Random) -> None:
         key, photo = uuid.uuid4().hex, rng.choice(self.photos)
@@ -346,6 +405,7 @@ class Rows:
     enrollments: dict[tuple[int, int], str]  # (task id, user id) → status
     media: dict[int, str]  # id → storage key stem
     unanswered_claims: int
+    quiz_awards: dict[int, list[tuple[str, int]]]  # user id → [(once_key, points)] of quiz awards
 
 
 async def read_rows(database_url: str, task_ids: list[int], user_ids: list[int]) -> Rows:
@@ -356,6 +416,7 @@ async def read_rows(database_url: str, task_ids: list[int], user_ids: list[int])
         f"SELECT task_id, user_id, status FROM enrollments WHERE task_id IN ({tasks})",
         f"SELECT id, key FROM media WHERE owner_id IN ({users})",
         f"SELECT count(*) FROM idempotency_records WHERE status IS NULL AND user_id IN ({users})",
+        f"SELECT user_id, once_key, points FROM ledger_entries WHERE once_key LIKE 'quiz:%' AND user_id IN ({users})",
     )
     if database_url.startswith(("postgres://", "postgresql://")):
         conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
@@ -370,12 +431,16 @@ async def read_rows(database_url: str, task_ids: list[int], user_ids: list[int])
                 return [conn.execute(q).fetchall() for q in queries]
 
         results = await asyncio.to_thread(fetch)
-    task_rows, enrollment_rows, media_rows, ((unanswered,),) = results
+    task_rows, enrollment_rows, media_rows, ((unanswered,),), award_rows = results
+    awards: dict[int, list[tuple[str, int]]] = {}
+    for uid, once_key, points in award_rows:
+        awards.setdefault(uid, []).append((once_key, points))
     return Rows(
         tasks={tid: (count, quota) for tid, count, quota in task_rows},
         enrollments={(tid, uid): status for tid, uid, status in enrollment_rows},
         media={mid: key for mid, key in media_rows},
         unanswered_claims=unanswered,
+        quiz_awards=awards,
     )
 
 
@@ -511,6 +576,12 @@ async def test_200_people_for_a_minute_get_answers_and_nothing_is_lost(database_
     )
     assert not files_missing, f"{len(files_missing)} media files missing, e.g. {files_missing[:3]}"
     assert rows.unanswered_claims == 0, f"{rows.unanswered_claims} idempotency claims left without an answer"
+    # Quiz points: at most one award per person and day, and exactly the points the finishes said.
+    assert any(p.quiz_points for p in stage.people), f"nobody passed a quiz\n{text}"
+    for p in stage.people:
+        awards = rows.quiz_awards.get(p.user_id, [])
+        assert len({k for k, _ in awards}) == len(awards) <= 1, (p.index, awards)
+        assert sum(points for _, points in awards) == p.quiz_points, (p.index, awards, p.quiz_points)
 
     # Memory stayed bounded.
     warm, late, peak = memory_peaks(samples, elapsed)
