@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import Page, async_playwright
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +26,8 @@ ROOT = HERE.parent.parent
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1366, "height": 768}
+# The demo's tasks, in the order it makes them: the first task, the quiz, the village story.
+QUIZ_TASK, STORY_TASK = 2, 3
 WENMING = [sys.executable, "-m", "server"]
 
 
@@ -84,6 +87,24 @@ async def wait_until_up(base: str) -> None:
     raise SystemExit("the demo did not answer /healthz")
 
 
+async def take_quiz(base: str, code: str, task_id: int, right_share: float) -> None:
+    """A demo volunteer takes the quiz through the API, as the mini-program would (for the stats page)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/api/v1/auth/wechat-login", json={"code": code}) as resp:
+            token = (await resp.json())["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        async with http.post(f"{base}/api/v1/tasks/{task_id}/quiz/attempts", headers=auth) as resp:
+            attempt = await resp.json()
+        for n, question in enumerate(attempt["questions"]):
+            guess = n / len(attempt["questions"]) < right_share  # not knowing the answers: a guess
+            choice = guess if question["type"] == "judge" else [0 if guess else 1]
+            url = f"{base}/api/v1/quiz-attempts/{attempt['id']}/answers/{question['id']}"
+            async with http.put(url, json={"choice": choice}, headers=auth):
+                pass
+        async with http.post(f"{base}/api/v1/quiz-attempts/{attempt['id']}/finish", headers=auth):
+            pass
+
+
 async def shoot(page: Page, name: str, path: str | None = None) -> None:
     if path is not None:
         await page.goto(path)
@@ -108,7 +129,7 @@ async def main() -> None:
             await shoot(page, "campaigns", f"{base}/console/campaigns")
             await shoot(page, "campaign-new", f"{base}/console/campaigns/new")
             await shoot(page, "campaign", f"{base}/console/campaigns/1")
-            await shoot(page, "task", f"{base}/console/tasks/2")
+            await shoot(page, "task", f"{base}/console/tasks/{STORY_TASK}")
             await shoot(page, "review", f"{base}/console/review")
             first = page.locator("article.sub[data-pending]").nth(1)
             if await first.count():
@@ -119,6 +140,10 @@ async def main() -> None:
                 await page.locator(".thumbs img").first.click()
                 await shoot(page, "review-photo")
                 await page.keyboard.press("Escape")
+            for code, share in (("demo-volunteer", 0.8), ("demo-volunteer-2", 0.5), ("demo-influencer", 0.3)):
+                await take_quiz(base, code, QUIZ_TASK, share)
+            await shoot(page, "quiz-task", f"{base}/console/tasks/{QUIZ_TASK}")
+            await shoot(page, "questions", f"{base}/console/questions")
             await shoot(page, "people", f"{base}/console/people")
             await shoot(page, "orgs", f"{base}/console/orgs")
             await shoot(page, "reports", f"{base}/console/reports")
