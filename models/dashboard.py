@@ -19,7 +19,7 @@ from models.orgs import Org
 from models.participation import approved_in, enrolled_in, submitted_in
 from models.submissions import Submission, awaiting_review
 from models.users import MEMBER_ROLES, User
-from server.kernel.clock import LOCAL_TZ, local_day_start
+from server.kernel.clock import local_day, local_day_start
 
 DAYS = 30
 
@@ -51,7 +51,7 @@ class Dashboard:
 
 async def dashboard(scope: Org | None, now: datetime) -> Dashboard:
     """The figures of ``scope``'s subtree (None: everything) as of ``now``."""
-    today = now.astimezone(LOCAL_TZ).date()
+    today = local_day(now)
     month_start, tomorrow = today.replace(day=1), local_day_start(today + timedelta(days=1))
     people = {"user__org__path__startswith": scope.path} if scope else {}
     campaigns = {"task__campaign__org__path__startswith": scope.path} if scope else {}
@@ -96,7 +96,7 @@ async def _days(people: dict[str, str], today: date, tomorrow: datetime) -> list
     since = local_day_start(first)
     handed_in = await submitted_in(since, tomorrow).filter(**people).values_list("created_at", flat=True)
     passed = await approved_in(since, tomorrow).filter(**people).values_list("reviewed_at", flat=True)
-    submitted = Counter(moment.astimezone(LOCAL_TZ).date() for moment in handed_in)
-    approved = Counter(moment.astimezone(LOCAL_TZ).date() for moment in passed if moment)
+    submitted = Counter(local_day(moment) for moment in handed_in)
+    approved = Counter(local_day(moment) for moment in passed if moment)
     days = (first + timedelta(days=n) for n in range(DAYS))
     return [DayPoint(day, submitted[day], approved[day]) for day in days]

@@ -35,7 +35,7 @@ from models.quiz import Question, QuizAnswer, QuizAttempt
 from models.quiz_pool import Draw, draw, eligible_questions
 from models.tasks import in_audience
 from models.users import User
-from server.kernel.clock import LOCAL_TZ
+from server.kernel.clock import local_day
 from server.kernel.effects import AfterCommit
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
 from server.kernel.ids import is_id
@@ -62,10 +62,6 @@ class QuizTimeUp(Conflict):
 
 class QuizFinished(Conflict):
     code, message = "quiz_finished", "本次答题已交卷，不能再修改"
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
 
 
 # -- reading ------------------------------------------------------------------------------------

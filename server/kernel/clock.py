@@ -25,6 +25,11 @@ def local_text(moment: datetime) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def local_day(moment: datetime) -> date:
+    """The county's calendar day of a moment (Asia/Shanghai)."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
 def local_day_start(day: date) -> datetime:
     """The first moment of a county day (Asia/Shanghai midnight), aware."""
     return datetime.combine(day, time(), LOCAL_TZ)
