@@ -5,16 +5,19 @@ around it (抖音, 快手, 小红书 and 哔哩哔哩 all share like that) the f
 taken. Then: scheme and host lower-cased, http upgraded to https on the platforms' hosts, default
 ports dropped (others kept), the fragment dropped, duplicate slashes collapsed, tracking and share
 parameters dropped, and a recognised post, video, article or profile rewritten to its platform's one
-canonical URL (the table below). Ids keep their case: BV1xx411c7mD and bv1xx411c7md are two videos.
+canonical URL (the table below). Ids keep their case: BV1xx411c7mD and BV1XX411C7MD are two videos.
 
 Short links (v.douyin.com, b23.tv, xhslink.com...) cannot be resolved offline: they are kept as
 given but for the https scheme, host case and tracking parameters, their platform is known, their
 post id is not; two short links to one post have two keys. Likewise a WeChat article as
 ``/s/<token>`` and as ``/s?__biz=...`` cannot be matched offline. Xiaohongshu's ``xsec_token``
 (which some notes need to open outside the app) is dropped: it is per-viewer and would give one note
-many keys. Weibo's base62 post id (``bid``) is converted to its numeric ``mid`` so the desktop and
+many keys. Bilibili's ``p`` (part of a multi-part video) is dropped too: the item is the video.
+``mid`` is never treated as tracking (it is the post of a WeChat article and of some Weibo links).
+Weibo's base62 post id (``bid``) is converted to its numeric ``mid`` so the desktop and
 mobile links of one post share a key. Links of other sites are kept (platform None), tracking
-parameters dropped; IP-literal hosts are accepted but belong to no platform.
+parameters dropped (a recognised item's canonical URL has no port); IP-literal hosts are accepted
+but belong to no platform.
 
 Supported shapes (given → canonical):
 抖音 video    https://www.douyin.com/video/7300000000000000001 → same
@@ -25,7 +28,8 @@ Supported shapes (given → canonical):
 抖音 profile  https://www.douyin.com/user/MS4wLjABAAAAxyz (also /share/user/<sec_uid>)
 抖音 short    https://v.douyin.com/iRNBho5/
 快手 video    https://www.kuaishou.com/short-video/3xk9sjg7m5qh8ns
-快手 video    https://v.m.chenzhongtech.com/fw/photo/3xk9sjg7m5qh8ns (also m.gifshow.com, c.kuaishou.com)
+快手 video    https://v.m.chenzhongtech.com/fw/photo/3xk9sjg7m5qh8ns → https://www.kuaishou.com/short-video/3xk9sjg7m5qh8ns
+              (also m.gifshow.com, c.kuaishou.com, m.kuaishou.com /fw/photo/<id>)
 快手 profile  https://www.kuaishou.com/profile/3xgv8ctd5c4bnkq (also live.kuaishou.com/u/<id>)
 快手 short    https://v.kuaishou.com/Jw9dAb and https://www.kuaishou.com/f/X4nTYqz9zZ
 微博 post     https://weibo.com/1642634100/z0JH2lOMb (account = uid, post id = numeric mid)
@@ -342,27 +346,29 @@ _COMPILED: dict[str, re.Pattern[str]] = {}
 
 def normalise(raw: str) -> Link:
     """The normalised link of a URL, or of the first URL in a pasted share text."""
-    url = _extract(raw)
-    parts = _split(url)
-    scheme, host, port, path, query = parts
+    scheme, host, port, path, query = _split(_extract(raw))
     found = _match(host, path, query)
     if found is None:
         platform = _platform_of_host(host)
-        if platform is not None:
-            scheme, port = "https", port if port != 443 else None
-        path = _clean_path(path)
-        return Link(_join(scheme, host, port, path, _drop_tracking(query)), platform, "other")
+        if platform is not None:  # the platforms all serve https
+            scheme, port = "https", None if port == 443 else port
+        return Link(_join(scheme, host, port, _clean_path(path), _drop_tracking(query)), platform, "other")
     platform, shape, values = found
-    if shape.kind == "short":
-        return Link(_join("https", host, port, path or "/", _drop_tracking(query)), platform, "short", short=True)
+    if shape.kind == "short":  # kept as given: it cannot be resolved offline
+        url = _join("https", host, None if port == 443 else port, path or "/", _drop_tracking(query))
+        return Link(url, platform, "short", short=True)
+    return _canonical(platform, shape, values, query)
+
+
+def _canonical(platform: str, shape: Shape, values: dict[str, str], query: str) -> Link:
     post_id = shape.post_id.format(**values) if shape.post_id else None
     if post_id is not None and shape.convert is not None:
         post_id = shape.convert(post_id)
     values["post_id"] = post_id or ""
     kept = _keep(query, shape.keep)
-    link = shape.url.format(**values) + (f"?{kept}" if kept else "")
+    url = shape.url.format(**values) + (f"?{kept}" if kept else "")
     account = shape.account.format(**values) if shape.account else None
-    return Link(link, platform, shape.kind, post_id, account)
+    return Link(url, platform, shape.kind, post_id, account)
 
 
 def link_key(link: Link) -> str:
