@@ -87,6 +87,10 @@ class LinkError(ValueError):
 
 @dataclass(frozen=True)
 class Link:
+    """A normalised link: ``platform`` one of PLATFORMS or None, ``kind`` one of KINDS, ``post_id`` the
+    platform's id of the item and ``account`` the account (uid, sec_uid, __biz...) when the URL shows
+    them, ``short`` for a short link kept as given."""
+
     url: str
     platform: str | None
     kind: str
