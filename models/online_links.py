@@ -466,7 +466,7 @@ def _match(host: str, path: str, query: str) -> tuple[str, Shape, dict[str, str]
 
 def _compiled(pattern: str) -> re.Pattern[str]:
     if pattern not in _COMPILED:
-        _COMPILED[pattern] = re.compile(pattern)
+        _COMPILED[pattern] = re.compile(pattern, re.ASCII)  # ids are ASCII: \w is [A-Za-z0-9_]
     return _COMPILED[pattern]
 
 
