@@ -66,8 +66,9 @@ class PlatformAccount(Model):
     )
     platform = fields.CharField(max_length=16)
     handle = fields.CharField(max_length=64)
-    # platform + ":" + casefolded handle: one handle one person, whatever races.
-    handle_key = fields.CharField(max_length=96, unique=True)
+    # platform + ":" + casefolded handle: one handle one person, whatever races. Casefolding may
+    # triple a character ("ﬃ" → "ffi"): room for 64 of those.
+    handle_key = fields.CharField(max_length=224, unique=True)
     profile_url = fields.CharField(max_length=300, null=True)
     followers = fields.BigIntField(null=True)
     status = fields.CharField(max_length=16, default="pending", db_index=True)

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ),
                 ("platform", fields.CharField(max_length=16)),
                 ("handle", fields.CharField(max_length=64)),
-                ("handle_key", fields.CharField(unique=True, max_length=96)),
+                ("handle_key", fields.CharField(unique=True, max_length=224)),
                 ("profile_url", fields.CharField(null=True, max_length=300)),
                 ("followers", fields.BigIntField(null=True)),
                 ("status", fields.CharField(default="pending", db_index=True, max_length=16)),

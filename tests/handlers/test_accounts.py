@@ -66,10 +66,16 @@ async def test_one_handle_belongs_to_one_person(api, tree):
     by_other = await claim(api, second, "weibo", " qingxi ")
     again = await claim(api, first, "weibo", "QINGXI")
     other_platform = await claim(api, second, "douyin", "qingxi")
+    longest = await claim(api, second, "wechat_channels", "ﬃ" * 64)  # casefolds to 192 characters
+    folded = await claim(api, first, "xiaohongshu", "Straße")
+    same_folded = await claim(api, second, "xiaohongshu", "STRASSE")
 
     assert (by_other.status, by_other.error_code) == (409, "account_claimed")
     assert (again.status, again.error_code) == (409, "account_claimed")
     assert other_platform.status == 201
+    assert longest.status == 201, longest.body
+    assert folded.status == 201
+    assert (same_folded.status, same_folded.error_code) == (409, "account_claimed")
     assert await PlatformAccount.filter(platform="weibo").values_list("user_id", flat=True) == [first_id]
 
 
