@@ -3,6 +3,7 @@
 from sanic import Blueprint
 
 from handlers import (
+    accounts,
     audit,
     auth,
     campaigns,
@@ -28,6 +29,7 @@ from handlers import (
 api = Blueprint.group(
     auth.bp,
     me.bp,
+    accounts.bp,
     orgs.bp,
     org_requests.bp,
     users.bp,

@@ -392,6 +392,18 @@ class ExportedQuizAttempt(BaseModel):
     points_awarded: int
 
 
+class ExportedAccount(BaseModel):
+    id: str
+    platform: str
+    handle: str
+    profile_url: str | None
+    followers: int | None
+    status: Literal["pending", "verified", "rejected"]
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -404,6 +416,7 @@ class PersonalData(BaseModel):
     ledger: list[LedgerRead] = Field(description="积分明细：每一笔获得与撤销")
     certificates: list[ExportedCertificate] = Field(description="开具过的志愿服务证明")
     org_requests: list[ExportedOrgRequest] = Field(description="组织变更申请及审核结果")
+    accounts: list[ExportedAccount] = Field(description="绑定的平台账号及审核结果")
     quiz_attempts: list[ExportedQuizAttempt] = Field(description="答题记录：时间、得分与是否及格（不含题目与答案）")
 
 

@@ -18,4 +18,5 @@ MODEL_MODULES = [
     "models.org_requests",
     "models.console",
     "models.quiz",
+    "models.accounts",
 ]

@@ -31,6 +31,9 @@ ACTIONS = (
     "question_update",
     "question_retire",
     "question_import",
+    # Platform accounts (models.accounts): verified or rejected by staff.
+    "account_verify",
+    "account_reject",
 )
 
 # Who may read the log (the API's route and the console's page).

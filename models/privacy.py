@@ -12,6 +12,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from media.storage import variant_keys
+from models.accounts import accounts_of, erase_accounts, exported
 from models.campaigns import Campaign, Enrollment, Task
 from models.certificates import Certificate
 from models.console import ConsoleSession, ConsoleTicket
@@ -53,6 +54,8 @@ async def erase_user(user: User) -> list[str]:
         await _let_go_of_live_work(user)
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await cancel_pending_request(user.id)
+        # Their platform accounts go, so the handles are free to claim again.
+        await erase_accounts(user.id)
         await AuthToken.filter(user_id=user.id).delete()
         await ConsoleSession.filter(user_id=user.id).delete()
         await ConsoleTicket.filter(user_id=user.id).delete()
@@ -102,6 +105,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     ledger = await LedgerEntry.filter(user_id=user.id).order_by("id")
     certificates = await Certificate.filter(user_id=user.id).order_by("id")
     org_requests = await requests_of(user.id)
+    accounts = await accounts_of(user.id)
     # Quiz attempts: their times and scores, never the bank's questions or answers.
     attempts = await QuizAttempt.filter(user_id=user.id).select_related("task").order_by("id")
     return {
@@ -195,6 +199,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
             }
             for r in org_requests
         ],
+        "accounts": [exported(a) for a in accounts],
         "quiz_attempts": [
             {
                 "id": str(a.id),

@@ -139,6 +139,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "platform_accounts",
     "quiz_answers",
     "quiz_attempts",
     "questions",

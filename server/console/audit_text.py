@@ -28,6 +28,8 @@ ACTION_NAMES = {
     "question_update": "修改题目",
     "question_retire": "停用或删除题目",
     "question_import": "导入题库",
+    "account_verify": "通过平台账号",
+    "account_reject": "拒绝平台账号",
 }
 TARGET_KINDS = {
     "campaign": "活动",

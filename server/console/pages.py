@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.console import audit, campaigns, dashboard, orgs, people, questions, reports, review, tasks
+from server.console import accounts, audit, campaigns, dashboard, orgs, people, questions, reports, review, tasks
 
 BLUEPRINTS = (
     dashboard.bp,
@@ -11,6 +11,7 @@ BLUEPRINTS = (
     review.bp,
     questions.bp,
     people.bp,
+    accounts.bp,
     orgs.bp,
     reports.bp,
     audit.bp,

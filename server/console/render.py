@@ -25,6 +25,7 @@ NAV = (
     ("审核", "/console/review"),
     ("题库", "/console/questions"),
     ("人员", "/console/people"),
+    ("账号", "/console/accounts"),
     ("组织", "/console/orgs"),
     ("报表", "/console/reports"),
     ("审计", "/console/audit"),

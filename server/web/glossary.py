@@ -57,7 +57,19 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "refused": "已拒绝",
         "cancelled": "已取消",
     },
-    "decision": {"approve": "通过", "reject": "不通过"},
+    "decision": {"approve": "通过", "reject": "不通过", "verify": "通过"},
+    # Platform accounts (models.accounts): one handle one person, verified once by staff.
+    "platform": {
+        "douyin": "抖音",
+        "kuaishou": "快手",
+        "weibo": "微博",
+        "wechat_channels": "视频号",
+        "wechat_mp": "微信公众号",
+        "bilibili": "哔哩哔哩",
+        "xiaohongshu": "小红书",
+        "toutiao": "今日头条",
+    },
+    "account status": {"pending": "待审核", "verified": "已通过", "rejected": "未通过"},
     "question type": {"single": "单选题", "multi": "多选题（全部选对才得分）", "judge": "判断题"},
     "question status": {"active": "在用", "retired": "已停用（曾被答题使用，不再抽取）"},
     "content check": {
@@ -156,6 +168,7 @@ TAGS = {
     "wechat": "微信消息推送（由微信服务器调用）",
     "console": "管理后台扫码登录（由小程序调用）",
     "questions": "题库：网络普法答题的单选、多选与判断题（工作人员）",
+    "accounts": "网络传播：平台账号绑定与审核",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -169,6 +182,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
+    "account_id": ("平台账号 id", ID),
     "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
     "key": (
@@ -193,6 +207,16 @@ SHARED: dict[str, tuple[Any, ...]] = {
 # A field without an example here (a nested object or list of them) gets one built from its parts.
 
 MODELS: dict[str, str] = {
+    "AccountCreate": "绑定平台账号",
+    "AccountUpdate": "更新平台账号的粉丝数",
+    "AccountRead": "平台账号",
+    "MyAccountList": "我的平台账号",
+    "AccountOwner": "平台账号的主人",
+    "StaffAccountRead": "平台账号（工作人员视图，含主人与审核时间）",
+    "AccountList": "平台账号列表（一页）",
+    "AccountQuery": "平台账号列表筛选",
+    "AccountDecisionIn": "审核平台账号",
+    "ExportedAccount": "导出的平台账号",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
     "CodeIn": "微信临时登录凭证或手机号凭证",
@@ -316,7 +340,90 @@ QUESTION_EXPLANATION = (
 QUESTION_TAGS = ("法律或主题标签，最多 10 个，每个最多 20 字", ["网络安全法"])
 QUESTION_DIFFICULTY = ("难度：1 易、2 中、3 难", 1)
 
+PLATFORM_TEXT = "平台：" + _choices("platform")
+
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "AccountCreate": {
+        "platform": (
+            PLATFORM_TEXT,
+            "douyin",
+        ),
+        "handle": (
+            "平台上的账号（抖音号、微博昵称、公众号名称等），最多 64 字；同一平台同一账号只能由一人绑定",
+            "qingxi_county",
+        ),
+        "profile_url": (
+            "账号主页链接，http:// 或 https:// 开头，最多 300 字；可不填",
+            "https://www.douyin.com/user/MS4wLjABAAAA",
+        ),
+        "followers": ("粉丝数（≥ 0）；可不填", 12800),
+    },
+    "AccountUpdate": {"followers": ("粉丝数（≥ 0）；null 为清空", 13500)},
+    "AccountRead": {
+        "id": ("平台账号 id", ID),
+        "platform": (
+            PLATFORM_TEXT,
+            "douyin",
+        ),
+        "handle": (
+            "平台上的账号（抖音号、微博昵称、公众号名称等），原样保存；同一平台同一账号只能由一人绑定",
+            "qingxi_county",
+        ),
+        "profile_url": ("账号主页链接（http/https）；没有时为 null", "https://www.douyin.com/user/MS4wLjABAAAA"),
+        "followers": ("粉丝数；没有填写时为 null", 12800),
+        "status": ("审核状态：pending 待审核、verified 已通过、rejected 未通过", "verified"),
+        "reason": ("未通过的原因；只在 rejected 时出现", "主页与本人不符"),
+    },
+    "MyAccountList": {"items": ("我的平台账号，先绑定的在前",)},
+    "AccountOwner": {
+        "id": ("用户 id", ID),
+        "name_on_record": ("登记姓名（没有时为昵称）", "张晓明"),
+        "org": ("所属组织；没有时为 null",),
+    },
+    "StaffAccountRead": {
+        "id": ("平台账号 id", ID),
+        "platform": (
+            PLATFORM_TEXT,
+            "douyin",
+        ),
+        "handle": (
+            "平台上的账号（抖音号、微博昵称、公众号名称等），原样保存；同一平台同一账号只能由一人绑定",
+            "qingxi_county",
+        ),
+        "profile_url": ("账号主页链接（http/https）；没有时为 null", "https://www.douyin.com/user/MS4wLjABAAAA"),
+        "followers": ("粉丝数；没有填写时为 null", 12800),
+        "status": ("审核状态：pending 待审核、verified 已通过、rejected 未通过", "verified"),
+        "reason": ("未通过的原因；只在 rejected 时出现", "主页与本人不符"),
+        "user": ("账号的主人",),
+        "created_at": ("绑定时间", AT),
+        "decided_at": ("审核时间；待审核为 null", LATER),
+    },
+    "AccountList": {"items": ("本页平台账号，新的在前",)},
+    "AccountQuery": {
+        "status": ("按审核状态筛选；pending 为待审核", "pending"),
+        "platform": ("按平台筛选", "douyin"),
+    },
+    "AccountDecisionIn": {
+        "decision": ("verify 通过、reject 拒绝；已审核的账号不能再改（409 account_decided）", "verify"),
+        "reason": ("审核意见；拒绝时必填，最多 200 字", "主页与本人不符"),
+    },
+    "ExportedAccount": {
+        "id": ("平台账号 id", ID),
+        "platform": (
+            PLATFORM_TEXT,
+            "douyin",
+        ),
+        "handle": (
+            "平台上的账号（抖音号、微博昵称、公众号名称等），原样保存；同一平台同一账号只能由一人绑定",
+            "qingxi_county",
+        ),
+        "profile_url": ("账号主页链接（http/https）；没有时为 null", "https://www.douyin.com/user/MS4wLjABAAAA"),
+        "followers": ("粉丝数；没有填写时为 null", 12800),
+        "status": ("审核状态：pending 待审核、verified 已通过、rejected 未通过", "verified"),
+        "reason": ("未通过的原因；没有时为 null", "主页与本人不符"),
+        "created_at": ("绑定时间", AT),
+        "decided_at": ("审核时间；待审核为 null", LATER),
+    },
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
         "code": ("稳定的错误代码（snake_case），客户端据此判断", "invalid_request"),
@@ -986,7 +1093,7 @@ OPERATIONS: dict[str, str] = {
     "me.my_points": "我的积分明细，新的在前：每一次获得与每一次撤销。",
     "me.export_me": (
         "导出服务保存的关于我的全部个人信息（手机号为完整号码）：资料、登录会话、报名、照片、提交与审核结果、"
-        "积分明细、志愿服务证明、组织变更申请与答题记录（不含题目答案）。"
+        "积分明细、志愿服务证明、组织变更申请、平台账号与答题记录（不含题目答案）。"
     ),
     "me.delete_me": (
         "注销账号：删除个人信息与照片，所有登录失效；待审核的提交与组织变更申请撤回，"
@@ -1098,6 +1205,18 @@ OPERATIONS: dict[str, str] = {
     "wechat.url_check": "微信服务器校验消息推送地址：签名正确时原样返回 `echostr`。",
     "wechat.receive": (
         "接收微信服务器推送的事件（明文或安全模式，XML 或 JSON），应用图片内容检测结果；处理后返回 `success`。"
+    ),
+    "accounts.claim": (
+        "绑定一个平台账号（抖音、快手、微博、视频号、公众号、B站、小红书、今日头条），待所属组织的工作人员审核。"
+        "同一平台的同一账号（不分大小写）只能由一人绑定：已被任何人绑定时 409 account_claimed。"
+    ),
+    "accounts.mine": "我绑定的平台账号及审核状态，先绑定的在前。",
+    "accounts.update": "更新自己账号的粉丝数；不影响审核状态。",
+    "accounts.remove": "解绑自己的平台账号（已通过的也可以）；解绑后该账号可被重新绑定并重新审核。",
+    "accounts.staff_list": "本组织及下级组织人员的平台账号（管理员：全部），新的在前；可按审核状态与平台筛选。",
+    "accounts.verify": (
+        "审核本组织及下级组织人员的平台账号：verify 通过，reject 拒绝（须说明原因）。"
+        "审核结果为最终结果：已审核的账号 409 account_decided（被拒绝的人可解绑后重新绑定）。记入操作审计。"
     ),
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",

@@ -34,13 +34,15 @@ LIST_ROUTES = {
     "/api/v1/leaderboard": "volunteer",
     "/api/v1/questions": "staff",
     "/api/v1/questions?tag=宪法": "staff",
+    "/api/v1/accounts": "staff",
 }
 
 
 @pytest.fixture
 async def world(api, tree):
     """Six volunteers; the first hands in evidence to six tasks and is approved in each, the others
-    to the first task (half of them approved); each asks to move org: every list has more than one row."""
+    to the first task (half of them approved); each asks to move org and binds a platform account:
+    every list has more than one row."""
     staff, _ = await api.person("staff", tree.east.id)
     admin, _ = await api.person("admin")
     people = [(await api.person("volunteer", tree.east_village.id))[0] for _ in range(PEOPLE)]
@@ -74,6 +76,9 @@ async def world(api, tree):
     for n in range(PEOPLE):
         question = single(f"宪法第{n}题", tags=["宪法"])
         assert (await api.call("POST", QUESTIONS, token=staff, json=question)).status == 201
+    for n, token in enumerate(people):  # each binds a platform account for the staff to verify
+        body = {"platform": "douyin", "handle": f"east_{n}"}
+        assert (await api.call("POST", "/api/v1/me/accounts", token=token, json=body)).status == 201
     await api.settle()
     return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}
 

@@ -131,6 +131,7 @@ class Target:
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
             "task_id": [v["task_id"], v["checkin_task_id"], v["draft_task_id"], v["quiz_task_id"]],
             "attempt_id": [v["attempt_id"]],
+            "account_id": [v["account_id"], v["volunteer_account_id"]],
             "question_id": [v["question_id"]],
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
@@ -159,6 +160,9 @@ async def seed_world(api: Api, role: str) -> Target:
         "refuse_request_id": (await a_request(w))["request_id"],
         "spare_question_id": (await two_questions(w))["question_id"],
     }
+    account = {"platform": "bilibili", "handle": "volunteer-own"}
+    claimed = await api.call("POST", "/api/v1/me/accounts", token=volunteer, json=account)
+    extra["volunteer_account_id"] = claimed.body["id"]
     quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
     extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
@@ -331,6 +335,8 @@ REACHED = {
         "PATCH /api/v1/me",
         "POST /api/v1/tasks/{task_id}/quiz/attempts",
         "GET /api/v1/quiz-attempts/{attempt_id}",
+        "POST /api/v1/me/accounts",
+        "GET /api/v1/me/accounts",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -344,6 +350,8 @@ REACHED = {
         "GET /api/v1/org-requests",
         "POST /api/v1/org-requests/{request_id}/approve",
         "GET /api/v1/tasks/{task_id}/quiz/stats",
+        "GET /api/v1/accounts",
+        "POST /api/v1/accounts/{account_id}/verify",
     ),
 }
 

@@ -161,6 +161,20 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          404,         OK),
     ("POST", "/api/v1/org-requests/{request_id}/refuse", ""):
         (401,  403,         403,         OK,          404,         OK),
+    # -- platform accounts: each person their own; staff of the person's subtree verify (the owner's, east)
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/me/accounts", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/me/accounts", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("PATCH", "/api/v1/me/accounts/{account_id}", "the owner's"):
+        (401,  404,         404,         404,         404,         404),
+    ("DELETE", "/api/v1/me/accounts/{account_id}", "the owner's"):
+        (401,  404,         404,         404,         404,         404),
+    ("GET", "/api/v1/accounts", ""):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("POST", "/api/v1/accounts/{account_id}/verify", ""):
+        (401,  403,         403,         OK,          404,         OK),
     # -- campaigns, all of the east township: out of scope, a published one is 403, a draft 404
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/campaigns", ""):
@@ -376,7 +390,12 @@ async def build_world(api: Api) -> World:
     question = await api.call("POST", "/api/v1/questions", token=staff, json=single("东镇题库的题"))
     assert question.status == 201, question.body
 
+    handle = {"platform": "weibo", "handle": "主人"}
+    account = await api.call("POST", "/api/v1/me/accounts", token=owner[0], json=handle)
+    assert account.status == 201, account.body
+
     values = {
+        "account_id": account.body["id"],
         "question_id": question.body["id"],
         "campaign_id": campaign["id"],
         "draft_campaign_id": draft["id"],
@@ -534,6 +553,31 @@ async def a_request(w: World) -> dict[str, str]:
     reply = await w.api.call("PATCH", "/api/v1/me", token=token, json={"org_id": str(w.tree.east_village.id)})
     assert reply.status == 200 and reply.body["pending_org"], reply.body
     return {"request_id": reply.body["pending_org"]["id"], "mover_id": str(mover_id)}
+
+
+async def an_account(w: World) -> dict[str, str]:
+    """A pending account of the owner's (an east villager), of the row's own."""
+    body = {"platform": "douyin", "handle": f"owner-{time.monotonic_ns()}"}
+    reply = await w.api.call("POST", "/api/v1/me/accounts", token=w.owner[0], json=body)
+    assert reply.status == 201, reply.body
+    return {"account_id": reply.body["id"]}
+
+
+def my_accounts(w: World, role: str, reply: Reply, token: str | None) -> None:
+    assert w.values["account_id"] not in ids_in(reply), "lists the owner's account to someone else"
+
+
+def accounts_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    shown = ids_in(reply)
+    if role == "other_staff":
+        assert w.values["account_id"] not in shown, "west staff see an east villager's account"
+    else:
+        assert w.values["account_id"] in shown
+
+
+async def owner_keeps_the_account(w: World) -> None:
+    mine = await w.api.call("GET", "/api/v1/me/accounts", token=w.owner[0])
+    assert [a["followers"] for a in mine.body["items"] if a["id"] == w.values["account_id"]] == [None]
 
 
 async def a_certificate(w: World) -> dict[str, str]:
@@ -871,6 +915,18 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("POST", "/api/v1/org-requests/{request_id}/refuse", ""): Send(
         prepare=a_request, body=lambda w, role: {"reason": "不在本村居住"}, after=mover_stays_in_the_west
+    ),
+    ("POST", "/api/v1/me/accounts", ""): Send(
+        body=lambda w, role: {"platform": "kuaishou", "handle": f"{role}-handle", "followers": 10}
+    ),
+    ("GET", "/api/v1/me/accounts", ""): Send(check=my_accounts),
+    ("PATCH", "/api/v1/me/accounts/{account_id}", "the owner's"): Send(
+        body=lambda w, role: {"followers": 99}, after=owner_keeps_the_account
+    ),
+    ("DELETE", "/api/v1/me/accounts/{account_id}", "the owner's"): Send(after=owner_keeps_the_account),
+    ("GET", "/api/v1/accounts", ""): Send(query=whole_page, check=accounts_in_scope),
+    ("POST", "/api/v1/accounts/{account_id}/verify", ""): Send(
+        prepare=an_account, body=lambda w, role: {"decision": "verify"}
     ),
     ("GET", "/api/v1/campaigns", ""): Send(query=whole_page, check=no_drafts),
     ("POST", "/api/v1/campaigns", "for east"): Send(body=lambda w, role: campaign_body(w.tree.east.id)),
