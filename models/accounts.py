@@ -22,30 +22,11 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.audit import record
+from models.online_links import PLATFORM_NAMES, PLATFORMS
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
 
-PLATFORMS = (
-    "douyin",
-    "kuaishou",
-    "weibo",
-    "wechat_channels",
-    "wechat_mp",
-    "bilibili",
-    "xiaohongshu",
-    "toutiao",
-)
-PLATFORM_NAMES = {
-    "douyin": "抖音",
-    "kuaishou": "快手",
-    "weibo": "微博",
-    "wechat_channels": "视频号",
-    "wechat_mp": "微信公众号",
-    "bilibili": "哔哩哔哩",
-    "xiaohongshu": "小红书",
-    "toutiao": "今日头条",
-}
 ACCOUNT_STATUSES = ("pending", "verified", "rejected")
 
 
