@@ -7,8 +7,9 @@ A form becomes the API's request body (same pydantic model, same checks); what f
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sanic import Request
@@ -17,7 +18,7 @@ from models.orgs import OrgNode, org_forest
 from models.users import User
 from server.console.guard import CSRF_FIELD
 from server.kernel.clock import LOCAL_TZ
-from server.kernel.errors import InvalidRequest
+from server.kernel.errors import ApiError, InvalidRequest
 from server.web.endpoint import parse_model
 from server.web.permissions import staff_scope
 
@@ -107,3 +108,22 @@ def date_errors(values: dict[str, str], names: tuple[str, ...]) -> dict[str, str
             except ValueError as exc:
                 errors[name] = str(exc)
     return errors
+
+
+T = TypeVar("T")
+# An upload refused for its size, its time or its rate: said on the page, as any refusal of the file.
+UPLOAD_REFUSALS = (408, 413, 429)
+
+
+async def upload_outcome(work: Awaitable[T], no_file: str) -> tuple[T | None, str]:
+    """(the import's result, "") or (None, why the file was not imported, in Chinese);
+    ``no_file`` says which file to choose when none came."""
+    try:
+        return await work, ""
+    except InvalidRequest as exc:
+        reasons = [no_file if r.startswith("缺少文件") else r for r in field_errors(exc).values()]
+        return None, "；".join(reasons) or exc.message
+    except ApiError as exc:
+        if exc.status not in UPLOAD_REFUSALS:
+            raise
+        return None, exc.message

@@ -15,12 +15,11 @@ from sanic.response import HTTPResponse
 from handlers.schemas import OrgDecisionIn, UserQuery, UserUpdate
 from models.console import ConsoleSession
 from models.org_requests import OrgChangeRequest, decide, org_requests_page
-from models.roster import ImportResult
 from models.users import ROLES, User
-from server.console.forms import field_errors, org_choices, validate
+from server.console.forms import field_errors, org_choices, upload_outcome, validate
 from server.console.guard import console_page
 from server.console.render import page
-from server.kernel.errors import ApiError, Forbidden, InvalidRequest
+from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.people import ROSTER_MAX_BYTES, change_person_as, find_people, import_roster_upload
 from server.web.permissions import may_change_person, staff_scope
@@ -167,17 +166,8 @@ async def import_roster(request: Request, user: User, session: ConsoleSession) -
     """导入名册: the API's import (same checks, same audit entry); the answer lists each bad row.
 
     Streamed like the API's upload, so the CSRF token comes in the htmx header, not the body."""
-    result: ImportResult | None = None
-    failure = ""
-    try:
-        result = await import_roster_upload(request, user, services_of(request), field="file")
-    except InvalidRequest as exc:
-        reasons = [NO_FILE if r.startswith("缺少文件") else r for r in field_errors(exc).values()]
-        failure = "；".join(reasons) or exc.message
-    except ApiError as exc:
-        if exc.status not in (408, 413, 429):
-            raise
-        failure = exc.message
+    upload = import_roster_upload(request, user, services_of(request), field="file")
+    result, failure = await upload_outcome(upload, NO_FILE)
     response = await page(request, "_roster_result.html", result=result, failure=failure)
     if result is not None:
         response.headers["HX-Trigger"] = "people-changed"

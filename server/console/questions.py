@@ -16,7 +16,6 @@ from handlers.question_schemas import QuestionQuery
 from models.console import ConsoleSession
 from models.question_bank import (
     TYPE_NAMES,
-    BankImport,
     DuplicateQuestion,
     QuestionInUse,
     answer_letters,
@@ -26,7 +25,7 @@ from models.question_bank import (
 )
 from models.quiz import Question
 from models.users import User
-from server.console.forms import field_errors, form_values, org_choices, validate
+from server.console.forms import field_errors, form_values, org_choices, upload_outcome, validate
 from server.console.guard import console_page
 from server.console.question_forms import (
     DIFFICULTY_OPTIONS,
@@ -205,17 +204,8 @@ async def import_bank(request: Request, user: User, session: ConsoleSession) -> 
     """导入题库: the API's import (same checks, same audit entry); the answer lists each bad row.
 
     Streamed like the API's upload, so the CSRF token comes in the htmx header, not the body."""
-    result: BankImport | None = None
-    failure = ""
-    try:
-        result = await import_bank_upload(request, user, services_of(request), field="file", org_id=None)
-    except InvalidRequest as exc:
-        reasons = [NO_FILE if r.startswith("缺少文件") else r for r in field_errors(exc).values()]
-        failure = "；".join(reasons) or exc.message
-    except ApiError as exc:
-        if exc.status not in (408, 413, 429):
-            raise
-        failure = exc.message
+    upload = import_bank_upload(request, user, services_of(request), field="file", org_id=None)
+    result, failure = await upload_outcome(upload, NO_FILE)
     response = await page(request, "_bank_result.html", result=result, failure=failure)
     if result is not None and result.created:
         response.headers["HX-Trigger"] = "questions-changed"
