@@ -6,8 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from handlers.account_schemas import Platform
 from handlers.schemas import Id, Moment, OrgRead, PageQuery, Role, Strict, UserRead
 from media.storage import Storage, variant_keys
 from models.campaigns import Campaign, Enrollment, Task
@@ -142,6 +143,67 @@ class QuizRead(BaseModel):
         return cls(**{name: quiz[name] for name in cls.model_fields})
 
 
+class ReachTier(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    views: int = Field(ge=1, le=10_000_000_000)
+    points: int = Field(ge=0, le=100_000)
+
+
+class RepostBonus(Strict):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    county: int = Field(0, ge=0, le=100_000)
+    city: int = Field(0, ge=0, le=100_000)
+    province: int = Field(0, ge=0, le=100_000)
+    national: int = Field(0, ge=0, le=100_000)
+
+
+class OnlineSettings(Strict):
+    """Online work (网络传播): where the post must be, what reach earns (models.reach)."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    platforms: list[Platform] = Field(min_length=1, max_length=8)
+    require_link: bool = True
+    own_account: bool = Field(False, description="链接显示发布账号时，须为提交人已认证的该平台账号")
+    reach_tiers: list[ReachTier] = Field(default_factory=list, max_length=10)
+    repost_bonus: RepostBonus = Field(default_factory=RepostBonus)
+    share_points: int = Field(0, ge=0, le=1000, description="每有一人打开分享卡片，分享人获得的积分")
+    share_daily_cap: int = Field(10, ge=0, le=1000, description="每人每天因分享打开获得积分的次数上限")
+
+    @field_validator("platforms")
+    @classmethod
+    def _distinct_platforms(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("平台不能重复")
+        return value
+
+    @field_validator("reach_tiers")
+    @classmethod
+    def _rising(cls, value: list[ReachTier]) -> list[ReachTier]:
+        views = [t.views for t in value]
+        if views != sorted(set(views)):
+            raise ValueError("传播档位须按浏览量从低到高排列且不重复")
+        return value
+
+
+class OnlineRead(BaseModel):
+    platforms: list[str]
+    require_link: bool
+    own_account: bool
+    reach_tiers: list[dict[str, int]]
+    repost_bonus: dict[str, int]
+    share_points: int
+    share_daily_cap: int
+
+    @classmethod
+    def of(cls, online: dict | None) -> OnlineRead | None:
+        if not online:
+            return None
+        return cls(**OnlineSettings(**online).model_dump())
+
+
 class TaskFields(Strict):
     model_config = ConfigDict(extra="forbid", strict=False)
 
@@ -158,6 +220,7 @@ class TaskFields(Strict):
     checkin_required: bool = False
     audience: Audience | None = None
     quiz: QuizSettings | None = None
+    online: OnlineSettings | None = None
     # min_photos ≤ max_photos is checked by the model operations, which also
     # see the stored values a PATCH leaves unchanged and can name the field.
 
@@ -182,6 +245,7 @@ class TaskUpdate(Strict):
     checkin_required: bool | None = None
     audience: Audience | None = None
     quiz: QuizSettings | None = None
+    online: OnlineSettings | None = None
 
 
 class EnrollmentRead(BaseModel):
@@ -232,6 +296,7 @@ class TaskRead(BaseModel):
     checkin_required: bool
     audience: AudienceRead | None
     quiz: QuizRead | None
+    online: OnlineRead | None = None
     status: Literal["open", "ended", "cancelled"]
     enrolled_count: int
     my_enrollment: EnrollmentRead | None
@@ -264,6 +329,7 @@ class TaskRead(BaseModel):
             checkin_required=t.checkin_required,
             audience=audience,
             quiz=QuizRead.of(t.quiz),
+            online=OnlineRead.of(t.online),
             status=t.status_at(now),
             enrolled_count=t.enrolled_count,
             my_enrollment=EnrollmentRead.of(mine) if mine else None,
@@ -351,13 +417,15 @@ async def new_task_columns(body: TaskCreate) -> dict:
 
 
 async def task_changes(body: TaskUpdate) -> dict:
-    """The columns an edit sets: only the fields given; null clears quota, location, audience and quiz only."""
+    """The columns an edit sets: only the fields given; null clears quota, location, audience, quiz and online only."""
     given = body.model_dump(exclude_unset=True)
     if body.location is not None:  # replaced whole: its defaults (an empty name) count too
         given["location"] = body.location.model_dump()
     if body.quiz is not None:  # replaced whole, defaults included
         given["quiz"] = body.quiz.model_dump()
-    for name in given.keys() - {"quota", "location", "audience", "quiz"}:
+    if body.online is not None:
+        given["online"] = body.online.model_dump()
+    for name in given.keys() - {"quota", "location", "audience", "quiz", "online"}:
         if given[name] is None:
             raise InvalidRequest.fields({name: "不能为 null"})
     changes = task_columns(given)

@@ -19,4 +19,7 @@ MODEL_MODULES = [
     "models.console",
     "models.quiz",
     "models.accounts",
+    "models.submission_links",
+    "models.reach",
+    "models.sharing",
 ]

@@ -22,7 +22,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.audit import record
-from models.online_links import PLATFORM_NAMES, PLATFORMS
+from models.online_links import PLATFORM_NAMES, PLATFORMS, LinkError, normalise
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.errors import Conflict, InvalidRequest, NotFound
@@ -52,6 +52,9 @@ class PlatformAccount(Model):
     handle_key = fields.CharField(max_length=224, unique=True)
     profile_url = fields.CharField(max_length=300, null=True)
     followers = fields.BigIntField(null=True)
+    # The platform's own id of the account (uid, sec_uid, __biz...) read from profile_url, which
+    # links to posts show (models.submission_links matches them).
+    account_ref = fields.CharField(max_length=128, null=True)
     status = fields.CharField(max_length=16, default="pending", db_index=True)
     reason = fields.CharField(max_length=200, null=True)
     decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
@@ -69,6 +72,17 @@ class PlatformAccount(Model):
     @property
     def platform_name(self) -> str:
         return PLATFORM_NAMES.get(self.platform, self.platform)
+
+
+def account_ref(platform: str, profile_url: str | None) -> str | None:
+    """The account id a profile URL of ``platform`` shows (None for another site or a short link)."""
+    if not profile_url:
+        return None
+    try:
+        link = normalise(profile_url)
+    except LinkError:
+        return None
+    return link.account if link.platform == platform and link.account else None
 
 
 def handle_key(platform: str, handle: str) -> str:
@@ -92,6 +106,7 @@ async def claim_account(
                 handle=handle,
                 handle_key=handle_key(platform, handle),
                 profile_url=profile_url,
+                account_ref=account_ref(platform, profile_url),
                 followers=followers,
             )
     except IntegrityError:

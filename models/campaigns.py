@@ -81,6 +81,10 @@ class Task(Model):
     # 网络普法: {"count", "tags", "types", "time_limit_s", "attempts_per_day", "pass_score", "points"}
     # or None (no quiz); see models.quiz.
     quiz = fields.JSONField(null=True)
+    # Online work (网络传播): {"platforms", "require_link", "own_account", "reach_tiers": [{"views",
+    # "points"}], "repost_bonus": {level: points}, "share_points", "share_daily_cap"} or None; see
+    # models.submission_links and models.reach. An online task needs no location or check-in.
+    online = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -39,6 +39,9 @@ class LedgerEntry(Model):
     # once per person, task and day ("quiz:<task>:<user>:<YYYY-MM-DD>"). Unique: a raced or
     # retried finish cannot award twice.
     once_key = fields.CharField(max_length=64, null=True, unique=True)
+    # A bonus earned by a submission besides its approval (a reach tier, an official repost):
+    # the submission, with ``submission_id`` left NULL since that names the approval's own award.
+    bonus_of = fields.IntField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     user_id: int

@@ -22,6 +22,7 @@ from models.media import ERASED_KEY_PREFIX, Media
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
 from models.review import AWAITING
+from models.submission_links import free_links
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
 from server.kernel.clock import LOCAL_TZ, now_utc
@@ -81,7 +82,9 @@ async def erase_user(user: User) -> list[str]:
 
 async def _let_go_of_live_work(user: User) -> None:
     """Withdraw evidence awaiting review, and every enrollment not backed by approved work."""
-    await Submission.filter(user_id=user.id, status__in=AWAITING).update(status="withdrawn", live_key=None)
+    awaiting = list(await Submission.filter(user_id=user.id, status__in=AWAITING).values_list("id", flat=True))
+    await Submission.filter(id__in=awaiting, status__in=AWAITING).update(status="withdrawn", live_key=None)
+    await free_links(awaiting)
     done = set(await Submission.filter(user_id=user.id, status="approved").values_list("task_id", flat=True))
     live = await Enrollment.filter(user_id=user.id).exclude(status="withdrawn").values_list("id", "task_id", "status")
     freed = []

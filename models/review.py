@@ -21,6 +21,8 @@ from tortoise.transactions import in_transaction
 
 from models.audit import record
 from models.ledger import LedgerEntry, write_entry
+from models.reach import reverse_bonuses, sync_tier_awards
+from models.submission_links import free_links
 from models.submissions import Submission
 from models.tasks import TaskClosed
 from models.users import User
@@ -76,6 +78,9 @@ async def review(submission: Submission, reviewer: User, decision: Decision, aft
         if await Submission.filter(id=submission.id, status="withdrawn").exists():
             raise SubmissionWithdrawn() from None
         raise
+    if decision.decision == "approve" and task.online:
+        # Reach recorded while it awaited review earns its tiers now (own transaction, once each).
+        entries = [*entries, *await sync_tier_awards(submission.id)]
     await after.points_moved(entries)
     await after.notify("notify_review", submission.id)
     return entries
@@ -122,13 +127,16 @@ async def _reject(submission: Submission, reviewer: User, decision: Decision, no
         "live_key": None,  # the author may hand in new evidence
     }
     if await Submission.filter(id=submission.id, status__in=AWAITING).update(**updates) == 1:
+        await free_links([submission.id])
         return []
-    # Rejecting what was approved: the award is taken back by a second entry.
+    # Rejecting what was approved: the award, and every bonus it earned since, taken back by more entries.
     if await Submission.filter(id=submission.id, status="approved").update(**updates) != 1:
         raise AlreadyReviewed()
+    await free_links([submission.id])
     award = await LedgerEntry.get(submission_id=submission.id, kind="award")
     reason = f"撤销通过：{submission.task.title}"
-    return [await _entry(submission, "reversal", -award.points, -award.service_hours, reason)]
+    reversal = await _entry(submission, "reversal", -award.points, -award.service_hours, reason)
+    return [reversal, *await reverse_bonuses(submission)]
 
 
 async def _entry(submission: Submission, kind: str, points: int, hours: Decimal, reason: str) -> LedgerEntry:

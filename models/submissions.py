@@ -20,6 +20,7 @@ from models.campaigns import Enrollment, Task
 from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
 from models.idempotency import resuming, work_committed
 from models.media import Media, owned_media, phash_bands, worst
+from models.submission_links import check_links, claimed_by, link_claimed, link_rows, used_before
 from models.tasks import TaskClosed
 from models.users import User
 from server.kernel.clock import now_utc
@@ -76,6 +77,15 @@ class Submission(Model):
     decision = fields.CharField(max_length=16, null=True)
     reason = fields.TextField(null=True)
     awarded_points = fields.IntField(null=True)
+    # Online work: the latest reach snapshot's counts (models.reach), NULL before the first.
+    views = fields.BigIntField(null=True)
+    likes = fields.BigIntField(null=True)
+    comments = fields.BigIntField(null=True)
+    shares = fields.BigIntField(null=True)
+    # Earlier submissions of others that handed in one of these links, and the platforms of links
+    # whose account the person has not had verified (models.submission_links).
+    link_used = fields.JSONField(default=list)
+    account_unverified = fields.JSONField(default=list)
     reviewed_at = fields.DatetimeField(null=True)
     reviewed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="reviews", null=True, on_delete=fields.SET_NULL
@@ -142,10 +152,15 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
     if len(evidence.media_ids) > task.max_photos:
         raise TooManyPhotos(f"最多 {task.max_photos} 张照片")
     media = await owned_media(user, evidence.media_ids)
+    checked = await check_links(task.online, user, evidence.links) if task.online else None
     if await Submission.exists(live_key=_live_key(task, user)):
         raise AlreadySubmitted()
+    if checked is not None and (holder := await claimed_by(checked.keys)) is not None:
+        raise link_claimed(holder, user)
     text_check = await check_text(evidence.text) if evidence.text.strip() else "pass"
     risk = await _risk(task, user, media, evidence)
+    if checked is not None:
+        risk.update(link_used=await used_before(checked.keys, user), account_unverified=checked.account_unverified)
     try:
         async with in_transaction():
             submission = await Submission.create(
@@ -153,7 +168,7 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
                 user_id=user.id,
                 status="flagged" if text_check == "risky" else "pending",
                 text=evidence.text,
-                links=evidence.links,
+                links=checked.urls if checked is not None else evidence.links,
                 lat=evidence.lat,
                 lng=evidence.lng,
                 live_key=_live_key(task, user),
@@ -163,10 +178,17 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
             await SubmissionMedia.bulk_create(
                 [SubmissionMedia(submission_id=submission.id, media_id=m.id, position=i) for i, m in enumerate(media)]
             )
+            if checked is not None:
+                # One row at a time: PostgreSQL reports a bulk insert's unique violation for the whole batch alike.
+                for row in link_rows(submission.id, user, checked):
+                    await row.save()
             if await Enrollment.filter(id=enrollment.id).exclude(status="withdrawn").update(status="submitted") != 1:
                 raise NotEnrolled()  # withdrew while this request was on its way
             await work_committed()
     except IntegrityError:
+        # Lost a race: to this person's other hand-in of the task, or to anyone's hand-in of a link.
+        if checked is not None and (holder := await claimed_by(checked.keys)) is not None:
+            raise link_claimed(holder, user) from None
         raise AlreadySubmitted() from None
     return submission
 

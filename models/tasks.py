@@ -34,6 +34,12 @@ def check_photos(min_photos: int, max_photos: int) -> None:
         raise InvalidRequest.fields({"min_photos": "最少照片数不能大于最多照片数"})
 
 
+def check_online(online: dict[str, Any] | None, checkin_required: bool) -> None:
+    """An online task's work is a post: there is no site to check in at."""
+    if online and checkin_required:
+        raise InvalidRequest.fields({"checkin_required": "线上传播任务无需现场签到，请取消“需要签到”"})
+
+
 async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
     """Store an audience as LIKE-searchable strings; unknown org ids are a 400."""
     if not audience:
@@ -57,6 +63,7 @@ async def create_task(campaign: Campaign, data: dict[str, Any], after: AfterComm
     check_window(data["starts_at"], data["ends_at"])
     check_inside_campaign(campaign, data["starts_at"], data["ends_at"])
     check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
+    check_online(data.get("online"), data.get("checkin_required", False))
     await check_bank(campaign.org, data.get("quiz"))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
@@ -73,6 +80,7 @@ async def update_task(task: Task, changes: dict[str, Any]) -> Task:
     if "starts_at" in changes or "ends_at" in changes:
         check_inside_campaign(task.campaign, starts_at, ends_at)
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
+    check_online(changes.get("online", task.online), changes.get("checkin_required", task.checkin_required))
     if changes.get("quiz"):
         await check_bank(task.campaign.org, changes["quiz"])
     if changes:
