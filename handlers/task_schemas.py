@@ -166,11 +166,11 @@ class OnlineSettings(Strict):
 
     platforms: list[Platform] = Field(min_length=1, max_length=8)
     require_link: bool = True
-    own_account: bool = Field(False, description="链接显示发布账号时，须为提交人已认证的该平台账号")
+    own_account: bool = False
     reach_tiers: list[ReachTier] = Field(default_factory=list, max_length=10)
     repost_bonus: RepostBonus = Field(default_factory=RepostBonus)
-    share_points: int = Field(0, ge=0, le=1000, description="每有一人打开分享卡片，分享人获得的积分")
-    share_daily_cap: int = Field(10, ge=0, le=1000, description="每人每天因分享打开获得积分的次数上限")
+    share_points: int = Field(0, ge=0, le=1000)
+    share_daily_cap: int = Field(10, ge=0, le=1000)
 
     @field_validator("platforms")
     @classmethod
