@@ -20,6 +20,7 @@ from models.online_links import PLATFORM_NAMES
 from models.quiz_attempts import quiz_stats
 from models.reach import REPOST_LEVELS, REPOST_NAMES
 from models.sharing import ShareLink, ShareOpen
+from models.submissions import Submission
 from models.tasks import cancel_task, create_task, update_task
 from models.users import User
 from server.console.campaign_forms import (
@@ -36,6 +37,7 @@ from server.console.campaigns import FORM_MESSAGE, done_message
 from server.console.forms import field_errors, form_values
 from server.console.guard import console_page
 from server.console.render import local_time, page
+from server.console.review import STATUS_NAMES
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
@@ -45,6 +47,7 @@ from server.web.services import services_of
 
 bp = Blueprint("console_tasks", url_prefix="/console")
 ENROLLMENTS_PAGE_SIZE = 50
+ONLINE_WORKS = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROSTER_HEADERS = ("姓名", "组织", "手机号", "报名时间", "状态", "签到时间", "签到方式")
 CHECKIN_METHODS = {"gps": "定位签到", "scene": "扫码签到"}
@@ -143,10 +146,18 @@ async def task_page(request: Request, task_id: int, user: User, session: Console
         quiz_types=QUIZ_TYPE_NAMES,
         online_names=ONLINE_NAMES,
         share_stats=await share_stats(task.id) if task.online else None,
+        works=await online_works(task.id) if task.online else [],
+        submission_statuses=STATUS_NAMES,
         done=done_message(request),
         next_url=f"{here}?cursor={next_cursor}" if next_cursor else None,
         first_url=here if query.cursor else None,
     )
+
+
+async def online_works(task_id: int) -> list[Submission]:
+    """The task's latest submissions with their reach, each a way to its reach page (one query)."""
+    rows = Submission.filter(task_id=task_id).select_related("user__org").order_by("-id").limit(ONLINE_WORKS)
+    return await rows
 
 
 async def share_stats(task_id: int) -> dict[str, int]:

@@ -163,7 +163,7 @@ async def owner_snapshot(api, submission_id: int, views: int, days_ago: int, med
 
 
 async def test_staff_see_links_and_reach_in_time_order(api, tree, console):
-    staff, _, submission_id = await online_submission(api, tree)
+    staff, task, submission_id = await online_submission(api, tree)
     await approve(api, staff, submission_id)
     submission = await get_submission(submission_id)
     assert submission is not None
@@ -175,11 +175,15 @@ async def test_staff_see_links_and_reach_in_time_order(api, tree, console):
     assert page.status == 200
     assert '<a href="https://weibo.com/1642634100/z0JH2lOMb" target="_blank" rel="noopener noreferrer">' in (page.text)
     table = page.text[page.text.index('id="snapshots"') :]
-    assert table.index("<td>2000</td>") < table.index("<td>12000</td>")
+    assert table.index("<td>2,000</td>") < table.index("<td>12,000</td>")
     assert 'class="shot"' in table and 'id="reach-data"' in page.text
     assert "已达到" in page.text and "传播达到 1 万 浏览" in page.text
     review = await console.get(f"/console/review/{submission_id}")
     assert f'href="/console/submissions/{submission_id}"' in review.text
+    task_page = await console.get(f"/console/tasks/{task['id']}")
+    works = task_page.text[task_page.text.index('id="works"') :]
+    assert f'href="/console/submissions/{submission_id}"' in works and "<td>12,000</td>" in works
+    assert "下载签到码" not in task_page.text  # an online task has no site to check in at
 
 
 async def test_a_staff_correction_is_recorded_audited_and_moves_tier_points(

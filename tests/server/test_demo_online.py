@@ -36,7 +36,7 @@ async def test_the_online_story_reaches_the_first_tier_and_shows_at_the_console(
     console = await sign_in(api.service.base_url, staff.id)
     try:
         page = await console.get(f"/console/submissions/{story.submission_id}")
-        assert page.status == 200 and WEIBO_POST in page.text and "<td>12800</td>" in page.text
+        assert page.status == 200 and WEIBO_POST in page.text and "<td>12,800</td>" in page.text
         task_page = await console.get(f"/console/tasks/{story.task_id}")
         assert "抖音、微博、视频号" in task_page.text
     finally:

@@ -6,7 +6,7 @@
   function option(data) {
     return {
       animation: false,
-      grid: { left: 64, right: 24, top: 40, bottom: 40 },
+      grid: { left: 64, right: 56, top: 40, bottom: 40 },
       tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { data: ["浏览量", "点赞"], top: 4 },
       textStyle: { fontFamily: "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif" },
