@@ -9,6 +9,7 @@ Chinese, beside its form.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,14 +173,24 @@ def reach_of(values: dict[str, str]) -> Reach:
 async def correct(request: Request, submission_id: int, user: User, session: ConsoleSession) -> HTTPResponse:
     """更正传播数据: a staff correction, which may go below earlier counts."""
     submission = await _submission(user, submission_id)
+
+    async def work(values: dict[str, str]) -> None:
+        await add_snapshot(submission, user, reach_of(values), services_of(request).effects)
+
+    return await _step(request, submission, "reach", work)
+
+
+async def _step(
+    request: Request, submission: Submission, form: str, work: Callable[[dict[str, str]], Awaitable[None]]
+) -> HTTPResponse:
+    """One form's step: done → back to the page saying so; refused → the page with the reason beside that form."""
     values = form_values(request)
     try:
-        await add_snapshot(submission, user, reach_of(values), services_of(request).effects)
+        await work(values)
     except ApiError as exc:
-        return await _page(
-            request, submission, exc.status, reach_values=values, reach_errors=_fields(exc), reach_error=exc.message
-        )
-    return redirect(f"/console/submissions/{submission.id}?done=reach", status=303)
+        said = {f"{form}_values": values, f"{form}_errors": _fields(exc), f"{form}_error": exc.message}
+        return await _page(request, submission, exc.status, **said)
+    return redirect(f"/console/submissions/{submission.id}?done={form}", status=303)
 
 
 def _repost_url(values: dict[str, str]) -> tuple[str, str]:
@@ -203,15 +214,12 @@ def _repost_url(values: dict[str, str]) -> tuple[str, str]:
 async def repost(request: Request, submission_id: int, user: User, session: ConsoleSession) -> HTTPResponse:
     """转载奖励: an official site reposted the work; that level's bonus once."""
     submission = await _submission(user, submission_id)
-    values = form_values(request)
-    try:
+
+    async def work(values: dict[str, str]) -> None:
         level, url = _repost_url(values)
         await record_repost(submission, user, level, url, services_of(request).effects)
-    except ApiError as exc:
-        return await _page(
-            request, submission, exc.status, repost_values=values, repost_errors=_fields(exc), repost_error=exc.message
-        )
-    return redirect(f"/console/submissions/{submission.id}?done=repost", status=303)
+
+    return await _step(request, submission, "repost", work)
 
 
 def _fields(exc: ApiError) -> dict[str, str]:
