@@ -17,6 +17,7 @@ from tests.console.conftest import sign_in
 from tests.console.test_campaigns import task_form, window
 from tests.factories import TASKS, make_campaign, make_task
 from tests.images import encode, scene
+from tests.support import counting_queries
 
 WEIBO_POST = "https://weibo.com/1642634100/z0JH2lOMb"
 ONLINE = {
@@ -260,3 +261,31 @@ async def test_other_townships_and_forms_without_csrf_are_refused(api, tree, con
     finally:
         await west.close()
     assert await ReachSnapshot.all().count() == 0 and await Repost.all().count() == 0
+
+
+async def test_the_task_and_reach_pages_read_as_many_statements_for_one_row_as_for_three(api, tree, console):
+    staff, task, first = await online_submission(api, tree)
+    await approve(api, staff, first)
+    task_counts, reach_counts = [], []
+    for round_ in range(2):
+        for n in range(round_ * 2):  # none more in the first round, two more in the second
+            author, _ = await api.person("influencer", tree.east_village.id)
+            assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=author)).status == 201
+            body = {"media_ids": [], "text": "作品", "links": [f"https://weibo.com/1642634100/350175648520{n:04d}"]}
+            reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=author, json=body)
+            assert reply.status == 201, reply.body
+        for days_ago in (5 - 2 * round_, 4 - 2 * round_)[: 1 + round_]:
+            await owner_snapshot(api, first, 1000 * (10 - days_ago), days_ago=days_ago)
+        with counting_queries() as log:
+            page = await console.get(f"/console/tasks/{task['id']}")
+        assert page.status == 200
+        task_counts.append(log.selects)
+        with counting_queries() as log:
+            page = await console.get(f"/console/submissions/{first}")
+        assert page.status == 200
+        reach_counts.append(log.selects)
+    works = (await console.get(f"/console/tasks/{task['id']}")).text
+    assert works.count('href="/console/submissions/') == 3
+    snapshots = page.text[page.text.index('id="snapshots"') :]
+    assert snapshots[: snapshots.index("</table>")].count("<tr") == 1 + 3  # the header and three snapshots
+    assert task_counts[0] == task_counts[1] and reach_counts[0] == reach_counts[1], (task_counts, reach_counts)
