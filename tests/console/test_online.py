@@ -131,6 +131,8 @@ async def test_the_task_page_counts_share_links_and_opens(api, tree, console):
     assert page.status == 200
     stats = page.text[page.text.index('id="share-stats"') :]
     assert '分享人数</div><div class="value">2<' in stats and '打开人次</div><div class="value">3<' in stats
+    listed = await console.get(f"/console/campaigns/{campaign['id']}")
+    assert '<span class="badge published">线上传播</span>' in listed.text
 
 
 # -- a submission's reach page ------------------------------------------------------------------
