@@ -15,7 +15,7 @@ from models.users import User
 from server.kernel.clock import now_utc
 from tests.console.conftest import sign_in
 from tests.console.test_campaigns import task_form, window
-from tests.factories import TASKS, make_campaign, make_task
+from tests.factories import TASKS, hand_in, make_campaign, make_task, published_task
 from tests.images import encode, scene
 from tests.support import counting_queries
 
@@ -291,3 +291,16 @@ async def test_the_task_and_reach_pages_read_as_many_statements_for_one_row_as_f
     snapshots = page.text[page.text.index('id="snapshots"') :]
     assert snapshots[: snapshots.index("</table>")].count("<tr") == 1 + 3  # the header and three snapshots
     assert task_counts[0] == task_counts[1] and reach_counts[0] == reach_counts[1], (task_counts, reach_counts)
+
+
+async def test_a_submission_to_an_ordinary_task_has_no_reach_forms(api, tree, console):
+    staff, _ = await api.person("staff", tree.east.id)
+    task = await published_task(api, staff, tree.east.id)
+    author, _ = await api.person("volunteer", tree.east_village.id)
+    submission_id = await hand_in(api, author, task)
+    page = await console.get(f"/console/submissions/{submission_id}")
+    assert page.status == 200 and "该任务不是线上传播任务" in page.text and "更正传播数据" not in page.text
+    refused = await console.post(f"/console/submissions/{submission_id}/repost", {"level": "county", "url": WEIBO_POST})
+    assert refused.status == 409 and "该任务不是线上传播任务" in refused.text
+    review = await console.get(f"/console/review/{submission_id}")
+    assert f'href="/console/submissions/{submission_id}"' not in review.text
