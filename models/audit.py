@@ -34,6 +34,9 @@ ACTIONS = (
     # Platform accounts (models.accounts): verified or rejected by staff.
     "account_verify",
     "account_reject",
+    # Online work (models.reach): a staff correction of reach, an official repost's bonus.
+    "reach_correct",
+    "repost",
 )
 
 # Who may read the log (the API's route and the console's page).

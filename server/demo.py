@@ -16,6 +16,7 @@ from server.wechat.fake import FakeWeChat
 
 COUNTY = "祁东县"
 STAFF_OPENID = "demo-openid-staff"
+INFLUENCER_OPENID = "demo-openid-influencer"
 TOWNSHIPS = ("洪桥街道", "白地市镇", "归阳镇", "金桥镇", "过水坪镇")
 VILLAGES = {"归阳镇": ("湘江村",), "洪桥街道": ("育贤社区",)}
 # (login code, openid, nickname, role, org name)
@@ -24,7 +25,7 @@ PEOPLE = (
     ("demo-admin", "demo-openid-admin", "系统管理员", "admin", COUNTY),
     ("demo-volunteer", "demo-openid-volunteer", "志愿者小王", "volunteer", "洪桥街道"),
     ("demo-volunteer-2", "demo-openid-volunteer-2", "志愿者小陈", "volunteer", "归阳镇"),
-    ("demo-influencer", "demo-openid-influencer", "祁东美食达人", "influencer", "金桥镇"),
+    ("demo-influencer", INFLUENCER_OPENID, "祁东美食达人", "influencer", "金桥镇"),
 )
 
 
@@ -149,6 +150,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     async def prepare() -> tuple[dict[str, int], str]:
         from models.users import User
         from server.app import make_storage
+        from server.demo_online import tell_online
         from server.demo_quiz import seed_quiz
         from server.demo_story import tell
 
@@ -156,7 +158,10 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         ids = await seed()
         ids.update(await seed_quiz(ids, ids[COUNTY]))
         staff = await User.get(openid=STAFF_OPENID)
-        await tell(ids, ids["campaign"], make_storage(config), staff)
+        storage = make_storage(config)
+        await tell(ids, ids["campaign"], storage, staff)
+        influencer = await User.get(openid=INFLUENCER_OPENID).select_related("org")
+        await tell_online(ids[COUNTY], influencer, staff, storage)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)

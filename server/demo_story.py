@@ -54,7 +54,7 @@ TEXTS = (
 )
 
 
-class _NoEffects:
+class NoEffects:
     """The demo is built before the service runs: no rankings to move yet (rebuilt from the ledger), no messages."""
 
     async def points_moved(self, entries: Any) -> None:
@@ -96,7 +96,7 @@ async def tell(orgs: dict[str, int], campaign_id: int, storage: Storage, reviewe
         await User.create(openid=f"demo-openid-story-{i}", nickname=nick, real_name=real, org_id=orgs[org])
         for i, (nick, real, org) in enumerate(VOLUNTEERS)
     ]
-    shared_photo = _photo(seed=99, taken=now)
+    shared_photo = village_photo(seed=99, taken=now)
     plans: list[dict[str, Any]] = [
         {"seed": 1, "approve_days_ago": 13},
         {"seed": 2, "approve_days_ago": 9},
@@ -112,28 +112,28 @@ async def tell(orgs: dict[str, int], campaign_id: int, storage: Storage, reviewe
     for i, (person, plan) in enumerate(zip(people, plans, strict=True)):
         await enroll(task, person)
         taken = plan.get("taken") or now - timedelta(days=plan.get("approve_days_ago", 0), hours=2)
-        media = await _store(person, plan.get("photo") or _photo(seed=plan["seed"], taken=taken), storage)
+        media = await store_photo(person, plan.get("photo") or village_photo(seed=plan["seed"], taken=taken), storage)
         # As WeChat's photo check would have answered by now.
         await Media.filter(id=media.id).update(check_result=plan.get("check", "pass"))
         lat, lng = plan.get("at", SPOT)
         evidence = Evidence(media_ids=[media.id], text=TEXTS[i], lat=lat, lng=lng)
-        submission = await submit(task, person, evidence, _passes)
+        submission = await submit(task, person, evidence, passes_check)
         if "approve_days_ago" in plan:
-            await _approve_in_the_past(submission.id, reviewer, now - timedelta(days=plan["approve_days_ago"]))
+            await approve_in_the_past(submission.id, reviewer, now - timedelta(days=plan["approve_days_ago"]))
             approved += 1
         else:
             pending += 1
     return Story(task_id=task.id, pending=pending, approved=approved)
 
 
-async def _passes(_text: str) -> str:
+async def passes_check(_text: str) -> str:
     return "pass"
 
 
-async def _approve_in_the_past(submission_id: int, reviewer: User, when: datetime) -> None:
+async def approve_in_the_past(submission_id: int, reviewer: User, when: datetime) -> None:
     submission = await get_submission(submission_id)
     assert submission is not None
-    entries = await review(submission, reviewer, Decision("approve"), _NoEffects())
+    entries = await review(submission, reviewer, Decision("approve"), NoEffects())
     # Spread over the last two weeks, so the dashboard's chart has a history to show.
     handed_in = when - timedelta(hours=5)
     await Submission.filter(id=submission_id).update(created_at=handed_in, reviewed_at=when)
@@ -141,7 +141,7 @@ async def _approve_in_the_past(submission_id: int, reviewer: User, when: datetim
     await AuditEntry.filter(action="review", target=f"submission:{submission_id}").update(created_at=when)
 
 
-async def _store(person: User, photo: bytes, storage: Storage) -> Any:
+async def store_photo(person: User, photo: bytes, storage: Storage) -> Any:
     with tempfile.NamedTemporaryFile(suffix=".jpg") as file:
         file.write(photo)
         file.flush()
@@ -155,7 +155,7 @@ def _offset(at: tuple[float, float], metres: float) -> tuple[float, float]:
     return lat, lng + metres / (111_320 * math.cos(math.radians(lat)))
 
 
-def _photo(*, seed: int, taken: datetime) -> bytes:
+def village_photo(*, seed: int, taken: datetime) -> bytes:
     """A village scene in JPEG with the capture time a phone would write."""
     rng = random.Random(seed)
     sky = (rng.randint(110, 170), rng.randint(170, 210), rng.randint(220, 250))

@@ -26,8 +26,10 @@ ROOT = HERE.parent.parent
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1366, "height": 768}
-# The demo's tasks, in the order it makes them: the first task, the quiz, the village story.
-QUIZ_TASK, STORY_TASK = 2, 3
+# The demo's tasks, in the order it makes them: the first task, the quiz, the village story, online work;
+# the online task's approved post comes after the story's nine submissions.
+QUIZ_TASK, STORY_TASK, ONLINE_TASK = 2, 3, 4
+ONLINE_SUBMISSION = 10
 WENMING = [sys.executable, "-m", "server"]
 
 
@@ -130,6 +132,7 @@ async def main() -> None:
             await shoot(page, "campaign-new", f"{base}/console/campaigns/new")
             await shoot(page, "campaign", f"{base}/console/campaigns/1")
             await shoot(page, "task", f"{base}/console/tasks/{STORY_TASK}")
+            await shoot(page, "reach", f"{base}/console/submissions/{ONLINE_SUBMISSION}")
             await shoot(page, "review", f"{base}/console/review")
             first = page.locator("article.sub[data-pending]").nth(1)
             if await first.count():

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from models.audit import AuditEntry
 from models.orgs import org_names
+from models.reach import REPOST_NAMES
 from models.users import names_on_record
+from server.console.render import local_time
 
 ACTION_NAMES = {
     "publish": "发布活动",
@@ -30,6 +33,8 @@ ACTION_NAMES = {
     "question_import": "导入题库",
     "account_verify": "通过平台账号",
     "account_reject": "拒绝平台账号",
+    "reach_correct": "更正传播数据",
+    "repost": "记录官方转载",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -60,6 +65,13 @@ LABELS = {
     "fields": "修改的字段",
     "outcome": "结果",
     "source": "文件",
+    "views": "浏览量",
+    "likes": "点赞数",
+    "comments": "评论数",
+    "shares": "转发数",
+    "captured_at": "截图时间",
+    "level": "转载级别",
+    "url": "转载链接",
 }
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 
@@ -142,6 +154,14 @@ def _details(details: dict[str, Any], orgs: dict[int, str]) -> list[tuple[str, s
     return out
 
 
+def _local(text: str) -> str:
+    """An ISO time of the details as staff read times (Asia/Shanghai); kept as written when it is not one."""
+    try:
+        return local_time(datetime.fromisoformat(text))
+    except ValueError:
+        return text
+
+
 def _role(role: Any) -> str:
     return ROLE_NAMES.get(str(role), str(role))
 
@@ -149,6 +169,10 @@ def _role(role: Any) -> str:
 def _value(key: str, value: Any) -> str:
     if key == "decision":
         return DECISIONS.get(str(value), str(value))
+    if key == "level":
+        return REPOST_NAMES.get(str(value), str(value))
+    if key == "captured_at" and isinstance(value, str):
+        return _local(value)
     if key == "outcome":
         return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.task_schemas import CampaignCreate, CampaignUpdate, TaskCreate, TaskUpdate
+from handlers.task_schemas import CampaignCreate, CampaignUpdate, OnlineSettings, TaskCreate, TaskUpdate
 from models.campaigns import CAMPAIGN_KINDS, Campaign, Task
+from models.online_links import PLATFORM_NAMES
 from models.orgs import Org
+from models.reach import REPOST_LEVELS, REPOST_NAMES
 from server.console.forms import datetime_fields, validate
 from server.console.render import local_time
 from server.kernel.errors import InvalidRequest
@@ -48,12 +50,31 @@ TASK_LABELS = {
     "quiz_attempts_per_day": "每日可答次数",
     "quiz_pass_score": "及格分",
     "quiz_points": "答题积分",
+    "online_on": "线上任务",
+    "online_platforms": "平台",
+    "online_require_link": "必须提交作品链接",
+    "online_own_account": "须为本人已认证账号",
+    "online_tiers": "传播档位",
+    **{f"online_repost_{level}": f"转载奖励（{REPOST_NAMES[level]}）" for level in REPOST_LEVELS},
+    "online_share_points": "分享打开积分",
+    "online_share_daily_cap": "每日上限",
 }
 QUIZ_TYPE_NAMES = {"single": "单选题", "multi": "多选题", "judge": "判断题"}
 # The quiz's numbers as the form names them; empty ones take the API's defaults (答题题数 is required).
 _QUIZ_NUMBERS = ("count", "time_limit_s", "attempts_per_day", "pass_score", "points")
 _TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
 NEW_QUIZ = {"quiz_time_limit_s": "600", "quiz_attempts_per_day": "1", "quiz_pass_score": "60", "quiz_points": "0"}
+# A new online section as the API's defaults have it (links required, shares capped at 10 a day).
+_ONLINE_DEFAULTS = OnlineSettings(platforms=["douyin"])
+NEW_ONLINE = {
+    "online_require_link": "true",
+    **{f"online_repost_{level}": "0" for level in REPOST_LEVELS},
+    "online_share_points": str(_ONLINE_DEFAULTS.share_points),
+    "online_share_daily_cap": str(_ONLINE_DEFAULTS.share_daily_cap),
+}
+# One tier a line: views, then points ("10000=5", "1万=5", "10000：5", "10000 5").
+_TIER_LINE = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(?:[=＝:：,，]|\s)\s*(\d+)")
+TIERS_HINT = "每行一档：浏览量=积分，如“10000=5”或“1万=5”"
 CAMPAIGN_STATUS_NAMES = {"draft": "草稿", "published": "已发布", "closed": "已结束"}
 KIND_OPTIONS = [(kind, label(kind)) for kind in CAMPAIGN_KINDS]
 REQUIRED = "必填"
@@ -119,6 +140,7 @@ def task_body(values: dict[str, str], *, new: bool) -> TaskCreate | TaskUpdate:
         if "name" not in body["location"]:
             body["location"]["name"] = ""
     body["quiz"] = _quiz(values, errors)
+    body["online"] = _online(values, errors)
     try:
         return validate(TaskCreate if new else TaskUpdate, body, errors)
     except InvalidRequest as exc:
@@ -143,6 +165,50 @@ def _quiz(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | No
     return quiz
 
 
+def _online(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | None:
+    """The online fields as the API's ``online`` object; None when 线上任务 is not ticked."""
+    if values.get("online_on") != "true":
+        return None
+    online: dict[str, Any] = {
+        "platforms": [p for p in PLATFORM_NAMES if values.get(f"online_platform_{p}") == "true"],
+        "require_link": values.get("online_require_link") == "true",
+        "own_account": values.get("online_own_account") == "true",
+        "reach_tiers": _tiers(values.get("online_tiers", ""), errors),
+        "repost_bonus": {level: values.get(f"online_repost_{level}") or "0" for level in REPOST_LEVELS},
+    }
+    if not online["platforms"]:
+        errors["online_platforms"] = "请至少选择一个平台"
+        online["platforms"] = ["douyin"]  # reported above; keeps the rest of the check going
+    for name in ("share_points", "share_daily_cap"):
+        if values.get(f"online_{name}"):
+            online[name] = values[f"online_{name}"]
+    return online
+
+
+def _tiers(text: str, errors: dict[str, str]) -> list[dict[str, int]]:
+    """传播档位 as typed, one ``views=points`` a line, in rising order of views (the API wants them so)."""
+    tiers = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        found = _TIER_LINE.fullmatch(line)
+        if found is None:
+            errors["online_tiers"] = f"第 {number} 行“{line[:20]}”看不懂。{TIERS_HINT}"
+            return []
+        views = float(found.group(1)) * (10_000 if found.group(2) else 1)
+        if views != int(views):
+            errors["online_tiers"] = f"第 {number} 行：浏览量须为整数"
+            return []
+        tiers.append({"views": int(views), "points": int(found.group(3))})
+    return sorted(tiers, key=lambda tier: tier["views"])
+
+
+def tiers_text(tiers: list[dict[str, int]]) -> str:
+    """Stored tiers as the form shows them (``10000=5`` a line)."""
+    return "\n".join(f"{tier['views']}={tier['points']}" for tier in tiers)
+
+
 def form_fields(exc: InvalidRequest) -> InvalidRequest:
     """The API's nested names as the form's fields (of a validation or of the operation itself);
     a missing part of the place said plainly."""
@@ -153,10 +219,23 @@ def form_fields(exc: InvalidRequest) -> InvalidRequest:
             # quiz.count → quiz_count; quiz.tags.0 → quiz_tags; the quiz as a whole → 答题题数
             parts = name.split(".")
             name = f"quiz_{parts[1]}" if len(parts) > 1 else "quiz_count"
+        elif name == "online" or name.startswith("online."):
+            name = _online_field(name.split("."))
         if name in _LOCATION_PARTS and reason == REQUIRED:
             reason = "设置签到地点时，纬度、经度和签到范围都要填写"
         fields[name] = reason
     return InvalidRequest.fields(fields, exc.message)
+
+
+def _online_field(parts: list[str]) -> str:
+    """online.reach_tiers.0.views → online_tiers; online.repost_bonus.city → online_repost_city."""
+    if len(parts) < 2 or parts[1] == "platforms":
+        return "online_platforms"
+    if parts[1] == "reach_tiers":
+        return "online_tiers"
+    if parts[1] == "repost_bonus":
+        return f"online_repost_{parts[2]}" if len(parts) > 2 else "online_repost_county"
+    return f"online_{parts[1]}"
 
 
 def task_values(task: Task) -> dict[str, str]:
@@ -175,6 +254,7 @@ def task_values(task: Task) -> dict[str, str]:
         "radius_m": "" if task.radius_m is None else str(task.radius_m),
         "checkin_required": "true" if task.checkin_required else "",
         **quiz_values(task.quiz),
+        **online_values(task.online),
     }
 
 
@@ -186,6 +266,25 @@ def quiz_values(quiz: dict[str, Any] | None) -> dict[str, str]:
     values["quiz_on"] = "true"
     values["quiz_tags"] = "、".join(quiz.get("tags") or [])
     values.update({f"quiz_type_{t}": "true" for t in quiz.get("types") or []})
+    return values
+
+
+def online_values(online: dict[str, Any] | None) -> dict[str, str]:
+    """A stored online setting as the task form shows it (a new one's defaults when there is none)."""
+    if not online:
+        return dict(NEW_ONLINE)
+    settings = OnlineSettings(**online)
+    values = {f"online_platform_{p}": "true" for p in settings.platforms}
+    values.update(
+        online_on="true",
+        online_require_link="true" if settings.require_link else "",
+        online_own_account="true" if settings.own_account else "",
+        online_tiers=tiers_text([tier.model_dump() for tier in settings.reach_tiers]),
+        online_share_points=str(settings.share_points),
+        online_share_daily_cap=str(settings.share_daily_cap),
+    )
+    bonus = settings.repost_bonus.model_dump()
+    values.update({f"online_repost_{level}": str(bonus[level]) for level in REPOST_LEVELS})
     return values
 
 

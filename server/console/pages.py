@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from server.console import accounts, audit, campaigns, dashboard, orgs, people, questions, reports, review, tasks
+from server.console import (
+    accounts,
+    audit,
+    campaigns,
+    dashboard,
+    orgs,
+    people,
+    questions,
+    reports,
+    review,
+    submissions,
+    tasks,
+)
 
 BLUEPRINTS = (
     dashboard.bp,
     campaigns.bp,
     tasks.bp,
     review.bp,
+    submissions.bp,
     questions.bp,
     people.bp,
     accounts.bp,

@@ -30,8 +30,8 @@ NAV = (
     ("报表", "/console/reports"),
     ("审计", "/console/audit"),
 )
-# Pages that belong to a section without sharing its path (a task is part of 活动).
-SECTIONS = {"/console/tasks": "/console/campaigns"}
+# Pages that belong to a section without sharing its path (a task is part of 活动, a submission of 审核).
+SECTIONS = {"/console/tasks": "/console/campaigns", "/console/submissions": "/console/review"}
 
 
 def current_section(path: str) -> str:

@@ -16,14 +16,28 @@ from media.reports import table_xlsx
 from models.campaigns import Campaign, Enrollment, Task
 from models.console import ConsoleSession
 from models.enrollment import CHECKIN_PAGE, all_enrollments, enrollments_page, scene_for
+from models.online_links import PLATFORM_NAMES
 from models.quiz_attempts import quiz_stats
+from models.reach import REPOST_LEVELS, REPOST_NAMES
+from models.sharing import ShareLink, ShareOpen
+from models.submissions import Submission
 from models.tasks import cancel_task, create_task, update_task
 from models.users import User
-from server.console.campaign_forms import NEW_QUIZ, QUIZ_TYPE_NAMES, TASK_LABELS, form_fields, task_body, task_values
+from server.console.campaign_forms import (
+    NEW_ONLINE,
+    NEW_QUIZ,
+    QUIZ_TYPE_NAMES,
+    TASK_LABELS,
+    TIERS_HINT,
+    form_fields,
+    task_body,
+    task_values,
+)
 from server.console.campaigns import FORM_MESSAGE, done_message
 from server.console.forms import field_errors, form_values
 from server.console.guard import console_page
 from server.console.render import local_time, page
+from server.console.review import STATUS_NAMES
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
@@ -33,10 +47,13 @@ from server.web.services import services_of
 
 bp = Blueprint("console_tasks", url_prefix="/console")
 ENROLLMENTS_PAGE_SIZE = 50
+ONLINE_WORKS = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ROSTER_HEADERS = ("姓名", "组织", "手机号", "报名时间", "状态", "签到时间", "签到方式")
 CHECKIN_METHODS = {"gps": "定位签到", "scene": "扫码签到"}
-NEW_TASK = {"points": "0", "service_hours": "0", "radius_m": "", **NEW_QUIZ}
+NEW_TASK = {"points": "0", "service_hours": "0", "radius_m": "", **NEW_QUIZ, **NEW_ONLINE}
+# What the online section shows and offers, in the words of the form.
+ONLINE_NAMES = {"platforms": PLATFORM_NAMES, "repost_levels": {level: REPOST_NAMES[level] for level in REPOST_LEVELS}}
 # Characters a file name may not carry on Windows (and control characters).
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
@@ -60,6 +77,8 @@ async def _form(request: Request, campaign: Campaign, values: dict[str, str], **
         errors=extra.pop("errors", {}),
         labels=TASK_LABELS,
         quiz_types=QUIZ_TYPE_NAMES,
+        online_names=ONLINE_NAMES,
+        tiers_hint=TIERS_HINT,
         **extra,
     )
 
@@ -125,10 +144,27 @@ async def task_page(request: Request, task_id: int, user: User, session: Console
         methods=CHECKIN_METHODS,
         quiz_stats=await quiz_stats(task) if task.quiz else None,
         quiz_types=QUIZ_TYPE_NAMES,
+        online_names=ONLINE_NAMES,
+        share_stats=await share_stats(task.id) if task.online else None,
+        works=await online_works(task.id) if task.online else [],
+        submission_statuses=STATUS_NAMES,
         done=done_message(request),
         next_url=f"{here}?cursor={next_cursor}" if next_cursor else None,
         first_url=here if query.cursor else None,
     )
+
+
+async def online_works(task_id: int) -> list[Submission]:
+    """The task's latest submissions with their reach, each a way to its reach page (one query)."""
+    rows = Submission.filter(task_id=task_id).select_related("user__org").order_by("-id").limit(ONLINE_WORKS)
+    return await rows
+
+
+async def share_stats(task_id: int) -> dict[str, int]:
+    """分享人数 (one link a person) and 打开人次 of a task (an open counts once per opener and link)."""
+    links = await ShareLink.filter(task_id=task_id).count()
+    opens = await ShareOpen.filter(task_id=task_id).count()
+    return {"links": links, "opens": opens}
 
 
 @bp.post("/tasks/<task_id:int>/cancel")
