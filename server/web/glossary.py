@@ -307,6 +307,10 @@ MODELS: dict[str, str] = {
     "QuestionImportResult": "题库导入结果",
     "QuizSettings": "任务的答题设置（网络普法）：题数、抽题范围、限时、每日次数、及格分与积分",
     "QuizRead": "任务的答题设置（不含任何题目）",
+    "OnlineSettings": "线上传播任务的设置：作品须发在哪些平台、是否须附链接与本人账号、传播与转载奖励、分享打开积分",
+    "OnlineRead": "线上传播任务的设置",
+    "ReachTier": "传播档位：浏览量达到 views 时一次性奖励 points 积分",
+    "RepostBonus": "被官方媒体转载的奖励积分，按转载级别各计一次",
     "QuestionShown": "本次答题的一道题：只有题干与按本次顺序排列的选项",
     "QuizAttemptStarted": "开始答题的结果：抽到的题目与截止时间",
     "AnswerIn": "作答一题",
@@ -665,6 +669,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群；null 表示所有志愿者与达人",),
         "quiz": ("答题设置（网络普法）；null 表示不设答题",),
+        "online": ("线上传播任务的设置；null 表示不是线上任务。线上任务无需地点与签到（不能同时要求签到）",),
     },
     "TaskUpdate": {
         "title": ("任务名称，1–100 字", "拍摄村容村貌并发布短视频"),
@@ -680,6 +685,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群",),
         "quiz": ("答题设置，整体替换；null 取消答题",),
+        "online": ("线上传播任务的设置，整体替换；null 改为非线上任务",),
     },
     "EnrollmentRead": {
         "id": ("报名 id", ID),
@@ -718,6 +724,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "enrolled_count": ("已报名人数", 12),
         "my_enrollment": ("我的报名；未报名为 null",),
         "quiz": ("答题设置（不含题目）；没有答题为 null",),
+        "online": ("线上传播任务的设置；不是线上任务为 null",),
         "distance_m": ("与 near 参数所给位置的距离（米）；未传 near 或任务无地点时为 null", 850),
     },
     "TaskList": {"items": ("本页任务；传 near 时按距离由近到远",)},
@@ -970,6 +977,37 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "QuestionImportResult": {
         "created": ("新建的题目数", 30),
         "errors": ("出错的行；有错的行不导入（题干重复的也不合并），其余照常导入",),
+    },
+    "ReachTier": {
+        "views": ("浏览量门槛（≥ 1）", 10000),
+        "points": ("达到门槛时奖励的积分（每个档位每条提交只奖励一次）", 5),
+    },
+    "RepostBonus": {
+        "county": ("被县级官方媒体转载的奖励积分；默认 0", 1),
+        "city": ("被市级官方媒体转载的奖励积分；默认 0", 2),
+        "province": ("被省级官方媒体转载的奖励积分；默认 0", 3),
+        "national": ("被国家级官方媒体转载的奖励积分；默认 0", 5),
+    },
+    "OnlineSettings": {
+        "platforms": ("作品须发布的平台（1–8 个，不重复）：" + _choices("platform"), ["douyin", "weibo"]),
+        "require_link": ("提交时是否必须附作品链接；默认 true", True),
+        "own_account": (None, False),
+        "reach_tiers": ("传播档位，按浏览量从低到高排列且不重复，最多 10 档；可为空",),
+        "repost_bonus": ("被官方媒体转载的奖励；不填为全 0",),
+        "share_points": (None, 0),
+        "share_daily_cap": (None, 10),
+    },
+    "OnlineRead": {
+        "platforms": ("作品须发布的平台", ["douyin", "weibo"]),
+        "require_link": ("提交时是否必须附作品链接", True),
+        "own_account": ("链接显示发布账号时，是否须为提交人已认证的该平台账号", False),
+        "reach_tiers": (
+            "传播档位（浏览量 views 达到时奖励 points 积分），按浏览量从低到高",
+            [{"views": 10000, "points": 5}],
+        ),
+        "repost_bonus": ("被官方媒体转载的奖励积分，按级别", {"county": 1, "city": 2, "province": 3, "national": 5}),
+        "share_points": ("每有一人打开分享卡片，分享人获得的积分", 0),
+        "share_daily_cap": ("每人每天因分享打开获得积分的次数上限", 10),
     },
     "QuizSettings": {
         "count": ("每次答题抽取的题数，1–100；题库中符合条件的有效题目须不少于此数", 10),
