@@ -82,8 +82,8 @@ class Submission(Model):
     likes = fields.BigIntField(null=True)
     comments = fields.BigIntField(null=True)
     shares = fields.BigIntField(null=True)
-    # Earlier submissions of others that handed in one of these links, and the platforms of links
-    # whose account the person has not had verified (models.submission_links).
+    # Earlier (rejected or withdrawn) submissions that handed in one of these links, and the platforms
+    # of links whose account the person has not had verified (models.submission_links).
     link_used = fields.JSONField(default=list)
     account_unverified = fields.JSONField(default=list)
     reviewed_at = fields.DatetimeField(null=True)
@@ -160,7 +160,7 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
     text_check = await check_text(evidence.text) if evidence.text.strip() else "pass"
     risk = await _risk(task, user, media, evidence)
     if checked is not None:
-        risk.update(link_used=await used_before(checked.keys, user), account_unverified=checked.account_unverified)
+        risk.update(link_used=await used_before(checked.keys), account_unverified=checked.account_unverified)
     try:
         async with in_transaction():
             submission = await Submission.create(

@@ -847,7 +847,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "lat": ("提交时的纬度；与 lng 同时传或都不传", 26.7912),
         "lng": ("提交时的经度", 112.1105),
         "links": (
-            "相关链接（如发布的文章、视频），http:// 或 https:// 开头，最多 10 个",
+            "相关链接（如发布的文章、视频），http:// 或 https:// 开头，每个最多 2048 字符，最多 10 个；"
+            "线上传播任务须是任务要求平台上的作品链接",
             ["https://mp.weixin.qq.com/s/AbCdEf123"],
         ),
     },
@@ -862,6 +863,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "outside_area": (None, False),
         "outside_window": (None, False),
         "content": ("内容安全检测的综合结果", "pass"),
+        "link_used": (None, ["1017"]),
+        "account_unverified": (None, ["weibo"]),
     },
     "SubmissionRead": {
         "id": ("提交 id", ID),
@@ -1200,7 +1203,13 @@ OPERATIONS: dict[str, str] = {
     "media.serve_file": (
         "按签名地址取图片文件，无需 Authorization（供小程序 `<image>` 与微信内容检测使用）；地址会过期。"
     ),
-    "submissions.post_submission": "提交任务材料：照片（先用 POST /media 上传）、文字、可选的位置与链接。",
+    "submissions.post_submission": (
+        "提交任务材料：照片（先用 POST /media 上传）、文字、可选的位置与链接。"
+        "线上传播任务的链接会规范化（去掉分享与跟踪参数，统一为平台的标准地址）后保存，须属于任务要求的平台"
+        "（否则 400 link_platform_mismatch）；任务要求本人账号且链接显示发布账号时，须是本人已认证的账号"
+        "（否则 400 link_account_mismatch）；同一作品只能被提交一次，无论谁提交，已被提交时 409 link_claimed"
+        "（是本人提交的则 details.submission_id 给出那条提交）。被驳回或已撤回的提交不再占用其链接。"
+    ),
     "submissions.list_submissions": (
         "提交列表，新的在前：`mine=1` 只看自己的（志愿者总是如此）；工作人员看管辖范围内任务的提交。"
     ),
