@@ -61,6 +61,15 @@ async def verified_account(api, token: str, staff: str, platform: str, handle: s
     assert decided.status == 200, decided.body
 
 
+async def two_enrolled(api, staff: str, tree, person: tuple[str, int]) -> tuple[dict, str, str]:
+    """An online task and two people enrolled in it: ``person`` and another."""
+    task = await online_task(api, staff, tree)
+    other, _ = await api.person("influencer", tree.east_village.id)
+    await enroll(api, person[0], task)
+    await enroll(api, other, task)
+    return task, person[0], other
+
+
 def tier(views: int) -> dict[str, int]:
     return {"views": views, "points": 1}
 
@@ -259,11 +268,7 @@ async def test_one_item_handed_in_twice_is_409_naming_only_ones_own(api, staff, 
 async def test_a_rejected_submission_lets_go_of_its_links_and_the_reviewer_sees_them_used(
     api, staff, tree, person
 ) -> None:
-    task = await online_task(api, staff, tree)
-    token, _ = person
-    other, _ = await api.person("influencer", tree.east_village.id)
-    await enroll(api, token, task)
-    await enroll(api, other, task)
+    task, token, other = await two_enrolled(api, staff, tree, person)
     first = await hand_in(api, token, task, [WEIBO_MOBILE])
     await reject(api, staff, first.body["id"])
 
@@ -294,11 +299,7 @@ async def test_a_fresh_link_shows_no_flags(api, staff, tree, person) -> None:
 
 
 async def test_erasing_the_account_withdraws_the_submission_and_frees_its_links(api, staff, tree, person) -> None:
-    task = await online_task(api, staff, tree)
-    token, _ = person
-    other, _ = await api.person("influencer", tree.east_village.id)
-    await enroll(api, token, task)
-    await enroll(api, other, task)
+    task, token, other = await two_enrolled(api, staff, tree, person)
     sid = (await hand_in(api, token, task, [WEIBO_DESKTOP])).body["id"]
 
     assert (await api.call("DELETE", "/api/v1/me", token=token)).status == 204
@@ -375,3 +376,17 @@ async def test_a_link_not_showing_an_account_flags_an_unverified_platform(api, s
 
     assert reply.status == 201, reply.body
     assert seen.body["risk"]["account_unverified"] == ["weibo"]
+
+
+async def test_rejecting_an_approved_submission_lets_go_of_its_links(api, staff, tree, person) -> None:
+    task, token, other = await two_enrolled(api, staff, tree, person)
+    sid = (await hand_in(api, token, task, [DOUYIN_VIDEO])).body["id"]
+    approve = await api.call("POST", f"{SUBMISSIONS}/{sid}/review", token=staff, json={"decision": "approve"})
+    held = await hand_in(api, other, task, [DOUYIN_SHARE])
+
+    await reject(api, staff, sid)
+    freed = await hand_in(api, other, task, [DOUYIN_SHARE])
+
+    assert approve.status == 200, approve.body
+    assert (held.status, held.error_code) == (409, "link_claimed")
+    assert freed.status == 201, freed.body
