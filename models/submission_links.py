@@ -24,7 +24,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from models.accounts import PlatformAccount
+from models.accounts import PlatformAccount, account_ref
 from models.online_links import PLATFORM_NAMES, Link, LinkError, link_key, normalise
 from models.users import User
 from server.kernel.errors import ApiError, Conflict, InvalidRequest
@@ -114,8 +114,7 @@ async def _check_accounts(online: dict[str, Any], user: User, links: list[Link])
     for i, link in enumerate(links):
         mine = [a for a in accounts if a.platform == link.platform]
         if link.account is not None:
-            wanted = link.account.casefold()
-            if not any(wanted in ((a.account_ref or "").casefold(), a.handle.casefold()) for a in mine):
+            if not any(_shows(link.account, a) for a in mine):
                 name = PLATFORM_NAMES.get(link.platform or "", "")
                 raise LinkAccountMismatch(
                     f"第 {i + 1} 个链接的发布账号不是您已认证的{name}账号，请先在“我的账号”中绑定并等待认证",
@@ -124,6 +123,17 @@ async def _check_accounts(online: dict[str, Any], user: User, links: list[Link])
         elif not mine and link.platform is not None and link.platform not in unverified:
             unverified.append(link.platform)
     return unverified
+
+
+def _shows(shown: str, account: PlatformAccount) -> bool:
+    """Whether a link showing account ``shown`` shows ``account``: its id read from its profile URL, or
+    its handle (some put their uid there).
+
+    The id is read again when the account was claimed before ``account_ref`` was stored. Ids keep
+    their case (a Douyin sec_uid, a WeChat __biz are case-sensitive); handles do not.
+    """
+    ref = account.account_ref or account_ref(account.platform, account.profile_url)
+    return shown == ref or shown.casefold() == account.handle.strip().casefold()
 
 
 async def claimed_by(keys: list[str]) -> SubmissionLink | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from models.accounts import PlatformAccount
 from models.submission_links import SubmissionLink
 from models.submissions import Submission
 from tests.factories import CAMPAIGNS, TASKS, make_campaign, published_task, task_body
@@ -390,3 +391,33 @@ async def test_rejecting_an_approved_submission_lets_go_of_its_links(api, staff,
     assert approve.status == 200, approve.body
     assert (held.status, held.error_code) == (409, "link_claimed")
     assert freed.status == 201, freed.body
+
+
+async def test_an_account_claimed_before_its_id_was_stored_is_read_from_its_profile_url(
+    api, staff, tree, person
+) -> None:
+    task = await online_task(api, staff, tree, own_account=True)
+    token, uid = person
+    await verified_account(api, token, staff, "weibo", "县融媒", f"https://weibo.com/u/{WEIBO_UID}")
+    await PlatformAccount.filter(user_id=uid).update(account_ref=None)  # as claimed before migration 0015
+    await enroll(api, token, task)
+
+    reply = await hand_in(api, token, task, [WEIBO_DESKTOP])
+
+    assert reply.status == 201, reply.body
+
+
+async def test_an_account_id_keeps_its_case(api, staff, tree, person) -> None:
+    task = await online_task(api, staff, tree, platforms=["wechat_mp"], own_account=True)
+    token, _ = person
+    profile = "https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz=MzA3NjE5NjQ2MA=="
+    await verified_account(api, token, staff, "wechat_mp", "县融媒体中心", profile)
+    await enroll(api, token, task)
+    article = "https://mp.weixin.qq.com/s?__biz={}&mid=2650000001&idx=1&sn=0a1b2c&chksm=8f2e&scene=21#wechat_redirect"
+
+    other_case = await hand_in(api, token, task, [article.format("MZA3NjE5NjQ2MA==")])
+    same = await hand_in(api, token, task, [article.format("MzA3NjE5NjQ2MA==")])
+
+    assert (other_case.status, other_case.error_code) == (400, "link_account_mismatch"), other_case.body
+    assert same.status == 201, same.body
+    assert same.body["links"] == ["https://mp.weixin.qq.com/s?__biz=MzA3NjE5NjQ2MA==&mid=2650000001&idx=1&sn=0a1b2c"]
