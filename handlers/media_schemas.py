@@ -5,17 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from handlers.schemas import Id, PageQuery, Strict, UserBrief
 from media.storage import Storage
 from models.media import Media
+from models.online_links import MAX_LENGTH as MAX_LINK_LENGTH
 from models.submissions import Submission
 from server.web.endpoint import FieldError
 
 MAX_TEXT = 2000
 MAX_LINKS = 10
-Link = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+def _web_link(value: str) -> str:
+    if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise ValueError("链接须以 http:// 或 https:// 开头，且不能含空格")
+    return value
+
+
+# Checked one by one so a refusal names the link (links.2). Long enough for a share link with its
+# tracking parameters, which an online task's links drop (models.online_links).
+Link = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LINK_LENGTH), AfterValidator(_web_link)
+]
 
 
 class MediaRead(BaseModel):
@@ -76,14 +89,6 @@ class SubmissionIn(Strict):
             raise ValueError("照片不能重复")
         return value
 
-    @field_validator("links")
-    @classmethod
-    def _web(cls, value: list[str]) -> list[str]:
-        for link in value:
-            if not link.lower().startswith(("http://", "https://")) or any(c.isspace() for c in link):
-                raise ValueError("链接须以 http:// 或 https:// 开头")
-        return value
-
     @model_validator(mode="after")
     def _both_or_neither(self) -> SubmissionIn:
         if (self.lat is None) != (self.lng is None):
@@ -103,6 +108,10 @@ class RiskRead(BaseModel):
     outside_area: bool = Field(description="照片或提交位置在任务范围外")
     outside_window: bool = Field(description="照片拍摄时间在任务时间外")
     content: Literal["pass", "review", "risky", "unchecked"]
+    link_used: list[str] = Field(description="曾提交过同一作品链接的其他提交（已驳回或已撤回的，含本人的）")
+    account_unverified: list[str] = Field(
+        description="链接看不出发布账号、提交人在该平台又没有已认证账号的平台（仅要求本人账号的线上任务）"
+    )
 
 
 class SubmissionRead(BaseModel):
@@ -135,6 +144,8 @@ class SubmissionRead(BaseModel):
                 outside_area=s.outside_area,
                 outside_window=s.outside_window,
                 content=s.content_verdict(media),
+                link_used=s.link_used,
+                account_unverified=s.account_unverified,
             )
         render = EvidenceMedia.of if staff else MediaRead.of
         return cls(

@@ -10,6 +10,7 @@ from sanic.response import HTTPResponse
 from handlers.media_schemas import SubmissionIn, SubmissionList, SubmissionQuery, SubmissionRead
 from models.enrollment import NotEnrolled
 from models.media import Media, MediaNotYours, record_check
+from models.submission_links import LinkAccountMismatch, LinkClaimed, LinkPlatformMismatch
 from models.submissions import (
     AlreadySubmitted,
     CheckinRequired,
@@ -51,6 +52,9 @@ TEXT_SCENE = 3
         TaskClosed,
         CheckinRequired,
         AlreadySubmitted,
+        LinkPlatformMismatch,
+        LinkAccountMismatch,
+        LinkClaimed,
     ),
     tag="submissions",
 )

@@ -22,7 +22,7 @@ from models.media import ERASED_KEY_PREFIX, Media
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
 from models.review import AWAITING
-from models.submission_links import free_links
+from models.submission_links import forget_links, free_links
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
 from server.kernel.clock import LOCAL_TZ, now_utc
@@ -52,6 +52,7 @@ async def erase_user(user: User) -> list[str]:
                 await Media.filter(id=media_id).update(key=f"{ERASED_KEY_PREFIX}{media_id}")
         await Media.filter(id__in=[media_id for media_id, _ in photos]).update(lat=None, lng=None, taken_at=None)
         await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
+        await forget_links(user.id)
         await _let_go_of_live_work(user)
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await cancel_pending_request(user.id)

@@ -11,7 +11,7 @@ on the platform, the reviewer sees the flag ``account_unverified``.
 One item, one submission, across everyone: ``live_key`` (the item's key while its submission is
 alive) is unique, so of any number of concurrent hand-ins of one item exactly one commits and the
 others answer 409 ``link_claimed``. A rejected or withdrawn submission lets go of its links
-(``free_links``); the key stays in ``link_key``, so the next hand-in of that item, by someone else,
+(``free_links``); the key stays in ``link_key``, so the next hand-in of that item, by anyone,
 shows the reviewer ``link_used``.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from models.accounts import PlatformAccount
+from models.accounts import PlatformAccount, account_ref
 from models.online_links import PLATFORM_NAMES, Link, LinkError, link_key, normalise
 from models.users import User
 from server.kernel.errors import ApiError, Conflict, InvalidRequest
@@ -114,8 +114,7 @@ async def _check_accounts(online: dict[str, Any], user: User, links: list[Link])
     for i, link in enumerate(links):
         mine = [a for a in accounts if a.platform == link.platform]
         if link.account is not None:
-            wanted = link.account.casefold()
-            if not any(wanted in ((a.account_ref or "").casefold(), a.handle.casefold()) for a in mine):
+            if not any(_shows(link.account, a) for a in mine):
                 name = PLATFORM_NAMES.get(link.platform or "", "")
                 raise LinkAccountMismatch(
                     f"第 {i + 1} 个链接的发布账号不是您已认证的{name}账号，请先在“我的账号”中绑定并等待认证",
@@ -124,6 +123,17 @@ async def _check_accounts(online: dict[str, Any], user: User, links: list[Link])
         elif not mine and link.platform is not None and link.platform not in unverified:
             unverified.append(link.platform)
     return unverified
+
+
+def _shows(shown: str, account: PlatformAccount) -> bool:
+    """Whether a link showing account ``shown`` shows ``account``: its id read from its profile URL, or
+    its handle (some put their uid there).
+
+    The id is read again when the account was claimed before ``account_ref`` was stored. Ids keep
+    their case (a Douyin sec_uid, a WeChat __biz are case-sensitive); handles do not.
+    """
+    ref = account.account_ref or account_ref(account.platform, account.profile_url)
+    return shown == ref or shown.casefold() == account.handle.strip().casefold()
 
 
 async def claimed_by(keys: list[str]) -> SubmissionLink | None:
@@ -140,13 +150,15 @@ def link_claimed(row: SubmissionLink, user: User) -> LinkClaimed:
     return LinkClaimed("该作品链接已被他人提交过，同一作品只能提交一次")
 
 
-async def used_before(keys: list[str], user: User) -> list[str]:
-    """Earlier submissions (by others) that handed in one of ``keys``, live or let go."""
+async def used_before(keys: list[str]) -> list[str]:
+    """Earlier submissions that handed in one of ``keys`` and let go of it (rejected or withdrawn).
+
+    Anyone's, the person's own included: a reviewer of a hand-in after a rejection reads why the
+    link was refused before. A live holder never shows here: it makes the hand-in a 409.
+    """
     if not keys:
         return []
-    rows = (
-        await SubmissionLink.filter(link_key__in=keys).exclude(user_id=user.id).values_list("submission_id", flat=True)
-    )
+    rows = await SubmissionLink.filter(link_key__in=keys).values_list("submission_id", flat=True)
     return [str(i) for i in sorted(set(rows))]
 
 
@@ -170,3 +182,12 @@ async def free_links(submission_ids: list[int]) -> None:
     """Let go of the links of rejected or withdrawn submissions (inside the caller's transaction)."""
     if submission_ids:
         await SubmissionLink.filter(submission_id__in=submission_ids).update(live_key=None)
+
+
+async def forget_links(user_id: int) -> None:
+    """Erase a person's links as their submissions' text and links are erased (models.privacy).
+
+    The keys stay, as a photo's hashes do: approved work keeps its item, and a later hand-in of
+    an item they let go of still shows the reviewer ``link_used``.
+    """
+    await SubmissionLink.filter(user_id=user_id).update(url="")

@@ -20,6 +20,7 @@ from models.campaigns import Enrollment, Task
 from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
 from models.idempotency import resuming, work_committed
 from models.media import Media, owned_media, phash_bands, worst
+from models.online_links import PLATFORM_NAMES
 from models.submission_links import check_links, claimed_by, link_claimed, link_rows, used_before
 from models.tasks import TaskClosed
 from models.users import User
@@ -82,8 +83,8 @@ class Submission(Model):
     likes = fields.BigIntField(null=True)
     comments = fields.BigIntField(null=True)
     shares = fields.BigIntField(null=True)
-    # Earlier submissions of others that handed in one of these links, and the platforms of links
-    # whose account the person has not had verified (models.submission_links).
+    # Earlier (rejected or withdrawn) submissions that handed in one of these links, and the platforms
+    # of links whose account the person has not had verified (models.submission_links).
     link_used = fields.JSONField(default=list)
     account_unverified = fields.JSONField(default=list)
     reviewed_at = fields.DatetimeField(null=True)
@@ -160,7 +161,7 @@ async def submit(task: Task, user: User, evidence: Evidence, check_text: TextChe
     text_check = await check_text(evidence.text) if evidence.text.strip() else "pass"
     risk = await _risk(task, user, media, evidence)
     if checked is not None:
-        risk.update(link_used=await used_before(checked.keys, user), account_unverified=checked.account_unverified)
+        risk.update(link_used=await used_before(checked.keys), account_unverified=checked.account_unverified)
     try:
         async with in_transaction():
             submission = await Submission.create(
@@ -344,7 +345,7 @@ async def get_submission(submission_id: int) -> Submission | None:
 
 @dataclass(frozen=True)
 class DuplicateSource:
-    """An earlier submission holding the same or a near-identical photo."""
+    """An earlier submission holding the same or a near-identical photo, or one of the same links."""
 
     id: int
     visible: bool  # inside the reviewer's subtree: its person and task may be shown
@@ -392,6 +393,8 @@ class RiskDetails:
     window: list[WindowMiss]
     content: str  # pass|unchecked|review|risky over the text and the photos
     content_parts: list[str]  # what the content check found doubtful: "文字", "第 1 张照片"
+    link_used: list[DuplicateSource]  # earlier hand-ins of the same links
+    unverified: list[str]  # Chinese names of the platforms of links whose account is not verified
 
     @property
     def content_text(self) -> str:
@@ -416,10 +419,10 @@ def _span(delta: timedelta) -> str:
 async def risk_details(submissions: list[Submission], scope_path: str | None) -> dict[int, RiskDetails]:
     """Why each submission carries its risk flags, for a reviewer of ``scope_path`` (None: everywhere).
 
-    ``submissions`` come from ``with_relations``; the earlier submissions they duplicate are read in
-    one query for all of them. A duplicate outside the reviewer's subtree is named by id only.
+    ``submissions`` come from ``with_relations``; the earlier submissions they duplicate (a photo or a
+    link) are read in one query for all of them. One outside the reviewer's subtree is named by id only.
     """
-    wanted = {int(i) for s in submissions for i in s.duplicate_of}
+    wanted = {int(i) for s in submissions for i in (*s.duplicate_of, *s.link_used)}
     sources: dict[int, DuplicateSource] = {}
     if wanted:
         rows = await Submission.filter(id__in=wanted).select_related("user", "task__campaign__org")
@@ -447,6 +450,8 @@ def _details(s: Submission, sources: dict[int, DuplicateSource]) -> RiskDetails:
         window=_window_misses(s.task, media) if s.outside_window else [],
         content=s.content_verdict(media),
         content_parts=content_parts,
+        link_used=[sources[int(i)] for i in s.link_used if int(i) in sources],
+        unverified=[PLATFORM_NAMES.get(p, p) for p in s.account_unverified],
     )
 
 

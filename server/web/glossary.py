@@ -307,10 +307,10 @@ MODELS: dict[str, str] = {
     "QuestionImportResult": "题库导入结果",
     "QuizSettings": "任务的答题设置（网络普法）：题数、抽题范围、限时、每日次数、及格分与积分",
     "QuizRead": "任务的答题设置（不含任何题目）",
-    "OnlineSettings": "线上传播任务的设置：平台、作品链接要求、传播档位积分、转载奖励与分享积分",
+    "OnlineSettings": "线上传播任务的设置：作品须发在哪些平台、是否须附链接与本人账号、传播与转载奖励、分享打开积分",
     "OnlineRead": "线上传播任务的设置",
-    "ReachTier": "一个传播档位：浏览量达到此数可得的积分",
-    "RepostBonus": "作品被各级官方平台转载可得的积分",
+    "ReachTier": "传播档位：浏览量达到 views 时一次性奖励 points 积分",
+    "RepostBonus": "被官方媒体转载的奖励积分，按转载级别各计一次",
     "QuestionShown": "本次答题的一道题：只有题干与按本次顺序排列的选项",
     "QuizAttemptStarted": "开始答题的结果：抽到的题目与截止时间",
     "AnswerIn": "作答一题",
@@ -669,7 +669,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群；null 表示所有志愿者与达人",),
         "quiz": ("答题设置（网络普法）；null 表示不设答题",),
-        "online": ("线上传播任务的设置；null 表示不是线上任务（线上任务无需地点与签到）",),
+        "online": ("线上传播任务的设置；null 表示不是线上任务。线上任务无需地点与签到（不能同时要求签到）",),
     },
     "TaskUpdate": {
         "title": ("任务名称，1–100 字", "拍摄村容村貌并发布短视频"),
@@ -685,7 +685,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checkin_required": ("提交材料前是否须现场签到", False),
         "audience": ("面向的人群",),
         "quiz": ("答题设置，整体替换；null 取消答题",),
-        "online": ("线上传播设置，整体替换；null 改为非线上任务",),
+        "online": ("线上传播任务的设置，整体替换；null 改为非线上任务",),
     },
     "EnrollmentRead": {
         "id": ("报名 id", ID),
@@ -847,7 +847,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "lat": ("提交时的纬度；与 lng 同时传或都不传", 26.7912),
         "lng": ("提交时的经度", 112.1105),
         "links": (
-            "相关链接（如发布的文章、视频），http:// 或 https:// 开头，最多 10 个",
+            "相关链接（如发布的文章、视频），http:// 或 https:// 开头，每个最多 2048 字符，最多 10 个；"
+            "线上传播任务须是任务要求平台上的作品链接",
             ["https://mp.weixin.qq.com/s/AbCdEf123"],
         ),
     },
@@ -862,6 +863,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "outside_area": (None, False),
         "outside_window": (None, False),
         "content": ("内容安全检测的综合结果", "pass"),
+        "link_used": (None, ["1017"]),
+        "account_unverified": (None, ["weibo"]),
     },
     "SubmissionRead": {
         "id": ("提交 id", ID),
@@ -1197,7 +1200,13 @@ OPERATIONS: dict[str, str] = {
     "media.serve_file": (
         "按签名地址取图片文件，无需 Authorization（供小程序 `<image>` 与微信内容检测使用）；地址会过期。"
     ),
-    "submissions.post_submission": "提交任务材料：照片（先用 POST /media 上传）、文字、可选的位置与链接。",
+    "submissions.post_submission": (
+        "提交任务材料：照片（先用 POST /media 上传）、文字、可选的位置与链接。"
+        "线上传播任务的链接会规范化（去掉分享与跟踪参数，统一为平台的标准地址）后保存，须属于任务要求的平台"
+        "（否则 400 link_platform_mismatch）；任务要求本人账号且链接显示发布账号时，须是本人已认证的账号"
+        "（否则 400 link_account_mismatch）；同一作品只能被提交一次，无论谁提交，已被提交时 409 link_claimed"
+        "（是本人提交的则 details.submission_id 给出那条提交）。被驳回或已撤回的提交不再占用其链接。"
+    ),
     "submissions.list_submissions": (
         "提交列表，新的在前：`mine=1` 只看自己的（志愿者总是如此）；工作人员看管辖范围内任务的提交。"
     ),
