@@ -11,6 +11,7 @@ from handlers.schemas import Id, PageQuery, Strict, UserBrief
 from media.storage import Storage
 from models.media import Media
 from models.online_links import MAX_LENGTH as MAX_LINK_LENGTH
+from models.online_links import LinkError, extract_url
 from models.submissions import Submission
 from server.web.endpoint import FieldError
 
@@ -19,9 +20,11 @@ MAX_LINKS = 10
 
 
 def _web_link(value: str) -> str:
-    if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        raise ValueError("链接须以 http:// 或 https:// 开头，且不能含空格")
-    return value
+    """The link itself, or the one in a pasted share text (抖音、快手、小红书 share like that)."""
+    try:
+        return extract_url(value)
+    except LinkError as exc:
+        raise ValueError(str(exc)) from None
 
 
 # Checked one by one so a refusal names the link (links.2). Long enough for a share link with its

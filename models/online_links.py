@@ -350,7 +350,7 @@ _COMPILED: dict[str, re.Pattern[str]] = {}
 
 def normalise(raw: str) -> Link:
     """The normalised link of a URL, or of the first URL in a pasted share text."""
-    scheme, host, port, path, query = _split(_extract(raw))
+    scheme, host, port, path, query = _split(extract_url(raw))
     found = _match(host, path, query)
     if found is None:
         platform = _platform_of_host(host)
@@ -392,7 +392,7 @@ def platform_of(raw: str) -> str | None:
         return None
 
 
-def _extract(raw: str) -> str:
+def extract_url(raw: str) -> str:
     """The URL itself, or the first URL of a share text ("7.43 复制打开抖音，看看【…】 https://v.douyin.com/…")."""
     if not isinstance(raw, str) or not raw.strip():
         raise LinkError("链接不能为空")

@@ -204,7 +204,8 @@ async def test_a_task_requiring_a_link_refuses_none(api, staff, tree, person) ->
         ("https://weibo.com:99999/1642634100/z0JH2lOMb", "端口"),
         ("https://weibo..com/1642634100/z0JH2lOMb", "网站地址无效"),
         ("javascript:alert(1)", "http://"),
-        ("https://weibo.com/1642634100/z0JH2lOMb 看看", "空格"),
+        ("https://weibo.com/16426\x0734100/z0JH2lOMb", "控制字符"),
+        ("复制打开抖音，看看【作品】", "没有找到链接"),
     ],
 )
 async def test_an_unparseable_link_is_400_naming_it_with_the_reason(api, staff, tree, person, link, reason) -> None:
@@ -216,6 +217,18 @@ async def test_an_unparseable_link_is_400_naming_it_with_the_reason(api, staff, 
 
     assert (reply.status, reply.error_code) == (400, "invalid_request"), reply.body
     assert reason in fields_of(reply)["links.1"], fields_of(reply)
+
+
+async def test_a_pasted_share_text_is_taken_for_the_link_in_it(api, staff, tree, person) -> None:
+    task = await online_task(api, staff, tree)
+    token, _ = person
+    await enroll(api, token, task)
+    pasted = "7.43 复制打开抖音，看看【县融媒的作品】美丽乡村 # 石亭子村 https://v.douyin.com/iRNBho5/ Mjc:/ 10/21"
+
+    reply = await hand_in(api, token, task, [pasted])
+
+    assert reply.status == 201, reply.body
+    assert reply.body["links"] == ["https://v.douyin.com/iRNBho5/"]
 
 
 async def test_links_are_stored_normalised(api, staff, tree, person) -> None:
