@@ -139,6 +139,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "share_opens",
+    "share_links",
     "platform_accounts",
     "quiz_answers",
     "quiz_attempts",
