@@ -797,15 +797,17 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "BoardItem": {
         "rank": ("名次；积分相同名次相同（1、2、2、4）", 1),
         "user": ("上榜的人",),
-        "points": ("该范围内的积分", 120),
+        "points": ("该范围内的积分；reach 范围为浏览量合计", 120),
+        "views": ("reach 范围才有：已通过的作品最新浏览量合计（与 points 相同）", 52000),
         "is_me": ("是否是我", False),
     },
     "MyRank": {
         "rank": ("我的名次", 15),
-        "points": ("我在该范围内的积分", 40),
+        "points": ("我在该范围内的积分；reach 范围为浏览量合计", 40),
+        "views": ("reach 范围才有：我已通过的作品最新浏览量合计", 8600),
     },
     "BoardOut": {
-        "scope": ("实际使用的范围：all、week、month、campaign:<id>、org:<id>", "week"),
+        "scope": ("实际使用的范围：all、week、month、campaign:<id>、org:<id>、reach、reach:week、reach:month", "week"),
         "items": ("榜单，名次从高到低",),
         "me": ("我的名次；我在该范围内没有积分时为 null",),
     },
@@ -1189,7 +1191,10 @@ OPERATIONS: dict[str, str] = {
         "通过后再驳回会撤销已计的积分与时长。"
     ),
     "review.review_batch": "对多条提交做同一审核结论；每条各自成功或失败（`failed`：提交 id → 错误代码）。",
-    "leaderboard.people": "按积分排名的个人榜（积分相同名次相同：1、2、2、4），附我的名次；不公开的人匿名显示。",
+    "leaderboard.people": (
+        "按积分排名的个人榜（积分相同名次相同：1、2、2、4），附我的名次；不公开的人匿名显示。"
+        "`reach`（全部）、`reach:week`、`reach:month`（按审核通过时间，本周、本月）按已通过作品的最新浏览量合计排名。"
+    ),
     "leaderboard.orgs": "某组织（默认本县）的下级组织按积分排名，`per_capita=1` 时按人均积分。",
     "reports.participation_xlsx_report": (
         "参与情况报表（Excel）：按人、按组织统计报名、签到、提交、通过、积分与服务时长。"
