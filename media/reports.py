@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 if TYPE_CHECKING:  # rows come from models.participation; media never imports models at run time
-    from models.participation import OrgReach, ParticipationRow
+    from models.participation import OnlineWork, ParticipationRow
 
 T = TypeVar("T")
 # The contract's nine columns, then online work (网络传播), appended so the nine stay where they were.
@@ -127,7 +127,7 @@ def participation_xlsx(
     title: str,
     period: str,
     org_totals: Iterable[tuple[str, ParticipationTotals]] | None = None,
-    org_reach: Iterable[OrgReach] | None = None,
+    org_reach: Iterable[tuple[str, OnlineWork]] | None = None,
 ) -> bytes:
     """The report as an xlsx workbook: sheet "参与情况" (one row per person), "按组织汇总" and, given
     ``org_reach``, "组织传播" (online work per child org of the report's org).
@@ -162,9 +162,9 @@ def participation_xlsx(
     if org_reach is not None:
         reach = list(org_reach)
         sheet = wb.create_sheet(ORG_REACH_SHEET)
-        _begin_sheet(sheet, ORG_REACH_HEADERS, [(org.name, *_reach_counts(org)) for org in reach])
-        for org in reach:
-            sheet.append([_text_cell(sheet, org.name), *_reach_counts(org)])
+        _begin_sheet(sheet, ORG_REACH_HEADERS, [(name, *work.counts()) for name, work in reach])
+        for name, work in reach:
+            sheet.append([_text_cell(sheet, name), *work.counts()])
 
     out = io.BytesIO()
     wb.save(out)
@@ -204,7 +204,7 @@ def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:
                 row.points,
                 # Decimal's str is plain digits here (two decimal places), never exponent form.
                 format(row.service_hours, "f"),
-                *_reach_counts(row),
+                *row.online.counts(),
                 row.reach_points,
             )
         )
@@ -267,14 +267,9 @@ def _person_values(row: ParticipationRow) -> tuple[object, ...]:
         row.approved,
         row.points,
         f"{row.service_hours:.2f}",
-        *_reach_counts(row),
+        *row.online.counts(),
         row.reach_points,
     )
-
-
-def _reach_counts(row: ParticipationRow | OrgReach) -> tuple[int, ...]:
-    """线上作品, 浏览量, 点赞, 评论, 转发 of a person or an org."""
-    return (row.online_work, row.views, row.likes, row.comments, row.shares)
 
 
 def _person_cells(ws: WriteOnlyWorksheet, row: ParticipationRow) -> list[object]:
@@ -288,7 +283,7 @@ def _person_cells(ws: WriteOnlyWorksheet, row: ParticipationRow) -> list[object]
         row.approved,
         row.points,
         _hours_cell(ws, row.service_hours),
-        *_reach_counts(row),
+        *row.online.counts(),
         row.reach_points,
     ]
 

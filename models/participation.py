@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,24 @@ COUNTERS = ("enrolled", "checked_in", "submitted", "approved")
 
 
 @dataclass(frozen=True)
+class OnlineWork:
+    """Approved submissions of online tasks in the period and the sums of their latest reach counts."""
+
+    submissions: int = 0
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+
+    def counts(self) -> tuple[int, ...]:
+        """线上作品, 浏览量, 点赞, 评论, 转发."""
+        return astuple(self)
+
+    def __add__(self, other: OnlineWork) -> OnlineWork:
+        return OnlineWork(*(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+
+
+@dataclass(frozen=True)
 class ParticipationRow:
     """One person's participation in the report period."""
 
@@ -34,30 +52,10 @@ class ParticipationRow:
     approved: int
     points: int
     service_hours: Decimal
-    # Online work (网络传播): approved submissions of online tasks in the period, the sums of their
-    # latest reach counts, and the points their bonuses (reach tiers, reposts) earned in the period.
-    online_work: int = 0
-    views: int = 0
-    likes: int = 0
-    comments: int = 0
-    shares: int = 0
+    # Online work (网络传播) and the points its bonuses (reach tiers, reposts) earned in the period.
+    online: OnlineWork = field(default_factory=OnlineWork)
     reach_points: int = 0
     org_path: str = ""  # not a column: where the person is, for the per-org reach
-
-
-@dataclass(frozen=True)
-class OrgReach:
-    """The online work of the people of one org's subtree, for the report's 组织传播 sheet."""
-
-    name: str
-    online_work: int = 0
-    views: int = 0
-    likes: int = 0
-    comments: int = 0
-    shares: int = 0
-
-
-REACH_COUNTS = ("online_work", "views", "likes", "comments", "shares")
 
 
 async def participation(
@@ -99,7 +97,7 @@ async def participation(
             **{name: counts[name].get(u.id, 0) for name in COUNTERS},
             points=earned.get(u.id, nothing)[0],
             service_hours=earned.get(u.id, nothing)[1],
-            **dict(zip(REACH_COUNTS, online.get(u.id, (0,) * len(REACH_COUNTS)), strict=True)),
+            online=online.get(u.id, OnlineWork()),
             reach_points=earned.get(u.id, nothing)[2],
             org_path=u.org.path if u.org else "",
         )
@@ -107,7 +105,7 @@ async def participation(
     ]
 
 
-async def _online_work(approved: QuerySet[Submission]) -> dict[int, tuple[int, ...]]:
+async def _online_work(approved: QuerySet[Submission]) -> dict[int, OnlineWork]:
     """Per person: approved submissions of online tasks and the sums of their latest reach counts."""
     rows = (
         await approved.filter(task__online__not_isnull=True)
@@ -115,18 +113,15 @@ async def _online_work(approved: QuerySet[Submission]) -> dict[int, tuple[int, .
         .annotate(n=Count("id"), v=Sum("views"), l=Sum("likes"), c=Sum("comments"), s=Sum("shares"))
         .values_list("user_id", "n", "v", "l", "c", "s")
     )
-    return {uid: tuple(int(value or 0) for value in counts) for uid, *counts in rows}
+    return {uid: OnlineWork(*(int(value or 0) for value in counts)) for uid, *counts in rows}
 
 
-async def reach_by_org(parent: Org | None, rows: list[ParticipationRow]) -> list[OrgReach]:
+async def reach_by_org(parent: Org | None, rows: list[ParticipationRow]) -> list[tuple[str, OnlineWork]]:
     """The online work of ``rows`` per child org of ``parent`` (None: per county), people counted
     where their org lies in that child's subtree; the children in id order, with nothing as zeros."""
     children = await Org.filter(parent_id=parent.id if parent else None).order_by("id").only("id", "name", "path")
     return [
-        OrgReach(
-            child.name,
-            **{name: sum(getattr(r, name) for r in rows if r.org_path.startswith(child.path)) for name in REACH_COUNTS},
-        )
+        (child.name, sum((r.online for r in rows if r.org_path.startswith(child.path)), OnlineWork()))
         for child in children
     ]
 

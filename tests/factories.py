@@ -112,20 +112,9 @@ def online_body(**settings: Any) -> dict[str, Any]:
     return {"platforms": ["douyin"], **settings}
 
 
-async def approved_online_work(
-    api: Any,
-    staff: str,
-    task: dict,
-    token: str,
-    *,
-    seed: int,
-    views: int,
-    likes: int = 0,
-    comments: int = 0,
-    shares: int = 0,
-) -> str:
+async def approved_online_work(api: Any, staff: str, task: dict, token: str, *, seed: int, **reach: int) -> str:
     """Online work of ``token``'s person: handed in with a douyin link, approved by ``staff``, then its
-    reach recorded by its author (one snapshot). Returns the submission id."""
+    ``reach`` (views, likes, comments, shares) recorded by its author. Returns the submission id."""
     assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
     upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
     link = f"https://www.douyin.com/video/7300000000000{seed:06d}"
@@ -138,24 +127,16 @@ async def approved_online_work(
     # Taken a day back, so a later snapshot of today is later in any storage: SQLite keeps these
     # moments as local-time text and compares them as text with the query's UTC text.
     yesterday = datetime.now(UTC) - timedelta(days=1)
-    await record_reach(api, sid, views=views, likes=likes, comments=comments, shares=shares, captured_at=yesterday)
+    await record_reach(api, sid, captured_at=yesterday, **reach)
     return sid
 
 
-async def record_reach(
-    api: Any,
-    submission_id: str,
-    *,
-    views: int,
-    likes: int = 0,
-    comments: int = 0,
-    shares: int = 0,
-    captured_at: datetime | None = None,
-) -> None:
-    """A reach snapshot of the submission (taken now unless told), recorded by its author."""
+async def record_reach(api: Any, submission_id: str, *, captured_at: datetime | None = None, **counts: int) -> None:
+    """A reach snapshot (``views`` and maybe ``likes``, ``comments``, ``shares``) of the submission,
+    taken now unless told, recorded by its author."""
     submission = await get_submission(int(submission_id))
     assert submission is not None
     author = await User.get(id=submission.user_id).select_related("org")
-    moment = captured_at or datetime.now(UTC)
-    reach = Reach(views=views, likes=likes, comments=comments, shares=shares, captured_at=moment)
+    given = {"likes": 0, "comments": 0, "shares": 0} | counts
+    reach = Reach(**given, captured_at=captured_at or datetime.now(UTC))
     await add_snapshot(submission, author, reach, api.service.services.effects)

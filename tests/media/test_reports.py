@@ -25,7 +25,7 @@ from media.reports import (
     participation_xlsx,
     totals_by_org,
 )
-from models.participation import OrgReach, ParticipationRow
+from models.participation import OnlineWork, ParticipationRow
 
 COMMUNITY = "祁东县 / 洪桥街道 / 育贤社区"
 TOWN = "祁东县 / 洪桥街道"
@@ -48,7 +48,7 @@ ROWS = [
 def workbook(
     rows: Iterable[ParticipationRow],
     org_totals: list[tuple[str, ParticipationTotals]] | None = None,
-    org_reach: list[OrgReach] | None = None,
+    org_reach: list[tuple[str, OnlineWork]] | None = None,
 ) -> openpyxl.Workbook:
     data = participation_xlsx(
         rows, title="参与情况报表", period="2024-05-01 至 2024-05-31", org_totals=org_totals, org_reach=org_reach
@@ -274,7 +274,7 @@ def test_csv_without_rows_is_only_the_header() -> None:
 
 # -- online work (网络传播) ---------------------------------------------------------------------
 
-ONLINE = dataclasses.replace(ROWS[1], online_work=2, views=15_000, likes=300, comments=40, shares=12, reach_points=25)
+ONLINE = dataclasses.replace(ROWS[1], online=OnlineWork(2, 15_000, 300, 40, 12), reach_points=25)
 
 
 def test_online_work_follows_the_nine_columns_as_numbers() -> None:
@@ -291,7 +291,7 @@ def test_csv_carries_online_work_too() -> None:
 
 
 def test_the_org_reach_sheet_comes_third_when_given() -> None:
-    reach = [OrgReach("洪桥街道", 2, 15_000, 300, 40, 12), OrgReach("=东村", 0, 0, 0, 0, 0)]
+    reach = [("洪桥街道", OnlineWork(2, 15_000, 300, 40, 12)), ("=东村", OnlineWork())]
     wb = workbook(ROWS, org_reach=reach)
 
     assert wb.sheetnames == [PEOPLE_SHEET, ORG_SHEET, ORG_REACH_SHEET]
