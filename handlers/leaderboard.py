@@ -29,8 +29,9 @@ bp = Blueprint("leaderboard", url_prefix="/leaderboard")
 @bp.get("")
 @endpoint(summary="排行榜", query=BoardQuery, response=BoardOut, tag="leaderboard")
 async def people(request: Request, user: User, query: BoardQuery, services: Services) -> HTTPResponse:
-    """Top people by points in a scope (ties share a rank: 1, 2, 2, 4) and the caller's own rank."""
-    scope = parse_scope(query.scope, now_utc())
+    """Top people by points (`reach` scopes: views) in a scope (ties share a rank: 1, 2, 2, 4) and the caller's rank."""
+    scope = parse_scope(query.scope, now_utc(), reach=True)
+    reach = scope.kind == "reach"
     board = await services.rankings.board(scope, query.limit, user.id)
     people = await profiles([uid for _, uid, _ in board.items])
     storage = services.storage
@@ -38,10 +39,10 @@ async def people(request: Request, user: User, query: BoardQuery, services: Serv
     for rank, uid, points in board.items:
         person = people.get(uid)
         shown = person is not None and (person.id == user.id or person.public)
-        items.append(
-            BoardItem(rank=rank, user=RankedUser.of(person, storage, shown=shown), points=points, is_me=uid == user.id)
-        )
-    me = MyRank(rank=board.me[0], points=board.me[1]) if board.me else None
+        ranked_user = RankedUser.of(person, storage, shown=shown)
+        views = points if reach else None
+        items.append(BoardItem(rank=rank, user=ranked_user, points=points, views=views, is_me=uid == user.id))
+    me = MyRank(rank=board.me[0], points=board.me[1], views=board.me[1] if reach else None) if board.me else None
     return json_response(BoardOut(scope=scope.text, items=items, me=me))
 
 

@@ -52,7 +52,9 @@ class LedgerPage(BaseModel):
 
 class BoardQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    scope: str | None = Field(None, description="all（默认）、week、month、campaign:<id>、org:<id>")
+    scope: str | None = Field(
+        None, description="all（默认）、week、month、campaign:<id>、org:<id>、reach、reach:week、reach:month"
+    )
     limit: int = Field(20, ge=1, le=100)
 
 
@@ -74,16 +76,22 @@ class RankedUser(BaseModel):
         return cls(id=str(person.id), nickname=person.nickname, avatar_url=avatar, org=org)
 
 
+# Reach scopes only: other boards answer exactly the contract's fields.
+ReachViews = Annotated[int | None, Field(exclude_if=lambda value: value is None)]
+
+
 class BoardItem(BaseModel):
     rank: int
     user: RankedUser
     points: int
+    views: ReachViews = None
     is_me: bool
 
 
 class MyRank(BaseModel):
     rank: int
     points: int
+    views: ReachViews = None
 
 
 class BoardOut(BaseModel):

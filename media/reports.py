@@ -1,4 +1,5 @@
-"""The participation report as files: xlsx (two sheets) and csv; and one-sheet tables (a task's roster).
+"""The participation report as files: xlsx (two sheets, three with the per-org reach) and csv; and
+one-sheet tables (a task's roster).
 
 Pure writers: rows in, bytes out; no HTTP, no database. The header row is fixed
 by the API contract (docs: "Operator tools"), so it is always row 1 of the first
@@ -29,13 +30,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 if TYPE_CHECKING:  # rows come from models.participation; media never imports models at run time
-    from models.participation import ParticipationRow
+    from models.participation import OnlineWork, ParticipationRow
 
 T = TypeVar("T")
-HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
+# The contract's nine columns, then online work (网络传播), appended so the nine stay where they were.
+REACH_HEADERS = ("线上作品", "浏览量", "点赞", "评论", "转发")
+CONTRACT_HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
+HEADERS = (*CONTRACT_HEADERS, *REACH_HEADERS, "传播积分")
 ORG_HEADERS = ("组织", "人数", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
+ORG_REACH_HEADERS = ("组织", *REACH_HEADERS)
 PEOPLE_SHEET = "参与情况"
 ORG_SHEET = "按组织汇总"
+ORG_REACH_SHEET = "组织传播"
 TOTAL_LABEL = "合计"
 NO_ORG_LABEL = "（无组织）"
 
@@ -121,8 +127,10 @@ def participation_xlsx(
     title: str,
     period: str,
     org_totals: Iterable[tuple[str, ParticipationTotals]] | None = None,
+    org_reach: Iterable[tuple[str, OnlineWork]] | None = None,
 ) -> bytes:
-    """The report as an xlsx workbook: sheet "参与情况" (one row per person) and "按组织汇总".
+    """The report as an xlsx workbook: sheet "参与情况" (one row per person), "按组织汇总" and, given
+    ``org_reach``, "组织传播" (online work per child org of the report's org).
 
     ``rows`` is read once, so it may be a generator over a large query. Without
     ``org_totals`` the per-org sheet is added up from ``rows``.
@@ -150,6 +158,13 @@ def participation_xlsx(
     for label, totals in labelled:
         orgs.append(_org_cells(orgs, label, totals))
     orgs.append(_org_cells(orgs, TOTAL_LABEL, grand, total=True))
+
+    if org_reach is not None:
+        reach = list(org_reach)
+        sheet = wb.create_sheet(ORG_REACH_SHEET)
+        _begin_sheet(sheet, ORG_REACH_HEADERS, [(name, *work.counts()) for name, work in reach])
+        for name, work in reach:
+            sheet.append([_text_cell(sheet, name), *work.counts()])
 
     out = io.BytesIO()
     wb.save(out)
@@ -189,6 +204,8 @@ def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:
                 row.points,
                 # Decimal's str is plain digits here (two decimal places), never exponent form.
                 format(row.service_hours, "f"),
+                *row.online.counts(),
+                row.reach_points,
             )
         )
     return out.getvalue().encode("utf-8-sig")
@@ -250,6 +267,8 @@ def _person_values(row: ParticipationRow) -> tuple[object, ...]:
         row.approved,
         row.points,
         f"{row.service_hours:.2f}",
+        *row.online.counts(),
+        row.reach_points,
     )
 
 
@@ -264,6 +283,8 @@ def _person_cells(ws: WriteOnlyWorksheet, row: ParticipationRow) -> list[object]
         row.approved,
         row.points,
         _hours_cell(ws, row.service_hours),
+        *row.online.counts(),
+        row.reach_points,
     ]
 
 

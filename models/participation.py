@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,24 @@ COUNTERS = ("enrolled", "checked_in", "submitted", "approved")
 
 
 @dataclass(frozen=True)
+class OnlineWork:
+    """Approved submissions of online tasks in the period and the sums of their latest reach counts."""
+
+    submissions: int = 0
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+
+    def counts(self) -> tuple[int, ...]:
+        """线上作品, 浏览量, 点赞, 评论, 转发."""
+        return astuple(self)
+
+    def __add__(self, other: OnlineWork) -> OnlineWork:
+        return OnlineWork(*(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+
+
+@dataclass(frozen=True)
 class ParticipationRow:
     """One person's participation in the report period."""
 
@@ -34,12 +52,16 @@ class ParticipationRow:
     approved: int
     points: int
     service_hours: Decimal
+    # Online work (网络传播) and the points its bonuses (reach tiers, reposts) earned in the period.
+    online: OnlineWork = field(default_factory=OnlineWork)
+    reach_points: int = 0
+    org_path: str = ""  # not a column: where the person is, for the per-org reach
 
 
 async def participation(
     *, since: datetime, until: datetime, org_path: str, campaign_id: int | None
 ) -> list[ParticipationRow]:
-    """One row per person of the org subtree with any activity in [since, until), in five grouped queries."""
+    """One row per person of the org subtree with any activity in [since, until), in six grouped queries."""
     people = {"user__org__path__startswith": org_path}
     tasks = {"task__campaign_id": campaign_id} if campaign_id else {}
     counts: dict[str, dict[int, int]] = {
@@ -53,25 +75,54 @@ async def participation(
     ledger = LedgerEntry.filter(created_at__gte=since, created_at__lt=until, **people)
     if campaign_id:
         ledger = ledger.filter(campaign_id=campaign_id)
+    bonus = Q(bonus_of__not_isnull=True)
     earned = {
-        uid: (int(points or 0), Decimal(hours or 0))
-        for uid, points, hours in await ledger.annotate(p=Sum("points"), h=Sum("service_hours"))
+        uid: (int(points or 0), Decimal(hours or 0), int(bonuses or 0))
+        for uid, points, hours, bonuses in await ledger.annotate(
+            p=Sum("points"), h=Sum("service_hours"), b=Sum("points", _filter=bonus)
+        )
         .group_by("user_id")
-        .values_list("user_id", "p", "h")
+        .values_list("user_id", "p", "h", "b")
     }
-    active = set(earned).union(*(c.keys() for c in counts.values()))
+    online = await _online_work(approved_in(since, until).filter(**people, **tasks))
+    active = set(earned).union(online, *(c.keys() for c in counts.values()))
     users = await User.filter(id__in=active).select_related("org").order_by("org_id", "id")
     names = await _org_names(org_path)
+    nothing = (0, Decimal(0), 0)
     return [
         ParticipationRow(
             name=u.name_on_record,
             user_id=u.id,
             org=names.get(u.org_id, "") if u.org_id else "",
             **{name: counts[name].get(u.id, 0) for name in COUNTERS},
-            points=earned.get(u.id, (0, Decimal(0)))[0],
-            service_hours=earned.get(u.id, (0, Decimal(0)))[1],
+            points=earned.get(u.id, nothing)[0],
+            service_hours=earned.get(u.id, nothing)[1],
+            online=online.get(u.id, OnlineWork()),
+            reach_points=earned.get(u.id, nothing)[2],
+            org_path=u.org.path if u.org else "",
         )
         for u in users
+    ]
+
+
+async def _online_work(approved: QuerySet[Submission]) -> dict[int, OnlineWork]:
+    """Per person: approved submissions of online tasks and the sums of their latest reach counts."""
+    rows = (
+        await approved.filter(task__online__not_isnull=True)
+        .group_by("user_id")
+        .annotate(n=Count("id"), v=Sum("views"), l=Sum("likes"), c=Sum("comments"), s=Sum("shares"))
+        .values_list("user_id", "n", "v", "l", "c", "s")
+    )
+    return {uid: OnlineWork(*(int(value or 0) for value in counts)) for uid, *counts in rows}
+
+
+async def reach_by_org(parent: Org | None, rows: list[ParticipationRow]) -> list[tuple[str, OnlineWork]]:
+    """The online work of ``rows`` per child org of ``parent`` (None: per county), people counted
+    where their org lies in that child's subtree; the children in id order, with nothing as zeros."""
+    children = await Org.filter(parent_id=parent.id if parent else None).order_by("id").only("id", "name", "path")
+    return [
+        (child.name, sum((r.online for r in rows if r.org_path.startswith(child.path)), OnlineWork()))
+        for child in children
     ]
 
 

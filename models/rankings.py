@@ -11,7 +11,9 @@ however many people share a score. Redis boards are updated after the ledger com
 
 Scopes: ``all``, ``week`` and ``month`` (the current ones, Asia/Shanghai, weeks
 from Monday), ``campaign:<id>``, ``org:<id>`` (entries earned inside that org's
-subtree, by where people were when they earned).
+subtree, by where people were when they earned). The people board also has
+``reach``, ``reach:week`` and ``reach:month``: the latest views of people's approved
+submissions (reviewed in the period), summed in SQL, never in Redis.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -31,6 +33,7 @@ from tortoise.queryset import QuerySet
 
 from models.ledger import LedgerEntry
 from models.orgs import Org
+from models.submissions import Submission
 from models.users import User, members_by_org
 from server.kernel.clock import LOCAL_TZ, now_utc
 from server.kernel.errors import InvalidRequest, NotFound
@@ -43,7 +46,7 @@ ORG_PREFIX = "wenming:orgrank:"
 PERIOD_TTL_S = 40 * 86400
 # ASCII digits without leading zeros, matched whole (\d takes "٧" and "１", and $ a trailing
 # newline): each board has one spelling, since the spelling names its Redis key.
-_SCOPE = re.compile(r"all|week|month|campaign:([1-9][0-9]{0,9})|org:([1-9][0-9]{0,9})")
+_SCOPE = re.compile(r"all|week|month|campaign:([1-9][0-9]{0,9})|org:([1-9][0-9]{0,9})|reach(?::(week|month))?")
 REBUILD_BATCH = 5000
 ID_SPAN = 2**31
 # The rebuild's watermark: boards hold every ledger entry up to this id. Missing = the
@@ -84,9 +87,9 @@ def points_of(score: float) -> int:
 @dataclass(frozen=True)
 class Scope:
     text: str  # as asked: all, week, month, campaign:7, org:3
-    kind: str  # all | week | month | campaign | org
+    kind: str  # all | week | month | campaign | org | reach
     key: str  # the Redis board's name after the prefix: all, week:2026-11-23, month:2026-11, campaign:7, org:3
-    since: datetime | None = None  # week and month
+    since: datetime | None = None  # week and month, reach:week and reach:month
     campaign_id: int | None = None
     org_id: int | None = None
 
@@ -98,25 +101,35 @@ def period_keys(moment: datetime) -> tuple[str, str]:
     return f"week:{monday.isoformat()}", f"month:{local:%Y-%m}"
 
 
-def parse_scope(text: str | None, now: datetime) -> Scope:
-    """A scope from ``?scope=``; anything else is 400."""
+def parse_scope(text: str | None, now: datetime, *, reach: bool = False) -> Scope:
+    """A scope from ``?scope=``; anything else is 400. ``reach`` scopes only where ``reach`` (people's board)."""
     text = text or "all"
     match = _SCOPE.fullmatch(text)
     number = match and (match.group(1) or match.group(2))
-    if not match or (number and not is_id(int(number))):
-        raise InvalidRequest.fields({"scope": "取值无效（可选：all、week、month、campaign:<id>、org:<id>）"})
-    local = now.astimezone(LOCAL_TZ)
+    if not match or (number and not is_id(int(number))) or (text.startswith("reach") and not reach):
+        choices = "all、week、month、campaign:<id>、org:<id>" + ("、reach、reach:week、reach:month" if reach else "")
+        raise InvalidRequest.fields({"scope": f"取值无效（可选：{choices}）"})
     week, month = period_keys(now)
+    if text.startswith("reach"):
+        period = match.group(3)
+        return Scope(text, "reach", text, since=period_start(period, now) if period else None)
     if text == "week":
-        start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-        return Scope(text, "week", week, since=start)
+        return Scope(text, "week", week, since=period_start("week", now))
     if text == "month":
-        return Scope(text, "month", month, since=local.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+        return Scope(text, "month", month, since=period_start("month", now))
     if match.group(1):
         return Scope(text, "campaign", text, campaign_id=int(match.group(1)))
     if match.group(2):
         return Scope(text, "org", text, org_id=int(match.group(2)))
     return Scope(text, "all", "all")
+
+
+def period_start(period: str, now: datetime) -> datetime:
+    """The first moment of the current week (from Monday) or month, in local time."""
+    local = now.astimezone(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return local - timedelta(days=local.weekday())
+    return local.replace(day=1)
 
 
 @dataclass
@@ -134,6 +147,8 @@ class Rankings:
     # -- reading ---------------------------------------------------------------------------
 
     async def board(self, scope: Scope, limit: int, me: int | None) -> Board:
+        if scope.kind == "reach":
+            return await _reach_board(scope, limit, me)
         if self.redis is not None:
             try:
                 if await self._warm():
@@ -330,12 +345,26 @@ async def _sql_board(scope: Scope, limit: int, me: int | None) -> Board:
 
 async def _sql_ledger_board(scope: Scope, limit: int, me: int | None) -> Board:
     """A board summed from the ledger entries in ``scope`` (any scope; ``all`` only in the benchmark)."""
-    totals = (await _scoped(scope)).group_by("user_id").annotate(total=Sum("points"))
+    return await _summed_board(await _scoped(scope), "points", limit, me)
+
+
+async def _reach_board(scope: Scope, limit: int, me: int | None) -> Board:
+    """People by the latest views of their approved submissions, reviewed in the scope's period."""
+    rows = Submission.filter(status="approved", views__gt=0)
+    if scope.since is not None:
+        # In UTC, as reviews write reviewed_at: SQLite compares the stored text with the parameter's.
+        rows = rows.filter(reviewed_at__gte=scope.since.astimezone(UTC))
+    return await _summed_board(rows, "views", limit, me)
+
+
+async def _summed_board(rows: QuerySet[Any], column: str, limit: int, me: int | None) -> Board:
+    """A board of ``column`` summed per person over ``rows``: one grouped query, two more for ``me``."""
+    totals = rows.group_by("user_id").annotate(total=Sum(column))
     top = await totals.filter(total__gt=0).order_by("-total", "user_id").limit(limit).values_list("user_id", "total")
     items = _ranked([(int(u), int(t)) for u, t in top])
     mine = None
     if me is not None:
-        own = await (await _scoped(scope)).filter(user_id=me).annotate(total=Sum("points")).values_list("total")
+        own = await rows.filter(user_id=me).annotate(total=Sum(column)).values_list("total")
         points = int(own[0][0] or 0) if own else 0
         if points > 0:
             above = await totals.filter(total__gt=points).values_list("user_id", flat=True)

@@ -167,6 +167,7 @@ async def build_services(config: Config) -> Services:
         wechat=wechat,
         vault=Vault(config.secret_key),
         scene_key=derive_key(config.secret_key, "checkin-scene-v1"),
+        share_key=derive_key(config.secret_key, "share-ref-v1"),
         qrcodes=QrCodeCache(wechat, redis),
         limiter=limiter,
         signer=signer,

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.orgs import Org, create_org
+from models.reach import Reach, add_snapshot
+from models.submissions import get_submission
+from models.users import User
 from tests.images import encode, scene
 
 CAMPAIGNS = "/api/v1/campaigns"
@@ -102,3 +105,38 @@ async def hand_in(api: Any, token: str, task: dict, seed: int = 0) -> str:
     reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
     assert reply.status == 201, reply.body
     return reply.body["id"]
+
+
+def online_body(**settings: Any) -> dict[str, Any]:
+    """A task's ``online`` settings: a douyin post, plus ``settings``."""
+    return {"platforms": ["douyin"], **settings}
+
+
+async def approved_online_work(api: Any, staff: str, task: dict, token: str, *, seed: int, **reach: int) -> str:
+    """Online work of ``token``'s person: handed in with a douyin link, approved by ``staff``, then its
+    ``reach`` (views, likes, comments, shares) recorded by its author. Returns the submission id."""
+    assert (await api.call("POST", f"{TASKS}/{task['id']}/enroll", token=token)).status == 201
+    upload = await api.upload(token, encode(scene((320, 240), seed=seed), "JPEG"))
+    link = f"https://www.douyin.com/video/7300000000000{seed:06d}"
+    body = {"media_ids": [upload.body["id"]], "text": "发布了家乡短视频", "links": [link]}
+    reply = await api.call("POST", f"{TASKS}/{task['id']}/submissions", token=token, json=body)
+    assert reply.status == 201, reply.body
+    sid = reply.body["id"]
+    review = await api.call("POST", f"/api/v1/submissions/{sid}/review", token=staff, json={"decision": "approve"})
+    assert review.status == 200, review.body
+    # Taken a day back, so a later snapshot of today is later in any storage: SQLite keeps these
+    # moments as local-time text and compares them as text with the query's UTC text.
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    await record_reach(api, sid, captured_at=yesterday, **reach)
+    return sid
+
+
+async def record_reach(api: Any, submission_id: str, *, captured_at: datetime | None = None, **counts: int) -> None:
+    """A reach snapshot (``views`` and maybe ``likes``, ``comments``, ``shares``) of the submission,
+    taken now unless told, recorded by its author."""
+    submission = await get_submission(int(submission_id))
+    assert submission is not None
+    author = await User.get(id=submission.user_id).select_related("org")
+    given = {"likes": 0, "comments": 0, "shares": 0} | counts
+    reach = Reach(**given, captured_at=captured_at or datetime.now(UTC))
+    await add_snapshot(submission, author, reach, api.service.services.effects)

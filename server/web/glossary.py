@@ -169,6 +169,7 @@ TAGS = {
     "console": "管理后台扫码登录（由小程序调用）",
     "questions": "题库：网络普法答题的单选、多选与判断题（工作人员）",
     "accounts": "网络传播：平台账号绑定与审核",
+    "sharing": "网络传播：分享任务卡片与打开统计",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -217,6 +218,10 @@ MODELS: dict[str, str] = {
     "AccountQuery": "平台账号列表筛选",
     "AccountDecisionIn": "审核平台账号",
     "ExportedAccount": "导出的平台账号",
+    "ShareLinkIn": "分享任务",
+    "ShareLinkRead": "分享标识",
+    "ShareOpenIn": "打开分享卡片",
+    "ShareStatsRead": "任务分享统计",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
     "CodeIn": "微信临时登录凭证或手机号凭证",
@@ -347,6 +352,17 @@ QUESTION_DIFFICULTY = ("难度：1 易、2 中、3 难", 1)
 PLATFORM_TEXT = "平台：" + _choices("platform")
 
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "ShareLinkIn": {"task_id": ("要分享的任务 id（须是我能看到的任务）", ID)},
+    "ShareLinkRead": {
+        "ref": ("分享标识：放进分享卡片的路径参数；同一人分享同一任务得到同一个", "1024.Yc2fQ8kT2vLw9aZ4bN6cD1"),
+    },
+    "ShareOpenIn": {
+        "ref": ("打开的分享卡片路径中的分享标识，原样带回；无效或伪造时 400 bad_ref", "1024.Yc2fQ8kT2vLw9aZ4bN6cD1"),
+    },
+    "ShareStatsRead": {
+        "links": ("分享过该任务的人数", 12),
+        "opens": ("分享卡片被他人打开的次数（每人每个分享只计一次，分享人自己打开不计）", 86),
+    },
     "AccountCreate": {
         "platform": (
             PLATFORM_TEXT,
@@ -788,15 +804,17 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "BoardItem": {
         "rank": ("名次；积分相同名次相同（1、2、2、4）", 1),
         "user": ("上榜的人",),
-        "points": ("该范围内的积分", 120),
+        "points": ("该范围内的积分；reach 范围为浏览量合计", 120),
+        "views": ("reach 范围才有：已通过的作品最新浏览量合计（与 points 相同）", 52000),
         "is_me": ("是否是我", False),
     },
     "MyRank": {
         "rank": ("我的名次", 15),
-        "points": ("我在该范围内的积分", 40),
+        "points": ("我在该范围内的积分；reach 范围为浏览量合计", 40),
+        "views": ("reach 范围才有：我已通过的作品最新浏览量合计", 8600),
     },
     "BoardOut": {
-        "scope": ("实际使用的范围：all、week、month、campaign:<id>、org:<id>", "week"),
+        "scope": ("实际使用的范围：all、week、month、campaign:<id>、org:<id>、reach、reach:week、reach:month", "week"),
         "items": ("榜单，名次从高到低",),
         "me": ("我的名次；我在该范围内没有积分时为 null",),
     },
@@ -1217,7 +1235,10 @@ OPERATIONS: dict[str, str] = {
         "通过后再驳回会撤销已计的积分与时长。"
     ),
     "review.review_batch": "对多条提交做同一审核结论；每条各自成功或失败（`failed`：提交 id → 错误代码）。",
-    "leaderboard.people": "按积分排名的个人榜（积分相同名次相同：1、2、2、4），附我的名次；不公开的人匿名显示。",
+    "leaderboard.people": (
+        "按积分排名的个人榜（积分相同名次相同：1、2、2、4），附我的名次；不公开的人匿名显示。"
+        "`reach`（全部）、`reach:week`、`reach:month`（按审核通过时间，本周、本月）按已通过作品的最新浏览量合计排名。"
+    ),
     "leaderboard.orgs": "某组织（默认本县）的下级组织按积分排名，`per_capita=1` 时按人均积分。",
     "reports.participation_xlsx_report": (
         "参与情况报表（Excel）：按人、按组织统计报名、签到、提交、通过、积分与服务时长。"
@@ -1250,6 +1271,16 @@ OPERATIONS: dict[str, str] = {
     "wechat.receive": (
         "接收微信服务器推送的事件（明文或安全模式，XML 或 JSON），应用图片内容检测结果；处理后返回 `success`。"
     ),
+    "sharing.create_link": (
+        "取得我分享某任务用的分享标识（ref），放进小程序分享卡片的路径；同一人同一任务每次得到同一个。分享本身不得积分。"
+    ),
+    "sharing.record": (
+        "打开分享卡片的人带回卡片中的 ref：每人每个分享只计一次，分享人自己打开不计；都返回 204。"
+        "任务设置了 share_points 时，分享人每被计一次打开得相应积分，"
+        "每人每任务每天最多 share_daily_cap 次（北京时间），"
+        "超出的照样计数但不得分。ref 无效或伪造时 400 bad_ref。"
+    ),
+    "sharing.stats": "本组织及下级组织任务的分享人数与打开次数（工作人员）。",
     "accounts.claim": (
         "绑定一个平台账号（抖音、快手、微博、视频号、公众号、B站、小红书、今日头条），待所属组织的工作人员审核。"
         "同一平台的同一账号（不分大小写）只能由一人绑定：已被任何人绑定时 409 account_claimed。"

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from media.reports import participation_csv, participation_xlsx
 from models.audit import record
 from models.orgs import Org
-from models.participation import ParticipationRow, participation
+from models.participation import ParticipationRow, participation, reach_by_org
 from models.users import User
 from server.kernel.clock import local_day_start, now_local
 from server.kernel.errors import InvalidRequest
@@ -74,7 +74,8 @@ async def participation_file(user: User, scope: ReportScope, kind: str) -> Repor
     if kind == "csv":
         body = await asyncio.to_thread(participation_csv, rows)
     else:
-        body = await asyncio.to_thread(participation_xlsx, rows, title=TITLE, period=scope.period)
+        reach = await reach_by_org(org, rows)
+        body = await asyncio.to_thread(participation_xlsx, rows, title=TITLE, period=scope.period, org_reach=reach)
     # An ASCII name for old clients, the Chinese one (RFC 5987) for the rest.
     name = f"participation_{scope.period}.{kind}"
     disposition = f"attachment; filename={name}; filename*=UTF-8''{quote(f'参与情况_{scope.period}.{kind}')}"

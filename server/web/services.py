@@ -45,6 +45,7 @@ class Services:
     wechat: WeChatClient
     vault: Vault  # phones and WeChat session keys at rest
     scene_key: bytes  # signs check-in QR scenes
+    share_key: bytes  # signs share-card refs (models.sharing)
     qrcodes: QrCodeCache
     limiter: RateLimiter
     signer: UrlSigner

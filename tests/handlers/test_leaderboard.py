@@ -9,10 +9,11 @@ import pytest
 
 from models.ledger import LedgerEntry
 from models.rankings import WATERMARK, Rankings, parse_scope
+from models.submissions import Submission
 from models.users import User
-from tests.factories import published_task
+from tests.factories import approved_online_work, online_body, published_task, record_reach
 from tests.handlers.test_review import hand_in, review_path
-from tests.support import run_cli, service_env
+from tests.support import counting_queries, run_cli, service_env
 
 BOARD = "/api/v1/leaderboard"
 ORGS = "/api/v1/leaderboard/orgs"
@@ -266,3 +267,101 @@ async def test_a_scope_has_one_spelling(api, scope) -> None:
     reply = await api.call("GET", f"{BOARD}?scope={scope}", token=token)
     assert reply.status == 400, reply.body
     assert "取值无效" in reply.body["error"]["details"]["fields"]["scope"]
+
+
+# -- reach: the latest views of approved online work ----------------------------------------------
+
+
+@pytest.fixture
+async def online_task(api, staff, tree) -> dict:
+    return await published_task(api, staff, tree.east.id, points=5, quota=50, online=online_body())
+
+
+async def test_reach_ranks_people_by_the_latest_views_of_their_approved_work(api, staff, online_task, tree) -> None:
+    a, a_id = await api.person("volunteer", tree.east_village.id)
+    b, b_id = await api.person("volunteer", tree.east_village.id)
+    c, c_id = await api.person("volunteer", tree.west_village.id)
+    second = await published_task(api, staff, tree.east.id, title="第二条", online=online_body())
+    await approved_online_work(api, staff, online_task, a, seed=1, views=1200)
+    await approved_online_work(api, staff, second, a, seed=2, views=300)
+    await approved_online_work(api, staff, online_task, b, seed=3, views=2000)
+    await approved_online_work(api, staff, online_task, c, seed=4, views=900)
+    later = await approved_online_work(api, staff, second, c, seed=5, views=100)
+    await record_reach(api, later, views=600)  # the latest snapshot counts, not the sum of snapshots
+
+    board = await api.call("GET", f"{BOARD}?scope=reach", token=c)
+
+    assert board.status == 200, board.body
+    assert board.body["scope"] == "reach"
+    assert rows(board.body) == [(1, str(b_id), 2000), (2, str(a_id), 1500), (2, str(c_id), 1500)]
+    assert [item["views"] for item in board.body["items"]] == [2000, 1500, 1500]
+    assert board.body["me"] == {"rank": 2, "points": 1500, "views": 1500}
+    points = await api.call("GET", BOARD, token=c)
+    assert all("views" not in item for item in points.body["items"]), "a points board grew a field"
+    assert "views" not in points.body["me"]
+
+
+async def test_reach_counts_approved_work_only_and_hides_whom_it_should(api, staff, online_task, tree) -> None:
+    shy, _ = await api.person("volunteer", tree.east_village.id)
+    other, _ = await api.person("volunteer", tree.east_village.id)
+    await approved_online_work(api, staff, online_task, shy, seed=1, views=5000)
+    rejected = await approved_online_work(api, staff, online_task, other, seed=2, views=9000)
+    reply = await api.call("POST", review_path(rejected), token=staff, json={"decision": "reject", "reason": "刷量"})
+    assert reply.status == 200, reply.body
+    await api.call("PATCH", "/api/v1/me", token=shy, json={"leaderboard_visible": False})
+
+    board = await api.call("GET", f"{BOARD}?scope=reach", token=other)
+
+    assert rows(board.body) == [(1, None, 5000)]
+    assert board.body["me"] is None
+
+
+async def test_reach_week_and_month_go_by_when_the_work_was_approved(api, staff, online_task, tree) -> None:
+    old, old_id = await api.person("volunteer", tree.east_village.id)
+    new, new_id = await api.person("volunteer", tree.east_village.id)
+    await approved_online_work(api, staff, online_task, old, seed=1, views=800)
+    await approved_online_work(api, staff, online_task, new, seed=2, views=300)
+    await Submission.filter(user_id=old_id).update(reviewed_at=datetime.now(UTC) - timedelta(days=45))
+
+    for scope in ("reach:week", "reach:month"):
+        board = await api.call("GET", f"{BOARD}?scope={scope}", token=old)
+        assert board.body["scope"] == scope
+        assert rows(board.body) == [(1, str(new_id), 300)], scope
+        assert board.body["me"] is None
+    everything = await api.call("GET", f"{BOARD}?scope=reach", token=old)
+    assert rows(everything.body) == [(1, str(old_id), 800), (2, str(new_id), 300)]
+
+
+def test_reach_periods_start_on_monday_and_the_first_in_shanghai() -> None:
+    now = datetime(2026, 11, 29, 17, 0, tzinfo=UTC)  # Monday 2026-11-30 01:00 in Shanghai
+    assert parse_scope("reach:week", now, reach=True).since == datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
+    assert parse_scope("reach:month", now, reach=True).since == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert parse_scope("reach", now, reach=True).since is None
+
+
+@pytest.mark.parametrize("scope", ["reach:year", "reach:", "reach:week ", "reachweek", "reach:campaign:1"])
+async def test_a_bad_reach_scope_is_400(api, scope) -> None:
+    token, _ = await api.person("volunteer")
+    reply = await api.call("GET", f"{BOARD}?scope={scope}", token=token)
+    assert reply.status == 400 and "reach:week" in reply.body["error"]["details"]["fields"]["scope"]
+
+
+async def test_the_org_board_has_no_reach_scope(api) -> None:
+    token, _ = await api.person("volunteer")
+    reply = await api.call("GET", f"{ORGS}?scope=reach", token=token)
+    assert reply.status == 400 and "scope" in reply.body["error"]["details"]["fields"]
+
+
+async def test_a_reach_board_costs_the_same_statements_for_few_people_or_many(api, staff, online_task, tree) -> None:
+    token, _ = await api.person("volunteer", tree.east_village.id)
+    await approved_online_work(api, staff, online_task, token, seed=0, views=10)
+    with counting_queries() as few:
+        first = await api.call("GET", f"{BOARD}?scope=reach", token=token)
+    for n in range(1, 6):
+        other, _ = await api.person("volunteer", tree.east_village.id)
+        await approved_online_work(api, staff, online_task, other, seed=n, views=10 + n)
+    with counting_queries() as many:
+        reply = await api.call("GET", f"{BOARD}?scope=reach", token=token)
+
+    assert len(first.body["items"]) == 1 and len(reply.body["items"]) == 6
+    assert len(many.statements) == len(few.statements) > 0

@@ -11,11 +11,15 @@ import pytest
 from PIL import Image
 
 from models.ledger import LedgerEntry
-from tests.factories import CAMPAIGNS, TASKS, published_task
+from models.orgs import create_org
+from tests.factories import CAMPAIGNS, TASKS, approved_online_work, online_body, published_task
 from tests.handlers.test_review import hand_in, review_path
+from tests.support import counting_queries
 
 REPORT = "/api/v1/reports/participation"
-HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)"]
+# The contract's nine columns stay first; online work (网络传播) is appended after them.
+REACH = ["线上作品", "浏览量", "点赞", "评论", "转发", "传播积分"]
+HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)", *REACH]
 
 
 @pytest.fixture
@@ -57,8 +61,8 @@ async def test_xlsx_totals_match_the_ledger(api, staff, activity, tree) -> None:
     assert set(by_id) == {activity["busy"], activity["idle"]}  # east only: the staff member's subtree
     busy = by_id[activity["busy"]]
     assert busy[2] == "县 / 东镇 / 东村"
-    assert busy[3:] == (1, 0, 1, 1, 15, 2.5)
-    assert by_id[activity["idle"]][3:] == (1, 0, 0, 0, 0, 0)
+    assert busy[3:] == (1, 0, 1, 1, 15, 2.5, 0, 0, 0, 0, 0, 0)  # no online work
+    assert by_id[activity["idle"]][3:] == (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     ledger_points = sum(e.points for e in await LedgerEntry.filter(user_id=activity["busy"]))
     assert busy[7] == ledger_points
     assert all(isinstance(v, int | float) for v in busy[3:])
@@ -166,3 +170,82 @@ async def test_a_reversal_makes_an_old_certificate_invalid(api, staff, activity)
     await api.call("POST", review_path(str(sid)), token=staff, json={"decision": "reject", "reason": "核查发现作假"})
     check = await api.call("GET", f"/api/v1/certificates/{serial}")
     assert check.body["valid"] is False
+
+
+# -- online work (网络传播) in the report ----------------------------------------------------------
+
+
+@pytest.fixture
+async def online_activity(api, staff, tree) -> dict:
+    """East: one influencer with two approved posts (one reaching the 1000-view tier, 7 points) and a
+    rejected one; a villager with offline work only. West: one approved post."""
+    tiers = online_body(reach_tiers=[{"views": 1000, "points": 7}])
+    task = await published_task(api, staff, tree.east.id, title="家乡短视频", points=5, online=tiers)
+    second = await published_task(api, staff, tree.east.id, title="第二条", points=5, online=online_body())
+    star, star_id = await api.person("influencer", tree.east_village.id)
+    await approved_online_work(api, staff, task, star, seed=1, views=1500, likes=20, comments=5, shares=3)
+    await approved_online_work(api, staff, second, star, seed=2, views=200, likes=1)
+    rejected_task = await published_task(api, staff, tree.east.id, title="第三条", online=online_body())
+    dropped = await approved_online_work(api, staff, rejected_task, star, seed=3, views=9000, likes=99)
+    reply = await api.call("POST", review_path(dropped), token=staff, json={"decision": "reject", "reason": "刷量"})
+    assert reply.status == 200, reply.body
+    offline = await published_task(api, staff, tree.east.id, points=10)
+    villager, villager_id = await api.person("volunteer", tree.east_village.id)
+    sid = await hand_in(api, villager, offline)
+    assert (await api.call("POST", review_path(sid), token=staff, json={"decision": "approve"})).status == 200
+    west_staff, _ = await api.person("staff", tree.west.id)
+    west_task = await published_task(api, west_staff, tree.west.id, online=online_body())
+    west, west_id = await api.person("volunteer", tree.west_village.id)
+    await approved_online_work(api, west_staff, west_task, west, seed=4, views=40, comments=2)
+    return {"star": star_id, "villager": villager_id, "west": west_id}
+
+
+async def test_the_report_adds_online_work_after_the_contract_columns(api, staff, online_activity, tree) -> None:
+    admin, _ = await api.person("admin")
+    status, body, _ = await download(api, admin, "xlsx", f"?org_id={tree.county.id}")
+
+    assert status == 200
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    rows = list(book["参与情况"].iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS
+    by_id = {row[1]: row[9:] for row in rows[1:]}
+    # 线上作品, 浏览量, 点赞, 评论, 转发, 传播积分: the rejected post and its bonus count nowhere.
+    assert by_id[online_activity["star"]] == (2, 1700, 21, 5, 3, 7)
+    assert by_id[online_activity["villager"]] == (0, 0, 0, 0, 0, 0)
+    assert by_id[online_activity["west"]] == (1, 40, 0, 2, 0, 0)
+    _, csv_body, _ = await download(api, admin, "csv", f"?org_id={tree.county.id}")
+    csv_rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))
+    assert {int(r[1]): tuple(int(v) for v in r[9:]) for r in csv_rows[1:]} == by_id
+
+
+async def test_the_xlsx_sums_online_work_per_child_org(api, staff, online_activity, tree) -> None:
+    admin, _ = await api.person("admin")
+
+    _, county, _ = await download(api, admin, "xlsx", f"?org_id={tree.county.id}")
+    _, east, _ = await download(api, staff, "xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(county))["组织传播"]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("组织", "线上作品", "浏览量", "点赞", "评论", "转发"),
+        ("东镇", 2, 1700, 21, 5, 3),
+        ("西镇", 1, 40, 0, 2, 0),
+    ]
+    assert openpyxl.load_workbook(io.BytesIO(east)).sheetnames == ["参与情况", "按组织汇总", "组织传播"]
+    east_rows = list(openpyxl.load_workbook(io.BytesIO(east))["组织传播"].iter_rows(values_only=True))
+    assert east_rows[1:] == [("东村", 2, 1700, 21, 5, 3)]
+
+
+async def test_a_report_costs_the_same_statements_for_one_person_or_many(api, staff, tree) -> None:
+    task = await published_task(api, staff, tree.east.id, quota=20, online=online_body())
+    first, _ = await api.person("influencer", tree.east_village.id)
+    await approved_online_work(api, staff, task, first, seed=0, views=10)
+    with counting_queries() as one:
+        assert (await download(api, staff, "xlsx"))[0] == 200
+    for n in range(1, 6):
+        token, _ = await api.person("influencer", tree.east_village.id)
+        await approved_online_work(api, staff, task, token, seed=n, views=10 + n)
+    await create_org("新村", "village", tree.east.id)
+    with counting_queries() as many:
+        assert (await download(api, staff, "xlsx"))[0] == 200
+
+    assert len(many.statements) == len(one.statements) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -14,6 +15,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from media.reports import (
     HEADERS,
     ORG_HEADERS,
+    ORG_REACH_HEADERS,
+    ORG_REACH_SHEET,
     ORG_SHEET,
     PEOPLE_SHEET,
     TOTAL_LABEL,
@@ -22,7 +25,7 @@ from media.reports import (
     participation_xlsx,
     totals_by_org,
 )
-from models.participation import ParticipationRow
+from models.participation import OnlineWork, ParticipationRow
 
 COMMUNITY = "祁东县 / 洪桥街道 / 育贤社区"
 TOWN = "祁东县 / 洪桥街道"
@@ -43,9 +46,13 @@ ROWS = [
 
 
 def workbook(
-    rows: Iterable[ParticipationRow], org_totals: list[tuple[str, ParticipationTotals]] | None = None
+    rows: Iterable[ParticipationRow],
+    org_totals: list[tuple[str, ParticipationTotals]] | None = None,
+    org_reach: list[tuple[str, OnlineWork]] | None = None,
 ) -> openpyxl.Workbook:
-    data = participation_xlsx(rows, title="参与情况报表", period="2024-05-01 至 2024-05-31", org_totals=org_totals)
+    data = participation_xlsx(
+        rows, title="参与情况报表", period="2024-05-01 至 2024-05-31", org_totals=org_totals, org_reach=org_reach
+    )
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
@@ -64,7 +71,8 @@ def test_xlsx_sheets_are_people_then_orgs() -> None:
 def test_xlsx_header_row_is_the_contract_header() -> None:
     rows = values(workbook(ROWS)[PEOPLE_SHEET])
     assert rows[0] == HEADERS
-    assert HEADERS == ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
+    assert HEADERS[:9] == ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
+    assert HEADERS[9:] == ("线上作品", "浏览量", "点赞", "评论", "转发", "传播积分")
 
 
 def test_xlsx_has_one_row_per_person_and_no_totals_row() -> None:
@@ -247,7 +255,7 @@ def test_csv_has_one_row_per_person_with_numbers() -> None:
 
 def test_csv_numbers_are_unquoted() -> None:
     line = participation_csv([person("张三", 12, COMMUNITY, 3, 2, 2, 1, 10, hours="1.50")]).split(b"\r\n")[1]
-    assert line.decode() == f"张三,12,{COMMUNITY},3,2,2,1,10,1.50"
+    assert line.decode() == f"张三,12,{COMMUNITY},3,2,2,1,10,1.50,0,0,0,0,0,0"
 
 
 @pytest.mark.parametrize("text", [INJECTION, "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
@@ -262,3 +270,32 @@ def test_csv_ordinary_text_is_unchanged() -> None:
 
 def test_csv_without_rows_is_only_the_header() -> None:
     assert participation_csv([]) == ("\ufeff" + ",".join(HEADERS) + "\r\n").encode()
+
+
+# -- online work (网络传播) ---------------------------------------------------------------------
+
+ONLINE = dataclasses.replace(ROWS[1], online=OnlineWork(2, 15_000, 300, 40, 12), reach_points=25)
+
+
+def test_online_work_follows_the_nine_columns_as_numbers() -> None:
+    ws = workbook([ROWS[0], ONLINE])[PEOPLE_SHEET]
+    rows = values(ws)
+    assert rows[1][:9] == ("张三", 1, COMMUNITY, 3, 2, 2, 1, 10, 1.5)
+    assert rows[1][9:] == (0, 0, 0, 0, 0, 0)
+    assert rows[2][9:] == (2, 15_000, 300, 40, 12, 25)
+    assert all(cell.data_type == "n" for cell in ws[3][9:])
+
+
+def test_csv_carries_online_work_too() -> None:
+    assert csv_rows([ONLINE])[1][9:] == ["2", "15000", "300", "40", "12", "25"]
+
+
+def test_the_org_reach_sheet_comes_third_when_given() -> None:
+    reach = [("洪桥街道", OnlineWork(2, 15_000, 300, 40, 12)), ("=东村", OnlineWork())]
+    wb = workbook(ROWS, org_reach=reach)
+
+    assert wb.sheetnames == [PEOPLE_SHEET, ORG_SHEET, ORG_REACH_SHEET]
+    ws = wb[ORG_REACH_SHEET]
+    assert values(ws) == [ORG_REACH_HEADERS, ("洪桥街道", 2, 15_000, 300, 40, 12), ("=东村", 0, 0, 0, 0, 0)]
+    assert ORG_REACH_HEADERS == ("组织", "线上作品", "浏览量", "点赞", "评论", "转发")
+    assert ws["A3"].data_type == "s" and ws.freeze_panes == "A2"

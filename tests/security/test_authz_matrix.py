@@ -175,6 +175,17 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          OK,          OK),
     ("POST", "/api/v1/accounts/{account_id}/verify", ""):
         (401,  403,         403,         OK,          404,         OK),
+    # -- share links and opens: anyone signed in shares a task they can see and opens the owner's card;
+    #    staff of the task's subtree read the figures
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/share-links", "published"):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/share-links", "draft"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("POST", "/api/v1/share-opens", "the owner's card"):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/tasks/{task_id}/share-stats", ""):
+        (401,  403,         403,         OK,          403,         OK),
     # -- campaigns, all of the east township: out of scope, a published one is 403, a draft 404
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/campaigns", ""):
@@ -580,6 +591,19 @@ async def owner_keeps_the_account(w: World) -> None:
     assert [a["followers"] for a in mine.body["items"] if a["id"] == w.values["account_id"]] == [None]
 
 
+async def the_owners_card(w: World) -> dict[str, str]:
+    """The ref of the owner's share of the task, as a share card carries it."""
+    reply = await w.api.call("POST", "/api/v1/share-links", token=w.owner[0], json={"task_id": w.values["task_id"]})
+    assert reply.status == 201, reply.body
+    return {"ref": reply.body["ref"]}
+
+
+async def opens_counted_for_the_owner(w: World) -> None:
+    """Each signed-in caller's open counted once, for the owner's card only."""
+    reply = await w.api.call("GET", f"/api/v1/tasks/{w.values['task_id']}/share-stats", token=w.staff)
+    assert reply.body["opens"] == len(ROLES) - 1, reply.body
+
+
 async def a_certificate(w: World) -> dict[str, str]:
     """The serial of the volunteer's certificate (they have approved service hours)."""
     reply = await w.api.call("GET", "/api/v1/me/certificate.png", token=w.tokens["volunteer"])
@@ -927,6 +951,11 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("GET", "/api/v1/accounts", ""): Send(query=whole_page, check=accounts_in_scope),
     ("POST", "/api/v1/accounts/{account_id}/verify", ""): Send(
         prepare=an_account, body=lambda w, role: {"decision": "verify"}
+    ),
+    ("POST", "/api/v1/share-links", "published"): Send(body=lambda w, role: {"task_id": w.values["task_id"]}),
+    ("POST", "/api/v1/share-links", "draft"): Send(body=lambda w, role: {"task_id": w.values["draft_task_id"]}),
+    ("POST", "/api/v1/share-opens", "the owner's card"): Send(
+        prepare=the_owners_card, body=lambda w, role: {"ref": w.values["ref"]}, after=opens_counted_for_the_owner
     ),
     ("GET", "/api/v1/campaigns", ""): Send(query=whole_page, check=no_drafts),
     ("POST", "/api/v1/campaigns", "for east"): Send(body=lambda w, role: campaign_body(w.tree.east.id)),
