@@ -34,6 +34,9 @@ ACTIONS = (
     # Platform accounts (models.accounts): verified or rejected by staff.
     "account_verify",
     "account_reject",
+    # Online work (models.reach): staff correct a submission's reach and record official reposts.
+    "reach_correct",
+    "repost",
 )
 
 # Who may read the log (the API's route and the console's page).

@@ -30,6 +30,8 @@ ACTION_NAMES = {
     "question_import": "导入题库",
     "account_verify": "通过平台账号",
     "account_reject": "拒绝平台账号",
+    "reach_correct": "更正传播数据",
+    "repost": "记录官方转载",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -60,6 +62,13 @@ LABELS = {
     "fields": "修改的字段",
     "outcome": "结果",
     "source": "文件",
+    "views": "浏览量",
+    "likes": "点赞数",
+    "comments": "评论数",
+    "shares": "转发数",
+    "captured_at": "截图时间",
+    "level": "转载级别",
+    "url": "链接",
 }
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 

@@ -6,7 +6,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from handlers import account_schemas, media_schemas, question_schemas, quiz_schemas, review_schemas, task_schemas
+from handlers import (
+    account_schemas,
+    media_schemas,
+    question_schemas,
+    quiz_schemas,
+    reach_schemas,
+    review_schemas,
+    task_schemas,
+)
 from handlers import schemas as schemas_module
 from models.users import STAR_HOURS
 from server.web import apidoc
@@ -203,6 +211,7 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         **vars(question_schemas),
         **vars(quiz_schemas),
         **vars(account_schemas),
+        **vars(reach_schemas),
     }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}
