@@ -18,6 +18,7 @@ reaches it again awards it again, under a new key).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -294,30 +295,30 @@ async def _sync_tiers(submission_id: int) -> list[LedgerEntry]:
             return []
         reached = {t["views"]: t["points"] for t in tiers_reached(submission.task.online or {}, submission.views)}
         entries = []
-        standing = await _standing_tier_awards(submission.id)
+        standing, earlier = await _tier_awards(submission.id)
         for views, points in sorted(reached.items()):
             if views not in standing and points > 0:
                 # A tier reached again after a correction took it back is a new award: a new key.
-                count = await LedgerEntry.filter(
-                    bonus_of=submission.id, once_key__startswith=f"reach:{submission.id}:{views}:", kind="award"
-                ).count()
+                key = f"reach:{submission.id}:{views}:{earlier.get(views, 0)}"
                 reason = f"传播达到 {_views_text(views)} 浏览：{submission.task.title}"
-                entries.append(await _bonus(submission, points, reason, f"reach:{submission.id}:{views}:{count}"))
+                entries.append(await _bonus(submission, points, reason, key))
         for views, award in standing.items():
             if views not in reached:
                 entries.append(await _reverse(submission, award, f"传播数据更正，撤销 {_views_text(views)} 浏览奖励"))
         return entries
 
 
-async def _standing_tier_awards(submission_id: int) -> dict[int, LedgerEntry]:
-    """Tier awards of the submission not reversed, by the tier's views."""
+async def _tier_awards(submission_id: int) -> tuple[dict[int, LedgerEntry], dict[int, int]]:
+    """The submission's tier awards not reversed, and how many were awarded in all, by the tier's views.
+
+    One query, so both come from the same moment: a standing award that a concurrent sync committed
+    is either seen (and not awarded again) or unseen and counted as absent (and the new award's key
+    is the very one that sync wrote: a unique violation, not a second award)."""
     rows = await LedgerEntry.filter(bonus_of=submission_id, once_key__startswith=f"reach:{submission_id}:")
     reversed_keys = {r.once_key[:-2] for r in rows if r.kind == "reversal" and r.once_key}
-    return {
-        int(r.once_key.split(":")[2]): r
-        for r in rows
-        if r.kind == "award" and r.once_key and r.once_key not in reversed_keys
-    }
+    awards = [(int(r.once_key.split(":")[2]), r) for r in rows if r.kind == "award" and r.once_key]
+    standing = {views: r for views, r in awards if r.once_key not in reversed_keys}
+    return standing, dict(Counter(views for views, _ in awards))
 
 
 async def _bonus(submission: Submission, points: int, reason: str, once_key: str) -> LedgerEntry:
