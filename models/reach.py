@@ -290,6 +290,10 @@ async def sync_tier_awards(submission_id: int) -> list[LedgerEntry]:
 
 async def _sync_tiers(submission_id: int) -> list[LedgerEntry]:
     async with in_transaction():
+        # The row lock (PostgreSQL) orders this against a rejection: it either waits for this to commit and
+        # reverses what it wrote, or commits first and this sees it rejected. A model query: values_list() drops
+        # FOR UPDATE, and the outer joins of select_related() cannot take it.
+        await Submission.filter(id=submission_id).select_for_update().first()
         submission = await Submission.get(id=submission_id).select_related("task", "user__org")
         if submission.status != "approved":
             return []

@@ -281,6 +281,23 @@ async def test_two_snapshots_at_once_award_each_tier_once(api, staff, task, owne
     assert await points_of(uid) == 25
 
 
+async def test_a_snapshot_racing_a_rejection_leaves_no_bonus_standing(api, staff, task, tree) -> None:
+    for seed in range(3):
+        token, uid = await api.person("influencer", tree.east_village.id)
+        sid = await hand_in_online(api, token, task, seed=20 + seed)
+        await approve(api, staff, sid)
+        reject = {"decision": "reject", "reason": "作品已被平台删除"}
+
+        await asyncio.gather(
+            api.call("POST", reach_path(sid), token=token, json=counts(20000, HOUR)),
+            api.call("POST", review_path(sid), token=staff, json=reject),
+        )
+
+        assert (await Submission.get(id=int(sid))).status == "rejected"
+        assert sum(p for _, p, _ in await bonuses(sid)) == 0
+        assert await points_of(uid) == 0
+
+
 async def test_reposts_earn_their_level_once(api, staff, task, owner, tree) -> None:
     token, uid = owner
     sid = await hand_in_online(api, token, task)
