@@ -369,11 +369,14 @@ async def record_repost(
     online = online_of(submission)
     if level not in REPOST_LEVELS:
         raise InvalidRequest.fields({"level": "级别须为 county、city、province 或 national"})
-    if submission.status != "approved":
-        raise NotApproved("提交通过审核后才能记录转载奖励")
     points = int((online.get("repost_bonus") or {}).get(level) or 0)
     try:
         async with in_transaction():
+            # Read under the row lock (PostgreSQL), as a tier sync does: a rejection either waits and reverses
+            # this bonus, or has committed and this refuses.
+            locked = await Submission.filter(id=submission.id).select_for_update().first()
+            if locked is None or locked.status != "approved":
+                raise NotApproved("提交通过审核后才能记录转载奖励")
             repost = await Repost.create(
                 submission_id=submission.id, level=level, url=url, points=points, recorded_by_id=staff.id
             )

@@ -281,17 +281,20 @@ async def test_two_snapshots_at_once_award_each_tier_once(api, staff, task, owne
     assert await points_of(uid) == 25
 
 
-async def test_a_snapshot_racing_a_rejection_leaves_no_bonus_standing(api, staff, task, tree) -> None:
+async def test_a_snapshot_and_a_repost_racing_a_rejection_leave_no_bonus_standing(api, staff, task, tree) -> None:
     for seed in range(3):
         token, uid = await api.person("influencer", tree.east_village.id)
         sid = await hand_in_online(api, token, task, seed=20 + seed)
         await approve(api, staff, sid)
         reject = {"decision": "reject", "reason": "作品已被平台删除"}
 
-        await asyncio.gather(
+        repost = {"level": "national", "url": "https://www.example.gov.cn/a/3.html"}
+        replies = await asyncio.gather(
             api.call("POST", reach_path(sid), token=token, json=counts(20000, HOUR)),
+            api.call("POST", repost_path(sid), token=staff, json=repost),
             api.call("POST", review_path(sid), token=staff, json=reject),
         )
+        assert replies[1].status in (201, 409) and replies[2].status == 200
 
         assert (await Submission.get(id=int(sid))).status == "rejected"
         assert sum(p for _, p, _ in await bonuses(sid)) == 0
