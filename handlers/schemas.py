@@ -356,7 +356,8 @@ class LedgerRead(BaseModel):
             points=e.points,
             service_hours=float(e.service_hours),
             reason=e.reason,
-            submission_id=str(e.submission_id) if e.submission_id else None,
+            # A bonus (reach tier, repost) belongs to its submission as much as the approval does.
+            submission_id=_sid(e.submission_id or e.bonus_of),
             created_at=e.created_at,
         )
 

@@ -26,7 +26,7 @@ from models.users import MEMBER_ROLES, User
 from server.kernel.errors import ApiError, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response
-from server.web.permissions import may_read_submission, staff_scope, visible_task
+from server.web.permissions import readable_submission, staff_scope, visible_task
 from server.web.services import Services
 
 bp = Blueprint("submissions")
@@ -96,9 +96,7 @@ async def list_submissions(request: Request, user: User, query: SubmissionQuery,
 @endpoint(summary="提交详情", response=SubmissionRead, errors=(NotFound,), tag="submissions")
 async def get_one(request: Request, submission_id: int, user: User, services: Services) -> HTTPResponse:
     """One submission: its owner, or staff of the task's org subtree (who also see the risk flags)."""
-    submission = await get_submission(submission_id)
-    if submission is None or not may_read_submission(user, submission):
-        raise NotFound("提交不存在")
+    submission = await readable_submission(submission_id, user)
     return json_response(SubmissionRead.of(submission, services.storage, staff=user.is_staff))
 
 

@@ -21,7 +21,7 @@ from models.tasks import in_audience
 from models.users import MEMBER_ROLES, User
 from server.kernel.clock import LOCAL_TZ
 
-EVENTS = ("task_new", "review_result", "task_reminder")
+EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder")
 STATUSES = ("queued", "sent", "refused", "failed")
 THING_MAX = 20
 PHRASE_MAX = 5
@@ -84,6 +84,23 @@ def task_message(task: Task) -> tuple[dict[str, Any], str]:
         "thing3": _thing(task.location_name or task.campaign.title),
     }
     return data, f"pages/task/detail?id={task.id}"
+
+
+def reach_reminder_message(submission: Submission, stage: int) -> tuple[dict[str, Any], str]:
+    """Template fields and page of the reminder to record reach ``stage`` days after approval (needs the task)."""
+    data = {"thing1": _thing(submission.task.title), "thing2": _thing(f"请更新作品传播数据（第{stage}天）")}
+    return data, f"pages/submission/detail?id={submission.id}"
+
+
+async def approved_online_between(start: datetime, end: datetime) -> list[Submission]:
+    """Approved submissions to online tasks reviewed in [start, end), with their task: whose reach to ask for."""
+    # Bounds in the zone the database stores: SQLite compares these as text.
+    start, end = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
+    rows = await Submission.filter(
+        status="approved", reviewed_at__gte=start, reviewed_at__lt=end, task__online__isnull=False
+    ).select_related("task")
+    # A task edited back to "not online" may store JSON null rather than SQL NULL.
+    return [s for s in rows if s.task.online]
 
 
 async def queue_for(event: str, ref_id: int, user_ids: Iterable[int]) -> list[Notification]:

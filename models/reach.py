@@ -18,7 +18,8 @@ reaches it again awards it again, under a new key).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,11 +32,12 @@ from tortoise.transactions import in_transaction
 
 from media.images import hamming
 from models.audit import record
+from models.idempotency import resuming, work_committed
 from models.ledger import LedgerEntry, write_entry
 from models.media import Media, owned_media, phash_bands
 from models.submissions import NEAR_DUPLICATE_BITS, Submission, SubmissionMedia
 from models.users import User
-from server.kernel.clock import now_utc
+from server.kernel.clock import LOCAL_TZ, now_utc
 from server.kernel.effects import AfterCommit
 from server.kernel.errors import ApiError, Conflict, InvalidRequest
 
@@ -44,6 +46,8 @@ COUNT_NAMES = {"views": "浏览量", "likes": "点赞数", "comments": "评论�
 REPOST_LEVELS = ("county", "city", "province", "national")
 REPOST_NAMES = {"county": "县级", "city": "市级", "province": "省级", "national": "国家级"}
 CLOCK_SKEW = timedelta(minutes=5)
+# Rounds of a tier sync that lost a race to another (see ``sync_tier_awards``).
+SYNC_TRIES = 3
 
 
 class ReachDecreasing(ApiError):
@@ -148,7 +152,11 @@ async def add_snapshot(submission: Submission, actor: User, reach: Reach, after:
         raise SubmissionClosed()
     if reach.captured_at > now_utc() + CLOCK_SKEW:
         raise InvalidRequest.fields({"captured_at": "截图时间不能晚于现在"})
+    # In the zone the database stores: SQLite compares these as text, and 15:00+00:00 sorts before 09:00+08:00.
+    reach = replace(reach, captured_at=reach.captured_at.astimezone(LOCAL_TZ))
     correction = actor.id != submission.user_id
+    if resuming() and (done := await _recorded(submission, actor, reach)) is not None:
+        return done  # this request's own snapshot: its answer was lost, not its work
     media = (await owned_media(actor, [reach.media_id]))[0] if reach.media_id is not None else None
     duplicates = await _screenshot_matches(submission, media) if media is not None else []
     async with in_transaction():
@@ -172,9 +180,23 @@ async def add_snapshot(submission: Submission, actor: User, reach: Reach, after:
             details = {name: getattr(reach, name) for name in COUNTS}
             details["captured_at"] = reach.captured_at.isoformat()
             await record(actor, "reach_correct", f"submission:{submission.id}", details)
-    if submission.status == "approved":
-        await after.points_moved(await sync_tier_awards(submission.id))
+        await work_committed()
+    # Whatever status the caller loaded: an approval committed meanwhile has read the counts before
+    # this snapshot's, and only this sync sees them (it re-reads the status and does nothing unless approved).
+    await after.points_moved(await sync_tier_awards(submission.id))
     return snapshot
+
+
+async def _recorded(submission: Submission, actor: User, reach: Reach) -> ReachSnapshot | None:
+    """The snapshot a retried request already recorded (same person, moment and counts)."""
+    counts = {name: getattr(reach, name) for name in COUNTS}
+    return (
+        await ReachSnapshot.filter(
+            submission_id=submission.id, recorded_by_id=actor.id, captured_at=reach.captured_at, **counts
+        )
+        .order_by("-id")
+        .first()
+    )
 
 
 async def _check_not_decreasing(submission: Submission, reach: Reach) -> None:
@@ -207,12 +229,17 @@ async def latest_snapshot(submission_id: int) -> ReachSnapshot | None:
 
 
 async def snapshots_of(submission_id: int) -> list[ReachSnapshot]:
-    """In time order, with their screenshots and who recorded them."""
+    """In time order, with their screenshots and who recorded them (and their org): one query."""
     return (
         await ReachSnapshot.filter(submission_id=submission_id)
         .order_by("captured_at", "id")
-        .select_related("media", "recorded_by")
+        .select_related("media", "recorded_by__org")
     )
+
+
+async def get_snapshot(snapshot_id: int) -> ReachSnapshot:
+    """One snapshot as ``snapshots_of`` gives them."""
+    return await ReachSnapshot.get(id=snapshot_id).select_related("media", "recorded_by__org")
 
 
 async def _screenshot_matches(submission: Submission, media: Media) -> list[str]:
@@ -223,7 +250,8 @@ async def _screenshot_matches(submission: Submission, media: Media) -> list[str]
     match = Q(sha256=media.sha256)
     for band, value in phash_bands(media.phash).items():
         match |= Q(**{band: value})
-    candidates = await Media.filter(match).exclude(owner_id=submission.user_id)
+    # The owner's own pictures are theirs to reuse; a staff correction's screenshot is not a match of itself.
+    candidates = await Media.filter(match).exclude(owner_id=submission.user_id).exclude(id=media.id)
     found = [
         m.id for m in candidates if m.sha256 == media.sha256 or hamming(m.phash, media.phash) <= NEAR_DUPLICATE_BITS
     ]
@@ -248,50 +276,53 @@ def _views_text(views: int) -> str:
 async def sync_tier_awards(submission_id: int) -> list[LedgerEntry]:
     """Award the tiers the latest snapshot reaches and reverse those it no longer does.
 
-    Own transaction. Of two concurrent syncs one writes and the other's IntegrityError (the same
-    once_key) is the sign that the work is done. Returns the entries written.
+    Own transaction. Two concurrent syncs may write the same award (the same once_key): the loser's
+    IntegrityError rolls back its whole transaction, which may have held an award the winner did
+    not see (it read older counts), so the loser reads again and retries. Returns the entries written.
     """
-    submission = await Submission.get(id=submission_id).select_related("task", "user__org")
-    online = submission.task.online or {}
-    if submission.status != "approved":
-        return []
-    reached = {t["views"]: t["points"] for t in tiers_reached(online, submission.views)}
-    try:
-        async with in_transaction():
-            entries = []
-            standing = await _standing_tier_awards(submission.id)
-            for views, points in sorted(reached.items()):
-                if views not in standing and points > 0:
-                    count = await LedgerEntry.filter(
-                        bonus_of=submission.id, once_key__startswith=f"reach:{submission.id}:{views}:", kind="award"
-                    ).count()
-                    entries.append(
-                        await _bonus(
-                            submission,
-                            points,
-                            f"传播达到 {_views_text(views)} 浏览：{submission.task.title}",
-                            f"reach:{submission.id}:{views}:{count}",
-                        )
-                    )
-            for views, award in standing.items():
-                if views not in reached:
-                    entries.append(
-                        await _reverse(submission, award, f"传播数据更正，撤销 {_views_text(views)} 浏览奖励")
-                    )
-            return entries
-    except IntegrityError:
-        return []
+    for _ in range(SYNC_TRIES):
+        try:
+            return await _sync_tiers(submission_id)
+        except IntegrityError:
+            continue
+    return []
 
 
-async def _standing_tier_awards(submission_id: int) -> dict[int, LedgerEntry]:
-    """Tier awards of the submission not reversed, by the tier's views."""
+async def _sync_tiers(submission_id: int) -> list[LedgerEntry]:
+    async with in_transaction():
+        # The row lock (PostgreSQL) orders this against a rejection: it either waits for this to commit and
+        # reverses what it wrote, or commits first and this sees it rejected. A model query: values_list() drops
+        # FOR UPDATE, and the outer joins of select_related() cannot take it.
+        await Submission.filter(id=submission_id).select_for_update().first()
+        submission = await Submission.get(id=submission_id).select_related("task", "user__org")
+        if submission.status != "approved":
+            return []
+        reached = {t["views"]: t["points"] for t in tiers_reached(submission.task.online or {}, submission.views)}
+        entries = []
+        standing, earlier = await _tier_awards(submission.id)
+        for views, points in sorted(reached.items()):
+            if views not in standing and points > 0:
+                # A tier reached again after a correction took it back is a new award: a new key.
+                key = f"reach:{submission.id}:{views}:{earlier.get(views, 0)}"
+                reason = f"传播达到 {_views_text(views)} 浏览：{submission.task.title}"
+                entries.append(await _bonus(submission, points, reason, key))
+        for views, award in standing.items():
+            if views not in reached:
+                entries.append(await _reverse(submission, award, f"传播数据更正，撤销 {_views_text(views)} 浏览奖励"))
+        return entries
+
+
+async def _tier_awards(submission_id: int) -> tuple[dict[int, LedgerEntry], dict[int, int]]:
+    """The submission's tier awards not reversed, and how many were awarded in all, by the tier's views.
+
+    One query, so both come from the same moment: a standing award that a concurrent sync committed
+    is either seen (and not awarded again) or unseen and counted as absent (and the new award's key
+    is the very one that sync wrote: a unique violation, not a second award)."""
     rows = await LedgerEntry.filter(bonus_of=submission_id, once_key__startswith=f"reach:{submission_id}:")
     reversed_keys = {r.once_key[:-2] for r in rows if r.kind == "reversal" and r.once_key}
-    return {
-        int(r.once_key.split(":")[2]): r
-        for r in rows
-        if r.kind == "award" and r.once_key and r.once_key not in reversed_keys
-    }
+    awards = [(int(r.once_key.split(":")[2]), r) for r in rows if r.kind == "award" and r.once_key]
+    standing = {views: r for views, r in awards if r.once_key not in reversed_keys}
+    return standing, dict(Counter(views for views, _ in awards))
 
 
 async def _bonus(submission: Submission, points: int, reason: str, once_key: str) -> LedgerEntry:
@@ -338,11 +369,14 @@ async def record_repost(
     online = online_of(submission)
     if level not in REPOST_LEVELS:
         raise InvalidRequest.fields({"level": "级别须为 county、city、province 或 national"})
-    if submission.status != "approved":
-        raise NotApproved("提交通过审核后才能记录转载奖励")
     points = int((online.get("repost_bonus") or {}).get(level) or 0)
     try:
         async with in_transaction():
+            # Read under the row lock (PostgreSQL), as a tier sync does: a rejection either waits and reverses
+            # this bonus, or has committed and this refuses.
+            locked = await Submission.filter(id=submission.id).select_for_update().first()
+            if locked is None or locked.status != "approved":
+                raise NotApproved("提交通过审核后才能记录转载奖励")
             repost = await Repost.create(
                 submission_id=submission.id, level=level, url=url, points=points, recorded_by_id=staff.id
             )

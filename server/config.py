@@ -16,7 +16,7 @@ MODES = ("production", "demo", "test")
 STORAGES = ("local", "s3")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
-_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder")
+_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder")
 
 
 class ConfigError(Exception):

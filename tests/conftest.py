@@ -155,6 +155,9 @@ TABLES = (
     "audit_entries",
     "notifications",
     "ledger_entries",
+    "reposts",
+    "reach_snapshots",
+    "submission_links",
     "submission_media",
     "submissions",
     "media",
@@ -194,7 +197,12 @@ async def wechat() -> AsyncIterator[FakeWeChat]:
     await fake.stop()
 
 
-TEMPLATES = {"task_new": "tmpl-task-new", "review_result": "tmpl-review", "task_reminder": "tmpl-reminder"}
+TEMPLATES = {
+    "task_new": "tmpl-task-new",
+    "review_result": "tmpl-review",
+    "task_reminder": "tmpl-reminder",
+    "reach_reminder": "tmpl-reach",
+}
 PUSH_TOKEN = "wenming-test-push-token"
 PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 

@@ -25,9 +25,11 @@ from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
 from models.notifications import (
+    approved_online_between,
     enrolled_people,
     mark,
     queue_for,
+    reach_reminder_message,
     review_result_message,
     task_audience,
     task_message,
@@ -45,6 +47,11 @@ QUEUE = "wenming:jobs"
 TRIES = 4
 REMINDER_HOUR = 18  # local time: "tomorrow" is clear, and it is not late
 HOUSEKEEPING_HOUR = 4  # local time: the quietest hour
+REACH_HOUR = 10  # local time: posts have had the night and the morning to be seen
+# Reach is asked for a day and a week after approval; a reminder the worker missed (down, a
+# holiday restart) still goes within this many days of its stage, once.
+REACH_STAGES = (1, 7)
+REACH_SLACK_DAYS = 3
 SHANGHAI = timezone(timedelta(hours=8))
 
 
@@ -90,6 +97,26 @@ async def remind_tomorrow(ctx: Mapping[str, Any]) -> str:
         rows = await queue_for("task_reminder", task.id, await enrolled_people(task.id))
         results.append(await _send(ctx, "task_reminder", rows, data, page))
     return f"{len(results)} task(s)"
+
+
+async def remind_reach(ctx: Mapping[str, Any]) -> str:
+    """Ask owners of approved online work for its reach a day and a week after approval, once per stage."""
+    if not ctx["templates"].get("reach_reminder"):
+        return "no template"
+    now = now_utc()
+    results, retry = [], False
+    for stage in REACH_STAGES:
+        due = await approved_online_between(now - timedelta(days=stage + REACH_SLACK_DAYS), now - timedelta(days=stage))
+        for submission in due:
+            data, page = reach_reminder_message(submission, stage)
+            rows = await queue_for(f"reach_reminder:{stage}", submission.id, [submission.user_id])
+            try:
+                results.append(await _send(ctx, "reach_reminder", rows, data, page))
+            except TryAgain:
+                retry = True  # the others still go now; the retry sends only what is still queued
+    if retry:
+        raise TryAgain()
+    return f"{len(results)} submission(s)"
 
 
 async def _send(ctx: Mapping[str, Any], event: str, rows: list, data: dict[str, Any], page: str) -> str:
@@ -138,6 +165,7 @@ FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "notify_review": notify_review,
     "notify_task_new": notify_task_new,
     "remind_tomorrow": remind_tomorrow,
+    "remind_reach": remind_reach,
     "housekeeping": housekeeping,
 }
 
@@ -162,7 +190,11 @@ def _for_arq(func: Callable[..., Awaitable[str]]) -> Callable[..., Awaitable[str
 
 
 ARQ_FUNCTIONS = [_for_arq(f) for f in FUNCTIONS.values()]
-DAILY = {"remind_tomorrow": REMINDER_HOUR, "housekeeping": HOUSEKEEPING_HOUR}  # job → local hour
+DAILY = {
+    "remind_tomorrow": REMINDER_HOUR,
+    "remind_reach": REACH_HOUR,
+    "housekeeping": HOUSEKEEPING_HOUR,
+}  # job → local hour
 
 
 class Jobs:

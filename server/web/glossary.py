@@ -70,6 +70,8 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "toutiao": "今日头条",
     },
     "account status": {"pending": "待审核", "verified": "已通过", "rejected": "未通过"},
+    # Official reposts of online work (models.reach): the level of the site that reposted.
+    "repost level": {"county": "县（区）", "city": "市级", "province": "省级", "national": "国家级"},
     "question type": {"single": "单选题", "multi": "多选题（全部选对才得分）", "judge": "判断题"},
     "question status": {"active": "在用", "retired": "已停用（曾被答题使用，不再抽取）"},
     "content check": {
@@ -78,7 +80,10 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "risky": "检测为违规风险",
         "unchecked": "尚未检测完",
     },
-    "ledger kind": {"award": "获得（审核通过，或网络普法答题及格）", "reversal": "撤销（通过后又被驳回）"},
+    "ledger kind": {
+        "award": "获得（审核通过、网络普法答题及格，或作品传播与官方转载奖励）",
+        "reversal": "撤销（通过后又被驳回，或传播数据更正）",
+    },
     "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
     "health": {"ok": "正常", "off": "未配置"},
     "null": {None: "空（null，不适用或未设置）"},
@@ -170,6 +175,7 @@ TAGS = {
     "questions": "题库：网络普法答题的单选、多选与判断题（工作人员）",
     "accounts": "网络传播：平台账号绑定与审核",
     "sharing": "网络传播：分享任务卡片与打开统计",
+    "reach": "网络传播：作品传播数据与官方转载奖励",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -222,6 +228,12 @@ MODELS: dict[str, str] = {
     "ShareLinkRead": "分享标识",
     "ShareOpenIn": "打开分享卡片",
     "ShareStatsRead": "任务分享统计",
+    "ReachIn": "记录一次作品传播数据（截图时的浏览、点赞、评论、转发数）",
+    "ReachSnapshotRead": "一次传播数据记录",
+    "ReachList": "提交的传播数据记录，按截图时间先后",
+    "RepostIn": "记录官方平台转载",
+    "RepostRead": "一次官方平台转载记录",
+    "RepostList": "提交的官方转载记录",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
     "CodeIn": "微信临时登录凭证或手机号凭证",
@@ -444,6 +456,48 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "created_at": ("绑定时间", AT),
         "decided_at": ("审核时间；待审核为 null", LATER),
     },
+    "ReachIn": {
+        "views": ("浏览量（≥ 0）；本人记录时不能少于之前截图时间的记录", 12800),
+        "likes": ("点赞数（≥ 0）", 356),
+        "comments": ("评论数（≥ 0）", 42),
+        "shares": ("转发数（≥ 0）", 88),
+        "captured_at": ("截图（统计）时间；" + MOMENT + "；不能晚于现在", AT),
+        "media_id": ("数据截图的图片 id（先用 POST /media 上传，须为本人上传）；可不填", ID),
+    },
+    "ReachSnapshotRead": {
+        "id": ("传播数据记录 id", ID),
+        "submission_id": ("提交 id", ID),
+        "views": ("浏览量", 12800),
+        "likes": ("点赞数", 356),
+        "comments": ("评论数", 42),
+        "shares": ("转发数", 88),
+        "captured_at": ("截图（统计）时间", AT),
+        "media": ("数据截图；没有时为 null",),
+        "correction": ("是否为工作人员的更正（更正可以少于之前的记录，记入操作审计）", False),
+        "recorded_by": ("记录人；账号注销后为 null",),
+        "created_at": ("记录时间", LATER),
+        "duplicate_of": (
+            "截图与其他人的提交（照片或传播截图）相同或近似时，这些提交的 id；仅工作人员可见，提交人看到 null",
+            ["1019"],
+        ),
+    },
+    "ReachList": {"items": ("传播数据记录，按截图时间先后",)},
+    "RepostIn": {
+        "level": ("转载的官方平台级别：" + _choices("repost level"), "city"),
+        "url": (
+            "转载页面的链接，http:// 或 https:// 开头，最多 2048 字",
+            "https://www.example.gov.cn/art/2026/5/2/art_1.html",
+        ),
+    },
+    "RepostRead": {
+        "id": ("转载记录 id", ID),
+        "submission_id": ("提交 id", ID),
+        "level": ("转载的官方平台级别：" + _choices("repost level"), "city"),
+        "url": ("转载页面的链接", "https://www.example.gov.cn/art/2026/5/2/art_1.html"),
+        "points": ("按任务设置获得的转载奖励积分（0 为该级别没有奖励）", 20),
+        "created_at": ("记录时间", LATER),
+    },
+    "RepostList": {"items": ("官方转载记录，先记录的在前",)},
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
         "code": ("稳定的错误代码（snake_case），客户端据此判断", "invalid_request"),
@@ -787,7 +841,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "points": ("积分变化；撤销为负数", 10),
         "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
         "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
-        "submission_id": ("相关提交 id；没有时为 null", ID),
+        "submission_id": ("相关提交 id（审核通过，或该提交的传播与转载奖励）；没有时为 null", ID),
         "created_at": ("记账时间", LATER),
     },
     "LedgerPage": {"items": ("本页明细，新的在前",)},
@@ -1293,6 +1347,20 @@ OPERATIONS: dict[str, str] = {
         "审核本组织及下级组织人员的平台账号：verify 通过，reject 拒绝（须说明原因）。"
         "审核结果为最终结果：已审核的账号 409 account_decided（被拒绝的人可解绑后重新绑定）。记入操作审计。"
     ),
+    "reach.post_reach": (
+        "记录作品的传播数据（浏览、点赞、评论、转发数与截图时间，可附数据截图）：提交人本人记录，"
+        "各项数字不能少于更早的记录、不能多于更晚的记录（400 reach_decreasing，details.field 为该项）；"
+        "任务所属组织范围内的工作人员可以更正（可以少于之前，记入操作审计）。"
+        "不是线上传播任务 409 not_online；提交已被驳回或撤回 409 submission_closed。"
+        "提交通过审核后，最新记录达到的每个传播档位各奖励一次积分；更正后不再达到的档位撤销。"
+    ),
+    "reach.list_reach": "提交的传播数据记录，按截图时间先后（提交人本人，或任务所属组织范围内的工作人员）。",
+    "reach.post_repost": (
+        "任务所属组织范围内的工作人员记录作品被官方平台转载（县、市、省、国家级）：按任务设置奖励该级别的积分，"
+        "每个级别只记一次（再次记录 409 repost_recorded）；提交通过审核后才能记录（409 not_approved）。"
+        "提交被驳回时奖励一并撤销。记入操作审计。"
+    ),
+    "reach.list_reposts": "提交的官方转载记录，先记录的在前（提交人本人，或任务所属组织范围内的工作人员）。",
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",
     "metrics.metrics": (

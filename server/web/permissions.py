@@ -13,7 +13,7 @@ from models.question_bank import get_question
 from models.quiz import Question, QuizAttempt
 from models.quiz_attempts import get_attempt
 from models.roster import RowRule
-from models.submissions import Submission, with_relations
+from models.submissions import Submission, get_submission, with_relations
 from models.tasks import get_task
 from models.users import User
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound
@@ -109,6 +109,14 @@ def may_read_submission(user: User, submission: Submission) -> bool:
     if submission.user_id == user.id:
         return True
     return user.is_staff and in_scope(staff_scope(user), submission.task.campaign.org)
+
+
+async def readable_submission(submission_id: int, user: User) -> Submission:
+    """The submission with its relations if the caller may read it (``may_read_submission``); else 404."""
+    submission = await get_submission(submission_id)
+    if submission is None or not may_read_submission(user, submission):
+        raise NotFound("提交不存在")
+    return submission
 
 
 async def reviewable(user: User, ids: list[int]) -> dict[int, Submission]:

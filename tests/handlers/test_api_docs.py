@@ -11,6 +11,7 @@ from handlers import (
     media_schemas,
     question_schemas,
     quiz_schemas,
+    reach_schemas,
     review_schemas,
     sharing_schemas,
     task_schemas,
@@ -212,6 +213,7 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         **vars(quiz_schemas),
         **vars(account_schemas),
         **vars(sharing_schemas),
+        **vars(reach_schemas),
     }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}

@@ -53,7 +53,14 @@ from schemathesis.specs.openapi.checks import (
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
-from tests.security.test_authz_matrix import World, a_quiz_attempt, a_request, build_world, two_questions
+from tests.security.test_authz_matrix import (
+    World,
+    a_quiz_attempt,
+    a_request,
+    build_world,
+    online_work,
+    two_questions,
+)
 
 # CI runs the fixed seed and counts below. To dig deeper locally, change them for a run:
 #   WENMING_FUZZ_SEED=7 WENMING_FUZZ_EXAMPLES=200 pytest tests/security/test_api_fuzz.py
@@ -70,6 +77,13 @@ CHECKS = [
     response_schema_conformance,
 ]
 MISSING_ID = "2000000000"  # a well-formed id no row has
+# Routes of a submission's reach and reposts: online work of the world's own (and one that is not online).
+ONLINE_ROUTES = (
+    ("POST", "/api/v1/submissions/{submission_id}/reach"),
+    ("GET", "/api/v1/submissions/{submission_id}/reach"),
+    ("POST", "/api/v1/submissions/{submission_id}/repost"),
+    ("GET", "/api/v1/submissions/{submission_id}/reposts"),
+)
 REQUEST_TIMEOUT_S = 30
 TOKEN_TTL_S = 3600
 
@@ -126,6 +140,7 @@ class Target:
             ("POST", "/api/v1/org-requests/{request_id}/approve"): [v["approve_request_id"]],
             ("POST", "/api/v1/org-requests/{request_id}/refuse"): [v["refuse_request_id"]],
             ("DELETE", "/api/v1/questions/{question_id}"): [v["spare_question_id"]],
+            **{key: [v["volunteer_online_id"], v["owner_online_id"], v["submission_id"]] for key in ONLINE_ROUTES},
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
@@ -163,6 +178,8 @@ async def seed_world(api: Api, role: str) -> Target:
     account = {"platform": "bilibili", "handle": "volunteer-own"}
     claimed = await api.call("POST", "/api/v1/me/accounts", token=volunteer, json=account)
     extra["volunteer_account_id"] = claimed.body["id"]
+    online = await online_work(w)  # approved online work of the owner and the volunteer
+    extra.update(owner_online_id=online["submission_id"], volunteer_online_id=online["volunteer_submission_id"])
     quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
     extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
@@ -262,6 +279,17 @@ def _own_photos(body: dict[str, Any], target: Target) -> None:
         body["media_ids"] = [target.extra["photo_id"]]
 
 
+def _reach_now(body: dict[str, Any], target: Target) -> None:
+    """Counts as the fuzzer makes them, captured now (random times are mostly in the future)."""
+    body["captured_at"] = iso()
+    if "media_id" in body:
+        body["media_id"] = target.extra["photo_id"]
+
+
+def _official_page(body: dict[str, Any], target: Target) -> None:
+    body["url"] = "https://www.example.gov.cn/art/2026/5/2/art_1.html"
+
+
 def _own_avatar(body: dict[str, Any], target: Target) -> None:
     if "avatar_media_id" in body:
         body["avatar_media_id"] = target.extra["photo_id"]
@@ -307,6 +335,8 @@ def _at_the_spot(body: dict[str, Any], target: Target) -> None:
 REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/tasks/{task_id}/submissions": _own_photos,
     "POST /api/v1/tasks/{task_id}/checkin": _at_the_spot,
+    "POST /api/v1/submissions/{submission_id}/reach": _reach_now,
+    "POST /api/v1/submissions/{submission_id}/repost": _official_page,
     "PATCH /api/v1/me": _own_avatar,
     "POST /api/v1/review/batch": _real_submissions,
     "POST /api/v1/campaigns": _new_campaign,
@@ -337,6 +367,8 @@ REACHED = {
         "GET /api/v1/quiz-attempts/{attempt_id}",
         "POST /api/v1/me/accounts",
         "GET /api/v1/me/accounts",
+        "POST /api/v1/submissions/{submission_id}/reach",
+        "GET /api/v1/submissions/{submission_id}/reach",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -352,6 +384,8 @@ REACHED = {
         "GET /api/v1/tasks/{task_id}/quiz/stats",
         "GET /api/v1/accounts",
         "POST /api/v1/accounts/{account_id}/verify",
+        "POST /api/v1/submissions/{submission_id}/repost",
+        "GET /api/v1/submissions/{submission_id}/reposts",
     ),
 }
 

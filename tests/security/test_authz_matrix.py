@@ -40,6 +40,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -57,7 +58,8 @@ from models.users import User
 from server.wechat.fake import FakeWeChat
 from server.wechat.push import sign
 from tests.conftest import PUSH_AES_KEY, PUSH_TOKEN, Api, Reply, Service, clean_slate
-from tests.factories import SPOT, Tree, campaign_body, make_campaign, make_task, org_tree, task_body
+from tests.factories import SPOT, Tree, campaign_body, iso, make_campaign, make_task, org_tree, task_body
+from tests.handlers.test_reach import ONLINE, hand_in_online
 from tests.handlers.test_review import hand_in
 from tests.images import encode, scene
 from tests.questions import csv_bytes, row, single
@@ -274,6 +276,19 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  404,         404,         OK,          404,         OK),
     ("GET", "/api/v1/submissions/{submission_id}", "the volunteer's"):
         (401,  OK,          404,         OK,          404,         OK),
+    # -- online work: reach is recorded by the submission's owner and corrected by staff of the task's
+    #    subtree; official reposts are recorded by that staff; everyone else finds no submission there
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/submissions/{submission_id}/reach", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("POST", "/api/v1/submissions/{submission_id}/reach", "the volunteer's"):
+        (401,  OK,          404,         OK,          404,         OK),
+    ("GET", "/api/v1/submissions/{submission_id}/reach", "the volunteer's"):
+        (401,  OK,          404,         OK,          404,         OK),
+    ("POST", "/api/v1/submissions/{submission_id}/repost", "the owner's"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("GET", "/api/v1/submissions/{submission_id}/reposts", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
     # -- review, points, rankings
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/review/queue", ""):
@@ -552,6 +567,30 @@ async def a_quiz_attempt(w: World) -> dict[str, str]:
 async def a_pending_submission(w: World) -> dict[str, str]:
     """The owner's evidence for a task of its own, awaiting review."""
     return {"submission_id": await hand_in(w.api, w.owner[0], {"id": await w.new_task()}, seed=6)}
+
+
+async def online_work(w: World) -> dict[str, str]:
+    """Approved hand-ins of the owner and the volunteer to an online task of the row's own."""
+    task = {"id": await w.new_task(online=ONLINE)}
+    made = {}
+    for name, token in (("submission_id", w.owner[0]), ("volunteer_submission_id", w.tokens["volunteer"])):
+        assert token is not None
+        made[name] = await hand_in_online(w.api, token, task, seed=9, post=time.monotonic_ns() % 10**17)
+        review = await w.api.call(
+            "POST", f"/api/v1/submissions/{made[name]}/review", token=w.staff, json={"decision": "approve"}
+        )
+        assert review.status == 200, review.body
+    return made
+
+
+def some_reach(w: World, role: str) -> dict:
+    return {"views": 120, "likes": 3, "comments": 1, "shares": 0, "captured_at": iso(-timedelta(hours=1))}
+
+
+def reach_as_seen(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Whether a screenshot matches other people's is for staff to see, not the owner."""
+    for snapshot in reply.body["items"] if "items" in reply.body else [reply.body]:
+        assert (snapshot["duplicate_of"] is None) == (role in MEMBERS), "duplicate_of shown to the wrong side"
 
 
 async def an_east_volunteer(w: World) -> dict[str, str]:
@@ -1014,6 +1053,19 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("GET", "/api/v1/submissions/{submission_id}", "the volunteer's"): Send(
         params={"submission_id": "volunteer_submission_id"}, check=member_view
     ),
+    ("POST", "/api/v1/submissions/{submission_id}/reach", "the owner's"): Send(
+        prepare=online_work, body=some_reach, check=reach_as_seen
+    ),
+    ("POST", "/api/v1/submissions/{submission_id}/reach", "the volunteer's"): Send(
+        prepare=online_work, params={"submission_id": "volunteer_submission_id"}, body=some_reach, check=reach_as_seen
+    ),
+    ("GET", "/api/v1/submissions/{submission_id}/reach", "the volunteer's"): Send(
+        params={"submission_id": "volunteer_submission_id"}, check=reach_as_seen
+    ),
+    ("POST", "/api/v1/submissions/{submission_id}/repost", "the owner's"): Send(
+        prepare=online_work, body=lambda w, role: {"level": "city", "url": "https://www.example.gov.cn/a/1.html"}
+    ),
+    ("GET", "/api/v1/submissions/{submission_id}/reposts", "the owner's"): Send(prepare=online_work),
     ("GET", "/api/v1/review/queue", ""): Send(query=whole_page, check=queue_in_scope),
     ("POST", "/api/v1/submissions/{submission_id}/review", ""): Send(
         prepare=a_pending_submission, body=lambda w, role: {"decision": "approve"}
