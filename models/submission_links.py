@@ -184,6 +184,15 @@ async def free_links(submission_ids: list[int]) -> None:
         await SubmissionLink.filter(submission_id__in=submission_ids).update(live_key=None)
 
 
+async def free_links_of_cancelled_task(task_id: int) -> None:
+    """A cancelled task's evidence awaiting review is never reviewed: its posts may go to another task."""
+    held = await SubmissionLink.filter(
+        submission__task_id=task_id, submission__status__in=("pending", "flagged"), live_key__isnull=False
+    ).values_list("id", flat=True)
+    if held:
+        await SubmissionLink.filter(id__in=list(held)).update(live_key=None)
+
+
 async def forget_links(user_id: int) -> None:
     """Erase a person's links as their submissions' text and links are erased (models.privacy).
 

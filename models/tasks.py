@@ -11,6 +11,7 @@ from models.audit import record
 from models.campaigns import Campaign, Enrollment, Task, check_inside_campaign, check_window
 from models.orgs import Org
 from models.quiz_pool import check_bank
+from models.submission_links import free_links_of_cancelled_task
 from models.users import User
 from server.kernel.clock import now_utc
 from server.kernel.effects import AfterCommit
@@ -106,6 +107,7 @@ async def cancel_task(task: Task, actor: User) -> Task:
     async with in_transaction():
         if await Task.filter(id=task.id, cancelled_at__isnull=True).update(cancelled_at=now) == 1:
             await record(actor, "cancel", f"task:{task.id}", {"title": task.title})
+            await free_links_of_cancelled_task(task.id)
     return await get_task(task.id)
 
 

@@ -327,6 +327,21 @@ async def test_erasing_the_account_withdraws_the_submission_and_frees_its_links(
     assert seen.body["risk"]["link_used"] == [sid]
 
 
+async def test_cancelling_a_task_frees_the_links_of_evidence_it_will_never_review(api, staff, tree, person) -> None:
+    token, _ = person
+    cancelled, other_task = await online_task(api, staff, tree), await online_task(api, staff, tree)
+    await enroll(api, token, cancelled)
+    await enroll(api, token, other_task)
+    assert (await hand_in(api, token, cancelled, [WEIBO_DESKTOP])).status == 201
+
+    held = await hand_in(api, token, other_task, [WEIBO_MOBILE])
+    assert (await api.call("POST", f"{TASKS}/{cancelled['id']}/cancel", token=staff)).status == 200
+    moved = await hand_in(api, token, other_task, [WEIBO_MOBILE])
+
+    assert (held.status, held.error_code) == (409, "link_claimed"), held.body
+    assert moved.status == 201, moved.body
+
+
 # --- the person's own account ------------------------------------------------------------------
 
 
