@@ -405,6 +405,28 @@ class ExportedAccount(BaseModel):
     decided_at: datetime | None
 
 
+class ExportedReach(BaseModel):
+    submission_id: str
+    views: int
+    likes: int
+    comments: int
+    shares: int
+    captured_at: datetime
+    correction: bool
+    created_at: datetime
+
+
+class ExportedShare(BaseModel):
+    task_id: str
+    shared_at: datetime
+    opens: int
+
+
+class ExportedShareOpen(BaseModel):
+    task_id: str
+    opened_at: datetime
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -419,6 +441,9 @@ class PersonalData(BaseModel):
     org_requests: list[ExportedOrgRequest] = Field(description="组织变更申请及审核结果")
     accounts: list[ExportedAccount] = Field(description="绑定的平台账号及审核结果")
     quiz_attempts: list[ExportedQuizAttempt] = Field(description="答题记录：时间、得分与是否及格（不含题目与答案）")
+    reach: list[ExportedReach] = Field(description="本人作品的传播数据记录（含工作人员的更正）")
+    shares: list[ExportedShare] = Field(description="分享过的任务及被打开的人次")
+    share_opens: list[ExportedShareOpen] = Field(description="打开过的他人分享")
 
 
 class Health(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise.expressions import F
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from media.storage import variant_keys
@@ -21,7 +22,9 @@ from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
+from models.reach import COUNTS, ReachSnapshot
 from models.review import AWAITING
+from models.sharing import ShareLink, ShareOpen
 from models.submission_links import forget_links, free_links
 from models.submissions import Submission
 from models.users import ERASED_NICKNAME, AuthToken, User
@@ -112,6 +115,9 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     accounts = await accounts_of(user.id)
     # Quiz attempts: their times and scores, never the bank's questions or answers.
     attempts = await QuizAttempt.filter(user_id=user.id).select_related("task").order_by("id")
+    reach = await ReachSnapshot.filter(submission__user_id=user.id).order_by("submission_id", "captured_at", "id")
+    shares = await ShareLink.filter(user_id=user.id).annotate(opened=Count("opens")).order_by("id")
+    opens = await ShareOpen.filter(opener_id=user.id).order_by("id")
     return {
         "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
@@ -175,7 +181,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "points": e.points,
                 "service_hours": float(e.service_hours),
                 "reason": e.reason,
-                "submission_id": str(e.submission_id) if e.submission_id else None,
+                "submission_id": str(e.submission_id or e.bonus_of) if e.submission_id or e.bonus_of else None,
                 "created_at": e.created_at.isoformat(),
             }
             for e in ledger
@@ -218,6 +224,20 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
             }
             for a in attempts
         ],
+        "reach": [
+            {
+                "submission_id": str(r.submission_id),
+                **{name: getattr(r, name) for name in COUNTS},
+                "captured_at": r.captured_at.isoformat(),
+                "correction": r.correction,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in reach
+        ],
+        "shares": [
+            {"task_id": str(s.task_id), "shared_at": s.created_at.isoformat(), "opens": s.opened} for s in shares
+        ],
+        "share_opens": [{"task_id": str(o.task_id), "opened_at": o.created_at.isoformat()} for o in opens],
     }
 
 

@@ -339,6 +339,9 @@ MODELS: dict[str, str] = {
     "OrgStatRead": "一个组织的参与情况",
     "QuizStatsRead": "任务的答题统计",
     "ExportedQuizAttempt": "导出的答题记录",
+    "ExportedReach": "导出的一次作品传播数据记录",
+    "ExportedShare": "导出的一次任务分享",
+    "ExportedShareOpen": "导出的一次打开他人分享",
 }
 
 
@@ -1165,6 +1168,25 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "pass_rate": ("及格率（%，一位小数，按已交卷的次数）；还没有人交卷为 null", 75.0),
         "questions": ("各题答题情况，答对率最低的在前",),
         "orgs": ("按组织的参与情况，人数多的在前",),
+    },
+    "ExportedReach": {
+        "submission_id": ("作品所属的提交 id", ID),
+        "views": ("浏览量", 12800),
+        "likes": ("点赞数", 640),
+        "comments": ("评论数", 80),
+        "shares": ("转发数", 53),
+        "captured_at": ("截图时间", AT),
+        "correction": ("是否为工作人员的更正", False),
+        "created_at": ("记录时间", LATER),
+    },
+    "ExportedShare": {
+        "task_id": ("分享的任务 id", ID),
+        "shared_at": ("第一次分享的时间", AT),
+        "opens": ("被他人打开的人次", 3),
+    },
+    "ExportedShareOpen": {
+        "task_id": ("任务 id", ID),
+        "opened_at": ("打开时间", AT),
     },
     "ExportedQuizAttempt": {
         "id": ("答题记录 id", "4096"),

@@ -460,3 +460,25 @@ async def test_the_snapshot_list_costs_the_same_statements_for_one_or_many(api, 
 
     assert (len(first.body["items"]), len(later.body["items"])) == (1, 6)
     assert len(many.statements) == len(one.statements) > 0
+
+
+async def test_the_personal_export_holds_reach_bonuses_and_shares(api, staff, task, owner, tree) -> None:
+    token, _ = owner
+    sid = await hand_in_online(api, token, task)
+    await record(api, token, sid, 150, 2 * HOUR, likes=9)
+    await approve(api, staff, sid)
+    ref = (await api.call("POST", "/api/v1/share-links", token=token, json={"task_id": task["id"]})).body["ref"]
+    opener, _ = await api.person("volunteer", tree.east_village.id)
+    assert (await api.call("POST", "/api/v1/share-opens", token=opener, json={"ref": ref})).status == 204
+
+    mine = (await api.call("GET", "/api/v1/me/export", token=token)).body
+    theirs = (await api.call("GET", "/api/v1/me/export", token=opener)).body
+
+    assert [(r["submission_id"], r["views"], r["likes"], r["correction"]) for r in mine["reach"]] == [
+        (sid, 150, 9, False)
+    ]
+    tier = [e for e in mine["ledger"] if e["reason"].startswith("传播达到")]
+    assert [(e["points"], e["submission_id"]) for e in tier] == [(5, sid)]
+    assert [(s["task_id"], s["opens"]) for s in mine["shares"]] == [(task["id"], 1)]
+    assert mine["share_opens"] == [] and theirs["shares"] == []
+    assert [o["task_id"] for o in theirs["share_opens"]] == [task["id"]]
