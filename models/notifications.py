@@ -55,11 +55,11 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _time(moment: datetime) -> dict[str, str]:
+def time_field(moment: datetime) -> dict[str, str]:
     return {"value": moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")}
 
 
-def _thing(text: str) -> dict[str, str]:
+def thing_field(text: str) -> dict[str, str]:
     return {"value": cut(text, THING_MAX) or "-"}
 
 
@@ -68,10 +68,10 @@ def review_result_message(submission: Submission) -> tuple[dict[str, Any], str]:
     approved = submission.status == "approved"
     detail = f"获得 {submission.awarded_points or 0} 积分" if approved else (submission.reason or "请查看详情")
     data = {
-        "thing1": _thing(submission.task.title),
+        "thing1": thing_field(submission.task.title),
         "phrase2": {"value": cut("已通过" if approved else "未通过", PHRASE_MAX)},
-        "thing3": _thing(detail),
-        "time4": _time(submission.reviewed_at or submission.updated_at),
+        "thing3": thing_field(detail),
+        "time4": time_field(submission.reviewed_at or submission.updated_at),
     }
     return data, f"pages/submission/detail?id={submission.id}"
 
@@ -79,16 +79,16 @@ def review_result_message(submission: Submission) -> tuple[dict[str, Any], str]:
 def task_message(task: Task) -> tuple[dict[str, Any], str]:
     """Template fields and page of a task (new task, and the day-before reminder)."""
     data = {
-        "thing1": _thing(task.title),
-        "time2": _time(task.starts_at),
-        "thing3": _thing(task.location_name or task.campaign.title),
+        "thing1": thing_field(task.title),
+        "time2": time_field(task.starts_at),
+        "thing3": thing_field(task.location_name or task.campaign.title),
     }
     return data, f"pages/task/detail?id={task.id}"
 
 
 def reach_reminder_message(submission: Submission, stage: int) -> tuple[dict[str, Any], str]:
     """Template fields and page of the reminder to record reach ``stage`` days after approval (needs the task)."""
-    data = {"thing1": _thing(submission.task.title), "thing2": _thing(f"请更新作品传播数据（第{stage}天）")}
+    data = {"thing1": thing_field(submission.task.title), "thing2": thing_field(f"请更新作品传播数据（第{stage}天）")}
     return data, f"pages/submission/detail?id={submission.id}"
 
 

@@ -16,7 +16,9 @@ MODES = ("production", "demo", "test")
 STORAGES = ("local", "s3")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
-_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder")
+_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "message_reply", "message_task")
+# Working days to handle a netizen message, by category (API.md); WENMING_MESSAGE_DAYS overrides some.
+MESSAGE_DAYS = {"consult": 5, "suggest": 5, "complain": 7, "help": 7, "clue": 7}
 
 
 class ConfigError(Exception):
@@ -85,6 +87,7 @@ class Config:
     image_cpu: Rate = field(default_factory=lambda: Rate(20, 60))
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     subscribe_templates: Mapping[str, str] = field(default_factory=dict)
+    message_days: Mapping[str, int] = field(default_factory=lambda: dict(MESSAGE_DAYS))
     job_retry_delay: float = 5.0
     storage: str = "local"  # local | s3
     s3: S3Settings | None = None
@@ -160,6 +163,7 @@ class Config:
             image_cpu=Rate.parse("WENMING_IMAGE_CPU_SECONDS", get("WENMING_IMAGE_CPU_SECONDS", "20/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),
             subscribe_templates=_templates(get("WENMING_SUBSCRIBE_TEMPLATES")),
+            message_days=_message_days(get("WENMING_MESSAGE_DAYS")),
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),
             storage=storage,
             s3=_s3(get) if storage == "s3" else None,
@@ -263,6 +267,21 @@ def _s3(get: Callable[..., str | None]) -> S3Settings:
         prefix=get("WENMING_S3_PREFIX", "") or "",
         addressing_style=style,
     )
+
+
+def _message_days(text: str | None) -> dict[str, int]:
+    days = dict(MESSAGE_DAYS)
+    if not text:
+        return days
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ConfigError('WENMING_MESSAGE_DAYS must be a JSON object such as {"consult": 5}') from None
+    if not isinstance(data, dict) or set(data) - set(MESSAGE_DAYS):
+        raise ConfigError("WENMING_MESSAGE_DAYS: keys must be among " + ", ".join(MESSAGE_DAYS))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 60 for v in data.values()):
+        raise ConfigError("WENMING_MESSAGE_DAYS: each value must be a whole number of working days, 1 to 60")
+    return days | data
 
 
 def _templates(text: str | None) -> dict[str, str]:

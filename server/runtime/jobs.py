@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from arq import Retry
@@ -36,6 +36,7 @@ from models.notifications import (
     tasks_starting_on,
     tomorrow_start,
 )
+from models.messages import get_message, message_notice, supervise_overdue
 from models.submissions import get_submission
 from models.tasks import get_task
 from server.kernel.clock import LOCAL_TZ, now_utc
@@ -46,6 +47,7 @@ log = logging.getLogger("wenming.jobs")
 QUEUE = "wenming:jobs"
 TRIES = 4
 REMINDER_HOUR = 18  # local time: "tomorrow" is clear, and it is not late
+SUPERVISE_HOUR = 8  # local time: overdue work is raised as the working day starts
 HOUSEKEEPING_HOUR = 4  # local time: the quietest hour
 REACH_HOUR = 10  # local time: posts have had the night and the morning to be seen
 # Reach is asked for a day and a week after approval; a reminder the worker missed (down, a
@@ -119,6 +121,19 @@ async def remind_reach(ctx: Mapping[str, Any]) -> str:
     return f"{len(results)} submission(s)"
 
 
+async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str) -> str:
+    """Tell the writer their reply is out; tell the holding org's staff of work for them."""
+    message = await get_message(message_id)
+    told = message_notice(message, action)
+    if told is None:
+        return "nothing to send"
+    event, people, data, page = told
+    if not ctx["templates"].get(event):
+        return "no template"
+    rows = await queue_for(f"{event}:{action}:{message.version}", message.id, await people)
+    return await _send(ctx, event, rows, data, page)
+
+
 async def _send(ctx: Mapping[str, Any], event: str, rows: list, data: dict[str, Any], page: str) -> str:
     template = ctx["templates"][event]
     retry = False
@@ -154,6 +169,15 @@ async def _send_one(
     return ("sent", None) if delivered else ("refused", 43101)
 
 
+async def supervise_messages(ctx: Mapping[str, Any], as_of: str | None = None) -> str:
+    """Daily: raise overdue messages one supervision level (once a day), and tell their assignees."""
+    day = date.fromisoformat(as_of) if as_of else now_utc().astimezone(LOCAL_TZ).date()
+    raised = await supervise_overdue(day)
+    for message_id in raised:
+        await notify_message(ctx, message_id, "supervise")
+    return f"{len(raised)} message(s) raised"
+
+
 async def housekeeping(ctx: Mapping[str, Any]) -> str:
     """Daily: forget replayable answers past their time (they are kept per user and key)."""
     purged = await purge_answers(now_utc())
@@ -167,6 +191,8 @@ FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "remind_tomorrow": remind_tomorrow,
     "remind_reach": remind_reach,
     "housekeeping": housekeeping,
+    "notify_message": notify_message,
+    "supervise_messages": supervise_messages,
 }
 
 
@@ -194,6 +220,7 @@ DAILY = {
     "remind_tomorrow": REMINDER_HOUR,
     "remind_reach": REACH_HOUR,
     "housekeeping": HOUSEKEEPING_HOUR,
+    "supervise_messages": SUPERVISE_HOUR,
 }  # job → local hour
 
 
