@@ -22,4 +22,5 @@ MODEL_MODULES = [
     "models.submission_links",
     "models.reach",
     "models.sharing",
+    "models.calendar",
 ]
