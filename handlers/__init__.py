@@ -6,6 +6,7 @@ from handlers import (
     accounts,
     audit,
     auth,
+    calendar,
     campaigns,
     certificates,
     console,
@@ -52,6 +53,7 @@ api = Blueprint.group(
     wechat.bp,
     console.bp,
     questions.bp,
+    calendar.bp,
     url_prefix="/api/v1",
 )
 root = Blueprint.group(health.bp, metrics.bp, media.files)

@@ -22,5 +22,6 @@ MODEL_MODULES = [
     "models.submission_links",
     "models.reach",
     "models.sharing",
+    "models.calendar",
     "models.messages",
 ]

@@ -37,6 +37,8 @@ ACTIONS = (
     # Online work (models.reach): a staff correction of reach, an official repost's bonus.
     "reach_correct",
     "repost",
+    # The working-day calendar (models.calendar): a year's holidays and make-up workdays replaced.
+    "calendar_update",
 )
 
 # Who may read the log (the API's route and the console's page).

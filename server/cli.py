@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     link = console.add_parser("link", help="print a one-time sign-in URL (10 minutes) for a staff member or admin")
     link.add_argument("--openid", required=True)
     link.set_defaults(func=_console_link)
+    calendar = sub.add_parser("calendar", help="the working-day calendar of message deadlines").add_subparsers(
+        dest="calendar_command", required=True
+    )
+    seed = calendar.add_parser("seed", help="write the published holiday schedules (a year already set is kept)")
+    seed.add_argument("--year", type=int, action="append", dest="years", help="only this year (may repeat)")
+    seed.set_defaults(func=_seed_calendar)
     return parser
 
 
@@ -411,6 +417,30 @@ def _console_link(args: argparse.Namespace) -> None:
     config = Config.from_env()
     check_migrated(config)
     print(console_url(config.public_base_url, with_db(config, lambda: console_secret(args.openid))))
+
+
+def _seed_calendar(args: argparse.Namespace) -> None:
+    from models.calendar_data import SCHEDULES, seed_calendar
+
+    unknown = [year for year in args.years or () if year not in SCHEDULES]
+    if unknown:
+        known = ", ".join(map(str, sorted(SCHEDULES)))
+        raise CommandError(
+            f"no published schedule for {unknown[0]} (known: {known}); "
+            f"an admin enters it with PUT /api/v1/calendar/{unknown[0]}"
+        )
+    config = Config.from_env()
+    check_migrated(config)
+    outcome = with_db(config, lambda: seed_calendar(args.years))
+    for year, what in outcome.items():
+        print(f"{year}: {SEED_OUTCOMES[what]}")
+
+
+SEED_OUTCOMES = {
+    "seeded": "seeded from the published schedule",
+    "unchanged": "already as published",
+    "kept": "already set differently; kept (an admin changes it with PUT /api/v1/calendar/<year>)",
+}
 
 
 def _grant(args: argparse.Namespace) -> None:

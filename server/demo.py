@@ -31,8 +31,11 @@ PEOPLE = (
 
 async def seed() -> dict[str, int]:
     """Create the demo org tree, people and one open task; returns ids by name (orgs, and "task")."""
+    from models.calendar_data import seed_calendar
     from models.users import User
 
+    # Message deadlines count working days: the demo knows the published holidays.
+    await seed_calendar()
     orgs = await seed_orgs()
     for _code, openid, nickname, role, org in PEOPLE:
         await User.create(openid=openid, nickname=nickname, role=role, org_id=orgs[org])

@@ -139,6 +139,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "calendar_days",
     "share_opens",
     "share_links",
     "reposts",

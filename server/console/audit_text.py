@@ -35,6 +35,7 @@ ACTION_NAMES = {
     "account_reject": "拒绝平台账号",
     "reach_correct": "更正传播数据",
     "repost": "记录官方转载",
+    "calendar_update": "修改工作日历",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -43,6 +44,7 @@ TARGET_KINDS = {
     "user": "用户",
     "org": "组织",
     "question": "题目",
+    "calendar": "工作日历（年）",
 }
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
@@ -72,7 +74,12 @@ LABELS = {
     "captured_at": "截图时间",
     "level": "转载级别",
     "url": "转载链接",
+    # A calendar year's changed days (models.calendar), by what they became.
+    "holiday": "改为放假",
+    "workday": "改为调休上班",
+    "none": "恢复按星期",
 }
+CALENDAR_KEYS = ("holiday", "workday", "none")
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 
 
@@ -173,6 +180,8 @@ def _value(key: str, value: Any) -> str:
         return REPOST_NAMES.get(str(value), str(value))
     if key == "captured_at" and isinstance(value, str):
         return _local(value)
+    if key in CALENDAR_KEYS and isinstance(value, list):
+        return "、".join(map(str, value))
     if key == "outcome":
         return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):

@@ -176,6 +176,7 @@ TAGS = {
     "accounts": "网络传播：平台账号绑定与审核",
     "sharing": "网络传播：分享任务卡片与打开统计",
     "reach": "网络传播：作品传播数据与官方转载奖励",
+    "calendar": "工作日历：节假日与调休上班日（网民留言办理期限按工作日计算）",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -190,6 +191,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
+    "year": ("年份，2000–2099", 2026),
     "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
     "key": (
@@ -234,6 +236,8 @@ MODELS: dict[str, str] = {
     "RepostIn": "记录官方平台转载",
     "RepostRead": "一次官方平台转载记录",
     "RepostList": "提交的官方转载记录",
+    "CalendarIn": "一年的节假日与调休上班日（整年替换）",
+    "CalendarRead": "一年的节假日与调休上班日",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
     "CodeIn": "微信临时登录凭证或手机号凭证",
@@ -501,6 +505,21 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "created_at": ("记录时间", LATER),
     },
     "RepostList": {"items": ("官方转载记录，先记录的在前",)},
+    "CalendarIn": {
+        "holidays": (
+            "放假的日期（YYYY-MM-DD，须在该年内，不能重复），含落在周末的放假日；最多 366 个",
+            ["2026-02-15", "2026-02-16", "2026-02-17"],
+        ),
+        "workdays": (
+            "调休上班的日期（YYYY-MM-DD，须为该年的周六或周日，不能与放假日重复）；最多 366 个",
+            ["2026-02-14", "2026-02-28"],
+        ),
+    },
+    "CalendarRead": {
+        "year": ("年份", 2026),
+        "holidays": ("放假的日期，从早到晚；该年未设置时为空数组", ["2026-02-15", "2026-02-16", "2026-02-17"]),
+        "workdays": ("调休上班的日期（周末上班），从早到晚", ["2026-02-14", "2026-02-28"]),
+    },
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
         "code": ("稳定的错误代码（snake_case），客户端据此判断", "invalid_request"),
@@ -1383,6 +1402,15 @@ OPERATIONS: dict[str, str] = {
         "提交被驳回时奖励一并撤销。记入操作审计。"
     ),
     "reach.list_reposts": "提交的官方转载记录，先记录的在前（提交人本人，或任务所属组织范围内的工作人员）。",
+    "calendar.get_calendar": (
+        "一年的节假日与调休上班日（登录即可查看）。工作日为周一至周五，放假日除外，调休上班日（周六、周日）计入；"
+        "网民留言的办理期限从交办次日起按工作日计算。未设置的年份返回空数组，只按星期计算。"
+    ),
+    "calendar.put_calendar": (
+        "管理员整年替换节假日与调休上班日，返回保存后的该年日历，记入操作审计。"
+        "日期不在该年、重复、同一天既放假又上班、调休上班日不是周六或周日时 400，details.fields 指明是哪一项"
+        "（如 workdays.1）；两人同时首次设置同一年时 409 calendar_busy。"
+    ),
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",
     "metrics.metrics": (

@@ -8,6 +8,7 @@ from typing import Any
 
 from handlers import (
     account_schemas,
+    calendar_schemas,
     media_schemas,
     question_schemas,
     quiz_schemas,
@@ -214,6 +215,7 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         **vars(account_schemas),
         **vars(sharing_schemas),
         **vars(reach_schemas),
+        **vars(calendar_schemas),
     }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}

@@ -309,6 +309,12 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/audit", ""):
         (401,  403,         403,         403,         403,         OK),
+    # -- the working-day calendar: read by anyone signed in, set by admins only
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("GET", "/api/v1/calendar/{year}", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("PUT", "/api/v1/calendar/{year}", ""):
+        (401,  403,         403,         403,         403,         OK),
     # -- WeChat push: the signature is the credential, whoever else is signed in
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/wechat/push", "unsigned"):
@@ -685,6 +691,11 @@ async def a_login_code(w: World) -> dict[str, str]:
     """The ticket of a console sign-in page's code, as the mini-program reads it from the scene."""
     ticket, _ = await open_scan_ticket()
     return {"ticket": ticket}
+
+
+async def calendar_unchanged_but_by_the_admin(w: World) -> None:
+    reply = await w.api.call("GET", "/api/v1/calendar/2026", token=w.staff)
+    assert reply.body["holidays"] == ["2026-10-01"], reply.body
 
 
 # -- bodies and URLs --------------------------------------------------------------
@@ -1077,6 +1088,12 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("GET", "/api/v1/leaderboard", ""): Send(query=whole_page, check=owner_anonymised),
     ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"): Send(query=east_org),
+    ("GET", "/api/v1/calendar/{year}", ""): Send(url=lambda w, role: "/api/v1/calendar/2026"),
+    ("PUT", "/api/v1/calendar/{year}", ""): Send(
+        url=lambda w, role: "/api/v1/calendar/2026",
+        body=lambda w, role: {"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]},
+        after=calendar_unchanged_but_by_the_admin,
+    ),
     ("GET", "/api/v1/reports/participation.csv", "org_id=east"): Send(query=east_org),
     ("GET", "/api/v1/wechat/push", "unsigned"): Send(url=lambda w, role: f"{PUSH}?echostr=hello"),
     ("GET", "/api/v1/wechat/push", "signed"): Send(url=signed_url_check),
