@@ -33,7 +33,6 @@ from models.messages import (
     public_page,
     write_message,
 )
-
 from models.users import STAFF_ROLES, User
 from server.kernel.errors import Forbidden, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
@@ -45,7 +44,15 @@ MOVE_ERRORS = (NotFound, BadTransition, Forbidden)
 
 
 @bp.post("/messages")
-@endpoint(summary="留言", body=MessageIn, response=MessageRead, status=201, idempotent=True, errors=(MediaNotYours,), tag="messages")
+@endpoint(
+    summary="留言",
+    body=MessageIn,
+    response=MessageRead,
+    status=201,
+    idempotent=True,
+    errors=(MediaNotYours,),
+    tag="messages",
+)
 async def post_message(request: Request, user: User, body: MessageIn, services: Services) -> HTTPResponse:
     """Leave a message for the county: it gets a number and waits to be accepted. Honours Idempotency-Key."""
     draft = Draft(
@@ -105,16 +112,20 @@ async def accept(request: Request, message_id: int, user: User, body: NoteIn, se
 
 
 @bp.post("/messages/<message_id:id>/reject")
-@endpoint(summary="不予受理", roles=STAFF_ROLES, body=ReasonIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages")
+@endpoint(
+    summary="不予受理", roles=STAFF_ROLES, body=ReasonIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages"
+)
 async def reject(request: Request, message_id: int, user: User, body: ReasonIn, services: Services) -> HTTPResponse:
     """Decline a message, with the reason the writer reads; final."""
     return await _move(message_id, user, Move("reject", reason=body.reason), services)
 
 
 @bp.post("/messages/<message_id:id>/assign")
-@endpoint(summary="交办或转办", roles=STAFF_ROLES, body=AssignIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages")
+@endpoint(
+    summary="交办或转办", roles=STAFF_ROLES, body=AssignIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages"
+)
 async def assign(request: Request, message_id: int, user: User, body: AssignIn, services: Services) -> HTTPResponse:
-    """Hand the message to the responsible org (交办 within your subtree, 转办 within your county); the deadline starts."""
+    """Hand the message on (交办 within your subtree, 转办 within your county); the deadline starts."""
     step = Move(
         "assign", note=body.note, org_id=int(body.org_id), kind=body.kind, co_org_ids=[int(i) for i in body.co_org_ids]
     )
@@ -122,14 +133,18 @@ async def assign(request: Request, message_id: int, user: User, body: AssignIn, 
 
 
 @bp.post("/messages/<message_id:id>/return")
-@endpoint(summary="退回留言", roles=STAFF_ROLES, body=ReasonIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages")
+@endpoint(
+    summary="退回留言", roles=STAFF_ROLES, body=ReasonIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages"
+)
 async def send_back(request: Request, message_id: int, user: User, body: ReasonIn, services: Services) -> HTTPResponse:
     """The assignee sends the message back to the org that assigned it, saying why."""
     return await _move(message_id, user, Move("return", reason=body.reason), services)
 
 
 @bp.post("/messages/<message_id:id>/extend")
-@endpoint(summary="申请延期", roles=STAFF_ROLES, body=ExtendIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages")
+@endpoint(
+    summary="申请延期", roles=STAFF_ROLES, body=ExtendIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages"
+)
 async def extend(request: Request, message_id: int, user: User, body: ExtendIn, services: Services) -> HTTPResponse:
     """The assignee asks for more working days (at most 15 in all); the assigner approves."""
     return await _move(message_id, user, Move("extend", reason=body.reason, days=body.days), services)
@@ -152,8 +167,12 @@ async def draft_reply(request: Request, message_id: int, user: User, body: Draft
 
 
 @bp.post("/messages/<message_id:id>/approve-reply")
-@endpoint(summary="审核通过答复", roles=STAFF_ROLES, body=NoteIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages")
-async def approve_reply(request: Request, message_id: int, user: User, body: NoteIn, services: Services) -> HTTPResponse:
+@endpoint(
+    summary="审核通过答复", roles=STAFF_ROLES, body=NoteIn, response=MessageRead, errors=MOVE_ERRORS, tag="messages"
+)
+async def approve_reply(
+    request: Request, message_id: int, user: User, body: NoteIn, services: Services
+) -> HTTPResponse:
     """Staff of the assigning org (or an admin) approve the draft: it is the reply, and the writer is told."""
     return await _move(message_id, user, Move("approve-reply", note=body.note), services)
 

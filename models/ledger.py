@@ -7,6 +7,7 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.expressions import F
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.users import User
@@ -41,7 +42,7 @@ class LedgerEntry(Model):
     once_key = fields.CharField(max_length=64, null=True, unique=True)
     # A bonus earned by a submission besides its approval (a reach tier, an official repost):
     # the submission, with ``submission_id`` left NULL since that names the approval's own award.
-    bonus_of = fields.IntField(null=True, db_index=True)
+    bonus_of = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     user_id: int
@@ -49,6 +50,8 @@ class LedgerEntry(Model):
     class Meta:
         table = "ledger_entries"
         unique_together = (("submission_id", "kind"),)
+        # Declared here, not as db_index on the field: a migration's AddField does not create that one.
+        indexes = (Index(fields=("bonus_of",)),)
 
 
 async def write_entry(user: User, *, kind: str, points: int, hours: Decimal, reason: str, **links: Any) -> LedgerEntry:

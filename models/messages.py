@@ -40,8 +40,8 @@ from tortoise.transactions import in_transaction
 from models.audit import record
 from models.calendar import calendar_for, due_at, is_workday
 from models.media import Media, owned_media
-from models.orgs import Org
 from models.notifications import PHRASE_MAX, cut, thing_field, time_field
+from models.orgs import Org
 from models.users import STAFF_ROLES, User
 from server.kernel.clock import LOCAL_TZ, now_utc
 from server.kernel.effects import AfterCommit
@@ -172,7 +172,7 @@ class MessageMedia(Model):
 
 
 class MessageEvent(Model):
-    """One step of a message's handling, in order; ``public`` ones are shown to the writer."""
+    """One step of a message's handling, in order: the ``public`` ones are shown to the writer."""
 
     id = fields.IntField(primary_key=True)
     message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
@@ -452,7 +452,9 @@ async def _plan(
         changes.update(closed_at=now)
     elif action == "assign":
         org = await _assignable(actor, step)
-        changes.update(org_id=org.id, assigner_org_id=actor.org_id, assign_kind=step.kind, co_org_ids=step.co_org_ids or [])
+        changes.update(
+            org_id=org.id, assigner_org_id=actor.org_id, assign_kind=step.kind, co_org_ids=step.co_org_ids or []
+        )
         if message.status != "assigned" or message.due_at is None:
             # A fresh assignment (first, or after a return) gets the full time; handing on keeps the clock.
             changes.update(due_at=await deadline(now, days_by_category[message.category]), overdue=False)
@@ -583,7 +585,6 @@ async def supervise_overdue(as_of: date) -> list[int]:
             )
         raised.append(message.id)
     return raised
-
 
 
 # -- who is told -----------------------------------------------------------------------------------

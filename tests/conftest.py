@@ -139,6 +139,9 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "message_events",
+    "message_media",
+    "messages",
     "calendar_days",
     "share_opens",
     "share_links",

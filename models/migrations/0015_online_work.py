@@ -220,7 +220,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="LedgerEntry",
             name="bonus_of",
-            field=fields.IntField(null=True, db_index=True),
+            field=fields.IntField(null=True),
         ),
         ops.AddField(
             model_name="PlatformAccount",

@@ -24,6 +24,7 @@ from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
+from models.messages import get_message, message_notice, supervise_overdue
 from models.notifications import (
     approved_online_between,
     enrolled_people,
@@ -36,7 +37,6 @@ from models.notifications import (
     tasks_starting_on,
     tomorrow_start,
 )
-from models.messages import get_message, message_notice, supervise_overdue
 from models.submissions import get_submission
 from models.tasks import get_task
 from server.kernel.clock import LOCAL_TZ, now_utc
