@@ -138,6 +138,11 @@ async def calendar_for(years: Iterable[int]) -> Calendar:
     )
 
 
+async def calendar_from(day: date) -> Calendar:
+    """The calendar a deadline counted from ``day`` needs: its year and the next (22 working days at most)."""
+    return await calendar_for([day.year, day.year + 1])
+
+
 async def get_year(year: int) -> CalendarYear:
     """The year's holidays and make-up workdays, each sorted; empty lists for a year nobody set."""
     cal = await calendar_for([year])

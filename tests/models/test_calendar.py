@@ -12,6 +12,7 @@ from models.calendar import (
     CalendarDay,
     add_working_days,
     calendar_for,
+    calendar_from,
     check_year,
     due_at,
     get_year,
@@ -279,3 +280,13 @@ async def test_seed_is_idempotent_and_keeps_a_corrected_year(api):
     assert len((await get_year(2026)).holidays) == len(HOLIDAYS_2026) - 1
     stored = await calendar_for([2026])
     assert add_working_days(D(2026, 2, 13), 5, stored) == D(2026, 2, 27)
+
+
+async def test_calendar_from_a_december_day_holds_the_next_new_year(api):
+    await seed_calendar([2026])
+
+    cal = await calendar_from(D(2025, 12, 31))
+
+    assert due_at(datetime(2025, 12, 31, 9, tzinfo=LOCAL_TZ), 5, cal) == datetime(
+        2026, 1, 8, 23, 59, 59, tzinfo=LOCAL_TZ
+    )

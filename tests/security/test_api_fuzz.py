@@ -369,6 +369,7 @@ REACHED = {
         "GET /api/v1/me/accounts",
         "POST /api/v1/submissions/{submission_id}/reach",
         "GET /api/v1/submissions/{submission_id}/reach",
+        "GET /api/v1/calendar/{year}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",

@@ -257,3 +257,29 @@ async def test_users_import_reads_a_csv_roster(api, tmp_path, database_url, wech
 
     assert status == 0, err
     assert "1 created" in out
+
+
+async def test_calendar_seed_writes_the_published_year_once(tmp_path, wechat):
+    env = sqlite_env(tmp_path, wechat)
+    await run_cli("migrate", env=env)
+
+    status, out, err = await run_cli("calendar", "seed", env=env)
+
+    assert status == 0, err
+    assert "2026: seeded" in out
+    db = sqlite3.connect(tmp_path / "cli.sqlite3")
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM calendar_days GROUP BY kind").fetchall())
+    assert kinds == {"holiday": 33, "workday": 6}
+    status, out, _ = await run_cli("calendar", "seed", "--year", "2026", env=env)
+    assert status == 0 and "2026: already as published" in out
+    assert db.execute("SELECT COUNT(*) FROM audit_entries WHERE action = 'calendar_update'").fetchone() == (1,)
+
+
+async def test_calendar_seed_of_an_unpublished_year_is_one_clear_line(tmp_path, wechat):
+    env = sqlite_env(tmp_path, wechat)
+    await run_cli("migrate", env=env)
+
+    status, _, err = await run_cli("calendar", "seed", "--year", "2031", env=env)
+
+    assert status == 1
+    assert "no published schedule for 2031" in err and "Traceback" not in err
