@@ -280,7 +280,7 @@ async def with_relations(rows: Any) -> list[Message]:
 
     photos = Prefetch("photos", queryset=MessageMedia.all().order_by("position").select_related("media"))
     events = Prefetch("events", queryset=MessageEvent.all().order_by("id").select_related("org"))
-    return await rows.select_related("writer", "home_org", "org", "assigner_org").prefetch_related(photos, events)
+    return await rows.select_related("writer__org", "home_org", "org", "assigner_org").prefetch_related(photos, events)
 
 
 def handles(staff: User, message: Message) -> bool:

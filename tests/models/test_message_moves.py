@@ -40,7 +40,9 @@ class World:
         self.people = people
 
     async def write(self, category: str = "consult") -> Message:
-        draft = Draft(category=category, title="路灯坏了", content="东村口的路灯坏了一个月", public_ok=True, media_ids=[])
+        draft = Draft(
+            category=category, title="路灯坏了", content="东村口的路灯坏了一个月", public_ok=True, media_ids=[]
+        )
         written = await write_message(self.people["writer"], draft, self.api.service.services.effects)
         return await get_message(written.id)
 
