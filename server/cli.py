@@ -461,6 +461,7 @@ def _supervise_messages(args: argparse.Namespace) -> None:
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 
+    from models.calendar import calendar_for, is_workday
     from models.messages import supervise_overdue
     from server.runtime.jobs import TryAgain, job_context, tell_supervised
     from server.wechat.client import MemoryTokenStore, RedisTokenStore, TokenStore, WeChatClient
@@ -469,7 +470,8 @@ def _supervise_messages(args: argparse.Namespace) -> None:
     check_migrated(config)
     day = args.as_of or now_local().date()
 
-    async def work() -> tuple[list[int], bool]:
+    async def work() -> tuple[list[int], bool, bool]:
+        workday = is_workday(day, await calendar_for([day.year]))
         raised = await supervise_overdue(day)
         # With Redis the worker's cached access token is shared: fetching a new one would expire it.
         redis = Redis.from_url(config.redis_url) if config.redis_url else None  # type: ignore[arg-type]
@@ -485,15 +487,16 @@ def _supervise_messages(args: argparse.Namespace) -> None:
                     timeout=config.wechat_timeout,
                 )
                 await tell_supervised(job_context(config, wechat), day)
-            return raised, True
+            return raised, True, workday
         except (TryAgain, RedisError, OSError):
-            return raised, False  # raised all the same; the next run of the day sends what is left
+            return raised, False, workday  # raised all the same; the next run of the day sends what is left
         finally:
             if redis is not None:
                 await redis.aclose()
 
-    raised, told = with_db(config, work)
-    print(f"{day.isoformat()}: raised {len(raised)} overdue message(s)")
+    raised, told, workday = with_db(config, work)
+    rest = "" if workday else " (not a working day: nothing is raised on weekends and holidays)"
+    print(f"{day.isoformat()}: raised {len(raised)} overdue message(s){rest}")
     if not told:
         print("wenming: warning: some assignees were not told (WeChat busy); run again to send", file=sys.stderr)
 

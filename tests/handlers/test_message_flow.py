@@ -320,6 +320,11 @@ async def test_the_command_supervises_as_of_a_day_and_says_how_many(api, wechat,
     status, out, _ = await run_cli("messages", "supervise", "--as-of", "2026-03-04", env=env)
     assert out.strip() == "2026-03-04: raised 0 overdue message(s)"
     assert (await Message.get(id=int(message["id"]))).supervision == 2
+    status, out, _ = await run_cli("messages", "supervise", "--as-of", "2026-03-07", env=env)
+    assert (
+        out.strip()
+        == "2026-03-07: raised 0 overdue message(s) (not a working day: nothing is raised on weekends and holidays)"
+    )
     status, _, err = await run_cli("messages", "supervise", "--as-of", "03/04/2026", env=env)
     assert status == 2 and "YYYY-MM-DD" in err
 
