@@ -10,6 +10,7 @@
     replied ──rate unsatisfied──▶ assigned  (once, with a new deadline; a second time it closes)
     extend, approve-extension: assigned | replying, status unchanged (the deadline moves)
     supervise: accepted | assigned | replying | returned, status unchanged (supervision + 1, at most 3)
+    (the daily job, ``supervise_overdue``, raises overdue ones the same way, once a working day)
 
 Any other move is 409 ``bad_transition``. Each move is one conditional UPDATE on the message's
 ``version`` (and status), in one transaction with its event and audit entry, so of two concurrent
@@ -17,9 +18,10 @@ moves exactly one wins and the other answers 409. Notifications go after commit.
 
 Who may move it (``server.web.permissions`` checks who is staff where; the rules are here):
 the *holder* is the org the message sits with (``org``; before assignment the county that
-received it, ``home_org``). Staff of the holder or above accept, reject, assign and supervise;
-staff of the holder's own subtree return, ask for extensions and draft the reply; staff of the
-assigning org (``assigner_org``) or above, or an admin, approve extensions and the reply.
+received it, ``home_org``). Staff of the holder or above accept, reject and assign; staff above
+the holder (not its own) or of the assigning org supervise; staff of the holder's own subtree
+return, ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
+above, or an admin, approve extensions and the reply.
 交办 (jiaoban) goes to an org inside the caller's subtree; 转办 (zhuanban) to any org of the
 caller's county, or to another county itself (never below it: that county routes it on).
 """
