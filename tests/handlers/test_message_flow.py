@@ -179,6 +179,75 @@ async def test_rating_a_reply_older_than_15_days_is_409(people, tree):
     assert (reply.status, reply.error_code) == (409, "bad_transition")
 
 
+# The contract's moves (status, action) → new status, written out by hand.
+MOVES_BY_HAND = {
+    ("submitted", "accept"): "accepted",
+    ("submitted", "reject"): "rejected",
+    ("accepted", "reject"): "rejected",
+    ("returned", "reject"): "rejected",
+    ("accepted", "assign"): "assigned",
+    ("assigned", "assign"): "assigned",
+    ("returned", "assign"): "assigned",
+    ("assigned", "return"): "returned",
+    ("assigned", "extend"): "assigned",
+    ("replying", "extend"): "replying",
+    ("assigned", "approve-extension"): "assigned",
+    ("replying", "approve-extension"): "replying",
+    ("assigned", "draft-reply"): "replying",
+    ("replying", "draft-reply"): "replying",
+    ("replying", "approve-reply"): "replied",
+    ("replied", "rate"): "closed",
+    ("accepted", "supervise"): "accepted",
+    ("assigned", "supervise"): "assigned",
+    ("replying", "supervise"): "replying",
+    ("returned", "supervise"): "returned",
+}
+# Who may take each action, and with what (so that a refusal is the state machine's, not a 403).
+ACTIONS = {
+    "accept": ("county", {}),
+    "reject": ("county", {"reason": "不属于受理范围"}),
+    "assign": ("county", {"kind": "jiaoban"}),  # org_id: west, filled in below
+    "return": ("east", {"reason": "不属本镇职责"}),
+    "extend": ("east", {"days": 3, "reason": "需现场核实"}),
+    "approve-extension": ("county", {}),
+    "draft-reply": ("east", {"content": "已安排维修"}),
+    "approve-reply": ("county", {}),
+    "supervise": ("admin", {"note": "请尽快办理"}),  # above the county itself only an admin is
+    "rate": ("writer", {"rating": "satisfied"}),
+}
+PATHS = {  # status → the moves (who, action) that bring a new message there
+    "submitted": [],
+    "accepted": [("county", "accept")],
+    "rejected": [("county", "reject")],
+    "assigned": [("county", "accept"), ("county", "assign")],
+    "returned": [("county", "accept"), ("county", "assign"), ("east", "return")],
+    "replying": [("county", "accept"), ("county", "assign"), ("east", "draft-reply")],
+    "replied": [("county", "accept"), ("county", "assign"), ("east", "draft-reply"), ("county", "approve-reply")],
+}
+PATHS["closed"] = [*PATHS["replied"], ("writer", "rate")]
+
+
+@pytest.mark.parametrize("status", sorted(PATHS))
+async def test_every_action_over_http_from_every_status(people, tree, status):
+    await people.add("admin", "admin", None)
+    bodies = {action: body for action, (_, body) in ACTIONS.items()}
+    bodies["assign"] = {"kind": "jiaoban", "org_id": str(tree.west.id)}
+    for action, (who, _) in ACTIONS.items():
+        message = await people.write()
+        for actor, step in PATHS[status]:
+            body = {**bodies[step], "org_id": str(tree.east.id)} if step == "assign" else bodies[step]
+            await people.ok(actor, message["id"], step, body)
+        if action == "approve-extension" and status in ("assigned", "replying"):
+            await people.ok("east", message["id"], "extend", bodies["extend"])
+        reply = await people.act(who, message["id"], action, bodies[action])
+        if (status, action) in MOVES_BY_HAND:
+            assert reply.status == 200, (status, action, reply.body)
+            assert reply.body["status"] == MOVES_BY_HAND[status, action]
+        else:
+            assert (reply.status, reply.error_code) == (409, "bad_transition"), (status, action, reply.body)
+            assert (await people.read("county", message["id"])).body["status"] == status
+
+
 # -- routing -------------------------------------------------------------------------------------
 
 
