@@ -21,6 +21,7 @@ from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.runtime.jobs import TryAgain, supervise_messages
 from tests.conftest import TEMPLATES
+from tests.factories import CONTRACT_MOVES
 from tests.support import counting_queries, run_cli, service_env
 
 API = "/api/v1"
@@ -179,29 +180,6 @@ async def test_rating_a_reply_older_than_15_days_is_409(people, tree):
     assert (reply.status, reply.error_code) == (409, "bad_transition")
 
 
-# The contract's moves (status, action) → new status, written out by hand.
-MOVES_BY_HAND = {
-    ("submitted", "accept"): "accepted",
-    ("submitted", "reject"): "rejected",
-    ("accepted", "reject"): "rejected",
-    ("returned", "reject"): "rejected",
-    ("accepted", "assign"): "assigned",
-    ("assigned", "assign"): "assigned",
-    ("returned", "assign"): "assigned",
-    ("assigned", "return"): "returned",
-    ("assigned", "extend"): "assigned",
-    ("replying", "extend"): "replying",
-    ("assigned", "approve-extension"): "assigned",
-    ("replying", "approve-extension"): "replying",
-    ("assigned", "draft-reply"): "replying",
-    ("replying", "draft-reply"): "replying",
-    ("replying", "approve-reply"): "replied",
-    ("replied", "rate"): "closed",
-    ("accepted", "supervise"): "accepted",
-    ("assigned", "supervise"): "assigned",
-    ("replying", "supervise"): "replying",
-    ("returned", "supervise"): "returned",
-}
 # Who may take each action, and with what (so that a refusal is the state machine's, not a 403).
 ACTIONS = {
     "accept": ("county", {}),
@@ -240,9 +218,9 @@ async def test_every_action_over_http_from_every_status(people, tree, status):
         if action == "approve-extension" and status in ("assigned", "replying"):
             await people.ok("east", message["id"], "extend", bodies["extend"])
         reply = await people.act(who, message["id"], action, bodies[action])
-        if (status, action) in MOVES_BY_HAND:
+        if (status, action) in CONTRACT_MOVES:
             assert reply.status == 200, (status, action, reply.body)
-            assert reply.body["status"] == MOVES_BY_HAND[status, action]
+            assert reply.body["status"] == CONTRACT_MOVES[status, action]
         else:
             assert (reply.status, reply.error_code) == (409, "bad_transition"), (status, action, reply.body)
             assert (await people.read("county", message["id"])).body["status"] == status

@@ -28,6 +28,7 @@ from models.users import User
 from server.config import MESSAGE_DAYS
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import Forbidden, InvalidRequest
+from tests.factories import CONTRACT_MOVES as EXPECTED
 from tests.factories import Tree, org_tree
 
 
@@ -121,30 +122,6 @@ def step_for(action: str, world: World) -> Move:
         "supervise": Move("supervise", note="请尽快办理"),
         "rate": Move("rate", rating="satisfied"),
     }[action]
-
-
-EXPECTED = {  # the contract's moves, written out by hand rather than read from MOVES
-    ("submitted", "accept"): "accepted",
-    ("submitted", "reject"): "rejected",
-    ("accepted", "reject"): "rejected",
-    ("returned", "reject"): "rejected",
-    ("accepted", "assign"): "assigned",
-    ("assigned", "assign"): "assigned",
-    ("returned", "assign"): "assigned",
-    ("assigned", "return"): "returned",
-    ("assigned", "extend"): "assigned",
-    ("replying", "extend"): "replying",
-    ("assigned", "approve-extension"): "assigned",
-    ("replying", "approve-extension"): "replying",
-    ("assigned", "draft-reply"): "replying",
-    ("replying", "draft-reply"): "replying",
-    ("replying", "approve-reply"): "replied",
-    ("replied", "rate"): "closed",
-    ("accepted", "supervise"): "accepted",
-    ("assigned", "supervise"): "assigned",
-    ("replying", "supervise"): "replying",
-    ("returned", "supervise"): "returned",
-}
 
 
 def test_the_table_is_the_contract():
