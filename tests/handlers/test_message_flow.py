@@ -458,3 +458,11 @@ async def test_the_messages_report_is_refused_outside_the_callers_subtree(api, p
         "GET", f"{API}/reports/messages.xlsx?from=2026-05-02&to=2026-05-01", token=people.tokens["east"]
     )
     assert reply.status == 400
+
+
+async def test_an_org_without_children_gives_the_header_alone(api, people, tree):
+    await people.assigned(tree.east_village.id)
+    status, body = await download(api, people.tokens["east"], f"?org_id={tree.east_village.id}")
+    assert status == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True))
+    assert rows == [("组织", "受理", "办结", "按期办结率", "满意率", "超期", "督办")]
