@@ -39,6 +39,9 @@ CONTRACT_HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交"
 HEADERS = (*CONTRACT_HEADERS, *REACH_HEADERS, "传播积分")
 ORG_HEADERS = ("组织", "人数", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
 ORG_REACH_HEADERS = ("组织", *REACH_HEADERS)
+# The messages report (API.md "Netizen messages"): rates are percentages with one decimal.
+MESSAGE_HEADERS = ("组织", "受理", "办结", "按期办结率", "满意率", "超期", "督办")
+MESSAGE_SHEET = "留言办理"
 PEOPLE_SHEET = "参与情况"
 ORG_SHEET = "按组织汇总"
 ORG_REACH_SHEET = "组织传播"
@@ -184,6 +187,11 @@ def table_xlsx(title: str, sheet: str, headers: Sequence[str], rows: Iterable[Se
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def messages_xlsx(rows: Iterable[Sequence[object]], *, title: str) -> bytes:
+    """The messages report: one row per org, header exactly the contract's (``MESSAGE_HEADERS``)."""
+    return table_xlsx(title, MESSAGE_SHEET, MESSAGE_HEADERS, rows)
 
 
 def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:

@@ -10,6 +10,7 @@
     replied ──rate unsatisfied──▶ assigned  (once, with a new deadline; a second time it closes)
     extend, approve-extension: assigned | replying, status unchanged (the deadline moves)
     supervise: accepted | assigned | replying | returned, status unchanged (supervision + 1, at most 3)
+    (the daily job, ``supervise_overdue``, raises overdue ones the same way, once a working day)
 
 Any other move is 409 ``bad_transition``. Each move is one conditional UPDATE on the message's
 ``version`` (and status), in one transaction with its event and audit entry, so of two concurrent
@@ -17,9 +18,10 @@ moves exactly one wins and the other answers 409. Notifications go after commit.
 
 Who may move it (``server.web.permissions`` checks who is staff where; the rules are here):
 the *holder* is the org the message sits with (``org``; before assignment the county that
-received it, ``home_org``). Staff of the holder or above accept, reject, assign and supervise;
-staff of the holder's own subtree return, ask for extensions and draft the reply; staff of the
-assigning org (``assigner_org``) or above, or an admin, approve extensions and the reply.
+received it, ``home_org``). Staff of the holder or above accept, reject and assign; staff above
+the holder (not its own) or of the assigning org supervise; staff of the holder's own subtree
+return, ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
+above, or an admin, approve extensions and the reply.
 交办 (jiaoban) goes to an org inside the caller's subtree; 转办 (zhuanban) to any org of the
 caller's county, or to another county itself (never below it: that county routes it on).
 """
@@ -254,7 +256,7 @@ async def write_message(writer: User, draft: Draft, after: AfterCommit) -> Messa
             continue  # two messages took the same number: the later one takes the next
     else:
         raise Conflict("留言提交繁忙，请稍后重试")
-    await after.notify("notify_message", message.id, "submit")
+    await after.notify("notify_message", message.id, "submit", message.version)
     return message
 
 
@@ -280,7 +282,7 @@ async def with_relations(rows: Any) -> list[Message]:
 
     photos = Prefetch("photos", queryset=MessageMedia.all().order_by("position").select_related("media"))
     events = Prefetch("events", queryset=MessageEvent.all().order_by("id").select_related("org"))
-    return await rows.select_related("writer", "home_org", "org", "assigner_org").prefetch_related(photos, events)
+    return await rows.select_related("writer__org", "home_org", "org", "assigner_org").prefetch_related(photos, events)
 
 
 def handles(staff: User, message: Message) -> bool:
@@ -410,7 +412,8 @@ async def move(
             raise BadTransition("留言刚被他人处理过，请刷新后再试")
         await MessageEvent.create(message_id=message.id, actor_id=actor.id, **event)
         await record(actor, f"message_{step.action.replace('-', '_')}", f"message:{message.id}", _audit(step))
-    await after.notify("notify_message", message.id, step.action)
+    # The version the move made names the notice, so a job run twice tells each person once.
+    await after.notify("notify_message", message.id, step.action, message.version + 1)
     return await get_message(message.id)
 
 
@@ -428,7 +431,13 @@ def _authorize(message: Message, actor: User, action: str) -> None:
         ok = _inside(actor, holder)
     elif action in ("approve-extension", "approve-reply"):
         ok = _above(actor, message.assigner_org)
-    else:  # accept, reject, assign, supervise
+    elif action == "supervise":
+        # Supervision comes from above: the holder's own staff do not supervise themselves, but the
+        # org that assigned it does, even across counties after 转办.
+        ok = (_above(actor, holder) and actor.org_id != holder.id) or (
+            message.assigner_org_id not in (None, holder.id) and _above(actor, message.assigner_org)
+        )
+    else:  # accept, reject, assign
         ok = _above(actor, holder)
     if not ok:
         raise Forbidden(f"您所在的组织不能{ACTION_NAMES[action]}这条留言")
@@ -453,14 +462,19 @@ async def _plan(
     elif action == "assign":
         org = await _assignable(actor, step)
         changes.update(
-            org_id=org.id, assigner_org_id=actor.org_id, assign_kind=step.kind, co_org_ids=step.co_org_ids or []
+            org_id=org.id,
+            # An admin outside the tree assigns on behalf of the org holding it, which then approves.
+            assigner_org_id=actor.org_id or holder.id,
+            assign_kind=step.kind,
+            co_org_ids=step.co_org_ids or [],
         )
         if message.status != "assigned" or message.due_at is None:
             # A fresh assignment (first, or after a return) gets the full time; handing on keeps the clock.
             changes.update(due_at=await deadline(now, days_by_category[message.category]), overdue=False)
         event.update(org_id=org.id, note=note or ("交办" if step.kind == "jiaoban" else "转办") + f"至{org.name}")
     elif action == "return":
-        changes.update(org_id=message.assigner_org_id, due_at=None, overdue=False)
+        # Back with the assigner, no deadline runs and a pending extension request lapses.
+        changes.update(org_id=message.assigner_org_id, due_at=None, overdue=False, extension_asked=None)
     elif action == "extend":
         days = step.days or 0
         if not 1 <= days <= MAX_EXTENSION_DAYS - message.extension_days:
@@ -498,7 +512,7 @@ async def _plan(
     elif action == "rate":
         changes.update(_rating(message, step, now))
         if changes["status"] == "assigned":
-            changes["due_at"] = await deadline(now, days_by_category[message.category])
+            changes.update(due_at=await deadline(now, days_by_category[message.category]), overdue=False)
             event.update(action="reopen", note="留言人对答复不满意，重新办理")
         event["public"] = True
     return changes, event
@@ -522,17 +536,19 @@ async def _assignable(actor: User, step: Move) -> Org:
     org = await Org.get_or_none(id=step.org_id) if step.org_id and is_id(step.org_id) else None
     if org is None:
         raise InvalidRequest.fields({"org_id": "组织不存在"})
-    mine = actor.org.path if actor.org_id and actor.org else ""
+    co = set(step.co_org_ids or [])
+    if co and await Org.filter(id__in=co).count() != len(co):
+        raise InvalidRequest.fields({"co_org_ids": "协办组织不存在"})
     if actor.role == "admin":
         return org
-    county = "/" + mine.strip("/").split("/")[0] + "/" if mine else ""
+    mine = actor.org.path if actor.org_id and actor.org else None
+    if mine is None:
+        raise Forbidden("您不属于任何组织，不能交办或转办")
+    county = "/" + mine.strip("/").split("/")[0] + "/"
     if step.kind == "jiaoban" and not (org.path.startswith(mine) and org.path != mine):
         raise InvalidRequest.fields({"org_id": "交办只能交给本组织的下级组织"})
     if step.kind == "zhuanban" and not (org.path.startswith(county) or org.kind == "county"):
         raise InvalidRequest.fields({"org_id": "转办只能转给本县的组织，或其他县（区）本级"})
-    for co in step.co_org_ids or []:
-        if not await Org.exists(id=co):
-            raise InvalidRequest.fields({"co_org_ids": "协办组织不存在"})
     return org
 
 
@@ -557,34 +573,43 @@ async def deadline_from_day(day: date, days: int) -> datetime:
 
 
 async def supervise_overdue(as_of: date) -> list[int]:
-    """Raise every open message past its deadline one supervision level (up to 3), once per day.
+    """Mark every open message past its deadline overdue and raise it one supervision level, once a day.
 
-    On a working day only (a weekend or holiday is not an overdue working day). Idempotent per day:
-    the conditional update on ``supervised_on`` lets one run a day through however often it runs.
-    Returns the ids raised.
+    On a working day only (a weekend or holiday is not an overdue working day), so a message is
+    raised once per overdue working day up to level 3; one already at 3 is only marked overdue.
+    Idempotent per day: the conditional update on ``supervised_on`` lets one run a day through
+    however often it runs, and concurrent runs each win a message at most once. Returns the ids raised.
     """
     if not is_workday(as_of, await calendar_for([as_of.year])):
         return []
-    day_start = datetime.combine(as_of, datetime.min.time(), tzinfo=LOCAL_TZ)
-    due = Message.filter(status__in=OPEN, due_at__lt=day_start).filter(
-        Q(supervised_on__isnull=True) | Q(supervised_on__lt=as_of)
-    )
+    day_start = datetime.combine(as_of, time.min, tzinfo=LOCAL_TZ)
+    not_today = Q(supervised_on__isnull=True) | Q(supervised_on__lt=as_of)
+    late = Message.filter(status__in=OPEN, due_at__lt=day_start)
+    # At the top level there is nothing left to raise: marked overdue in one statement, no event, and
+    # ``supervised_on`` keeps the day it was last raised (so that it names the days someone was told).
+    await late.filter(supervision__gte=MAX_SUPERVISION, overdue=False).update(overdue=True)
     raised = []
-    for message in await due:
+    for message in await late.filter(supervision__lt=MAX_SUPERVISION).filter(not_today):
+        level = message.supervision + 1
         async with in_transaction():
-            level = min(MAX_SUPERVISION, message.supervision + 1)
             moved = await (
-                Message.filter(id=message.id, version=message.version)
-                .filter(Q(supervised_on__isnull=True) | Q(supervised_on__lt=as_of))
+                Message.filter(id=message.id, version=message.version, status=message.status)
+                .filter(not_today)
                 .update(overdue=True, supervision=level, supervised_on=as_of, version=F("version") + 1)
             )
             if moved != 1:
-                continue
+                continue  # moved meanwhile (replied, or another run raised it): left for tomorrow
             await MessageEvent.create(
                 message_id=message.id, action="supervise", org_id=message.org_id, note=f"超期自动督办（{level} 级）"
             )
+            await record(None, "message_supervise", f"message:{message.id}", {"level": level, "as_of": str(as_of)})
         raised.append(message.id)
     return raised
+
+
+async def supervised_on(day: date) -> list[int]:
+    """The messages the daily job raised on ``day`` (their assignees are told, again if a send failed)."""
+    return list(await Message.filter(supervised_on=day, status__in=OPEN).order_by("id").values_list("id", flat=True))
 
 
 # -- who is told -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``wenming`` command: serve, worker, demo, migrate, media sweep, ranking rebuild, user grant."""
+"""The ``wenming`` command: serve, worker, demo, migrate, media, ranking, user, org, calendar, messages."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import date
 from typing import Any, NoReturn
 
 from server.config import Config, ConfigError
-from server.kernel.clock import now_utc
+from server.kernel.clock import now_local, now_utc
 from server.kernel.errors import ApiError
 from server.runtime.processes import follow_parent
 
@@ -106,7 +107,25 @@ def _parser() -> argparse.ArgumentParser:
     seed = calendar.add_parser("seed", help="write the published holiday schedules (a year already set is kept)")
     seed.add_argument("--year", type=int, action="append", dest="years", help="only this year (may repeat)")
     seed.set_defaults(func=_seed_calendar)
+
+    messages = sub.add_parser("messages", help="netizen messages (网民留言)").add_subparsers(
+        dest="messages_command", required=True
+    )
+    supervise = messages.add_parser(
+        "supervise", help="raise overdue messages one supervision level and tell their assignees (the daily job)"
+    )
+    supervise.add_argument(
+        "--as-of", type=_day, metavar="YYYY-MM-DD", help="the day to supervise as (default: today, Asia/Shanghai)"
+    )
+    supervise.set_defaults(func=_supervise_messages)
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def with_db(config: Config, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -434,6 +453,52 @@ def _seed_calendar(args: argparse.Namespace) -> None:
     outcome = with_db(config, lambda: seed_calendar(args.years))
     for year, what in outcome.items():
         print(f"{year}: {SEED_OUTCOMES[what]}")
+
+
+def _supervise_messages(args: argparse.Namespace) -> None:
+    import aiohttp
+    import orjson
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from models.calendar import calendar_for, is_workday
+    from models.messages import supervise_overdue
+    from server.runtime.jobs import TryAgain, job_context, tell_supervised
+    from server.wechat.client import MemoryTokenStore, RedisTokenStore, TokenStore, WeChatClient
+
+    config = Config.from_env()
+    check_migrated(config)
+    day = args.as_of or now_local().date()
+
+    async def work() -> tuple[list[int], bool, bool]:
+        workday = is_workday(day, await calendar_for([day.year]))
+        raised = await supervise_overdue(day)
+        # With Redis the worker's cached access token is shared: fetching a new one would expire it.
+        redis = Redis.from_url(config.redis_url) if config.redis_url else None  # type: ignore[arg-type]
+        tokens: TokenStore = RedisTokenStore(redis, config.wechat_appid) if redis else MemoryTokenStore()
+        try:
+            async with aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode()) as http:
+                wechat = WeChatClient(
+                    appid=config.wechat_appid,
+                    secret=config.wechat_secret,
+                    api_base=config.wechat_api_base,
+                    session=http,
+                    tokens=tokens,
+                    timeout=config.wechat_timeout,
+                )
+                await tell_supervised(job_context(config, wechat), day)
+            return raised, True, workday
+        except (TryAgain, RedisError, OSError):
+            return raised, False, workday  # raised all the same; the next run of the day sends what is left
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+    raised, told, workday = with_db(config, work)
+    rest = "" if workday else " (not a working day: nothing is raised on weekends and holidays)"
+    print(f"{day.isoformat()}: raised {len(raised)} overdue message(s){rest}")
+    if not told:
+        print("wenming: warning: some assignees were not told (WeChat busy); run again to send", file=sys.stderr)
 
 
 SEED_OUTCOMES = {

@@ -206,6 +206,8 @@ TEMPLATES = {
     "review_result": "tmpl-review",
     "task_reminder": "tmpl-reminder",
     "reach_reminder": "tmpl-reach",
+    "message_reply": "tmpl-message-reply",
+    "message_task": "tmpl-message-task",
 }
 PUSH_TOKEN = "wenming-test-push-token"
 PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

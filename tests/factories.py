@@ -140,3 +140,29 @@ async def record_reach(api: Any, submission_id: str, *, captured_at: datetime | 
     given = {"likes": 0, "comments": 0, "shares": 0} | counts
     reach = Reach(**given, captured_at=captured_at or datetime.now(UTC))
     await add_snapshot(submission, author, reach, api.service.services.effects)
+
+
+# The moves of netizen messages as the contract lists them, (status, action) → the status after,
+# written out by hand rather than read from models.messages.MOVES.
+CONTRACT_MOVES = {
+    ("submitted", "accept"): "accepted",
+    ("submitted", "reject"): "rejected",
+    ("accepted", "reject"): "rejected",
+    ("returned", "reject"): "rejected",
+    ("accepted", "assign"): "assigned",
+    ("assigned", "assign"): "assigned",
+    ("returned", "assign"): "assigned",
+    ("assigned", "return"): "returned",
+    ("assigned", "extend"): "assigned",
+    ("replying", "extend"): "replying",
+    ("assigned", "approve-extension"): "assigned",
+    ("replying", "approve-extension"): "replying",
+    ("assigned", "draft-reply"): "replying",
+    ("replying", "draft-reply"): "replying",
+    ("replying", "approve-reply"): "replied",
+    ("replied", "rate"): "closed",
+    ("accepted", "supervise"): "accepted",
+    ("assigned", "supervise"): "assigned",
+    ("replying", "supervise"): "replying",
+    ("returned", "supervise"): "returned",
+}

@@ -24,7 +24,7 @@ from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
-from models.messages import get_message, message_notice, supervise_overdue
+from models.messages import get_message, message_notice, supervise_overdue, supervised_on
 from models.notifications import (
     approved_online_between,
     enrolled_people,
@@ -121,8 +121,12 @@ async def remind_reach(ctx: Mapping[str, Any]) -> str:
     return f"{len(results)} submission(s)"
 
 
-async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str) -> str:
-    """Tell the writer their reply is out; tell the holding org's staff of work for them."""
+async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str, occasion: int | str = "") -> str:
+    """Tell the writer their reply is out; tell the holding org's staff of work for them.
+
+    ``occasion`` (the version a move made, or the day of automatic supervision) tells one move's
+    notices from another's, so a retried job tells each person once.
+    """
     message = await get_message(message_id)
     told = message_notice(message, action)
     if told is None:
@@ -130,7 +134,7 @@ async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str) -
     event, people, data, page = told
     if not ctx["templates"].get(event):
         return "no template"
-    rows = await queue_for(f"{event}:{action}:{message.version}", message.id, await people)
+    rows = await queue_for(f"{event}:{occasion}", message.id, await people)
     return await _send(ctx, event, rows, data, page)
 
 
@@ -173,9 +177,21 @@ async def supervise_messages(ctx: Mapping[str, Any], as_of: str | None = None) -
     """Daily: raise overdue messages one supervision level (once a day), and tell their assignees."""
     day = date.fromisoformat(as_of) if as_of else now_utc().astimezone(LOCAL_TZ).date()
     raised = await supervise_overdue(day)
-    for message_id in raised:
-        await notify_message(ctx, message_id, "supervise")
+    await tell_supervised(ctx, day)
     return f"{len(raised)} message(s) raised"
+
+
+async def tell_supervised(ctx: Mapping[str, Any], day: date) -> None:
+    """Tell the staff holding each message raised on ``day``: all raised that day, not only by this run,
+    so a retry (WeChat busy) reaches those a failed send missed; the day's notices go once a person."""
+    retry = False
+    for message_id in await supervised_on(day):
+        try:
+            await notify_message(ctx, message_id, "supervise", f"auto{day:%Y%m%d}")
+        except TryAgain:
+            retry = True  # the others are still told now
+    if retry:
+        raise TryAgain()
 
 
 async def housekeeping(ctx: Mapping[str, Any]) -> str:

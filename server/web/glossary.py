@@ -315,6 +315,7 @@ MODELS: dict[str, str] = {
     "AuditList": "操作审计日志（一页）",
     "CertificateCheck": "志愿服务证明验证结果",
     "ReportQuery": "报表参数",
+    "MessageReportQuery": "留言办理报表参数",
     "RosterRowError": "名单中出错的一行",
     "RosterResult": "名单导入结果",
     "PushQuery": "微信推送的签名参数",
@@ -1017,6 +1018,11 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "org_id": ("只统计该组织及其下级，默认调用者的组织", "3"),
         "campaign_id": ("只统计该活动", "12"),
     },
+    "MessageReportQuery": {
+        "from_": ("开始日期（含），北京时间：统计这段时间内提交的留言", "2026-05-01"),
+        "to": ("结束日期（含），北京时间", "2026-05-31"),
+        "org_id": ("按该组织的各下级组织分行统计，默认调用者的组织", "1"),
+    },
     "RosterRowError": {
         "row": ("Excel 中的行号（表头为第 1 行）", 5),
         "message": ("出错原因", "手机号格式不正确"),
@@ -1337,6 +1343,10 @@ OPERATIONS: dict[str, str] = {
     "leaderboard.orgs": "某组织（默认本县）的下级组织按积分排名，`per_capita=1` 时按人均积分。",
     "reports.participation_xlsx_report": (
         "参与情况报表（Excel）：按人、按组织统计报名、签到、提交、通过、积分与服务时长。"
+    ),
+    "reports.messages_xlsx_report": (
+        "留言办理报表（Excel）：期间内提交的留言，按该组织的每个下级组织一行，表头为 组织、受理、办结、"
+        "按期办结率、满意率、超期、督办；两个比率为百分数（保留一位小数，无可计算的留空）。"
     ),
     "reports.participation_csv_report": "参与情况报表中按人的部分（CSV，UTF-8 带 BOM，可直接用 Excel 打开）。",
     "audit.audit_log": (

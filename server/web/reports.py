@@ -1,4 +1,4 @@
-"""The participation report, one way for every door: the API's download and the console's buttons.
+"""The reports (participation; messages), one way for every door: the API's download and the console's buttons.
 
 What a report covers (period, org, campaign) is decided here from the parsed query, the caller's
 scope is checked, the export is audited, and the file is written by ``media.reports``.
@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from media.reports import participation_csv, participation_xlsx
+from media.reports import messages_xlsx, participation_csv, participation_xlsx
 from models.audit import record
+from models.message_report import message_report
 from models.orgs import Org
 from models.participation import ParticipationRow, participation, reach_by_org
 from models.users import User
-from server.kernel.clock import local_day_start, now_local
+from server.kernel.clock import local_day_start, now_local, now_utc
 from server.kernel.errors import InvalidRequest
 from server.web.permissions import org_for_report
 
@@ -25,6 +26,7 @@ CSV = "text/csv; charset=utf-8"
 KINDS = {"xlsx": XLSX, "csv": CSV}
 REFUSAL = "只能导出本组织及下级组织的报表"
 TITLE = "志愿服务参与情况"
+MESSAGES_TITLE = "网民留言办理情况"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,21 @@ async def participation_file(user: User, scope: ReportScope, kind: str) -> Repor
     else:
         reach = await reach_by_org(org, rows)
         body = await asyncio.to_thread(participation_xlsx, rows, title=TITLE, period=scope.period, org_reach=reach)
-    # An ASCII name for old clients, the Chinese one (RFC 5987) for the rest.
-    name = f"participation_{scope.period}.{kind}"
-    disposition = f"attachment; filename={name}; filename*=UTF-8''{quote(f'参与情况_{scope.period}.{kind}')}"
-    return ReportFile(body, KINDS[kind], {"Content-Disposition": disposition})
+    return ReportFile(body, KINDS[kind], _download("participation", "参与情况", scope, kind))
+
+
+async def messages_file(user: User, scope: ReportScope) -> ReportFile:
+    """The messages report (xlsx), one row per child org of the scope's org, its export audited."""
+    since, until = local_day_start(scope.first), local_day_start(scope.last + timedelta(days=1))
+    rows = await message_report(since, until, scope.org, now_utc())
+    org = scope.org
+    await record(user, "export", "messages.xlsx", {"period": scope.period, "org_id": org and org.id})
+    body = await asyncio.to_thread(messages_xlsx, [row.values() for row in rows], title=MESSAGES_TITLE)
+    return ReportFile(body, XLSX, _download("messages", "留言办理", scope, "xlsx"))
+
+
+def _download(name: str, chinese: str, scope: ReportScope, kind: str) -> dict[str, str]:
+    """An ASCII file name for old clients, the Chinese one (RFC 5987) for the rest."""
+    ascii_name = f"{name}_{scope.period}.{kind}"
+    disposition = f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(f'{chinese}_{scope.period}.{kind}')}"
+    return {"Content-Disposition": disposition}

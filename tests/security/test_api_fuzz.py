@@ -380,6 +380,7 @@ REACHED = {
         "PATCH /api/v1/users/{user_id}",
         "POST /api/v1/review/batch",
         "GET /api/v1/reports/participation.xlsx",
+        "GET /api/v1/reports/messages.xlsx",
         "GET /api/v1/org-requests",
         "POST /api/v1/org-requests/{request_id}/approve",
         "GET /api/v1/tasks/{task_id}/quiz/stats",

@@ -307,6 +307,8 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/reports/participation.csv", "org_id=east"):
         (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/reports/messages.xlsx", "org_id=east"):
+        (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/audit", ""):
         (401,  403,         403,         403,         403,         OK),
     # -- the working-day calendar: read by anyone signed in, set by admins only
@@ -1095,6 +1097,7 @@ HOW: dict[tuple[str, str, str], Send] = {
         after=calendar_unchanged_but_by_the_admin,
     ),
     ("GET", "/api/v1/reports/participation.csv", "org_id=east"): Send(query=east_org),
+    ("GET", "/api/v1/reports/messages.xlsx", "org_id=east"): Send(query=east_org),
     ("GET", "/api/v1/wechat/push", "unsigned"): Send(url=lambda w, role: f"{PUSH}?echostr=hello"),
     ("GET", "/api/v1/wechat/push", "signed"): Send(url=signed_url_check),
     ("POST", "/api/v1/wechat/push", "unsigned"): Send(body=lambda w, role: {"ToUserName": "gh", "Encrypt": "x"}),
