@@ -78,6 +78,16 @@ def _late() -> Q:
     return Q(overdue=True) | Q(status__in=OPEN, due_at__lt=now_utc())
 
 
+def _queue_rank() -> Case:
+    """Overdue first; then work running against a deadline; then work waiting to be handed on; then done."""
+    return Case(
+        When(_late(), then=0),
+        When(Q(status__in=OPEN, due_at__isnull=False), then=1),
+        When(Q(status__in=("submitted", *OPEN)), then=2),
+        default=3,
+    )
+
+
 def _readable_rows(user: User) -> Any:
     # staff_scope first: staff without an org are refused (staff_filter would read them as everyone).
     staff_scope(user)
@@ -87,7 +97,7 @@ def _readable_rows(user: User) -> Any:
 @bp.get("")
 @console_page
 async def message_list(request: Request, user: User, session: ConsoleSession) -> HTTPResponse:
-    """The queue: one status (or all), overdue first, then by deadline, then newest."""
+    """The queue: one status (or all), overdue first, then by deadline, waiting work, finished work."""
     status = request.args.get("status") or ""
     status = status if status in STATUS_NAMES else ""
     number = request.args.get("page") or "1"
@@ -96,10 +106,8 @@ async def message_list(request: Request, user: User, session: ConsoleSession) ->
     counts = await _status_counts(rows)
     if status:
         rows = rows.filter(status=status)
-    ordered = rows.annotate(
-        late=Case(When(_late(), then=0), default=1),
-        undated=Case(When(due_at__isnull=True, then=1), default=0),
-    ).order_by("late", "undated", "due_at", "-id")
+    ordered = rows.annotate(rank=_queue_rank(), undated=Case(When(due_at__isnull=True, then=1), default=0))
+    ordered = ordered.order_by("rank", "undated", "due_at", "-id")
     found = await with_relations(ordered.offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     link = f"/console/messages?status={status}&page=" if status else "/console/messages?page="
     now = now_utc()

@@ -54,9 +54,14 @@ async def hand_to(message: Message, org_id: int, assigner_id: int, *, days_left:
 
 
 async def test_the_queue_puts_overdue_first_with_its_badges(api, tree, writer, county_console):
+    finished = await leave(api, writer, "道路破损")
     fresh = await leave(api, writer, "路灯不亮")
+    later = await leave(api, writer, "广告牌松动")
     soon = await leave(api, writer, "垃圾清运")
     late = await leave(api, writer, "噪音扰民")
+    await hand_to(finished, tree.east.id, tree.county.id, days_left=1)
+    await Message.filter(id=finished.id).update(status="closed")
+    await hand_to(later, tree.east.id, tree.county.id, days_left=6)
     await hand_to(soon, tree.east.id, tree.county.id, days_left=3)
     await hand_to(late, tree.east.id, tree.county.id, days_left=-2, supervision=1)
 
@@ -64,7 +69,8 @@ async def test_the_queue_puts_overdue_first_with_its_badges(api, tree, writer, c
 
     assert page.status == 200
     text = page.text
-    assert text.index(late.number) < text.index(soon.number) < text.index(fresh.number)
+    order = [late, soon, later, fresh, finished]
+    assert sorted(order, key=lambda m: text.index(m.number)) == order
     late_row = text[text.index(f'data-id="{late.id}"') : text.index(f'data-id="{soon.id}"')]
     assert "超期" in late_row and "督办 1 级" in late_row and "东镇" in late_row and "办理中" in late_row
     assert "投诉" in late_row
