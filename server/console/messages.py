@@ -81,10 +81,11 @@ def _late() -> Q:
 def _queue_rank() -> Case:
     """Overdue first; then work running against a deadline; then work waiting to be handed on; then done."""
     return Case(
-        When(_late(), then=0),
-        When(Q(status__in=OPEN, due_at__isnull=False), then=1),
-        When(Q(status__in=("submitted", *OPEN)), then=2),
-        default=3,
+        # Strings: PostgreSQL binds a CASE's values by the type of the column its condition reads.
+        When(_late(), then="0"),
+        When(Q(status__in=OPEN, due_at__isnull=False), then="1"),
+        When(Q(status__in=("submitted", *OPEN)), then="2"),
+        default="3",
     )
 
 
@@ -106,7 +107,7 @@ async def message_list(request: Request, user: User, session: ConsoleSession) ->
     counts = await _status_counts(rows)
     if status:
         rows = rows.filter(status=status)
-    ordered = rows.annotate(rank=_queue_rank(), undated=Case(When(due_at__isnull=True, then=1), default=0))
+    ordered = rows.annotate(rank=_queue_rank(), undated=Case(When(due_at__isnull=True, then="1"), default="0"))
     ordered = ordered.order_by("rank", "undated", "due_at", "-id")
     found = await with_relations(ordered.offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     link = f"/console/messages?status={status}&page=" if status else "/console/messages?page="
