@@ -8,7 +8,7 @@ move), and the supervision job has raised it, so the queue opens with an overdue
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from media.storage import Storage
 from models.messages import Draft, Message, Move, get_message, move, supervise_overdue, write_message
@@ -78,8 +78,10 @@ async def tell_messages(orgs: dict[str, int], staff: User, admin: User, storage:
 
 async def _past_its_deadline(message: Message, staff: User, effects: NoEffects, days: dict[str, int]) -> None:
     """Its deadline two days gone; the supervision job raises it (on a working day), else staff 督办 it."""
-    await Message.filter(id=message.id).update(due_at=now_utc() - timedelta(days=2))
-    if message.id in await supervise_overdue(datetime.now(LOCAL_TZ).date()):
+    today = datetime.now(LOCAL_TZ).date()
+    # As a deadline falls: 23:59:59 local on its last day.
+    await Message.filter(id=message.id).update(due_at=datetime.combine(today - timedelta(days=2), time.max, LOCAL_TZ))
+    if message.id in await supervise_overdue(today):
         return
     await move(
         await get_message(message.id),
