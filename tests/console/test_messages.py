@@ -183,7 +183,7 @@ async def test_another_township_sees_neither_list_nor_message(api, tree, writer)
     assert moved.status == 404 and (await Message.get(id=message.id)).supervision == 0
 
 
-async def test_the_township_sees_what_it_holds_but_not_the_writer_of_others(api, tree, writer, console):
+async def test_the_township_lists_what_it_holds_not_what_waits_at_the_county(api, tree, writer, console):
     held = await leave(api, writer, "路灯不亮")
     waiting = await leave(api, writer, "垃圾清运")
     await hand_to(held, tree.east.id, tree.county.id, days_left=3)
