@@ -443,6 +443,18 @@ def _authorize(message: Message, actor: User, action: str) -> None:
         raise Forbidden(f"您所在的组织不能{ACTION_NAMES[action]}这条留言")
 
 
+def may_move(message: Message, actor: User, action: str) -> bool:
+    """Whether ``actor`` may make ``action`` now (the message's status and who they are): the buttons to offer."""
+    allowed, _ = MOVES[action]
+    if message.status not in allowed:
+        return False
+    try:
+        _authorize(message, actor, action)
+    except Forbidden:
+        return False
+    return True
+
+
 async def _plan(
     message: Message, actor: User, step: Move, now: datetime, days_by_category: dict[str, int]
 ) -> tuple[dict[str, Any], dict[str, Any]]:

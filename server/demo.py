@@ -153,6 +153,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     async def prepare() -> tuple[dict[str, int], str]:
         from models.users import User
         from server.app import make_storage
+        from server.demo_messages import tell_messages
         from server.demo_online import tell_online
         from server.demo_quiz import seed_quiz
         from server.demo_story import tell
@@ -160,11 +161,13 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         await apply_migrations()
         ids = await seed()
         ids.update(await seed_quiz(ids, ids[COUNTY]))
-        staff = await User.get(openid=STAFF_OPENID)
+        staff = await User.get(openid=STAFF_OPENID).select_related("org")
         storage = make_storage(config)
         await tell(ids, ids["campaign"], storage, staff)
         influencer = await User.get(openid=INFLUENCER_OPENID).select_related("org")
         await tell_online(ids[COUNTY], influencer, staff, storage)
+        admin = await User.get(openid="demo-openid-admin").select_related("org")
+        await tell_messages(ids, staff, admin, storage)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)

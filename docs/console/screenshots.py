@@ -133,6 +133,9 @@ async def main() -> None:
             await shoot(page, "campaign", f"{base}/console/campaigns/1")
             await shoot(page, "task", f"{base}/console/tasks/{STORY_TASK}")
             await shoot(page, "reach", f"{base}/console/submissions/{ONLINE_SUBMISSION}")
+            await shoot(page, "messages", f"{base}/console/messages")
+            await page.locator("#messages tbody tr a").first.click()  # the overdue, supervised one
+            await shoot(page, "message")
             await shoot(page, "review", f"{base}/console/review")
             first = page.locator("article.sub[data-pending]").nth(1)
             if await first.count():

@@ -11,6 +11,7 @@ from models.console import ConsoleSession
 from models.dashboard import Dashboard, dashboard
 from models.users import User
 from server.console.guard import console_page
+from server.console.messages import message_figures
 from server.console.render import page
 from server.kernel.clock import now_utc
 from server.web.permissions import staff_scope
@@ -29,6 +30,7 @@ async def dashboard_page(request: Request, user: User, session: ConsoleSession) 
         figures=figures,
         scope_name=f"{scope.name}及下级组织" if scope else "全部组织",
         charts=chart_data(figures),
+        messages=await message_figures(user),
     )
 
 

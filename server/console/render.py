@@ -23,6 +23,7 @@ NAV = (
     ("首页", "/console/"),
     ("活动", "/console/campaigns"),
     ("审核", "/console/review"),
+    ("留言", "/console/messages"),
     ("题库", "/console/questions"),
     ("人员", "/console/people"),
     ("账号", "/console/accounts"),
