@@ -28,7 +28,7 @@ caller's county, or to another county itself (never below it: that county routes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -629,7 +629,7 @@ async def supervised_on(day: date) -> list[int]:
 _STAFF_NEWS = {"submit": "新留言", "assign": "交办", "return": "退回", "supervise": "督办", "rate": "重新办理"}
 
 
-def message_notice(message: Message, action: str) -> tuple[str, Awaitable[list[int]], dict[str, Any], str] | None:
+def message_notice(message: Message, action: str) -> tuple[str, Callable[[], Awaitable[list[int]]], dict[str, Any], str] | None:
     """(template event, the people to tell, fields, page) for a move, or None when nobody is told.
 
     The writer hears of the approved reply (``message_reply``); the staff of the org now holding it
@@ -644,7 +644,8 @@ def message_notice(message: Message, action: str) -> tuple[str, Awaitable[list[i
             "thing3": thing_field("请查看答复并评价"),
             "time4": time_field(message.replied_at or now_utc()),
         }
-        return "message_reply", _ids([message.writer_id]), data, page
+        writer_id = message.writer_id
+        return "message_reply", lambda: _ids([writer_id]), data, page
     if action not in _STAFF_NEWS or (action == "rate" and message.status != "assigned"):
         return None
     data = {
@@ -653,7 +654,8 @@ def message_notice(message: Message, action: str) -> tuple[str, Awaitable[list[i
         "time3": time_field(message.due_at or message.created_at),
         "thing4": thing_field(f"留言编号 {message.number}"),
     }
-    return "message_task", staff_of(message.holder), data, page
+    holder = message.holder
+    return "message_task", lambda: staff_of(holder), data, page
 
 
 async def _ids(ids: list[int]) -> list[int]:

@@ -134,7 +134,7 @@ async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str, o
     event, people, data, page = told
     if not ctx["templates"].get(event):
         return "no template"
-    rows = await queue_for(f"{event}:{occasion}", message.id, await people)
+    rows = await queue_for(f"{event}:{occasion}", message.id, await people())
     return await _send(ctx, event, rows, data, page)
 
 
