@@ -629,7 +629,10 @@ async def supervised_on(day: date) -> list[int]:
 _STAFF_NEWS = {"submit": "新留言", "assign": "交办", "return": "退回", "supervise": "督办", "rate": "重新办理"}
 
 
-def message_notice(message: Message, action: str) -> tuple[str, Callable[[], Awaitable[list[int]]], dict[str, Any], str] | None:
+People = Callable[[], Awaitable[list[int]]]
+
+
+def message_notice(message: Message, action: str) -> tuple[str, People, dict[str, Any], str] | None:
     """(template event, the people to tell, fields, page) for a move, or None when nobody is told.
 
     The writer hears of the approved reply (``message_reply``); the staff of the org now holding it
