@@ -280,7 +280,7 @@ async def with_relations(rows: Any) -> list[Message]:
 
     photos = Prefetch("photos", queryset=MessageMedia.all().order_by("position").select_related("media"))
     events = Prefetch("events", queryset=MessageEvent.all().order_by("id").select_related("org"))
-    return await rows.select_related("writer", "home_org", "org", "assigner_org").prefetch_related(photos, events)
+    return await rows.select_related("writer__org", "home_org", "org", "assigner_org").prefetch_related(photos, events)
 
 
 def handles(staff: User, message: Message) -> bool:
@@ -301,9 +301,13 @@ def _inside(staff: User, org: Org | None) -> bool:
 
 
 def may_read(user: User, message: Message) -> bool:
+    """The writer; staff who handle it; the assignee's own people (below the org it was handed to).
+
+    Not everyone below the county that received it: a fresh message is the county's until assigned.
+    """
     if message.writer_id == user.id:
         return True
-    return user.is_staff and (handles(user, message) or any(_inside(user, o) for o in [message.holder]))
+    return user.is_staff and (handles(user, message) or _inside(user, message.org))
 
 
 def staff_filter(staff: User) -> Q:
@@ -398,8 +402,9 @@ async def move(
     message: Message, actor: User, step: Move, after: AfterCommit, *, days_by_category: dict[str, int]
 ) -> Message:
     """Apply one move (see the module docstring) and return the message as it now is."""
-    check_move(message, step.action)
+    # Who before when: someone who may not move it learns nothing of its state from a 409.
     _authorize(message, actor, step.action)
+    check_move(message, step.action)
     now = now_utc()
     changes, event = await _plan(message, actor, step, now, days_by_category)
     async with in_transaction():

@@ -128,9 +128,10 @@ async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str) -
     if told is None:
         return "nothing to send"
     event, people, data, page = told
+    recipients = await people  # awaited either way: a coroutine left unawaited warns
     if not ctx["templates"].get(event):
         return "no template"
-    rows = await queue_for(f"{event}:{action}:{message.version}", message.id, await people)
+    rows = await queue_for(f"{event}:{action}:{message.version}", message.id, recipients)
     return await _send(ctx, event, rows, data, page)
 
 
