@@ -411,6 +411,14 @@ QUESTION_TAGS = ("法律或主题标签，最多 10 个，每个最多 20 字", 
 QUESTION_DIFFICULTY = ("难度：1 易、2 中、3 难", 1)
 
 PLATFORM_TEXT = "平台：" + _choices("platform")
+# What every view of a message says alike: the writer's, the handlers', the public list's, the export's.
+MESSAGE_WORDS: dict[str, tuple[Any, ...]] = {
+    "number": ("留言编号：QD + 北京时间日期 + 当天序号，唯一且按先后递增", "QD20260501-0012"),
+    "category": ("留言类别：" + _choices("message category"), "consult"),
+    "title": ("标题", "洪桥街道路灯不亮"),
+    "content": ("留言内容", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+    "created_at": ("留言时间", AT),
+}
 
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "ShareLinkIn": {"task_id": ("要分享的任务 id（须是我能看到的任务）", ID)},
@@ -607,10 +615,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     },
     "MessageRead": {
         "id": ("留言 id", ID),
-        "number": ("留言编号：QD + 北京时间日期 + 当天序号，唯一且按先后递增", "QD20260501-0012"),
-        "category": ("留言类别：" + _choices("message category"), "consult"),
-        "title": ("标题", "洪桥街道路灯不亮"),
-        "content": ("留言内容", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+        **MESSAGE_WORDS,
         "media": ("留言附的照片",),
         "status": ("办理状态", "assigned"),
         "org": ("承办组织；交办前为 null",),
@@ -621,7 +626,6 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "rating": ("留言人的评价；未评价为 null", "satisfied"),
         "events": ("办理过程，先发生的在前；留言人只看到公开的步骤",),
         "public_ok": ("留言人是否同意答复后公开", True),
-        "created_at": ("留言时间", AT),
         "writer": ("留言人（仅办理的工作人员可见，其他人为 null）",),
         "home_org": ("收到留言的县（区）（仅办理的工作人员可见）",),
         "assigner_org": ("交办（转办）的组织（仅办理的工作人员可见；未交办为 null）",),
@@ -636,23 +640,16 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "overdue": ("为 1 时只看超过办理期限的", "1"),
     },
     "PublicMessageRead": {
-        "number": ("留言编号", "QD20260501-0012"),
-        "category": ("留言类别：" + _choices("message category"), "consult"),
-        "title": ("标题", "洪桥街道路灯不亮"),
-        "content": ("留言内容", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+        **MESSAGE_WORDS,
         "writer": ("留言人，一律显示为“网友”", "网友"),
         "media": ("留言附的照片",),
         "org": ("承办组织；没有时为 null",),
         "reply": ("答复",),
-        "created_at": ("留言时间", AT),
     },
     "PublicMessageList": {"items": ("本页公开的留言答复，新的在前",)},
     "ExportedMessage": {
         "id": ("留言 id", ID),
-        "number": ("留言编号", "QD20260501-0012"),
-        "category": ("留言类别：" + _choices("message category"), "consult"),
-        "title": ("标题", "洪桥街道路灯不亮"),
-        "content": ("留言内容", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+        **MESSAGE_WORDS,
         "media_ids": ("留言附的照片 id", [ID]),
         "lat": ("位置纬度；没有时为 null", 27.6041),
         "lng": ("位置经度；没有时为 null", 111.4372),
@@ -662,7 +659,6 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "replied_at": ("答复时间；没有时为 null", LATER),
         "rating": ("我的评价；没有时为 null", "satisfied"),
         "rating_comment": ("评价说明；没有时为 null", "处理及时"),
-        "created_at": ("留言时间", AT),
         "events": ("公开的办理过程，先发生的在前",),
     },
     "ExportedMessageEvent": {
