@@ -332,7 +332,8 @@ async def test_the_export_holds_my_messages_with_their_public_steps(api, tree, c
 
 
 async def test_erasure_keeps_the_message_and_forgets_who_wrote_it(api, tree, county, staff, writer):
-    message = await write(api, writer[0], lat=27.6, lng=111.4, public_ok=True)
+    photo = await api.upload(writer[0], encode(scene((320, 240), seed=5), "JPEG"))
+    message = await write(api, writer[0], lat=27.6, lng=111.4, public_ok=True, media_ids=[photo.body["id"]])
     await handed_to_east(api, county, tree, message["id"])
 
     assert (await api.call("DELETE", "/api/v1/me", token=writer[0])).status == 204
