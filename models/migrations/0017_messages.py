@@ -1,9 +1,8 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 from orjson import loads
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
-from tortoise import fields
+from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
