@@ -427,6 +427,31 @@ class ExportedShareOpen(BaseModel):
     opened_at: datetime
 
 
+class ExportedMessageEvent(BaseModel):
+    at: datetime
+    action: str
+    note: str
+
+
+class ExportedMessage(BaseModel):
+    id: str
+    number: str
+    category: str
+    title: str
+    content: str
+    media_ids: list[str]
+    lat: float | None
+    lng: float | None
+    public_ok: bool
+    status: str
+    reply: str | None
+    replied_at: datetime | None
+    rating: str | None
+    rating_comment: str | None
+    created_at: datetime
+    events: list[ExportedMessageEvent]
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -444,6 +469,7 @@ class PersonalData(BaseModel):
     reach: list[ExportedReach] = Field(description="本人作品的传播数据记录（含工作人员的更正）")
     shares: list[ExportedShare] = Field(description="分享过的任务及被打开的人次")
     share_opens: list[ExportedShareOpen] = Field(description="打开过的他人分享")
+    messages: list[ExportedMessage] = Field(description="我写的留言及其公开的办理过程")
 
 
 class Health(BaseModel):

@@ -20,6 +20,7 @@ from models.console import ConsoleSession, ConsoleTicket
 from models.idempotency import IdempotencyRecord
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
+from models.messages import Message, MessageEvent, MessageMedia
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
 from models.reach import COUNTS, ReachSnapshot
@@ -44,6 +45,10 @@ async def erase_user(user: User) -> list[str]:
     org change awaiting approval is withdrawn.
     Approved work stays, as its points do. Certificates keep their serial and totals, not
     the name and org they were made out to.
+
+    Messages to the county stay, content and all, since the org handling them still owes a reply
+    and reports count them; they keep pointing at the (now nameless) user row, so staff see the
+    erased nickname and nobody sees who wrote them. Their place goes, as the submissions' does.
     """
     async with in_transaction():
         covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
@@ -56,6 +61,7 @@ async def erase_user(user: User) -> list[str]:
         await Media.filter(id__in=[media_id for media_id, _ in photos]).update(lat=None, lng=None, taken_at=None)
         await Submission.filter(user_id=user.id).update(text="", links=[], lat=None, lng=None)
         await forget_links(user.id)
+        await Message.filter(writer_id=user.id).update(lat=None, lng=None)
         await _let_go_of_live_work(user)
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await cancel_pending_request(user.id)
@@ -118,6 +124,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     reach = await ReachSnapshot.filter(submission__user_id=user.id).order_by("submission_id", "captured_at", "id")
     shares = await ShareLink.filter(user_id=user.id).annotate(opened=Count("opens")).order_by("id")
     opens = await ShareOpen.filter(opener_id=user.id).order_by("id")
+    messages = await _messages_of(user.id)
     return {
         "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
@@ -238,7 +245,46 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
             {"task_id": str(s.task_id), "shared_at": s.created_at.isoformat(), "opens": s.opened} for s in shares
         ],
         "share_opens": [{"task_id": str(o.task_id), "opened_at": o.created_at.isoformat()} for o in opens],
+        "messages": messages,
     }
+
+
+async def _messages_of(user_id: int) -> list[dict[str, Any]]:
+    """The person's messages with what they see of the handling: the public steps, not the staff's notes.
+
+    Three queries whatever the number of messages.
+    """
+    messages = await Message.filter(writer_id=user_id).order_by("id")
+    ids = [m.id for m in messages]
+    photos: dict[int, list[str]] = {}
+    for message_id, media_id in (
+        await MessageMedia.filter(message_id__in=ids).order_by("position").values_list("message_id", "media_id")
+    ):
+        photos.setdefault(message_id, []).append(str(media_id))
+    events: dict[int, list[dict[str, Any]]] = {}
+    for e in await MessageEvent.filter(message_id__in=ids, public=True).order_by("id"):
+        events.setdefault(e.message_id, []).append({"at": e.at.isoformat(), "action": e.action, "note": e.note})
+    return [
+        {
+            "id": str(m.id),
+            "number": m.number,
+            "category": m.category,
+            "title": m.title,
+            "content": m.content,
+            "media_ids": photos.get(m.id, []),
+            "lat": m.lat,
+            "lng": m.lng,
+            "public_ok": m.public_ok,
+            "status": m.status,
+            "reply": m.reply,
+            "replied_at": m.replied_at.isoformat() if m.replied_at else None,
+            "rating": m.rating,
+            "rating_comment": m.rating_comment,
+            "created_at": m.created_at.isoformat(),
+            "events": events.get(m.id, []),
+        }
+        for m in messages
+    ]
 
 
 def _review(s: Submission) -> dict[str, Any] | None:

@@ -92,7 +92,7 @@ def label_property(prop: dict[str, Any]) -> None:
     """
     lines = []
     for node in _enum_nodes(prop):
-        labels = [glossary.label(value) for value in node["enum"]]
+        labels = glossary.labels(node["enum"])
         node["x-enum-descriptions"] = labels
         lines += [f"{value}：{text}" for value, text in zip(node["enum"], labels, strict=True) if value is not None]
     if lines:

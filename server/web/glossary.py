@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from models.enrollment import MAX_ACCURACY_ALLOWANCE_M
+from models.messages import MAX_EXTENSION_DAYS, MAX_SUPERVISION
+from models.messages import STATUS_NAMES as MESSAGE_STATUS_NAMES
 from models.review import MAX_POINTS_FACTOR
 from models.users import ROLES, STAR_HOURS
 
@@ -72,6 +74,19 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
     "account status": {"pending": "待审核", "verified": "已通过", "rejected": "未通过"},
     # Official reposts of online work (models.reach): the level of the site that reposted.
     "repost level": {"county": "县（区）", "city": "市级", "province": "省级", "national": "国家级"},
+    # Netizen messages (models.messages): what the message is about, the writer's rating, how it is handed on.
+    "message category": {
+        "consult": "咨询",
+        "suggest": "建议",
+        "complain": "投诉",
+        "help": "求助",
+        "clue": "不良信息线索",
+    },
+    "message rating": {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意（首次不满意时重新办理）"},
+    "assign kind": {
+        "jiaoban": "交办（交给本组织的下级组织）",
+        "zhuanban": "转办（转给本县的组织，或其他县（区）本级）",
+    },
     "question type": {"single": "单选题", "multi": "多选题（全部选对才得分）", "judge": "判断题"},
     "question status": {"active": "在用", "retired": "已停用（曾被答题使用，不再抽取）"},
     "content check": {
@@ -102,11 +117,20 @@ def _merge(groups: dict[str, dict[Any, str]]) -> dict[Any, str]:
 
 LABELS = _merge(_LABEL_GROUPS)
 ROLE_ORDER = list(ROLES)
+# Enums whose values read differently from the same values elsewhere, keyed by the whole set of
+# values: a message that is "submitted" waits to be accepted (待受理), not 已提交材料 as evidence does.
+_OWN_LABELS: dict[frozenset[Any], dict[Any, str]] = {frozenset(MESSAGE_STATUS_NAMES): dict(MESSAGE_STATUS_NAMES)}
 
 
 def label(value: Any) -> str:
     """The Chinese label of an enum value; the value itself when there is none (tests catch that)."""
     return LABELS.get(value, str(value))
+
+
+def labels(values: list[Any]) -> list[str]:
+    """The labels of one enum's values: the enum's own when it has them (null aside), else each value's."""
+    own = _OWN_LABELS.get(frozenset(v for v in values if v is not None), {})
+    return [own.get(value) or label(value) for value in values]
 
 
 def _choices(group: str) -> str:
@@ -177,6 +201,7 @@ TAGS = {
     "sharing": "网络传播：分享任务卡片与打开统计",
     "reach": "网络传播：作品传播数据与官方转载奖励",
     "calendar": "工作日历：节假日与调休上班日（网民留言办理期限按工作日计算）",
+    "messages": "网民留言办理：留言、受理、交办转办、督办、答复与评价",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -191,6 +216,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "user_id": ("用户 id", ID),
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
+    "message_id": ("留言 id", ID),
     "year": ("年份，2000–2099", 2026),
     "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
@@ -238,6 +264,22 @@ MODELS: dict[str, str] = {
     "RepostList": "提交的官方转载记录",
     "CalendarIn": "一年的节假日与调休上班日（整年替换）",
     "CalendarRead": "一年的节假日与调休上班日",
+    "MessageIn": "写一条留言",
+    "NoteIn": "办理留言：可附说明",
+    "ReasonIn": "办理留言：须说明原因",
+    "AssignIn": "交办或转办留言",
+    "ExtendIn": "申请延期",
+    "DraftIn": "拟写答复",
+    "RateIn": "评价答复",
+    "ReplyRead": "已发布的答复",
+    "MessageEventRead": "留言办理过程中的一步",
+    "MessageRead": "一条留言及其办理情况（办理的工作人员另见留言人、草拟的答复与全部办理过程）",
+    "MessageList": "留言列表（一页）",
+    "MessageQuery": "留言列表筛选",
+    "PublicMessageRead": "公开的留言与答复（留言人只显示为“网友”）",
+    "PublicMessageList": "公开的留言答复（一页）",
+    "ExportedMessage": "导出的留言（含公开的办理过程）",
+    "ExportedMessageEvent": "导出的留言办理过程中的一步",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
     "CodeIn": "微信临时登录凭证或手机号凭证",
@@ -370,6 +412,14 @@ QUESTION_TAGS = ("法律或主题标签，最多 10 个，每个最多 20 字", 
 QUESTION_DIFFICULTY = ("难度：1 易、2 中、3 难", 1)
 
 PLATFORM_TEXT = "平台：" + _choices("platform")
+# What every view of a message says alike: the writer's, the handlers', the public list's, the export's.
+MESSAGE_WORDS: dict[str, tuple[Any, ...]] = {
+    "number": ("留言编号：QD + 北京时间日期 + 当天序号，唯一且按先后递增", "QD20260501-0012"),
+    "category": ("留言类别：" + _choices("message category"), "consult"),
+    "title": ("标题", "洪桥街道路灯不亮"),
+    "content": ("留言内容", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+    "created_at": ("留言时间", AT),
+}
 
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "ShareLinkIn": {"task_id": ("要分享的任务 id（须是我能看到的任务）", ID)},
@@ -520,6 +570,102 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "year": ("年份", 2026),
         "holidays": ("放假的日期，从早到晚；该年未设置时为空数组", ["2026-02-15", "2026-02-16", "2026-02-17"]),
         "workdays": ("调休上班的日期（周末上班），从早到晚", ["2026-02-14", "2026-02-28"]),
+    },
+    "MessageIn": {
+        "category": ("留言类别：" + _choices("message category"), "consult"),
+        "title": ("标题，1–100 字", "洪桥街道路灯不亮"),
+        "content": ("留言内容，1–5000 字", "洪桥街道建设路口的路灯已经坏了一周，晚上出行不便，请尽快维修。"),
+        "media_ids": ("照片 id（先用 POST /media 上传，须为本人上传），最多 9 张，不能重复；可不填", [ID]),
+        "lat": ("所在位置的纬度（-90–90）；须与 lng 同时提供，可都不填", 27.6041),
+        "lng": ("所在位置的经度（-180–180）；须与 lat 同时提供，可都不填", 111.4372),
+        "public_ok": ("是否同意答复后公开（公开时留言人只显示为“网友”）", True),
+    },
+    "NoteIn": {"note": ("说明，最多 500 字；可不填", "请尽快办理")},
+    "ReasonIn": {"reason": ("原因，1–500 字，留言人可以看到", "不属于本县管辖范围，请向市级部门反映")},
+    "AssignIn": {
+        "org_id": ("承办组织 id：交办须为本组织的下级组织，转办为本县的组织或其他县（区）本级", "3"),
+        "kind": ("办理方式：" + _choices("assign kind"), "jiaoban"),
+        "co_org_ids": ("协办组织 id，最多 10 个；可不填", ["5"]),
+        "note": ("交办说明，最多 500 字；不填时记为“交办至某组织”", "请 5 个工作日内答复"),
+    },
+    "ExtendIn": {
+        "days": (f"延期的工作日数，累计最多 {MAX_EXTENSION_DAYS} 个工作日；由交办的组织批准", 3),
+        "reason": ("延期原因，1–500 字", "需协调供电部门现场勘查"),
+    },
+    "DraftIn": {
+        "content": ("答复内容，1–5000 字；交办的组织审核通过后发布给留言人", "路灯已于 5 月 3 日修复，感谢您的反映。")
+    },
+    "RateIn": {
+        "rating": ("评价：" + _choices("message rating"), "satisfied"),
+        "comment": ("评价说明，最多 500 字；可不填", "处理及时"),
+    },
+    "ReplyRead": {
+        "content": ("答复内容", "路灯已于 5 月 3 日修复，感谢您的反映。"),
+        "published_at": ("答复发布（审核通过）的时间", LATER),
+    },
+    "MessageEventRead": {
+        "at": ("时间", AT),
+        "action": (
+            "办理步骤：submit 留言、accept 受理、reject 不予受理、assign 交办或转办、return 退回、"
+            "extend 申请延期、approve-extension 批准延期、draft-reply 拟写答复、approve-reply 答复发布、"
+            "supervise 督办、rate 评价、reopen 不满意重新办理；留言人只看到公开的步骤",
+            "assign",
+        ),
+        "org": ("该步骤所在（或交给）的组织；没有时为 null",),
+        "note": ("说明：原因、交办说明、答复内容等；没有时为空字符串", "交办至洪桥街道"),
+    },
+    "MessageRead": {
+        "id": ("留言 id", ID),
+        **MESSAGE_WORDS,
+        "media": ("留言附的照片",),
+        "status": ("办理状态", "assigned"),
+        "org": ("承办组织；交办前为 null",),
+        "due_at": ("办理期限：最后一个工作日北京时间 23:59:59；交办前为 null", "2026-05-08T23:59:59+08:00"),
+        "overdue": ("是否已超过办理期限仍未答复", False),
+        "supervision": (f"督办级别，0–{MAX_SUPERVISION}", 0),
+        "reply": ("已发布的答复；没有时为 null",),
+        "rating": ("留言人的评价；未评价为 null", "satisfied"),
+        "events": ("办理过程，先发生的在前；留言人只看到公开的步骤",),
+        "public_ok": ("留言人是否同意答复后公开", True),
+        "writer": ("留言人（仅办理的工作人员可见，其他人为 null）",),
+        "home_org": ("收到留言的县（区）（仅办理的工作人员可见）",),
+        "assigner_org": ("交办（转办）的组织（仅办理的工作人员可见；未交办为 null）",),
+        "draft": ("草拟待审核的答复（仅办理的工作人员可见）", "路灯已于 5 月 3 日修复，感谢您的反映。"),
+        "extension_asked": ("申请中、待批准的延期工作日数（仅办理的工作人员可见）", 3),
+        "extension_days": (f"已批准的延期工作日数合计，最多 {MAX_EXTENSION_DAYS}（仅办理的工作人员可见）", 0),
+    },
+    "MessageList": {"items": ("本页留言，新的在前",)},
+    "MessageQuery": {
+        "mine": ("为 1 时只看我写的留言（志愿者与达人总是只看自己的）", "1"),
+        "status": ("按办理状态筛选", "assigned"),
+        "overdue": ("为 1 时只看超过办理期限的", "1"),
+    },
+    "PublicMessageRead": {
+        **MESSAGE_WORDS,
+        "writer": ("留言人，一律显示为“网友”", "网友"),
+        "media": ("留言附的照片",),
+        "org": ("承办组织；没有时为 null",),
+        "reply": ("答复",),
+    },
+    "PublicMessageList": {"items": ("本页公开的留言答复，新的在前",)},
+    "ExportedMessage": {
+        "id": ("留言 id", ID),
+        **MESSAGE_WORDS,
+        "media_ids": ("留言附的照片 id", [ID]),
+        "lat": ("位置纬度；没有时为 null", 27.6041),
+        "lng": ("位置经度；没有时为 null", 111.4372),
+        "public_ok": ("是否同意答复后公开", True),
+        "status": ("办理状态", "closed"),
+        "reply": ("答复内容；没有时为 null", "路灯已于 5 月 3 日修复，感谢您的反映。"),
+        "replied_at": ("答复时间；没有时为 null", LATER),
+        "rating": ("我的评价；没有时为 null", "satisfied"),
+        "rating_comment": ("评价说明；没有时为 null", "处理及时"),
+        "events": ("公开的办理过程，先发生的在前",),
+    },
+    "ExportedMessageEvent": {
+        "at": ("时间", AT),
+        "action": ("办理步骤", "accept"),
+        "note": ("说明；没有时为空字符串", ""),
     },
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
@@ -1420,6 +1566,40 @@ OPERATIONS: dict[str, str] = {
         "管理员整年替换节假日与调休上班日，返回保存后的该年日历，记入操作审计。"
         "日期不在该年、重复、同一天既放假又上班、调休上班日不是周六或周日时 400，details.fields 指明是哪一项"
         "（如 workdays.1）；两人同时首次设置同一年时 409 calendar_busy。"
+    ),
+    "messages.post_message": (
+        "给县里留言（咨询、建议、投诉、求助、不良信息线索），可附照片（先用 POST /media 上传，须为本人上传，"
+        "否则 403 media_not_yours）与位置；返回带编号（如 QD20260501-0012，唯一且按先后递增）的留言，待受理。"
+        "留言人的身份只给办理的工作人员看；public_ok 为 true 时，答复后留言与答复公开，留言人显示为“网友”。"
+    ),
+    "messages.list_messages": (
+        "留言列表，新的在前：`mine=1` 只看我写的（志愿者与达人总是如此）；"
+        "工作人员看本组织及下级组织收到、承办或交办的留言。"
+        "可按状态筛选，`overdue=1` 只看超期的。"
+    ),
+    "messages.get_one": (
+        "一条留言：留言人本人（只见公开的办理步骤，不含草拟的答复），或承办组织及其上级、交办组织的工作人员"
+        "（另见留言人、草拟的答复与全部办理过程）；其他人 404。"
+    ),
+    "messages.public_messages": "已答复且留言人同意公开的留言与答复，新的在前；留言人只显示为“网友”。",
+    "messages.accept": (
+        "受理待受理的留言（收到留言的县（区）或承办组织及其上级的工作人员）。状态不允许时 409 bad_transition。"
+    ),
+    "messages.reject": "不予受理（待受理、已受理或已退回的留言），须说明原因，留言人可以看到；办理就此结束。",
+    "messages.assign": (
+        "交办（jiaoban，交给本组织的下级组织）或转办（zhuanban，转给本县的组织，或其他县（区）本级）："
+        "办理期限从次日起按工作日计算（咨询、建议 5 个，投诉、求助、线索 7 个）；承办组织的工作人员收到通知。"
+        "承办组织再交给下级时期限不变。"
+    ),
+    "messages.send_back": "承办组织把留言退回交办的组织（须说明原因），由其重新交办。",
+    "messages.extend": f"承办组织申请延期（累计最多 {MAX_EXTENSION_DAYS} 个工作日，须说明原因），由交办的组织批准。",
+    "messages.approve_extension": "交办的组织（或管理员）批准延期申请：办理期限按工作日顺延。",
+    "messages.draft_reply": "承办组织拟写（或修改）答复，待交办的组织审核；留言人此时看不到。",
+    "messages.approve_reply": "交办的组织（或管理员）审核通过答复：答复发布，留言人收到订阅消息通知。",
+    "messages.supervise": f"督办办理中的留言：督办级别加一（最多 {MAX_SUPERVISION} 级），承办组织的工作人员收到通知。",
+    "messages.rate": (
+        "留言人在答复后 15 天内评价：满意或基本满意即办结；第一次不满意时重新交给承办组织办理（新的期限），"
+        "再次不满意即办结。只有留言人可以评价（否则 403）。"
     ),
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",

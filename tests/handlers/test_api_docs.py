@@ -10,6 +10,7 @@ from handlers import (
     account_schemas,
     calendar_schemas,
     media_schemas,
+    message_schemas,
     question_schemas,
     quiz_schemas,
     reach_schemas,
@@ -216,6 +217,7 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         **vars(sharing_schemas),
         **vars(reach_schemas),
         **vars(calendar_schemas),
+        **vars(message_schemas),
     }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}

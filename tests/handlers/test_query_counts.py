@@ -35,6 +35,9 @@ LIST_ROUTES = {
     "/api/v1/questions": "staff",
     "/api/v1/questions?tag=宪法": "staff",
     "/api/v1/accounts": "staff",
+    "/api/v1/messages": "admin",
+    "/api/v1/messages?mine=1": "volunteer",
+    "/api/v1/public/messages": "volunteer",
 }
 
 
@@ -79,6 +82,15 @@ async def world(api, tree):
     for n, token in enumerate(people):  # each binds a platform account for the staff to verify
         body = {"platform": "douyin", "handle": f"east_{n}"}
         assert (await api.call("POST", "/api/v1/me/accounts", token=token, json=body)).status == 201
+    for n in range(3):  # the first writes messages the admin handles; two get published replies
+        body = {"category": "suggest", "title": f"建议{n}", "content": "多办活动", "public_ok": True}
+        message = await api.call("POST", "/api/v1/messages", token=people[0], json=body)
+        assert message.status == 201, message.body
+        moves = [("accept", {}), ("assign", {"org_id": str(tree.east.id), "kind": "jiaoban"})]
+        moves += [("draft-reply", {"content": "已采纳"}), ("approve-reply", {})] if n else []
+        for action, move in moves:
+            reply = await api.call("POST", f"/api/v1/messages/{message.body['id']}/{action}", token=admin, json=move)
+            assert reply.status == 200, reply.body
     await api.settle()
     return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}
 

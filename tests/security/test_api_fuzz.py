@@ -151,6 +151,8 @@ class Target:
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
             "serial": [v["serial"]] if "serial" in v else [],
+            # The owner's and the volunteer's, both handed to the east township (the staff's).
+            "message_id": [v["message_id"], v["volunteer_message_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -370,6 +372,8 @@ REACHED = {
         "POST /api/v1/submissions/{submission_id}/reach",
         "GET /api/v1/submissions/{submission_id}/reach",
         "GET /api/v1/calendar/{year}",
+        "POST /api/v1/messages",
+        "GET /api/v1/messages/{message_id}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -388,6 +392,7 @@ REACHED = {
         "POST /api/v1/accounts/{account_id}/verify",
         "POST /api/v1/submissions/{submission_id}/repost",
         "GET /api/v1/submissions/{submission_id}/reposts",
+        "GET /api/v1/messages/{message_id}",
     ),
 }
 

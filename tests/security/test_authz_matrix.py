@@ -289,6 +289,44 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          404,         OK),
     ("GET", "/api/v1/submissions/{submission_id}/reposts", "the owner's"):
         (401,  404,         404,         OK,          404,         OK),
+    # -- netizen messages: written by anyone signed in; read by the writer and by staff of the org it
+    #    sits with or above (the world's are handed by the county to the east township); moved by
+    #    staff as models.messages says; rated by the writer alone. Others find no message there.
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/messages", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/messages", "others' photo"):
+        (401,  NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
+    ("GET", "/api/v1/messages", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/messages/{message_id}", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("GET", "/api/v1/messages/{message_id}", "the volunteer's"):
+        (401,  OK,          404,         OK,          404,         OK),
+    ("GET", "/api/v1/messages/{message_id}", "just written, the county's"):
+        (401,  404,         404,         404,         404,         OK),
+    ("GET", "/api/v1/public/messages", ""):
+        (OK,   OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/messages/{message_id}/accept", "just written, the county's"):
+        (401,  403,         403,         404,         404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/reject", "just written, the county's"):
+        (401,  403,         403,         404,         404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/assign", "held by the east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/return", "held by the east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/extend", "held by the east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/approve-extension", "asked by the east"):
+        (401,  403,         403,         403,         404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/draft-reply", "held by the east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/approve-reply", "drafted by the east"):
+        (401,  403,         403,         403,         404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/supervise", "held by the east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("POST", "/api/v1/messages/{message_id}/rate", "the volunteer's, replied"):
+        (401,  OK,          404,         403,         404,         403),
     # -- review, points, rankings
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/review/queue", ""):
@@ -428,7 +466,15 @@ async def build_world(api: Api) -> World:
     account = await api.call("POST", "/api/v1/me/accounts", token=owner[0], json=handle)
     assert account.status == 201, account.body
 
+    county_token, _ = await api.person("staff", tree.county.id)
+    messages = {
+        name: await handed_to(api, county_token, writer, tree.east.id)
+        for name, writer in (("message_id", owner[0]), ("volunteer_message_id", tokens["volunteer"]))
+    }
+
     values = {
+        **messages,
+        "county_token": county_token,
         "account_id": account.body["id"],
         "question_id": question.body["id"],
         "campaign_id": campaign["id"],
@@ -695,6 +741,103 @@ async def a_login_code(w: World) -> dict[str, str]:
     return {"ticket": ticket}
 
 
+NO_NOTE: Callable[[World, str], dict] = lambda w, role: {}  # noqa: E731
+MESSAGE = {"category": "complain", "title": "路灯不亮", "content": "建设路口的路灯坏了一周"}
+
+
+async def written(api: Api, writer: str | None) -> str:
+    reply = await api.call("POST", "/api/v1/messages", token=writer, json=MESSAGE)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]
+
+
+async def moved(api: Api, token: str | None, message_id: str, action: str, body: dict | None = None) -> None:
+    reply = await api.call("POST", f"/api/v1/messages/{message_id}/{action}", token=token, json=body or {})
+    assert reply.status == 200, (action, reply.body)
+
+
+async def handed_to(api: Api, county: str, writer: str | None, org_id: int, message_id: str | None = None) -> str:
+    """A message of ``writer``'s (or the one given), accepted by the county and handed (交办) to ``org_id``."""
+    message_id = message_id or await written(api, writer)
+    await moved(api, county, message_id, "accept")
+    await moved(api, county, message_id, "assign", {"org_id": str(org_id), "kind": "jiaoban"})
+    return message_id
+
+
+async def replied(w: World, message_id: str) -> None:
+    """The east drafts the reply to a message handed to it, the county approves it."""
+    await moved(w.api, w.staff, message_id, "draft-reply", {"content": "已修好"})
+    await moved(w.api, w.values["county_token"], message_id, "approve-reply")
+
+
+async def a_fresh_message(w: World) -> dict[str, str]:
+    """The owner's message as written: the county's, not yet accepted."""
+    return {"message_id": await written(w.api, w.owner[0])}
+
+
+async def a_message_for_the_east(w: World) -> dict[str, str]:
+    return {"message_id": await handed_to(w.api, w.values["county_token"], w.owner[0], w.tree.east.id)}
+
+
+async def an_extension_asked(w: World) -> dict[str, str]:
+    made = await a_message_for_the_east(w)
+    await moved(w.api, w.staff, made["message_id"], "extend", {"days": 2, "reason": "需现场勘查"})
+    return made
+
+
+async def a_drafted_reply(w: World) -> dict[str, str]:
+    made = await a_message_for_the_east(w)
+    await moved(w.api, w.staff, made["message_id"], "draft-reply", {"content": "已修好"})
+    return made
+
+
+async def the_volunteers_replied(w: World) -> dict[str, str]:
+    message_id = await handed_to(w.api, w.values["county_token"], w.tokens["volunteer"], w.tree.east.id)
+    await replied(w, message_id)
+    return {"message_id": message_id}
+
+
+async def a_published_reply(w: World) -> dict[str, str]:
+    """The owner's message, replied, shown with the owner's leave."""
+    reply = await w.api.call("POST", "/api/v1/messages", token=w.owner[0], json=MESSAGE | {"public_ok": True})
+    assert reply.status == 201, reply.body
+    await handed_to(w.api, w.values["county_token"], None, w.tree.east.id, reply.body["id"])
+    await replied(w, reply.body["id"])
+    return {"message_id": reply.body["id"], "public_number": reply.body["number"]}
+
+
+def others_photo_in_a_message(w: World, role: str) -> dict:
+    return MESSAGE | {"media_ids": [w.values["spare_media_id"]]}
+
+
+def messages_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members list their own only; the west lists nothing of the east's; the writer shows to handlers."""
+    shown = {m["id"]: m for m in reply.body["items"]}
+    owners = w.values["message_id"]
+    if role in ("staff", "admin"):
+        assert owners in shown, "a handler does not list the message"
+        assert shown[owners]["writer"]["id"] == str(w.owner[1])
+    else:
+        assert owners not in shown, "lists a message it may not read"
+    if role in MEMBERS:
+        assert all(m["writer"] is None and m["draft"] is None for m in shown.values()), "the writer's view leaks"
+
+
+def message_as_seen(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Handling staff see the writer and every step; the writer sees neither who they are nor the draft."""
+    if role in MEMBERS:
+        assert reply.body["writer"] is None and reply.body["draft"] is None and reply.body["home_org"] is None
+        assert {e["action"] for e in reply.body["events"]} <= {"submit", "accept", "assign"}
+    else:
+        assert reply.body["writer"] is not None, "a handler does not see the writer"
+
+
+def public_and_anonymous(w: World, role: str, reply: Reply, token: str | None) -> None:
+    items = {m["number"]: m for m in reply.body["items"]}
+    assert w.values["public_number"] in items, "a published reply the writer allowed is not shown"
+    assert all(m["writer"] == "网友" and "id" not in m for m in items.values())
+
+
 async def calendar_unchanged_but_by_the_admin(w: World) -> None:
     reply = await w.api.call("GET", "/api/v1/calendar/2026", token=w.staff)
     assert reply.body["holidays"] == ["2026-10-01"], reply.body
@@ -794,6 +937,7 @@ def my_export(w: World, role: str, reply: Reply, token: str | None) -> None:
     assert reply.body["user"]["id"] == str(w.ids[role]), "exports someone else's profile"
     assert w.values["spare_media_id"] not in {p["id"] for p in reply.body["photos"]}, "exports the owner's photo"
     assert w.values["submission_id"] not in {s["id"] for s in reply.body["submissions"]}, "exports owner's evidence"
+    assert w.values["message_id"] not in {m["id"] for m in reply.body["messages"]}, "exports the owner's message"
 
 
 async def my_ledger(w: World, role: str, reply: Reply, token: str | None) -> None:
@@ -1090,6 +1234,48 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("GET", "/api/v1/leaderboard", ""): Send(query=whole_page, check=owner_anonymised),
     ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"): Send(query=east_org),
+    ("POST", "/api/v1/messages", ""): Send(body=lambda w, role: MESSAGE),
+    ("POST", "/api/v1/messages", "others' photo"): Send(body=others_photo_in_a_message),
+    ("GET", "/api/v1/messages", ""): Send(query=whole_page, check=messages_in_scope),
+    ("GET", "/api/v1/messages/{message_id}", "the owner's"): Send(check=message_as_seen),
+    ("GET", "/api/v1/messages/{message_id}", "the volunteer's"): Send(
+        params={"message_id": "volunteer_message_id"}, check=message_as_seen
+    ),
+    ("GET", "/api/v1/messages/{message_id}", "just written, the county's"): Send(
+        prepare=a_fresh_message, check=message_as_seen
+    ),
+    ("GET", "/api/v1/public/messages", ""): Send(prepare=a_published_reply, check=public_and_anonymous),
+    ("POST", "/api/v1/messages/{message_id}/accept", "just written, the county's"): Send(
+        prepare=a_fresh_message, body=NO_NOTE
+    ),
+    ("POST", "/api/v1/messages/{message_id}/reject", "just written, the county's"): Send(
+        prepare=a_fresh_message, body=lambda w, role: {"reason": "不属于本县管辖"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/assign", "held by the east"): Send(
+        prepare=a_message_for_the_east,
+        body=lambda w, role: {"org_id": str(w.tree.east_village.id), "kind": "jiaoban"},
+    ),
+    ("POST", "/api/v1/messages/{message_id}/return", "held by the east"): Send(
+        prepare=a_message_for_the_east, body=lambda w, role: {"reason": "不归本镇管"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/extend", "held by the east"): Send(
+        prepare=a_message_for_the_east, body=lambda w, role: {"days": 2, "reason": "需现场勘查"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/approve-extension", "asked by the east"): Send(
+        prepare=an_extension_asked, body=NO_NOTE
+    ),
+    ("POST", "/api/v1/messages/{message_id}/draft-reply", "held by the east"): Send(
+        prepare=a_message_for_the_east, body=lambda w, role: {"content": "已安排维修"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/approve-reply", "drafted by the east"): Send(
+        prepare=a_drafted_reply, body=NO_NOTE
+    ),
+    ("POST", "/api/v1/messages/{message_id}/supervise", "held by the east"): Send(
+        prepare=a_message_for_the_east, body=lambda w, role: {"note": "请加快办理"}
+    ),
+    ("POST", "/api/v1/messages/{message_id}/rate", "the volunteer's, replied"): Send(
+        prepare=the_volunteers_replied, body=lambda w, role: {"rating": "satisfied"}
+    ),
     ("GET", "/api/v1/calendar/{year}", ""): Send(url=lambda w, role: "/api/v1/calendar/2026"),
     ("PUT", "/api/v1/calendar/{year}", ""): Send(
         url=lambda w, role: "/api/v1/calendar/2026",
