@@ -417,9 +417,12 @@ async def move(
     message: Message, actor: User, step: Move, after: AfterCommit, *, days_by_category: dict[str, int]
 ) -> Message:
     """Apply one move (see the module docstring) and return the message as it now is."""
-    # Who before when: someone who may not move it learns nothing of its state from a 409.
-    _authorize(message, actor, step.action)
+    # Who in kind (the writer rates, staff handle), then when, then where: a caller who may read
+    # the message (else 404 before this) knows its state, so a move the contract does not list is
+    # 409 for them whatever their org.
+    _check_kind(message, actor, step.action)
     check_move(message, step.action)
+    _authorize(message, actor, step.action)
     now = now_utc()
     changes, event = await _plan(message, actor, step, now, days_by_category)
     async with in_transaction():
@@ -435,13 +438,17 @@ async def move(
     return await get_message(message.id)
 
 
-def _authorize(message: Message, actor: User, action: str) -> None:
-    if action == "rate":
-        if message.writer_id != actor.id:
-            raise Forbidden("只有留言人可以评价")
-        return
-    if not actor.is_staff:
+def _check_kind(message: Message, actor: User, action: str) -> None:
+    if action == "rate" and message.writer_id != actor.id:
+        raise Forbidden("只有留言人可以评价")
+    if action != "rate" and not actor.is_staff:
         raise Forbidden()
+
+
+def _authorize(message: Message, actor: User, action: str) -> None:
+    _check_kind(message, actor, action)
+    if action == "rate":
+        return
     holder = message.holder
     if actor.role == "admin":
         return

@@ -323,8 +323,9 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         OK,          404,         OK),
     ("POST", "/api/v1/messages/{message_id}/approve-reply", "drafted by the east"):
         (401,  403,         403,         403,         404,         OK),
+    # The east's own staff do not supervise themselves: supervision comes from above.
     ("POST", "/api/v1/messages/{message_id}/supervise", "held by the east"):
-        (401,  403,         403,         OK,          404,         OK),
+        (401,  403,         403,         403,         404,         OK),
     ("POST", "/api/v1/messages/{message_id}/rate", "the volunteer's, replied"):
         (401,  OK,          404,         403,         404,         403),
     # -- review, points, rankings
