@@ -129,6 +129,17 @@ def test_trusted_proxies_and_templates_parse():
     assert config.subscribe_templates == {"task_new": "tpl-1"}
 
 
+def test_message_days_override_some_categories_and_refuse_nonsense() -> None:
+    config = Config.from_env({**PROD, "WENMING_MESSAGE_DAYS": '{"complain": 10}'})
+    default = Config.from_env(PROD)
+
+    assert config.message_days == {"consult": 5, "suggest": 5, "complain": 10, "help": 7, "clue": 7}
+    assert default.message_days["complain"] == 7
+    for bad, said in (("[5]", "keys"), ('{"praise": 3}', "keys"), ('{"consult": 0}', "1 to 60"), ("{", "JSON")):
+        with pytest.raises(ConfigError, match=said):
+            Config.from_env({**PROD, "WENMING_MESSAGE_DAYS": bad})
+
+
 def test_s3_storage_needs_its_bucket_and_keys() -> None:
     base = {"WENMING_ENV": "test", "WENMING_STORAGE": "s3"}
     with pytest.raises(ConfigError, match="WENMING_S3_BUCKET, WENMING_S3_ACCESS_KEY, WENMING_S3_SECRET_KEY"):
