@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
-from media.images import Ingested
+from media.images import Ingested, hamming
 from media.storage import Storage, stem_of, variant_keys
 from models.users import User
 from server.kernel.errors import ApiError
@@ -23,6 +24,8 @@ CHECK_STATES = ("unchecked", "pending", "pass", "review", "risky")
 # three bits of each other share at least one band exactly (pigeonhole), which an
 # index can find; farther near-duplicates are usually caught too, by chance.
 PHASH_BANDS = 4
+# Perceptual hashes this close are the same photo (re-encoded, resized, lightly edited).
+NEAR_DUPLICATE_BITS = 6
 
 
 # The key of a photo whose owner erased their account: its files are gone, the row stays
@@ -91,6 +94,25 @@ class Media(Model):
 
 def phash_bands(phash: str) -> dict[str, int]:
     return {f"phash_b{i}": int(phash[i * 4 : i * 4 + 4], 16) for i in range(PHASH_BANDS)}
+
+
+def near_candidates(media: list[Media], via: str = "") -> Q:
+    """Pictures that may be the same as one of ``media``: the same SHA-256 or a shared 16-bit band
+    of the perceptual hash (indexed columns); ``same_picture`` decides. ``via`` reaches the media
+    through a relation ("media__")."""
+    match = Q(**{f"{via}sha256__in": sorted({m.sha256 for m in media})})
+    values: dict[str, set[int]] = {}
+    for m in media:
+        for band, value in phash_bands(m.phash).items():
+            values.setdefault(band, set()).add(value)
+    for band, found in values.items():
+        match |= Q(**{f"{via}{band}__in": sorted(found)})
+    return match
+
+
+def same_picture(a: Media, b: Media) -> bool:
+    """The same photo, or a near-identical one (re-encoded, resized, lightly edited)."""
+    return a.sha256 == b.sha256 or hamming(a.phash, b.phash) <= NEAR_DUPLICATE_BITS
 
 
 def worst(verdicts: list[str]) -> str:

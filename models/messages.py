@@ -37,6 +37,7 @@ from tortoise import fields
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.models import Model
+from tortoise.query_utils import Prefetch
 from tortoise.transactions import in_transaction
 
 from models.audit import record
@@ -291,8 +292,6 @@ async def get_message(message_id: int) -> Message:
 
 
 async def with_relations(rows: Any) -> list[Message]:
-    from tortoise.query_utils import Prefetch
-
     photos = Prefetch("photos", queryset=MessageMedia.all().order_by("position").select_related("media"))
     events = Prefetch("events", queryset=MessageEvent.all().order_by("id").select_related("org"))
     return await rows.select_related("writer__org", "home_org", "org", "assigner_org").prefetch_related(photos, events)

@@ -26,16 +26,14 @@ from typing import Any
 
 from tortoise import fields
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from media.images import hamming
 from models.audit import record
 from models.idempotency import resuming, work_committed
 from models.ledger import LedgerEntry, write_entry
-from models.media import Media, owned_media, phash_bands
-from models.submissions import NEAR_DUPLICATE_BITS, Submission, SubmissionMedia
+from models.media import Media, near_candidates, owned_media, same_picture
+from models.submissions import Submission, SubmissionMedia
 from models.users import User
 from server.kernel.clock import LOCAL_TZ, now_utc
 from server.kernel.effects import AfterCommit
@@ -247,14 +245,9 @@ async def _screenshot_matches(submission: Submission, media: Media) -> list[str]
 
     One query for candidates (the same SHA-256 or a shared 16-bit band of the perceptual hash), the
     Hamming distance decides, then where the matches are used."""
-    match = Q(sha256=media.sha256)
-    for band, value in phash_bands(media.phash).items():
-        match |= Q(**{band: value})
     # The owner's own pictures are theirs to reuse; a staff correction's screenshot is not a match of itself.
-    candidates = await Media.filter(match).exclude(owner_id=submission.user_id).exclude(id=media.id)
-    found = [
-        m.id for m in candidates if m.sha256 == media.sha256 or hamming(m.phash, media.phash) <= NEAR_DUPLICATE_BITS
-    ]
+    candidates = await Media.filter(near_candidates([media])).exclude(owner_id=submission.user_id).exclude(id=media.id)
+    found = [m.id for m in candidates if same_picture(m, media)]
     if not found:
         return []
     in_photos = await SubmissionMedia.filter(media_id__in=found).values_list("submission_id", flat=True)

@@ -15,11 +15,10 @@ from tortoise.query_utils import Prefetch
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from media.images import hamming
 from models.campaigns import Enrollment, Task
 from models.enrollment import CHECKIN_EARLY, MAX_ACCURACY_ALLOWANCE_M, NotEnrolled, distance_m
 from models.idempotency import resuming, work_committed
-from models.media import Media, owned_media, phash_bands, worst
+from models.media import Media, near_candidates, owned_media, same_picture, worst
 from models.online_links import PLATFORM_NAMES
 from models.submission_links import check_links, claimed_by, link_claimed, link_rows, used_before
 from models.tasks import TaskClosed
@@ -33,8 +32,6 @@ SUBMISSION_STATUSES = ("pending", "approved", "rejected", "flagged", "withdrawn"
 SUBMIT_GRACE = timedelta(hours=72)
 # A photo taken this long outside the task's window is flagged for the reviewer.
 WINDOW_SLACK = CHECKIN_EARLY
-# Perceptual hashes this close are the same photo (re-encoded, resized, lightly edited).
-NEAR_DUPLICATE_BITS = 6
 
 
 class TooFewPhotos(ApiError):
@@ -239,30 +236,14 @@ async def _duplicates(task: Task, user: User, media: list[Media]) -> list[str]:
     """
     if not media:
         return []
-    match = Q(media__sha256__in=[m.sha256 for m in media])
-    for band, values in _band_values(media).items():
-        match |= Q(**{f"media__{band}__in": values})
     rows = (
         # ~Q(a, b) is NOT (a AND b); exclude(a, b) would be NOT a AND NOT b.
         await SubmissionMedia.filter(
-            match, ~Q(submission__task_id=task.id, submission__user_id=user.id)
+            near_candidates(media, "media__"), ~Q(submission__task_id=task.id, submission__user_id=user.id)
         ).select_related("media")
     )
-    found = {
-        row.submission_id
-        for row in rows
-        for m in media
-        if row.media.sha256 == m.sha256 or hamming(row.media.phash, m.phash) <= NEAR_DUPLICATE_BITS
-    }
+    found = {row.submission_id for row in rows for m in media if same_picture(row.media, m)}
     return [str(i) for i in sorted(found)]
-
-
-def _band_values(media: list[Media]) -> dict[str, list[int]]:
-    values: dict[str, set[int]] = {}
-    for m in media:
-        for band, value in phash_bands(m.phash).items():
-            values.setdefault(band, set()).add(value)
-    return {band: sorted(v) for band, v in values.items()}
 
 
 async def apply_media_verdict(trace_id: str, suggest: str) -> bool:
