@@ -24,4 +24,6 @@ MODEL_MODULES = [
     "models.sharing",
     "models.calendar",
     "models.messages",
+    "models.hour_requests",
+    "models.notices",
 ]

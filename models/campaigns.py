@@ -72,6 +72,8 @@ class Task(Model):
     lng = fields.FloatField(null=True)
     radius_m = fields.IntField(null=True)
     checkin_required = fields.BooleanField(default=False)
+    # Check-out (签退) on site as well: service hours then come from the time between the two.
+    checkout_required = fields.BooleanField(default=False)
     # Audience as delimited strings (",volunteer," and "|/1/4/|") so the feed
     # can filter with LIKE in SQL on both SQLite and PostgreSQL.
     audience_roles = fields.CharField(max_length=100, null=True)
@@ -116,6 +118,11 @@ class Enrollment(Model):
     checkin_lat = fields.FloatField(null=True)
     checkin_lng = fields.FloatField(null=True)
     checkin_distance_m = fields.IntField(null=True)
+    # Check-out (签退), by the check-in's rules; the reminder to check out is sent once.
+    checked_out_at = fields.DatetimeField(null=True)
+    checkout_method = fields.CharField(max_length=8, null=True)
+    checkout_distance_m = fields.IntField(null=True)
+    checkout_reminded_at = fields.DatetimeField(null=True)
 
     task_id: int
     user_id: int

@@ -35,7 +35,16 @@ class Certificate(Model):
     # Who issues it: the top org of the person's tree (the county), as named when issued.
     issuer = fields.CharField(max_length=100, default="")
     service_hours = fields.DecimalField(max_digits=10, decimal_places=2)
+    # The two parts of ``service_hours`` (信用时长 and 荣誉时长), as issued.
+    credit_hours = fields.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    honour_hours = fields.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     approved_tasks = fields.IntField()
+    # What the person did, as issued: [{"title", "date", "hours"}], newest first.
+    activities = fields.JSONField(default=list)
+    # The issuing org's person in charge (负责人), handler (经办人) and contact, as issued.
+    leader = fields.CharField(max_length=32, default="")
+    handler = fields.CharField(max_length=32, default="")
+    contact = fields.CharField(max_length=64, default="")
     issued_on = fields.DateField()
     created_at = fields.DatetimeField(auto_now_add=True)
 

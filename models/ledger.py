@@ -13,6 +13,9 @@ from tortoise.models import Model
 from models.users import User
 
 LEDGER_KINDS = ("award", "reversal")
+# Credit hours (信用时长) come from the person's own check-in and check-out or an approved make-up
+# request and may carry points; honour hours (荣誉时长) are granted by an admin and carry none.
+HOURS_KINDS = ("credit", "honour")
 
 
 class LedgerEntry(Model):
@@ -43,6 +46,7 @@ class LedgerEntry(Model):
     # A bonus earned by a submission besides its approval (a reach tier, an official repost):
     # the submission, with ``submission_id`` left NULL since that names the approval's own award.
     bonus_of = fields.IntField(null=True)
+    hours_kind = fields.CharField(max_length=8, default="credit")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     user_id: int
@@ -54,23 +58,39 @@ class LedgerEntry(Model):
         indexes = (Index(fields=("bonus_of",)),)
 
 
-async def write_entry(user: User, *, kind: str, points: int, hours: Decimal, reason: str, **links: Any) -> LedgerEntry:
+async def write_entry(
+    user: User,
+    *,
+    kind: str,
+    points: int,
+    hours: Decimal,
+    reason: str,
+    hours_kind: str = "credit",
+    **links: Any,
+) -> LedgerEntry:
     """One entry and the person's totals, inside the caller's transaction.
 
     The entry remembers where ``user`` (with their org) was when they earned; ``links`` are
     ``submission_id``, ``campaign_id`` and ``once_key`` as the award has them. The unique
-    indexes (submission and kind, once_key) raise IntegrityError for a second award."""
+    indexes (submission and kind, once_key) raise IntegrityError for a second award. Honour
+    hours carry no points."""
+    if hours_kind not in HOURS_KINDS or (hours_kind == "honour" and points):
+        raise ValueError(f"bad ledger entry: {hours_kind} hours with {points} points")
     entry = await LedgerEntry.create(
         user_id=user.id,
         kind=kind,
         points=points,
         service_hours=hours,
         reason=reason[:200],
+        hours_kind=hours_kind,
         org_id=user.org_id,
         org_path=user.org.path if user.org_id and user.org else "",
         **links,
     )
-    await User.filter(id=user.id).update(points=F("points") + points, service_hours=F("service_hours") + hours)
+    totals: dict[str, Any] = {"points": F("points") + points, "service_hours": F("service_hours") + hours}
+    if hours_kind == "honour":
+        totals["honour_hours"] = F("honour_hours") + hours
+    await User.filter(id=user.id).update(**totals)
     return entry
 
 

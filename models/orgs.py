@@ -40,6 +40,11 @@ class Org(Model):
     )
     # Materialised path "/1/7/42/": subtree checks are one prefix comparison.
     path = fields.CharField(max_length=255, default="", db_index=True)
+    # What a service certificate (志愿服务证明) this org issues names besides the org: its person
+    # in charge (负责人), the handler (经办人) and a contact (联系方式).
+    cert_leader = fields.CharField(max_length=32, default="")
+    cert_handler = fields.CharField(max_length=32, default="")
+    cert_contact = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     parent_id: int | None

@@ -59,6 +59,8 @@ class User(Model):
     phone_masked = fields.CharField(max_length=32, null=True)
     points = fields.IntField(default=0)
     service_hours = fields.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    # The part of ``service_hours`` an admin granted afterwards (荣誉时长): earns no points.
+    honour_hours = fields.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     leaderboard_visible = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
@@ -75,6 +77,11 @@ class User(Model):
     def star_level(self) -> int:
         hours = self.service_hours or Decimal("0")
         return sum(1 for threshold in STAR_HOURS if hours >= threshold)
+
+    @property
+    def credit_hours(self) -> Decimal:
+        """Hours from the person's own check-in and check-out or approved make-up requests (信用时长)."""
+        return (self.service_hours or Decimal("0")) - (self.honour_hours or Decimal("0"))
 
     @property
     def is_staff(self) -> bool:

@@ -139,6 +139,10 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 
 TABLES = (
+    "notice_recipients",
+    "notices",
+    "hour_request_media",
+    "hour_requests",
     "message_events",
     "message_media",
     "messages",
