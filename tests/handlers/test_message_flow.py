@@ -429,6 +429,7 @@ async def test_the_messages_report_has_one_row_per_child_org(api, people, tree):
         ["组织", "受理", "办结", "按期办结率", "满意率", "超期", "督办"],
         ["东镇", 2, 1, 100.0, 100.0, 1, 1],
         ["西镇", 1, 1, 0.0, 100.0, 1, 0],
+        ["合计", 3, 2, 50.0, 100.0, 2, 1],
     ]
     few = log.selects
 
