@@ -308,24 +308,24 @@ def _above(staff: User, org: Org | None) -> bool:
     return bool(path and org is not None and org.path.startswith(path))
 
 
-def _inside(staff: User, org: Org | None) -> bool:
-    """``staff`` works at ``org`` or an org below it: the assignee's own people."""
-    path = staff.org.path if staff.org_id and staff.org else None
-    return bool(path and org is not None and path.startswith(org.path))
+def _at(staff: User, org: Org | None) -> bool:
+    """``staff`` works at ``org`` itself: its own people, who do the work it was handed."""
+    return org is not None and staff.org_id == org.id
 
 
 def may_read(user: User, message: Message) -> bool:
-    """The writer; staff who handle it; the assignee's own people (below the org it was handed to).
+    """The writer, and staff who handle it (``handles``): what ``staff_filter`` lists, one rule for both.
 
-    Not everyone below the county that received it: a fresh message is the county's until assigned.
+    Not everyone below the county that received it: a fresh message is the county's until assigned,
+    and a township's message is not its villages' unless handed down to them.
     """
     if message.writer_id == user.id:
         return True
-    return user.is_staff and (handles(user, message) or _inside(user, message.org))
+    return user.is_staff and handles(user, message)
 
 
 def staff_filter(staff: User) -> Q:
-    """SQL form of "may read" for staff lists: held in, received by or assigned from their subtree."""
+    """SQL form of ``handles`` for staff lists: held in, received by or assigned from their subtree."""
     path = staff.org.path if staff.org_id and staff.org else None
     if staff.role == "admin" or path is None:
         return Q()
@@ -452,7 +452,7 @@ def _authorize(message: Message, actor: User, action: str) -> None:
     if actor.role == "admin":
         return
     if action in ("return", "extend", "draft-reply"):
-        ok = _inside(actor, holder)
+        ok = _at(actor, holder)
     elif action in ("approve-extension", "approve-reply"):
         ok = _above(actor, message.assigner_org)
     elif action == "supervise":
