@@ -19,8 +19,8 @@ moves exactly one wins and the other answers 409. Notifications go after commit.
 Who may move it (``server.web.permissions`` checks who is staff where; the rules are here):
 the *holder* is the org the message sits with (``org``; before assignment the county that
 received it, ``home_org``). Staff of the holder or above accept, reject and assign; staff above
-the holder (not its own) or of the assigning org supervise; staff of the holder's own subtree
-return, ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
+the holder (not its own) or of the assigning org supervise; staff of the holder itself return,
+ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
 above, or an admin, approve extensions and the reply.
 交办 (jiaoban) goes to an org inside the caller's subtree; 转办 (zhuanban) to any org of the
 caller's county, or to another county itself (never below it: that county routes it on).
@@ -333,6 +333,21 @@ def staff_filter(staff: User) -> Q:
         Q(org__path__startswith=path)
         | Q(org_id__isnull=True, home_org__path__startswith=path)
         | Q(assigner_org__path__startswith=path)
+    )
+
+
+def todo_filter(staff: User) -> Q | None:
+    """What waits for the staff member's own org to act (待我办理), None for someone without an org.
+
+    Held there and not finished (to accept, hand on or answer), or assigned from there with a
+    reply or an extension waiting for approval.
+    """
+    if not staff.org_id:
+        return None
+    held = Q(org_id=staff.org_id) | Q(org_id__isnull=True, home_org_id=staff.org_id)
+    waiting = Q(status="replying") | Q(extension_asked__isnull=False, status__in=OPEN)
+    return (held & Q(status__in=("submitted", "accepted", "assigned", "returned"))) | (
+        Q(assigner_org_id=staff.org_id) & waiting
     )
 
 

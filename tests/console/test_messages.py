@@ -262,3 +262,23 @@ async def test_the_dashboard_and_the_reports_page_show_the_xlsx_numbers(api, tre
     assert dashboard.status == 200 and reports.status == 200
     assert table_rows(dashboard.text, "message-report") == expected
     assert table_rows(reports.text, "message-summary") == expected
+
+
+async def test_what_waits_for_the_staff_members_own_org_is_on_its_tab_and_on_the_dashboard(api, tree, writer, console):
+    mine = await leave(api, writer, "路灯不亮")
+    await hand_to(mine, tree.east.id, tree.county.id, days_left=3)
+    answered = await leave(api, writer, "垃圾清运")
+    await hand_to(answered, tree.east.id, tree.county.id, days_left=3)
+    await Message.filter(id=answered.id).update(status="replying")  # now the county's to approve
+    below = await leave(api, writer, "道路破损")
+    await hand_to(below, tree.east_village.id, tree.east.id, days_left=3)  # the village's work
+    at_county = await leave(api, writer, "噪音扰民")
+
+    page = await console.get("/console/messages?status=todo")
+    dashboard = await console.get("/console/")
+
+    assert page.status == 200
+    assert mine.number in page.text
+    assert all(m.number not in page.text for m in (answered, below, at_county))
+    assert 'aria-current="page">待我办理 <span class="count">1</span>' in page.text
+    assert "留言待我办理 1 条" in dashboard.text
