@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from media.storage import Storage, variant_keys
 from models.ledger import LedgerEntry
@@ -15,6 +15,7 @@ from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.ids import ID_PATTERN, is_id
 from server.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from server.web.endpoint import FieldError
 
 
 def _fits_int32(value: str) -> str:
@@ -72,6 +73,31 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _distinct_photos(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("照片不能重复")
+    return value
+
+
+# Photos handed in with something (evidence, a message, a make-up request): each once.
+PhotoIds = Annotated[list[Id], AfterValidator(_distinct_photos)]
+
+
+class Placed(Strict):
+    """A body that may say where: ``lat`` and ``lng`` together, or neither."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.lat is None) != (self.lng is None):
+            raise FieldError("lat 与 lng 须同时提供", "lng" if self.lng is None else "lat")
+        return self
 
 
 class CodeIn(Strict):
