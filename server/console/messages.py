@@ -222,13 +222,17 @@ def _step(action: str, values: dict[str, str], request: Request) -> Move:
 
 
 async def _assign_choices(user: User) -> list[tuple[str, str]]:
-    """Orgs a message may go to: 交办 down the caller's subtree, 转办 across the county or to another county."""
+    """Orgs a message may go to: 交办 down the caller's subtree, 转办 across the county or to another county.
+
+    Not the caller's own org: a message is not handed to the org that holds it.
+    """
     scope = staff_scope(user)
     if scope is None:
         return indented(await org_forest(None))
     county_path = "/" + scope.path.strip("/").split("/")[0] + "/"
     others = await Org.filter(kind="county").exclude(path=county_path).order_by("id")
-    return indented(await org_forest(county_path)) + [(str(o.id), f"{o.name}（外县，转办）") for o in others]
+    county = [(value, name) for value, name in indented(await org_forest(county_path)) if value != str(scope.id)]
+    return county + [(str(o.id), f"{o.name}（外县，转办）") for o in others]
 
 
 async def _detail(

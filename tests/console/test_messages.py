@@ -282,3 +282,14 @@ async def test_what_waits_for_the_staff_members_own_org_is_on_its_tab_and_on_the
     assert all(m.number not in page.text for m in (answered, below, at_county))
     assert 'aria-current="page">待我办理 <span class="count">1</span>' in page.text
     assert "留言待我办理 1 条" in dashboard.text
+
+
+async def test_a_message_is_not_offered_to_the_org_that_holds_it(api, tree, writer, county_console):
+    message = await leave(api, writer, "路灯不亮")
+    await Message.filter(id=message.id).update(status="accepted")
+
+    page = await county_console.get(f"/console/messages/{message.id}")
+
+    select = page.text[page.text.index('id="f-assign-org_id"') :]
+    select = select[: select.index("</select>")]
+    assert f'value="{tree.east.id}"' in select and f'value="{tree.county.id}"' not in select
