@@ -226,7 +226,7 @@ async def unread_count(user_id: int) -> int:
 
 
 async def mark_read(notice_id: int, user_id: int) -> bool:
-    """Mark the person's copy read (the first time only); False when they did not receive it."""
+    """Mark the person's copy read (the first time only), or answer False when they did not receive it."""
     if not is_id(notice_id):
         return False
     if await NoticeRecipient.filter(notice_id=notice_id, user_id=user_id, read_at__isnull=True).update(
@@ -237,7 +237,7 @@ async def mark_read(notice_id: int, user_id: int) -> bool:
 
 
 async def unread_people(notice_id: int, offset: int, limit: int) -> list[User]:
-    """Recipients who have not read the notice, in the order they were written, with their org; ``limit + 1``."""
+    """Recipients who have not read the notice, in the order they were written, with their org (``limit + 1``)."""
     rows = (
         await NoticeRecipient.filter(notice_id=notice_id, read_at__isnull=True)
         .order_by("id")

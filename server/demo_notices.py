@@ -1,6 +1,6 @@
 """The demo's notices (通知): one to the whole county, one to the village story's campaign, partly read.
 
-Sent by 县委网信办·李老师 through the domain's own operation (recipients, audit entry); some of the
+Sent by 县委网信办·李老师 through the domain's own operation (recipients, audit entry). Some of the
 people have read them, so the 通知 page shows read rates and who has not read yet.
 """
 
@@ -26,7 +26,7 @@ NOTICES = (
 
 
 async def tell_notices(county_id: int, campaign_id: int, staff: User) -> None:
-    """Send the county's notice and the campaign's; about half of each is read."""
+    """Send the county's notice and the campaign's, and have about half of each read."""
     effects = NoEffects()
     county = await Org.get(id=county_id)
     campaign = await Campaign.get(id=campaign_id).select_related("org")
