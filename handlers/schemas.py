@@ -206,15 +206,16 @@ class MeRead(UserRead):
     """`GET /me`, `PATCH /me`: the User, and the org change awaiting approval (until then `org` counts)."""
 
     pending_org: PendingOrgRead | None = Field(description="待审核的组织变更；审核通过前仍以 org 为准")
+    unread_notices: int = 0
 
     @classmethod
-    def of_me(cls, user: User, storage: Storage, pending: OrgChangeRequest | None) -> MeRead:
+    def of_me(cls, user: User, storage: Storage, pending: OrgChangeRequest | None, unread_notices: int = 0) -> MeRead:
         waiting = None
         if pending is not None:
             waiting = PendingOrgRead(
                 id=str(pending.id), org=OrgRead.of(pending.to_org), requested_at=pending.created_at
             )
-        return cls(**UserRead.of(user, storage).model_dump(), pending_org=waiting)
+        return cls(**UserRead.of(user, storage).model_dump(), pending_org=waiting, unread_notices=unread_notices)
 
 
 class OrgRequestRead(BaseModel):
@@ -478,6 +479,15 @@ class ExportedMessage(BaseModel):
     events: list[ExportedMessageEvent]
 
 
+class ExportedNotice(BaseModel):
+    id: str
+    title: str
+    content: str
+    org: str
+    sent_at: datetime
+    read_at: datetime | None
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -496,6 +506,7 @@ class PersonalData(BaseModel):
     shares: list[ExportedShare] = Field(description="分享过的任务及被打开的人次")
     share_opens: list[ExportedShareOpen] = Field(description="打开过的他人分享")
     messages: list[ExportedMessage] = Field(description="我写的留言及其公开的办理过程")
+    notices: list[ExportedNotice] = Field(description="收到的通知及阅读时间")
 
 
 class Health(BaseModel):

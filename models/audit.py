@@ -39,6 +39,8 @@ ACTIONS = (
     "repost",
     # The working-day calendar (models.calendar): a year's holidays and make-up workdays replaced.
     "calendar_update",
+    # Notices (models.notices): a staff member wrote to an org subtree or a campaign's people.
+    "notice",
 )
 
 # Who may read the log (the API's route and the console's page).

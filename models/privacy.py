@@ -21,6 +21,7 @@ from models.idempotency import IdempotencyRecord
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
 from models.messages import Message, MessageEvent, MessageMedia
+from models.notices import forget_notices, notices_of
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
 from models.reach import COUNTS, ReachSnapshot
@@ -49,6 +50,8 @@ async def erase_user(user: User) -> list[str]:
     Messages to the county stay, content and all, since the org handling them still owes a reply
     and reports count them; they keep pointing at the (now nameless) user row, so staff see the
     erased nickname and nobody sees who wrote them. Their place goes, as the submissions' does.
+
+    Notices they received lose them as a recipient (the notice's ``recipients`` stays as sent).
     """
     async with in_transaction():
         covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
@@ -72,6 +75,8 @@ async def erase_user(user: User) -> list[str]:
         await ConsoleTicket.filter(user_id=user.id).delete()
         # Stored first answers hold what the person sent (texts, links, names): they go too.
         await IdempotencyRecord.filter(user_id=user.id).delete()
+        # What they were sent and read goes; each notice keeps the count it was sent to.
+        await forget_notices(user.id)
         await User.filter(id=user.id).update(
             openid=None,
             unionid=None,
@@ -246,6 +251,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
         ],
         "share_opens": [{"task_id": str(o.task_id), "opened_at": o.created_at.isoformat()} for o in opens],
         "messages": messages,
+        "notices": await notices_of(user.id),
     }
 
 

@@ -154,6 +154,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         from models.users import User
         from server.app import make_storage
         from server.demo_messages import tell_messages
+        from server.demo_notices import tell_notices
         from server.demo_online import tell_online
         from server.demo_quiz import seed_quiz
         from server.demo_story import tell
@@ -168,6 +169,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         await tell_online(ids[COUNTY], influencer, staff, storage)
         admin = await User.get(openid="demo-openid-admin").select_related("org")
         await tell_messages(ids, staff, admin, storage)
+        await tell_notices(ids[COUNTY], ids["campaign"], staff)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)

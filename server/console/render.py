@@ -24,6 +24,7 @@ NAV = (
     ("活动", "/console/campaigns"),
     ("审核", "/console/review"),
     ("留言", "/console/messages"),
+    ("通知", "/console/notices"),
     ("题库", "/console/questions"),
     ("人员", "/console/people"),
     ("账号", "/console/accounts"),

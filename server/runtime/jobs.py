@@ -25,10 +25,12 @@ from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
 from models.messages import get_message, message_notice, supervise_overdue, supervised_on
+from models.notices import get_notice, notice_message, reachable_batches
 from models.notifications import (
     approved_online_between,
     enrolled_people,
     mark,
+    queue_batch,
     queue_for,
     reach_reminder_message,
     review_result_message,
@@ -138,6 +140,24 @@ async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str, o
     return await _send(ctx, event, rows, data, page)
 
 
+async def notify_notice(ctx: Mapping[str, Any], notice_id: int) -> str:
+    """Tell a notice's recipients it is there, a batch at a time (each recorded before it goes)."""
+    if not ctx["templates"].get("notice"):
+        return "no template"
+    notice = await get_notice(notice_id)
+    data, page = notice_message(notice)
+    results, retry = [], False
+    for batch in await reachable_batches(notice.id):
+        rows = await queue_batch("notice", notice.id, batch)
+        try:
+            results.append(await _send(ctx, "notice", rows, data, page))
+        except TryAgain:
+            retry = True  # the other batches still go now; the retry sends only what is still queued
+    if retry:
+        raise TryAgain()
+    return f"{len(results)} batch(es)"
+
+
 async def _send(ctx: Mapping[str, Any], event: str, rows: list, data: dict[str, Any], page: str) -> str:
     template = ctx["templates"][event]
     retry = False
@@ -209,6 +229,7 @@ FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "housekeeping": housekeeping,
     "notify_message": notify_message,
     "supervise_messages": supervise_messages,
+    "notify_notice": notify_notice,
 }
 
 

@@ -202,6 +202,7 @@ TAGS = {
     "reach": "网络传播：作品传播数据与官方转载奖励",
     "calendar": "工作日历：节假日与调休上班日（网民留言办理期限按工作日计算）",
     "messages": "网民留言办理：留言、受理、交办转办、督办、答复与评价",
+    "notices": "通知：工作人员发给本组织及下级组织或某活动参与者的通知，已读与未读",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -217,6 +218,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
     "message_id": ("留言 id", ID),
+    "notice_id": ("通知 id", ID),
     "year": ("年份，2000–2099", 2026),
     "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
@@ -279,6 +281,12 @@ MODELS: dict[str, str] = {
     "PublicMessageRead": "公开的留言与答复（留言人只显示为“网友”）",
     "PublicMessageList": "公开的留言答复（一页）",
     "ExportedMessage": "导出的留言（含公开的办理过程）",
+    "NoticeIn": "发一条通知",
+    "NoticeRead": "一条通知（接收人另见是否已读，工作人员另见已读人数）",
+    "NoticeList": "通知列表（一页）",
+    "NoticeQuery": "通知列表参数",
+    "NoticeStats": "通知的阅读情况",
+    "ExportedNotice": "导出的通知（含阅读时间）",
     "ExportedMessageEvent": "导出的留言办理过程中的一步",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
@@ -290,7 +298,7 @@ MODELS: dict[str, str] = {
     "UserBrief": "他人看到的用户简况",
     "UserRead": "用户资料",
     "PendingOrgRead": "待审核的组织变更申请",
-    "MeRead": "我的资料，含待审核的组织变更",
+    "MeRead": "我的资料，含待审核的组织变更与未读通知数",
     "OrgRequestRead": "组织变更申请：志愿者或达人申请转入另一组织，由该组织的工作人员审核",
     "OrgRequestList": "组织变更申请列表（一页）",
     "OrgDecisionIn": "审核组织变更申请",
@@ -666,6 +674,49 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "at": ("时间", AT),
         "action": ("办理步骤", "accept"),
         "note": ("说明；没有时为空字符串", ""),
+    },
+    "MeRead": {"unread_notices": ("未读的通知数（小程序可显示为角标）", 3)},
+    "NoticeIn": {
+        "title": ("标题，1–64 字", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文，1–2000 字", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org_id": (
+            "接收组织 id，须在调用者的管辖范围内；不指定活动时发给该组织及下级组织的全部志愿者与达人"
+            "（不含工作人员与已注销的账号）",
+            "3",
+        ),
+        "campaign_id": (
+            "活动 id（可不填）：指定时只发给该活动各任务已报名且未取消的人（不论其所属组织），"
+            "须为调用者管理的、属于接收组织的活动",
+            ID,
+        ),
+        "roles": ("只发给这些身份（volunteer 志愿者、influencer 达人）；不填则两者都发", ["volunteer"]),
+    },
+    "NoticeRead": {
+        "id": ("通知 id", ID),
+        "title": ("标题", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org": ("接收组织（通知发往该组织及下级组织，或该组织的活动）",),
+        "campaign_id": ("活动 id；发给组织时为 null", ID),
+        "roles": ("只发给的身份；发给全部志愿者与达人时为 null", ["volunteer"]),
+        "recipients": ("发出时的接收人数（之后加入或注销的人不改变它）", 1280),
+        "created_at": ("发出时间", AT),
+        "read": ("我是否已读（接收人本人可见；工作人员查看时为 null）", False),
+        "read_at": ("我读的时间；未读或工作人员查看时为 null", LATER),
+        "read_count": ("已读人数（工作人员查看时可见；接收人查看时为 null）", 860),
+    },
+    "NoticeList": {"items": ("本页通知，新的在前",)},
+    "NoticeQuery": {"sent": ("为 1 时查看发往本组织及下级组织的通知（工作人员），附已读人数；不传时看我收到的", "1")},
+    "NoticeStats": {
+        "recipients": ("接收人数（发出时）", 1280),
+        "read": ("已读人数", 860),
+    },
+    "ExportedNotice": {
+        "id": ("通知 id", ID),
+        "title": ("标题", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org": ("接收组织的名称", "洪桥街道"),
+        "sent_at": ("发出时间", AT),
+        "read_at": ("我读的时间；未读为 null", LATER),
     },
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
@@ -1387,7 +1438,8 @@ OPERATIONS: dict[str, str] = {
     "auth.wechat_login": "用小程序 `wx.login` 得到的 code 换取访问令牌；首次登录自动注册为志愿者。code 只能用一次。",
     "auth.phone": "用 `getPhoneNumber` 得到的 code 绑定微信验证过的手机号；返回资料中手机号脱敏显示。",
     "auth.logout": "退出登录：本次请求所用的令牌立即失效。",
-    "me.get_me": f"我的资料，含积分、志愿服务时长与星级，以及待审核的组织变更（`pending_org`）。{STAR_RULE}。",
+    "me.get_me": f"我的资料，含积分、志愿服务时长与星级，以及待审核的组织变更（`pending_org`）"
+    f"与未读通知数（`unread_notices`）。{STAR_RULE}。",
     "me.patch_me": (
         "修改昵称、头像、所属组织（志愿者与达人）或是否在排行榜公开。只传要改的字段。"
         "首次选择组织立即生效；之后再改成为组织变更申请，经新组织的工作人员批准后生效（见 `pending_org`），"
@@ -1601,6 +1653,21 @@ OPERATIONS: dict[str, str] = {
         "留言人在答复后 15 天内评价：满意或基本满意即办结；第一次不满意时重新交给承办组织办理（新的期限），"
         "再次不满意即办结。只有留言人可以评价（否则 403）。"
     ),
+    "notices.post_notice": (
+        "工作人员发通知：发给接收组织及下级组织的全部志愿者与达人，或（指定 campaign_id 时）该活动已报名未取消的人，"
+        "可只发给某些身份。接收人在发出时确定；没有符合条件的接收人时 400（details.fields 指明 org_id 或 "
+        "campaign_id）。接收组织不在管辖范围内 403。记入操作审计；每人每小时最多发 10 条（WENMING_LIMIT_NOTICE），"
+        "超出 429 rate_limited。订阅了通知消息的接收人收到订阅消息。"
+    ),
+    "notices.list_notices": (
+        "我收到的通知，新的在前，附是否已读；工作人员 `sent=1` 时为发往本组织及下级组织的通知，附已读人数"
+        "（非工作人员 403）。"
+    ),
+    "notices.get_one": (
+        "一条通知：接收人本人（附是否已读），或管辖范围包含其接收组织的工作人员（附已读人数）；其他人 404。"
+    ),
+    "notices.read": "标记我收到的通知为已读，重复调用无妨（只记第一次的时间）；不是接收人 404。",
+    "notices.stats": "通知的接收人数与已读人数（管辖范围包含其接收组织的工作人员；其他工作人员 404）。",
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",
     "metrics.metrics": (

@@ -153,6 +153,8 @@ class Target:
             "serial": [v["serial"]] if "serial" in v else [],
             # The owner's and the volunteer's, both handed to the east township (the staff's).
             "message_id": [v["message_id"], v["volunteer_message_id"]],
+            # To the east's members, and to its influencers only.
+            "notice_id": [v["notice_id"], v["influencer_notice_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -308,6 +310,11 @@ def _real_org(body: dict[str, Any], target: Target) -> None:
         body["org_id"] = str(target.world.tree.east_village.id)
 
 
+def _to_the_east(body: dict[str, Any], target: Target) -> None:
+    body["org_id"] = str(target.world.tree.east.id)
+    body.pop("campaign_id", None)
+
+
 def _under_east(body: dict[str, Any], target: Target) -> None:
     body["parent_id"] = str(target.world.tree.east.id)
 
@@ -346,6 +353,7 @@ REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/campaigns/{campaign_id}/tasks": _this_week,
     "PATCH /api/v1/tasks/{task_id}": _this_week,
     "POST /api/v1/orgs": _under_east,
+    "POST /api/v1/notices": _to_the_east,
     "POST /api/v1/questions": _real_org,
     "PATCH /api/v1/users/{user_id}": _real_org,
 }
@@ -374,6 +382,8 @@ REACHED = {
         "GET /api/v1/calendar/{year}",
         "POST /api/v1/messages",
         "GET /api/v1/messages/{message_id}",
+        "GET /api/v1/notices/{notice_id}",
+        "POST /api/v1/notices/{notice_id}/read",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -393,6 +403,8 @@ REACHED = {
         "POST /api/v1/submissions/{submission_id}/repost",
         "GET /api/v1/submissions/{submission_id}/reposts",
         "GET /api/v1/messages/{message_id}",
+        "POST /api/v1/notices",
+        "GET /api/v1/notices/{notice_id}/stats",
     ),
 }
 
