@@ -156,6 +156,14 @@ async def hour_requests_page(
     return await with_relations(rows.order_by("-id").limit(limit + 1))
 
 
+async def pending_count(scope_path: str | None) -> int:
+    """Requests awaiting review on tasks of campaigns in the org subtree ``scope_path`` (None: everywhere)."""
+    rows = HourRequest.filter(status="pending")
+    if scope_path is not None:
+        rows = rows.filter(task__campaign__org__path__startswith=scope_path)
+    return await rows.count()
+
+
 @dataclass
 class Verdict:
     decision: str  # approve | reject
