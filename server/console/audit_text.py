@@ -36,6 +36,7 @@ ACTION_NAMES = {
     "reach_correct": "更正传播数据",
     "repost": "记录官方转载",
     "calendar_update": "修改工作日历",
+    "hour_request_review": "审核补录申请",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -45,6 +46,7 @@ TARGET_KINDS = {
     "org": "组织",
     "question": "题目",
     "calendar": "工作日历（年）",
+    "hour_request": "补录申请",
 }
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
@@ -55,6 +57,7 @@ LABELS = {
     "title": "名称",
     "decision": "结论",
     "points": "积分",
+    "hours": "服务时长（小时）",
     "reason": "理由",
     "period": "统计周期",
     "created": "新建",

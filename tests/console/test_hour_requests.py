@@ -12,6 +12,7 @@ import pytest
 from models.hour_requests import HourRequest
 from models.ledger import LedgerEntry
 from models.users import User
+from tests.console.conftest import sign_in
 from tests.factories import iso, published_task
 from tests.images import encode, scene
 
@@ -137,3 +138,19 @@ async def test_a_decision_without_the_csrf_token_is_refused(api, console, tree, 
     page = await console.post(f"{PAGE}/{request_id}/decide", {"decision": "approve"}, csrf=None)
     assert page.status == 403
     assert await HourRequest.filter(id=int(request_id), status="pending").exists()
+
+
+async def test_the_audit_log_names_the_decision_in_chinese(api, tree, task, staff_token):
+    request_id, _ = await make_up(api, task, tree.east_village.id, "吴十")
+    reply = await api.call(
+        "POST", f"/api/v1/hour-requests/{request_id}/review", token=staff_token, json={"decision": "approve"}
+    )
+    assert reply.status == 200
+    _, admin_id = await api.person("admin", tree.county.id)
+    admin = await sign_in(api.service.base_url, admin_id)
+    try:
+        page = await admin.get("/console/audit")
+    finally:
+        await admin.close()
+    assert "审核补录申请" in page.text and f"补录申请 #{request_id}" in page.text
+    assert "服务时长（小时）" in page.text
