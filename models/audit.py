@@ -39,6 +39,8 @@ ACTIONS = (
     "repost",
     # The working-day calendar (models.calendar): a year's holidays and make-up workdays replaced.
     "calendar_update",
+    # Make-up requests for service hours (models.makeup): approved or rejected by staff.
+    "hour_request_review",
 )
 
 # Who may read the log (the API's route and the console's page).
