@@ -488,6 +488,23 @@ class ExportedNotice(BaseModel):
     read_at: datetime | None
 
 
+class ExportedHourRequest(BaseModel):
+    id: str
+    task_id: str
+    task_title: str
+    started_at: datetime
+    ended_at: datetime
+    hours: float
+    note: str
+    media_ids: list[str]
+    status: str
+    reason: str | None
+    awarded_hours: float
+    awarded_points: int
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -507,6 +524,7 @@ class PersonalData(BaseModel):
     share_opens: list[ExportedShareOpen] = Field(description="打开过的他人分享")
     messages: list[ExportedMessage] = Field(description="我写的留言及其公开的办理过程")
     notices: list[ExportedNotice] = Field(description="收到的通知及阅读时间")
+    hour_requests: list[ExportedHourRequest] = Field(description="我的补录服务时长申请及审核结果")
 
 
 class Health(BaseModel):

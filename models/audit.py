@@ -41,6 +41,8 @@ ACTIONS = (
     "calendar_update",
     # Notices (models.notices): a staff member wrote to an org subtree or a campaign's people.
     "notice",
+    # Make-up requests for service hours (models.makeup): approved or rejected by staff.
+    "hour_request_review",
 )
 
 # Who may read the log (the API's route and the console's page).

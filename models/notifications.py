@@ -76,6 +76,22 @@ def review_result_message(submission: Submission) -> tuple[dict[str, Any], str]:
     return data, f"pages/submission/detail?id={submission.id}"
 
 
+def hour_request_message(request: Any) -> tuple[dict[str, Any], str]:
+    """The review-result template's fields for a decided make-up request (needs its task)."""
+    approved = request.status == "approved"
+    if approved:
+        detail = f"补录 {request.awarded_hours.normalize():f} 小时，{request.awarded_points} 积分"
+    else:
+        detail = request.reason or "请查看详情"
+    data = {
+        "thing1": thing_field(f"补录：{request.task.title}"),
+        "phrase2": {"value": cut("已通过" if approved else "未通过", PHRASE_MAX)},
+        "thing3": thing_field(detail),
+        "time4": time_field(request.reviewed_at or request.created_at),
+    }
+    return data, f"pages/hours/detail?id={request.id}"
+
+
 def task_message(task: Task) -> tuple[dict[str, Any], str]:
     """Template fields and page of a task (new task, and the day-before reminder)."""
     data = {

@@ -150,6 +150,7 @@ async def main() -> None:
                 await page.locator(".thumbs img").first.click()
                 await shoot(page, "review-photo")
                 await page.keyboard.press("Escape")
+            await shoot(page, "hour-requests", f"{base}/console/hour-requests")
             for code, share in (("demo-volunteer", 0.8), ("demo-volunteer-2", 0.5), ("demo-influencer", 0.3)):
                 await take_quiz(base, code, QUIZ_TASK, share)
             await shoot(page, "quiz-task", f"{base}/console/tasks/{QUIZ_TASK}")

@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "repost": "记录官方转载",
     "calendar_update": "修改工作日历",
     "notice": "发布通知",
+    "hour_request_review": "审核补录申请",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -47,6 +48,7 @@ TARGET_KINDS = {
     "question": "题目",
     "calendar": "工作日历（年）",
     "notice": "通知",
+    "hour_request": "补录申请",
 }
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
@@ -60,6 +62,7 @@ LABELS = {
     "roles": "身份",
     "decision": "结论",
     "points": "积分",
+    "hours": "服务时长（小时）",
     "reason": "理由",
     "period": "统计周期",
     "created": "新建",

@@ -24,11 +24,13 @@ from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
+from models.makeup import get_hour_request
 from models.messages import get_message, message_notice, supervise_overdue, supervised_on
 from models.notices import get_notice, notice_message, reachable_batches
 from models.notifications import (
     approved_online_between,
     enrolled_people,
+    hour_request_message,
     mark,
     queue_batch,
     queue_for,
@@ -76,6 +78,18 @@ async def notify_review(ctx: Mapping[str, Any], submission_id: int) -> str:
     data, page = review_result_message(submission)
     event = f"review_result:{submission.status}"
     rows = await queue_for(event, submission.id, [submission.user_id])
+    return await _send(ctx, "review_result", rows, data, page)
+
+
+async def notify_hour_request(ctx: Mapping[str, Any], request_id: int) -> str:
+    """Tell the person how their make-up request was reviewed (the review-result template)."""
+    if not ctx["templates"].get("review_result"):
+        return "no template"
+    request = await get_hour_request(request_id)
+    if request is None or request.status not in ("approved", "rejected"):
+        return "nothing to send"
+    data, page = hour_request_message(request)
+    rows = await queue_for(f"hour_request:{request.status}", request.id, [request.user_id])
     return await _send(ctx, "review_result", rows, data, page)
 
 
@@ -223,6 +237,7 @@ async def housekeeping(ctx: Mapping[str, Any]) -> str:
 
 FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "notify_review": notify_review,
+    "notify_hour_request": notify_hour_request,
     "notify_task_new": notify_task_new,
     "remind_tomorrow": remind_tomorrow,
     "remind_reach": remind_reach,

@@ -55,6 +55,7 @@ from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
 from tests.security.test_authz_matrix import (
     World,
+    a_claim,
     a_quiz_attempt,
     a_request,
     build_world,
@@ -155,6 +156,8 @@ class Target:
             "message_id": [v["message_id"], v["volunteer_message_id"]],
             # To the east's members, and to its influencers only.
             "notice_id": [v["notice_id"], v["influencer_notice_id"]],
+            # The owner's and the volunteer's make-up requests for a task of the east township.
+            "hour_request_id": [v["hour_request_id"], v["volunteer_hour_request_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -186,6 +189,11 @@ async def seed_world(api: Api, role: str) -> Target:
     extra.update(owner_online_id=online["submission_id"], volunteer_online_id=online["volunteer_submission_id"])
     quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
     extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
+    made_up = await w.new_task(title="补录用的任务")
+    extra["hour_task_id"] = await w.new_task(title="再补录用的任务")
+    for name, token in (("hour_request_id", w.owner[0]), ("volunteer_hour_request_id", volunteer)):
+        claimed = await api.call("POST", "/api/v1/hour-requests", token=token, json=a_claim(made_up))
+        extra[name] = claimed.body["id"]
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
         extra["serial"] = certificate.headers["X-Certificate-Serial"]
@@ -299,6 +307,12 @@ def _own_avatar(body: dict[str, Any], target: Target) -> None:
         body["avatar_media_id"] = target.extra["photo_id"]
 
 
+def _made_up_hours(body: dict[str, Any], target: Target) -> None:
+    """A task of the world's, times that fit it (random ones rarely do), the role's own photo."""
+    body.update(a_claim(target.extra["hour_task_id"]))
+    _own_photos(body, target)
+
+
 def _real_submissions(body: dict[str, Any], target: Target) -> None:
     v = target.world.values
     if "ids" in body:
@@ -348,6 +362,7 @@ REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/submissions/{submission_id}/repost": _official_page,
     "PATCH /api/v1/me": _own_avatar,
     "POST /api/v1/review/batch": _real_submissions,
+    "POST /api/v1/hour-requests": _made_up_hours,
     "POST /api/v1/campaigns": _new_campaign,
     "PATCH /api/v1/campaigns/{campaign_id}": _around_its_tasks,
     "POST /api/v1/campaigns/{campaign_id}/tasks": _this_week,
@@ -384,6 +399,8 @@ REACHED = {
         "GET /api/v1/messages/{message_id}",
         "GET /api/v1/notices/{notice_id}",
         "POST /api/v1/notices/{notice_id}/read",
+        "POST /api/v1/hour-requests",
+        "GET /api/v1/hour-requests/{hour_request_id}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -405,6 +422,8 @@ REACHED = {
         "GET /api/v1/messages/{message_id}",
         "POST /api/v1/notices",
         "GET /api/v1/notices/{notice_id}/stats",
+        "GET /api/v1/hour-requests/{hour_request_id}",
+        "POST /api/v1/hour-requests/{hour_request_id}/review",
     ),
 }
 

@@ -345,6 +345,19 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  404,         OK,          404,         404,         404),
     ("GET", "/api/v1/notices/{notice_id}/stats", ""):
         (401,  403,         403,         OK,          404,         OK),
+    # -- make-up requests for service hours: asked by anyone in the task's audience; read by the
+    #    person and staff of the task's subtree; decided by that staff. Others find no request there.
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/hour-requests", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/hour-requests", "others' photo"):
+        (401,  NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
+    ("GET", "/api/v1/hour-requests", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/hour-requests/{hour_request_id}", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("POST", "/api/v1/hour-requests/{hour_request_id}/review", "the owner's"):
+        (401,  403,         403,         OK,          404,         OK),
     # -- review, points, rankings
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/review/queue", ""):
@@ -765,6 +778,33 @@ async def a_login_code(w: World) -> dict[str, str]:
     """The ticket of a console sign-in page's code, as the mini-program reads it from the scene."""
     ticket, _ = await open_scan_ticket()
     return {"ticket": ticket}
+
+
+def a_claim(task_id: str) -> dict:
+    """Hours served on a task of the world (each starts an hour ago): from an hour before it to half an hour ago."""
+    return {"task_id": task_id, "started_at": iso(-timedelta(hours=2.5)), "ended_at": iso(-timedelta(minutes=30))}
+
+
+async def a_task_to_make_up(w: World) -> dict[str, str]:
+    return {"task_id": await w.new_task(title="补录用的任务")}
+
+
+async def the_owners_hour_request(w: World) -> dict[str, str]:
+    """The owner's make-up request for a task of its own, awaiting review."""
+    task_id = await w.new_task(title="主人补录的任务")
+    reply = await w.api.call("POST", "/api/v1/hour-requests", token=w.owner[0], json=a_claim(task_id))
+    assert reply.status == 201, reply.body
+    return {"hour_request_id": reply.body["id"]}
+
+
+async def hour_requests_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members list only their own, without the person; staff of another township see nothing of the east."""
+    mine = {w.ids[role]} if role != "anon" else set()
+    if role in MEMBERS or role == "other_staff":
+        people = {int(r["user"]["id"]) for r in reply.body["items"] if r["user"]}
+        assert people <= mine, "lists someone else's make-up request"
+        if role in MEMBERS:
+            assert all(r["user"] is None for r in reply.body["items"]), "the person's own view shows the person"
 
 
 NO_NOTE: Callable[[World, str], dict] = lambda w, role: {}  # noqa: E731
@@ -1279,6 +1319,20 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("GET", "/api/v1/leaderboard", ""): Send(query=whole_page, check=owner_anonymised),
     ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"): Send(query=east_org),
+    ("POST", "/api/v1/hour-requests", ""): Send(
+        prepare=a_task_to_make_up, body=lambda w, role: a_claim(w.values["task_id"])
+    ),
+    ("POST", "/api/v1/hour-requests", "others' photo"): Send(
+        prepare=a_task_to_make_up,
+        body=lambda w, role: a_claim(w.values["task_id"]) | {"media_ids": [w.values["spare_media_id"]]},
+    ),
+    ("GET", "/api/v1/hour-requests", ""): Send(
+        prepare=the_owners_hour_request, query=whole_page, check=hour_requests_in_scope
+    ),
+    ("GET", "/api/v1/hour-requests/{hour_request_id}", "the owner's"): Send(prepare=the_owners_hour_request),
+    ("POST", "/api/v1/hour-requests/{hour_request_id}/review", "the owner's"): Send(
+        prepare=the_owners_hour_request, body=lambda w, role: {"decision": "approve"}
+    ),
     ("POST", "/api/v1/messages", ""): Send(body=lambda w, role: MESSAGE),
     ("POST", "/api/v1/messages", "others' photo"): Send(body=others_photo_in_a_message),
     ("GET", "/api/v1/messages", ""): Send(query=whole_page, check=messages_in_scope),
