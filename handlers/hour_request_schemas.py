@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from handlers.media_schemas import EvidenceMedia, MediaRead
-from handlers.schemas import Id, Moment, PageQuery, Strict, UserBrief
+from handlers.schemas import Id, Moment, PageQuery, PhotoIds, Strict, UserBrief
 from media.storage import Storage
 from models.hour_requests import MAX_PHOTOS, HourRequest
 from models.makeup import award_note
@@ -23,14 +23,7 @@ class HourRequestIn(Strict):
     started_at: Moment
     ended_at: Moment
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    media_ids: list[Id] = Field(default_factory=list, max_length=MAX_PHOTOS)
-
-    @field_validator("media_ids")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("照片不能重复")
-        return value
+    media_ids: PhotoIds = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 class HourReviewIn(Strict):
