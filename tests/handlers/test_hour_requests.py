@@ -396,3 +396,18 @@ async def test_erasure_drops_pending_requests_and_keeps_approved_ones_without_th
     kept = await HourRequest.get(id=int(approved))
     assert kept.note == "" and kept.status == "approved"
     assert await LedgerEntry.filter(user_id=uid, once_key=f"hour_request:{approved}").exists()
+
+
+async def test_a_cancelled_task_takes_no_new_request_and_approves_none(api, staff, task, volunteer):
+    request_id = (await ask(api, volunteer[0], task)).body["id"]
+    assert (await api.call("POST", f"/api/v1/tasks/{task['id']}/cancel", token=staff)).status == 200
+
+    other, _ = await api.person("volunteer", (await User.get(id=volunteer[1])).org_id)
+    refused = await ask(api, other, task)
+    approve = await decide(api, staff, request_id)
+    reject = await decide(api, staff, request_id, "reject", "任务已取消")
+
+    assert refused.status == 409 and refused.error_code == "task_closed"
+    assert approve.status == 409 and approve.error_code == "task_closed"
+    assert reject.status == 200 and reject.body["status"] == "rejected"
+    assert await LedgerEntry.filter(user_id=volunteer[1]).count() == 0
