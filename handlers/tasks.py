@@ -1,4 +1,4 @@
-"""Tasks (任务): the feed, enrollment within quota, on-site check-in, staff views."""
+"""Tasks (任务): the feed, enrollment within quota, on-site check-in and check-out, staff views."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse
 from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
+    CheckoutIn,
     EnrollmentList,
     EnrollmentRead,
     EnrollmentRow,
@@ -23,11 +24,15 @@ from models.enrollment import (
     AlreadyEnrolled,
     BadScene,
     CheckinWindowClosed,
+    CheckoutNotRequired,
+    CheckoutWindowClosed,
+    NotCheckedIn,
     NotEnrolled,
     NotInAudience,
     OutsideArea,
     TaskFull,
     check_in,
+    check_out,
     enroll,
     enrollments_page,
     scene_for,
@@ -141,6 +146,32 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
         lat=body.lat,
         lng=body.lng,
         accuracy_m=body.accuracy,
+        scene=body.scene,
+        scene_secret=services.scene_key,
+    )
+    return json_response(EnrollmentRead.of(enrollment))
+
+
+@bp.post("/<task_id:id>/checkout")
+@endpoint(
+    summary="现场签退",
+    body=CheckoutIn,
+    response=EnrollmentRead,
+    idempotent=True,
+    errors=(NotFound, OutsideArea, BadScene, NotEnrolled, NotCheckedIn, CheckoutNotRequired, CheckoutWindowClosed),
+    tag="tasks",
+)
+async def post_checkout(
+    request: Request, task_id: int, user: User, body: CheckoutIn, services: Services
+) -> HTTPResponse:
+    """Check out as check-in does (GPS or the code's `scene`); twice answers the first check-out."""
+    task = await visible_task(task_id, user)
+    enrollment = await check_out(
+        task,
+        user,
+        lat=body.lat,
+        lng=body.lng,
+        accuracy_m=body.accuracy_metres,
         scene=body.scene,
         scene_secret=services.scene_key,
     )

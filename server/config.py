@@ -16,7 +16,15 @@ MODES = ("production", "demo", "test")
 STORAGES = ("local", "s3")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
-_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "message_reply", "message_task")
+_TEMPLATE_EVENTS = (
+    "task_new",
+    "review_result",
+    "task_reminder",
+    "reach_reminder",
+    "message_reply",
+    "message_task",
+    "checkout_reminder",
+)
 # Working days to handle a netizen message, by category (API.md); WENMING_MESSAGE_DAYS overrides some.
 MESSAGE_DAYS = {"consult": 5, "suggest": 5, "complain": 7, "help": 7, "clue": 7}
 
