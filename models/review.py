@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
+from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from models.audit import record
@@ -120,6 +122,18 @@ async def on_site_of(submissions: list[Submission]) -> dict[int, Enrollment]:
     rows = await Enrollment.filter(task_id__in={t for t, _ in pairs}, user_id__in={u for _, u in pairs})
     found = {(e.task_id, e.user_id): e for e in rows}
     return {s.id: found[(s.task_id, s.user_id)] for s in submissions if (s.task_id, s.user_id) in found}
+
+
+async def task_hours(task_id: int) -> dict[int, Decimal]:
+    """Service hours each person holds from a task's approvals (awards less reversals), by user id, in one query."""
+    submissions = Submission.filter(task_id=task_id).values("id")
+    rows = (
+        await LedgerEntry.filter(submission_id__in=Subquery(submissions))
+        .group_by("user_id")
+        .annotate(total=Sum("service_hours"))
+        .values("user_id", "total")
+    )
+    return {row["user_id"]: Decimal(row["total"] or 0) for row in rows}
 
 
 def award_hours(task: Task, enrollment: Enrollment | None, hours: Decimal | None) -> Decimal:
