@@ -156,7 +156,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         from server.demo_messages import tell_messages
         from server.demo_online import tell_online
         from server.demo_quiz import seed_quiz
-        from server.demo_story import tell
+        from server.demo_story import tell, tell_checkout
 
         await apply_migrations()
         ids = await seed()
@@ -164,6 +164,8 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         staff = await User.get(openid=STAFF_OPENID).select_related("org")
         storage = make_storage(config)
         await tell(ids, ids["campaign"], storage, staff)
+        volunteer = await User.get(openid="demo-openid-volunteer").select_related("org")
+        ids["checkout_task"] = await tell_checkout(ids["campaign"], volunteer, staff, storage)
         influencer = await User.get(openid=INFLUENCER_OPENID).select_related("org")
         await tell_online(ids[COUNTY], influencer, staff, storage)
         admin = await User.get(openid="demo-openid-admin").select_related("org")
@@ -173,7 +175,11 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
     ids, secret = with_db(config, prepare)
     _sample_photo(workdir / "sample.jpg")
     console = console_url(base, secret)
-    print(_instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"]), flush=True)
+    instructions = _instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"])
+    checkout = f"/console/tasks/{ids['checkout_task']}"
+    print(
+        f"{instructions}A task with check-out (签退, 2.5 hours credited to 志愿者小王): {base}{checkout}\n", flush=True
+    )
     run_server(host, port, 1)
 
 
