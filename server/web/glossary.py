@@ -786,6 +786,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checked_in_at": ("签到时间；未签到为 null", LATER),
         "checkin_lat": ("签到时的纬度；扫码签到或未签到为 null", 26.7912),
         "checkin_lng": ("签到时的经度", 112.1105),
+        "checked_out_at": ("签退时间；未签退为 null", None),
     },
     "ExportedPhoto": {
         "id": ("图片 id", ID),
