@@ -164,22 +164,25 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         staff = await User.get(openid=STAFF_OPENID).select_related("org")
         storage = make_storage(config)
         await tell(ids, ids["campaign"], storage, staff)
-        volunteer = await User.get(openid="demo-openid-volunteer").select_related("org")
-        ids["checkout_task"] = await tell_checkout(ids["campaign"], volunteer, staff, storage)
         influencer = await User.get(openid=INFLUENCER_OPENID).select_related("org")
         await tell_online(ids[COUNTY], influencer, staff, storage)
         admin = await User.get(openid="demo-openid-admin").select_related("org")
         await tell_messages(ids, staff, admin, storage)
+        # Last, so the tasks and submissions made before keep their ids (docs/console/screenshots.py).
+        volunteer = await User.get(openid="demo-openid-volunteer").select_related("org")
+        forgetful = await User.get(openid="demo-openid-volunteer-2").select_related("org")
+        ids["checkout_task"] = await tell_checkout(ids["campaign"], volunteer, forgetful, staff, storage)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)
     _sample_photo(workdir / "sample.jpg")
     console = console_url(base, secret)
     instructions = _instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"])
-    checkout = f"/console/tasks/{ids['checkout_task']}"
-    print(
-        f"{instructions}A task with check-out (签退, 2.5 hours credited to 志愿者小王): {base}{checkout}\n", flush=True
+    checkout = (
+        "A task with check-out (签退): 志愿者小王 was credited 2.5 hours; 志愿者小陈 never checked out and"
+        f" awaits review: {base}/console/tasks/{ids['checkout_task']}"
     )
+    print(f"{instructions}{checkout}\n", flush=True)
     run_server(host, port, 1)
 
 

@@ -126,10 +126,11 @@ async def tell(orgs: dict[str, int], campaign_id: int, storage: Storage, reviewe
     return Story(task_id=task.id, pending=pending, approved=approved)
 
 
-async def tell_checkout(campaign_id: int, volunteer: User, reviewer: User, storage: Storage) -> int:
-    """A task needing check-out, held yesterday 09:00–12:00: the volunteer checked in at 09:05 and out at
+async def tell_checkout(campaign_id: int, volunteer: User, forgetful: User, reviewer: User, storage: Storage) -> int:
+    """A task needing check-out, held yesterday 09:00–12:00: ``volunteer`` checked in at 09:05 and out at
     11:40, handed in a photo, and was approved for 2.5 hours (2 h 35 min on site, rounded down to the half
-    hour, within the task's 3). Returns the task's id."""
+    hour, within the task's 3). ``forgetful`` checked in at 09:10 and never out: their photo awaits review,
+    where the card proposes 0 hours and the reviewer may give some. Returns the task's id."""
     yesterday = (now_local() - timedelta(days=1)).replace(second=0, microsecond=0)
 
     def at(hour: int, minute: int) -> datetime:
@@ -152,7 +153,7 @@ async def tell_checkout(campaign_id: int, volunteer: User, reviewer: User, stora
         location_name="湘江村河畔",
         checkin_required=True,
         checkout_required=True,
-        enrolled_count=1,
+        enrolled_count=2,
     )
     task = await Task.get(id=task.id).select_related("campaign__org")
     # The morning as the phone recorded it: enrolled the day before, GPS check-in and check-out at the river.
@@ -170,13 +171,22 @@ async def tell_checkout(campaign_id: int, volunteer: User, reviewer: User, stora
         checkout_method="gps",
         checkout_distance_m=60,
     )
-    media = await store_photo(volunteer, village_photo(seed=21, taken=at(10, 30)), storage)
-    await Media.filter(id=media.id).update(check_result="pass")
-    evidence = Evidence(
-        media_ids=[media.id], text="和村民一起清理了河滩上的垃圾，捡拾了十余袋。", lat=SPOT[0], lng=SPOT[1]
+    await Enrollment.create(
+        task_id=task.id,
+        user_id=forgetful.id,
+        enrolled_at=at(9, 0) - timedelta(days=1),
+        status="checked_in",
+        checked_in_at=at(9, 10),
+        checkin_method="scene",
     )
-    submission = await submit(task, volunteer, evidence, passes_check)
-    await approve_in_the_past(submission.id, reviewer, at(14, 0))
+    texts = ("和村民一起清理了河滩上的垃圾，捡拾了十余袋。", "在河畔劝导游客文明游玩，发放倡议书。")
+    for seed, person, text in ((21, volunteer, texts[0]), (22, forgetful, texts[1])):
+        media = await store_photo(person, village_photo(seed=seed, taken=at(10, 30)), storage)
+        await Media.filter(id=media.id).update(check_result="pass")
+        evidence = Evidence(media_ids=[media.id], text=text, lat=SPOT[0], lng=SPOT[1])
+        submission = await submit(task, person, evidence, passes_check)
+        if person is volunteer:
+            await approve_in_the_past(submission.id, reviewer, at(14, 0))
     return task.id
 
 

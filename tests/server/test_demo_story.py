@@ -42,8 +42,9 @@ async def test_the_demo_volunteer_checked_out_and_was_credited_the_time_on_site(
     )
     staff = await User.create(openid="story-staff", nickname="李老师", role="staff", org_id=orgs[COUNTY])
     volunteer = await User.create(openid="story-volunteer", nickname="小王", org_id=orgs[COUNTY])
+    forgetful = await User.create(openid="story-forgetful", nickname="小陈", org_id=orgs[COUNTY])
 
-    task_id = await tell_checkout(campaign.id, volunteer, staff, api.service.services.storage)
+    task_id = await tell_checkout(campaign.id, volunteer, forgetful, staff, api.service.services.storage)
 
     task = await Task.get(id=task_id)
     assert task.checkout_required and task.service_hours == Decimal("3")
@@ -51,8 +52,10 @@ async def test_the_demo_volunteer_checked_out_and_was_credited_the_time_on_site(
     on_site = enrollment.checked_out_at - enrollment.checked_in_at
     assert on_site == timedelta(hours=2, minutes=35)
     assert enrollment.checked_in_at.astimezone(LOCAL_TZ).strftime("%H:%M") == "09:05"
-    (submission,) = await Submission.filter(task_id=task_id)
+    submission = await Submission.get(task_id=task_id, user_id=volunteer.id)
     assert submission.status == "approved"
+    assert (await Submission.get(task_id=task_id, user_id=forgetful.id)).status == "pending"
+    assert (await Enrollment.get(task_id=task_id, user_id=forgetful.id)).checked_out_at is None
     entry = await LedgerEntry.get(submission_id=submission.id)
     assert (entry.service_hours, entry.hours_kind) == (Decimal("2.5"), "credit")
     assert (await User.get(id=volunteer.id)).service_hours == Decimal("2.5")
