@@ -55,6 +55,7 @@ LABELS = {
     "title": "名称",
     "decision": "结论",
     "points": "积分",
+    "service_hours": "服务时长（小时）",
     "reason": "理由",
     "period": "统计周期",
     "created": "新建",
@@ -78,7 +79,12 @@ LABELS = {
     "holiday": "改为放假",
     "workday": "改为调休上班",
     "none": "恢复按星期",
+    # A task's enrollment list downloaded (server.web.rosters).
+    "file": "导出文件",
+    "rows": "行数",
+    "full_phones": "含完整手机号",
 }
+EXPORT_FILES = {"enrollments.xlsx": "报名名单（Excel）"}
 CALENDAR_KEYS = ("holiday", "workday", "none")
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 
@@ -182,6 +188,10 @@ def _value(key: str, value: Any) -> str:
         return _local(value)
     if key in CALENDAR_KEYS and isinstance(value, list):
         return "、".join(map(str, value))
+    if key == "file":
+        return EXPORT_FILES.get(str(value), str(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if key == "outcome":
         return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):

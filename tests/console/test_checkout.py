@@ -283,6 +283,9 @@ async def test_an_admin_downloads_whole_phone_numbers(api, tree, console, admin_
     rows = sheet_rows(data)
     assert [r[2] for r in rows[1:]] == ["13812345678", "13987654321"]
 
+    log = words((await admin_console.get("/console/audit")).text)
+    assert "报名名单（Excel）" in log and "含完整手机号" in log
+
 
 async def test_the_api_download_for_staff_of_the_subtree(api, tree, console, staff_token, task):
     await approved_with_hours(api, tree, console, task)
