@@ -50,8 +50,11 @@ async def queue(request: Request, user: User, query: QueueQuery, services: Servi
 async def review_one(
     request: Request, submission_id: int, user: User, body: ReviewIn, services: Services
 ) -> HTTPResponse:
-    """Approve (the task's points, or 0..2x of them) or reject with a reason; rejecting an approval reverses it."""
-    fresh = await decide(user, submission_id, Decision(body.decision, body.reason, body.points), services)
+    """Approve (the task's points and hours, or the reviewer's within bounds) or reject with a reason.
+
+    Rejecting an approval reverses it."""
+    decision = Decision(body.decision, body.reason, body.points, body.service_hours)
+    fresh = await decide(user, submission_id, decision, services)
     return json_response(SubmissionRead.of(fresh, services.storage, staff=True))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -20,6 +21,13 @@ class ReviewIn(Strict):
     decision: Literal["approve", "reject"]
     reason: Reason | None = None
     points: int | None = Field(None, description="通过时的积分，默认任务积分，可调整为 0 到 2 倍")
+    service_hours: Decimal | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        decimal_places=2,
+        description="通过时的服务时长（小时），0 到任务时长；默认：需签退的任务按签到至签退时间计，否则为任务时长",
+    )
 
 
 class BatchIn(Strict):

@@ -335,6 +335,7 @@ class ExportedEnrollment(BaseModel):
     checked_in_at: datetime | None
     checkin_lat: float | None
     checkin_lng: float | None
+    checked_out_at: datetime | None
 
 
 class ExportedPhoto(BaseModel):

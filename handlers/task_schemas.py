@@ -218,6 +218,7 @@ class TaskFields(Strict):
     max_photos: int = Field(9, ge=1, le=9)
     location: Location | None = None
     checkin_required: bool = False
+    checkout_required: bool = False
     audience: Audience | None = None
     quiz: QuizSettings | None = None
     online: OnlineSettings | None = None
@@ -243,6 +244,7 @@ class TaskUpdate(Strict):
     max_photos: int | None = Field(None, ge=1, le=9)
     location: Location | None = None
     checkin_required: bool | None = None
+    checkout_required: bool | None = None
     audience: Audience | None = None
     quiz: QuizSettings | None = None
     online: OnlineSettings | None = None
@@ -255,6 +257,7 @@ class EnrollmentRead(BaseModel):
     status: Literal["enrolled", "checked_in", "submitted", "withdrawn"]
     enrolled_at: datetime
     checked_in_at: datetime | None
+    checked_out_at: datetime | None
 
     @classmethod
     def of(cls, e: Enrollment) -> EnrollmentRead:
@@ -265,6 +268,7 @@ class EnrollmentRead(BaseModel):
             status=e.status,
             enrolled_at=e.enrolled_at,
             checked_in_at=e.checked_in_at,
+            checked_out_at=e.checked_out_at,
         )
 
 
@@ -294,6 +298,7 @@ class TaskRead(BaseModel):
     max_photos: int
     location: LocationRead | None
     checkin_required: bool
+    checkout_required: bool
     audience: AudienceRead | None
     quiz: QuizRead | None
     online: OnlineRead | None = None
@@ -327,6 +332,7 @@ class TaskRead(BaseModel):
             max_photos=t.max_photos,
             location=location,
             checkin_required=t.checkin_required,
+            checkout_required=t.checkout_required,
             audience=audience,
             quiz=QuizRead.of(t.quiz),
             online=OnlineRead.of(t.online),
@@ -363,6 +369,23 @@ class CheckinIn(Strict):
             missing = [name for name in ("lat", "lng") if getattr(self, name) is None]
             raise FieldError("需要 lat 与 lng（定位签到），或 scene（扫码签到）", *missing)
         return self
+
+
+class CheckoutIn(CheckinIn):
+    """What check-in takes: a GPS point (``accuracy`` or ``accuracy_m`` in metres) or the code's scene."""
+
+    accuracy_m: float | None = Field(None, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CheckoutIn:
+        if self.scene is None and (self.lat is None or self.lng is None):
+            missing = [name for name in ("lat", "lng") if getattr(self, name) is None]
+            raise FieldError("需要 lat 与 lng（定位签退），或 scene（扫码签退）", *missing)
+        return self
+
+    @property
+    def accuracy_metres(self) -> float | None:
+        return self.accuracy_m if self.accuracy_m is not None else self.accuracy
 
 
 class EnrollmentRow(BaseModel):

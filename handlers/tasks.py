@@ -1,4 +1,4 @@
-"""Tasks (任务): the feed, enrollment within quota, on-site check-in, staff views."""
+"""Tasks (任务): the feed, enrollment within quota, on-site check-in and check-out, staff views."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse
 from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
+    CheckoutIn,
     EnrollmentList,
     EnrollmentRead,
     EnrollmentRow,
@@ -23,11 +24,15 @@ from models.enrollment import (
     AlreadyEnrolled,
     BadScene,
     CheckinWindowClosed,
+    CheckoutNotRequired,
+    CheckoutWindowClosed,
+    NotCheckedIn,
     NotEnrolled,
     NotInAudience,
     OutsideArea,
     TaskFull,
     check_in,
+    check_out,
     enroll,
     enrollments_page,
     scene_for,
@@ -42,10 +47,11 @@ from models.tasks import (
     update_task,
 )
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
-from server.kernel.errors import Conflict, NotFound
+from server.kernel.errors import Conflict, Forbidden, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.endpoint import endpoint, json_response, no_content
 from server.web.permissions import managed_task, staff_scope, visible_task
+from server.web.rosters import XLSX, roster_download, roster_file
 from server.web.services import Services
 
 bp = Blueprint("tasks", url_prefix="/tasks")
@@ -147,6 +153,32 @@ async def post_checkin(request: Request, task_id: int, user: User, body: Checkin
     return json_response(EnrollmentRead.of(enrollment))
 
 
+@bp.post("/<task_id:id>/checkout")
+@endpoint(
+    summary="现场签退",
+    body=CheckoutIn,
+    response=EnrollmentRead,
+    idempotent=True,
+    errors=(NotFound, OutsideArea, BadScene, NotEnrolled, NotCheckedIn, CheckoutNotRequired, CheckoutWindowClosed),
+    tag="tasks",
+)
+async def post_checkout(
+    request: Request, task_id: int, user: User, body: CheckoutIn, services: Services
+) -> HTTPResponse:
+    """Check out as check-in does (GPS or the code's `scene`); twice answers the first check-out."""
+    task = await visible_task(task_id, user)
+    enrollment = await check_out(
+        task,
+        user,
+        lat=body.lat,
+        lng=body.lng,
+        accuracy_m=body.accuracy_metres,
+        scene=body.scene,
+        scene_secret=services.scene_key,
+    )
+    return json_response(EnrollmentRead.of(enrollment))
+
+
 @bp.get("/<task_id:id>/qrcode")
 @endpoint(
     summary="任务签到小程序码",
@@ -182,3 +214,18 @@ async def enrollments(request: Request, task_id: int, user: User, query: PageQue
         for e in page
     ]
     return json_response(EnrollmentList(items=items, next_cursor=next_cursor))
+
+
+@bp.get("/<task_id:id>/enrollments.xlsx")
+@endpoint(
+    summary="任务报名名单（Excel）",
+    roles=STAFF_ROLES,
+    errors=(NotFound, Forbidden),
+    produces=(XLSX,),
+    tag="tasks",
+)
+async def enrollments_xlsx(request: Request, task_id: int, user: User, services: Services) -> HTTPResponse:
+    """Everyone enrolled: name, org, phone (whole for admins, else masked), enrolled, checked in and out, hours."""
+    task = await managed_task(task_id, user)
+    body = await roster_file(user, task, services.vault)
+    return HTTPResponse(body, content_type=XLSX, headers=roster_download(task))

@@ -1,4 +1,4 @@
-"""Enrollment within quota, withdrawal and on-site check-in."""
+"""Enrollment within quota, withdrawal, on-site check-in and check-out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import math
 from base64 import urlsafe_b64encode
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -21,6 +22,8 @@ from server.kernel.errors import ApiError, Conflict, Forbidden
 
 # Check-in opens a little before the task starts: people arrive early.
 CHECKIN_EARLY = timedelta(minutes=30)
+# Check-out stays open this long after the task ends: clearing up, a phone with no signal until the road.
+CHECKOUT_GRACE = timedelta(hours=2)
 # A phone's GPS accuracy is honoured up to this much extra distance.
 MAX_ACCURACY_ALLOWANCE_M = 200
 EARTH_RADIUS_M = 6_371_008.8
@@ -28,6 +31,17 @@ EARTH_RADIUS_M = 6_371_008.8
 CHECKIN_PAGE = "pages/checkin/index"
 # Rows per query when a whole list of enrollments is read (the console's roster download).
 ROSTER_BATCH = 500
+
+
+# An enrollment taken up again starts afresh: no check-in, check-out or reminder of the earlier one.
+NOT_ON_SITE: dict[str, object] = {
+    "checked_in_at": None,
+    "checkin_method": None,
+    "checked_out_at": None,
+    "checkout_method": None,
+    "checkout_distance_m": None,
+    "checkout_reminded_at": None,
+}
 
 
 class TaskFull(Conflict):
@@ -60,6 +74,33 @@ class CheckinWindowClosed(Conflict):
         else:
             message = f"签到已于 {local_text(closes_at)} 结束"
         return cls(message, details={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()})
+
+
+class NotCheckedIn(Conflict):
+    code, message = "not_checked_in", "您尚未签到，请先签到再签退"
+
+
+class CheckoutNotRequired(Conflict):
+    code, message = "conflict", "该任务无需签退"
+
+
+class CheckoutWindowClosed(Conflict):
+    code, message = "checkout_window_closed", "不在签退时间内"
+
+    @classmethod
+    def of(cls, task: Task) -> CheckoutWindowClosed:
+        """Says until when check-out was open, in local time (it opens at the person's own check-in)."""
+        closes_at = task.ends_at + CHECKOUT_GRACE
+        if task.cancelled_at is not None:
+            message = "任务已取消，不能签退"
+        else:
+            message = f"签退已于 {local_text(closes_at)} 结束（任务结束后 {_hours_text(CHECKOUT_GRACE)} 内可签退）"
+        return cls(message, details={"closes_at": closes_at.isoformat()})
+
+
+def _hours_text(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60} 小时" if minutes % 60 == 0 else f"{minutes} 分钟"
 
 
 class OutsideArea(ApiError):
@@ -98,7 +139,7 @@ async def enroll(task: Task, user: User) -> Enrollment:
             else:
                 # Re-enrolling after withdrawal: only a withdrawn row may flip back.
                 changed = await Enrollment.filter(id=existing.id, status="withdrawn").update(
-                    status="enrolled", enrolled_at=now, checked_in_at=None, checkin_method=None
+                    status="enrolled", enrolled_at=now, **NOT_ON_SITE
                 )
                 if changed != 1:
                     raise AlreadyEnrolled()
@@ -154,6 +195,43 @@ def verify_scene(scene: str, task_id: int, secret: bytes) -> None:
         raise BadScene()
 
 
+@dataclass(frozen=True)
+class Place:
+    """How a person showed they were on site: ``gps`` (with the distance in metres) or ``scene``."""
+
+    method: str
+    distance_m: int | None = None
+
+
+def on_site(
+    task: Task,
+    *,
+    lat: float | None,
+    lng: float | None,
+    accuracy_m: float | None,
+    scene: str | None,
+    scene_secret: bytes,
+    act: str = "签到",
+) -> Place:
+    """Check-in's and check-out's rule: the task's printed code, or a GPS point within its radius.
+
+    ``act`` (签到 or 签退) names what the person is doing in the messages."""
+    if scene is not None:
+        verify_scene(scene, task.id, scene_secret)
+        return Place("scene")
+    assert lat is not None and lng is not None
+    if task.lat is None or task.lng is None or task.radius_m is None:
+        raise OutsideArea(f"该任务未设置{act}地点，请扫描现场签到码")
+    dist = distance_m(lat, lng, task.lat, task.lng)
+    allowance = min(accuracy_m or 0.0, MAX_ACCURACY_ALLOWANCE_M)
+    if dist > task.radius_m + allowance:
+        raise OutsideArea(
+            f"距{act}点约 {round(dist)} 米，超出 {task.radius_m} 米范围",
+            details={"distance_m": round(dist)},
+        )
+    return Place("gps", round(dist))
+
+
 async def check_in(
     task: Task,
     user: User,
@@ -173,22 +251,10 @@ async def check_in(
         raise CheckinWindowClosed.of(task, now)
     if enrollment.checked_in_at is not None:
         return enrollment  # checking in twice is harmless on a flaky network
-    updates: dict[str, object] = {"checked_in_at": now}
-    if scene is not None:
-        verify_scene(scene, task.id, scene_secret)
-        updates["checkin_method"] = "scene"
-    else:
-        assert lat is not None and lng is not None
-        if task.lat is None or task.lng is None or task.radius_m is None:
-            raise OutsideArea("该任务未设置签到地点，请扫描现场签到码")
-        dist = distance_m(lat, lng, task.lat, task.lng)
-        allowance = min(accuracy_m or 0.0, MAX_ACCURACY_ALLOWANCE_M)
-        if dist > task.radius_m + allowance:
-            raise OutsideArea(
-                f"距签到点约 {round(dist)} 米，超出 {task.radius_m} 米范围",
-                details={"distance_m": round(dist)},
-            )
-        updates.update(checkin_method="gps", checkin_lat=lat, checkin_lng=lng, checkin_distance_m=round(dist))
+    place = on_site(task, lat=lat, lng=lng, accuracy_m=accuracy_m, scene=scene, scene_secret=scene_secret)
+    updates: dict[str, object] = {"checked_in_at": now, "checkin_method": place.method}
+    if place.method == "gps":
+        updates.update(checkin_lat=lat, checkin_lng=lng, checkin_distance_m=place.distance_m)
     if enrollment.status == "enrolled":
         updates["status"] = "checked_in"
     # Not on a withdrawal that committed meanwhile: its place went back to the quota.
@@ -202,6 +268,83 @@ async def check_in(
         return current  # checked in by a copy of this request a moment ago
     enrollment.update_from_dict(updates)
     return enrollment
+
+
+async def check_out(
+    task: Task,
+    user: User,
+    *,
+    lat: float | None = None,
+    lng: float | None = None,
+    accuracy_m: float | None = None,
+    scene: str | None = None,
+    scene_secret: bytes = b"",
+) -> Enrollment:
+    """Mark the person gone, by check-in's rules, from their check-in until a grace after the task ends.
+
+    Checking out twice answers the first check-out: its time is what the hours are counted to."""
+    now = now_utc()
+    enrollment = await Enrollment.get_or_none(task_id=task.id, user_id=user.id)
+    if enrollment is None or enrollment.status == "withdrawn":
+        raise NotEnrolled()
+    if not task.checkout_required:
+        raise CheckoutNotRequired()
+    if enrollment.checked_in_at is None:
+        raise NotCheckedIn()
+    if enrollment.checked_out_at is not None:
+        return enrollment  # a retry on a flaky network: the first check-out stands
+    if task.cancelled_at is not None or now > task.ends_at + CHECKOUT_GRACE:
+        raise CheckoutWindowClosed.of(task)
+    place = on_site(task, lat=lat, lng=lng, accuracy_m=accuracy_m, scene=scene, scene_secret=scene_secret, act="签退")
+    updates: dict[str, object] = {
+        "checked_out_at": now,
+        "checkout_method": place.method,
+        "checkout_distance_m": place.distance_m,
+    }
+    # Once, and not on a withdrawal that committed meanwhile.
+    changed = await Enrollment.filter(
+        id=enrollment.id,
+        checked_in_at__isnull=False,
+        checked_out_at__isnull=True,
+        status__in=("checked_in", "submitted"),
+    ).update(**updates)
+    if changed != 1:
+        current = await Enrollment.get(id=enrollment.id)
+        if current.status == "withdrawn":
+            raise NotEnrolled()
+        return current  # checked out by a copy of this request a moment ago
+    enrollment.update_from_dict(updates)
+    return enrollment
+
+
+async def due_checkout_reminders(now: datetime, ahead: timedelta) -> dict[int, list[Enrollment]]:
+    """People still on site without a check-out, of tasks needing one that end within ``ahead`` or ended
+    within the grace: by task, with the task (one query). Those reminded already are among them,
+    so a send that failed for WeChat being busy is retried while they still have not checked out."""
+    rows = await Enrollment.filter(
+        checked_in_at__isnull=False,
+        checked_out_at__isnull=True,
+        status__in=("checked_in", "submitted"),
+        task__checkout_required=True,
+        task__cancelled_at__isnull=True,
+        task__ends_at__lte=now + ahead,
+        task__ends_at__gte=now - CHECKOUT_GRACE,
+    ).select_related("task")
+    due: dict[int, list[Enrollment]] = {}
+    for row in rows:
+        due.setdefault(row.task_id, []).append(row)
+    return due
+
+
+async def mark_reminded(enrollment_ids: list[int], now: datetime) -> list[int]:
+    """Claim the reminder of each enrollment once (a conditional update): the ids this call claimed."""
+    claimed = []
+    for enrollment_id in enrollment_ids:  # one by one: which rows this call won is the point
+        if await Enrollment.filter(id=enrollment_id, checkout_reminded_at__isnull=True).update(
+            checkout_reminded_at=now
+        ):
+            claimed.append(enrollment_id)
+    return claimed
 
 
 async def enrollments_page(task_id: int, after_id: int | None, limit: int) -> list[Enrollment]:

@@ -21,7 +21,7 @@ from models.tasks import in_audience
 from models.users import MEMBER_ROLES, User
 from server.kernel.clock import LOCAL_TZ
 
-EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "notice")
+EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "notice", "checkout_reminder")
 STATUSES = ("queued", "sent", "refused", "failed")
 THING_MAX = 20
 PHRASE_MAX = 5
@@ -106,6 +106,16 @@ def reach_reminder_message(submission: Submission, stage: int) -> tuple[dict[str
     """Template fields and page of the reminder to record reach ``stage`` days after approval (needs the task)."""
     data = {"thing1": thing_field(submission.task.title), "thing2": thing_field(f"请更新作品传播数据（第{stage}天）")}
     return data, f"pages/submission/detail?id={submission.id}"
+
+
+def checkout_reminder_message(task: Task) -> tuple[dict[str, Any], str]:
+    """Template fields and page of the reminder to check out before leaving a task that needs it."""
+    data = {
+        "thing1": thing_field(task.title),
+        "time2": time_field(task.ends_at),
+        "thing3": thing_field("离开前请签退，签退后按在岗时间计服务时长"),
+    }
+    return data, f"pages/task/detail?id={task.id}"
 
 
 async def approved_online_between(start: datetime, end: datetime) -> list[Submission]:

@@ -163,6 +163,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
                 "checked_in_at": e.checked_in_at.isoformat() if e.checked_in_at else None,
                 "checkin_lat": e.checkin_lat,
                 "checkin_lng": e.checkin_lng,
+                "checked_out_at": e.checked_out_at.isoformat() if e.checked_out_at else None,
             }
             for e in enrollments
         ],

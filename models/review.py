@@ -17,9 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from models.audit import record
+from models.campaigns import Enrollment, Task
+from models.hour_requests import HourRequest, once_key
+from models.hours import credited_hours, hours_between
 from models.ledger import LedgerEntry, write_entry
 from models.reach import reverse_bonuses, sync_tier_awards
 from models.submission_links import free_links
@@ -47,6 +52,7 @@ class Decision:
     decision: str  # approve | reject
     reason: str | None = None
     points: int | None = None  # approve only; None = the task's points
+    service_hours: Decimal | None = None  # approve only; None = what the task and the person's check-out give
 
 
 async def review(submission: Submission, reviewer: User, decision: Decision, after: AfterCommit) -> list[LedgerEntry]:
@@ -69,6 +75,7 @@ async def review(submission: Submission, reviewer: User, decision: Decision, aft
                 "decision": decision.decision,
                 "reason": decision.reason,
                 "points": sum(e.points for e in entries),
+                "service_hours": str(sum((e.service_hours for e in entries), Decimal("0"))),
             }
             await record(reviewer, "review", f"submission:{submission.id}", details)
     except IntegrityError:
@@ -96,8 +103,62 @@ def award_points(submission: Submission, points: int | None) -> int:
     return points
 
 
+def hours_due(task: Task, enrollment: Enrollment | None) -> Decimal:
+    """The service hours approval gives when the reviewer says nothing.
+
+    A task needing check-out: the time from check-in to check-out, rounded down to the half hour and
+    capped by the task's hours (``models.hours.hours_between``), 0 without both. Any other task: its hours."""
+    if not task.checkout_required:
+        return task.service_hours
+    if enrollment is None or enrollment.checked_in_at is None or enrollment.checked_out_at is None:
+        return Decimal("0")
+    return hours_between(enrollment.checked_in_at, enrollment.checked_out_at, task.service_hours)
+
+
+async def on_site_of(submissions: list[Submission]) -> dict[int, Enrollment]:
+    """The enrollment behind each submission (its check-in and check-out), by submission id, in one query."""
+    if not submissions:
+        return {}
+    pairs = {(s.task_id, s.user_id) for s in submissions}
+    rows = await Enrollment.filter(task_id__in={t for t, _ in pairs}, user_id__in={u for _, u in pairs})
+    found = {(e.task_id, e.user_id): e for e in rows}
+    return {s.id: found[(s.task_id, s.user_id)] for s in submissions if (s.task_id, s.user_id) in found}
+
+
+async def task_hours(task_id: int) -> dict[int, Decimal]:
+    """Credit hours each person holds from a task, by user id, in two queries.
+
+    Its approvals (awards less reversals) and its approved make-up requests (补录)."""
+    submissions = Submission.filter(task_id=task_id).values("id")
+    made_up = await HourRequest.filter(task_id=task_id, status="approved").values_list("id", flat=True)
+    held = Q(submission_id__in=Subquery(submissions))
+    if made_up:
+        held |= Q(once_key__in=[once_key(i) for i in made_up])
+    rows = (
+        await LedgerEntry.filter(held, hours_kind="credit")
+        .group_by("user_id")
+        .annotate(total=Sum("service_hours"))
+        .values("user_id", "total")
+    )
+    return {row["user_id"]: Decimal(row["total"] or 0) for row in rows}
+
+
+def award_hours(task: Task, enrollment: Enrollment | None, hours: Decimal | None) -> Decimal:
+    """``hours_due``, or the reviewer's figure within 0..the task's hours."""
+    if hours is None:
+        return hours_due(task, enrollment)
+    if not 0 <= hours <= task.service_hours:
+        raise InvalidRequest.fields({"service_hours": f"服务时长须在 0 到 {task.service_hours.normalize():f} 小时之间"})
+    return hours
+
+
 async def _approve(submission: Submission, reviewer: User, decision: Decision, now: datetime) -> list[LedgerEntry]:
     points = award_points(submission, decision.points)
+    enrollment = await Enrollment.get_or_none(task_id=submission.task_id, user_id=submission.user_id)
+    hours = award_hours(submission.task, enrollment, decision.service_hours)
+    # Never past the task's hours for the person, with what make-up requests (补录) credited already.
+    room = submission.task.service_hours - await credited_hours(submission.task_id, submission.user_id)
+    hours = max(Decimal("0"), min(hours, room))
     changed = await Submission.filter(id=submission.id, status__in=AWAITING).update(
         status="approved",
         decision="approve",
@@ -108,9 +169,7 @@ async def _approve(submission: Submission, reviewer: User, decision: Decision, n
     )
     if changed != 1:
         raise AlreadyReviewed()
-    entry = await _entry(
-        submission, "award", points, submission.task.service_hours, f"任务通过：{submission.task.title}"
-    )
+    entry = await _entry(submission, "award", points, hours, f"任务通过：{submission.task.title}")
     return [entry]
 
 

@@ -41,6 +41,18 @@ def check_online(online: dict[str, Any] | None, checkin_required: bool) -> None:
         raise InvalidRequest.fields({"checkin_required": "线上传播任务无需现场签到，请取消“需要签到”"})
 
 
+def check_checkout(
+    online: dict[str, Any] | None, checkout_required: bool, checkin_required: bool, lat: float | None
+) -> None:
+    """Check-out needs a site: a place to stand in (location) or a check-in to count the hours from."""
+    if not checkout_required:
+        return
+    if online:
+        raise InvalidRequest.fields({"checkout_required": "线上传播任务无需现场签退，请取消“需要签退”"})
+    if lat is None and not checkin_required:
+        raise InvalidRequest.fields({"checkout_required": "需要签退的任务须设置签到地点或勾选“需要签到”"})
+
+
 async def audience_fields(audience: dict[str, list[str]] | None) -> dict[str, str | None]:
     """Store an audience as LIKE-searchable strings; unknown org ids are a 400."""
     if not audience:
@@ -65,6 +77,9 @@ async def create_task(campaign: Campaign, data: dict[str, Any], after: AfterComm
     check_inside_campaign(campaign, data["starts_at"], data["ends_at"])
     check_photos(data.get("min_photos", 1), data.get("max_photos", 9))
     check_online(data.get("online"), data.get("checkin_required", False))
+    check_checkout(
+        data.get("online"), data.get("checkout_required", False), data.get("checkin_required", False), data.get("lat")
+    )
     await check_bank(campaign.org, data.get("quiz"))
     task = await Task.create(campaign=campaign, **data)
     task.campaign = campaign
@@ -82,6 +97,12 @@ async def update_task(task: Task, changes: dict[str, Any]) -> Task:
         check_inside_campaign(task.campaign, starts_at, ends_at)
     check_photos(changes.get("min_photos", task.min_photos), changes.get("max_photos", task.max_photos))
     check_online(changes.get("online", task.online), changes.get("checkin_required", task.checkin_required))
+    check_checkout(
+        changes.get("online", task.online),
+        changes.get("checkout_required", task.checkout_required),
+        changes.get("checkin_required", task.checkin_required),
+        changes.get("lat", task.lat),
+    )
     if changes.get("quiz"):
         await check_bank(task.campaign.org, changes["quiz"])
     if changes:

@@ -24,6 +24,7 @@ _TEMPLATE_EVENTS = (
     "message_reply",
     "message_task",
     "notice",
+    "checkout_reminder",
 )
 # Working days to handle a netizen message, by category (API.md); WENMING_MESSAGE_DAYS overrides some.
 MESSAGE_DAYS = {"consult": 5, "suggest": 5, "complain": 7, "help": 7, "clue": 7}

@@ -158,7 +158,7 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         from server.demo_notices import tell_notices
         from server.demo_online import tell_online
         from server.demo_quiz import seed_quiz
-        from server.demo_story import tell
+        from server.demo_story import tell, tell_checkout
 
         await apply_migrations()
         ids = await seed()
@@ -172,12 +172,21 @@ def _serve_demo(workdir: Path, host: str, port: int) -> None:
         await tell_messages(ids, staff, admin, storage)
         await tell_notices(ids[COUNTY], ids["campaign"], staff)
         await tell_hours(ids, ids["campaign"], staff, storage)
+        # Last, so the tasks and submissions made before keep their ids (docs/console/screenshots.py).
+        volunteer = await User.get(openid="demo-openid-volunteer").select_related("org")
+        forgetful = await User.get(openid="demo-openid-volunteer-2").select_related("org")
+        ids["checkout_task"] = await tell_checkout(ids["campaign"], volunteer, forgetful, staff, storage)
         return ids, await console_secret(STAFF_OPENID)
 
     ids, secret = with_db(config, prepare)
     _sample_photo(workdir / "sample.jpg")
     console = console_url(base, secret)
-    print(_instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"]), flush=True)
+    instructions = _instructions(base, workdir, api_base, ids["task"], console, ids["quiz_task"])
+    checkout = (
+        "A task with check-out (签退): 志愿者小王 was credited 2.5 hours; 志愿者小陈 never checked out and"
+        f" awaits review: {base}/console/tasks/{ids['checkout_task']}"
+    )
+    print(f"{instructions}{checkout}\n", flush=True)
     run_server(host, port, 1)
 
 

@@ -19,14 +19,14 @@ from PIL import ExifTags, Image, ImageDraw
 from media.storage import Storage
 from media.uploads import store_upload
 from models.audit import AuditEntry
-from models.campaigns import Campaign, Task
+from models.campaigns import Campaign, Enrollment, Task
 from models.enrollment import enroll
 from models.ledger import LedgerEntry
 from models.media import Media, create_media
 from models.review import Decision, review
 from models.submissions import Evidence, Submission, get_submission, submit
 from models.users import User
-from server.kernel.clock import LOCAL_TZ, now_utc
+from server.kernel.clock import LOCAL_TZ, now_local, now_utc
 
 # (nickname, real name, org) of the volunteers in the story
 VOLUNTEERS = (
@@ -124,6 +124,70 @@ async def tell(orgs: dict[str, int], campaign_id: int, storage: Storage, reviewe
         else:
             pending += 1
     return Story(task_id=task.id, pending=pending, approved=approved)
+
+
+async def tell_checkout(campaign_id: int, volunteer: User, forgetful: User, reviewer: User, storage: Storage) -> int:
+    """A task needing check-out, held yesterday 09:00–12:00: ``volunteer`` checked in at 09:05 and out at
+    11:40, handed in a photo, and was approved for 2.5 hours (2 h 35 min on site, rounded down to the half
+    hour, within the task's 3). ``forgetful`` checked in at 09:10 and never out: their photo awaits review,
+    where the card proposes 0 hours and the reviewer may give some. Returns the task's id."""
+    yesterday = (now_local() - timedelta(days=1)).replace(second=0, microsecond=0)
+
+    def at(hour: int, minute: int) -> datetime:
+        return yesterday.replace(hour=hour, minute=minute)
+
+    task = await Task.create(
+        campaign_id=campaign_id,
+        title="湘江河畔净滩志愿服务",
+        description="在湘江村河畔清理垃圾、劝导文明游玩；到场签到，离开时签退，服务时长按在岗时间计",
+        starts_at=at(9, 0),
+        ends_at=at(12, 0),
+        quota=20,
+        points=6,
+        service_hours=3,
+        min_photos=1,
+        max_photos=3,
+        lat=SPOT[0],
+        lng=SPOT[1],
+        radius_m=300,
+        location_name="湘江村河畔",
+        checkin_required=True,
+        checkout_required=True,
+        enrolled_count=2,
+    )
+    task = await Task.get(id=task.id).select_related("campaign__org")
+    # The morning as the phone recorded it: enrolled the day before, GPS check-in and check-out at the river.
+    await Enrollment.create(
+        task_id=task.id,
+        user_id=volunteer.id,
+        enrolled_at=at(9, 0) - timedelta(days=1),
+        status="checked_in",
+        checked_in_at=at(9, 5),
+        checkin_method="gps",
+        checkin_lat=SPOT[0],
+        checkin_lng=SPOT[1],
+        checkin_distance_m=40,
+        checked_out_at=at(11, 40),
+        checkout_method="gps",
+        checkout_distance_m=60,
+    )
+    await Enrollment.create(
+        task_id=task.id,
+        user_id=forgetful.id,
+        enrolled_at=at(9, 0) - timedelta(days=1),
+        status="checked_in",
+        checked_in_at=at(9, 10),
+        checkin_method="scene",
+    )
+    texts = ("和村民一起清理了河滩上的垃圾，捡拾了十余袋。", "在河畔劝导游客文明游玩，发放倡议书。")
+    for seed, person, text in ((21, volunteer, texts[0]), (22, forgetful, texts[1])):
+        media = await store_photo(person, village_photo(seed=seed, taken=at(10, 30)), storage)
+        await Media.filter(id=media.id).update(check_result="pass")
+        evidence = Evidence(media_ids=[media.id], text=text, lat=SPOT[0], lng=SPOT[1])
+        submission = await submit(task, person, evidence, passes_check)
+        if person is volunteer:
+            await approve_in_the_past(submission.id, reviewer, at(14, 0))
+    return task.id
 
 
 async def passes_check(_text: str) -> str:

@@ -213,6 +213,7 @@ TEMPLATES = {
     "message_reply": "tmpl-message-reply",
     "message_task": "tmpl-message-task",
     "notice": "tmpl-notice",
+    "checkout_reminder": "tmpl-checkout",
 }
 PUSH_TOKEN = "wenming-test-push-token"
 PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

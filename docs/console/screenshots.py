@@ -26,9 +26,9 @@ ROOT = HERE.parent.parent
 CHROMIUM = os.environ.get("CONSOLE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 VIEWPORT = {"width": 1366, "height": 768}
-# The demo's tasks, in the order it makes them: the first task, the quiz, the village story, online work;
-# the online task's approved post comes after the story's nine submissions.
-QUIZ_TASK, STORY_TASK, ONLINE_TASK = 2, 3, 4
+# The demo's tasks, in the order it makes them: the first task, the quiz, the village story, online work,
+# the river clean-up needing check-out; the online task's approved post comes after the story's nine submissions.
+QUIZ_TASK, STORY_TASK, ONLINE_TASK, CHECKOUT_TASK = 2, 3, 4, 5
 ONLINE_SUBMISSION = 10
 WENMING = [sys.executable, "-m", "server"]
 
@@ -115,6 +115,16 @@ async def shoot(page: Page, name: str, path: str | None = None) -> None:
     print(f"docs/console/{name}.png  {page.url}")
 
 
+async def shoot_checkout(page: Page, base: str) -> None:
+    """The task needing check-out (each person's 签退), and the review card of the one who never checked out."""
+    await shoot(page, "task-checkout", f"{base}/console/tasks/{CHECKOUT_TASK}")
+    await page.goto(f"{base}/console/review")
+    card = page.locator("article.sub", has_text="未签退").first
+    await card.scroll_into_view_if_needed()
+    await card.focus()
+    await shoot(page, "review-checkout")
+
+
 async def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -133,6 +143,7 @@ async def main() -> None:
             await shoot(page, "campaign", f"{base}/console/campaigns/1")
             await shoot(page, "task", f"{base}/console/tasks/{STORY_TASK}")
             await shoot(page, "reach", f"{base}/console/submissions/{ONLINE_SUBMISSION}")
+            await shoot_checkout(page, base)
             await shoot(page, "messages", f"{base}/console/messages")
             await page.locator("#messages tbody tr a").first.click()  # the overdue, supervised one
             await shoot(page, "message")

@@ -63,6 +63,7 @@ LABELS = {
     "decision": "结论",
     "points": "积分",
     "hours": "服务时长（小时）",
+    "service_hours": "服务时长（小时）",
     "reason": "理由",
     "period": "统计周期",
     "created": "新建",
@@ -86,7 +87,12 @@ LABELS = {
     "holiday": "改为放假",
     "workday": "改为调休上班",
     "none": "恢复按星期",
+    # A task's enrollment list downloaded (server.web.rosters).
+    "file": "导出文件",
+    "rows": "行数",
+    "full_phones": "含完整手机号",
 }
+EXPORT_FILES = {"enrollments.xlsx": "报名名单（Excel）"}
 CALENDAR_KEYS = ("holiday", "workday", "none")
 ORG_KEYS = ("org_id", "from_org_id", "to_org_id")
 
@@ -192,6 +198,10 @@ def _value(key: str, value: Any) -> str:
         return "、".join(map(str, value))
     if key == "roles" and isinstance(value, list):
         return "、".join(ROLE_NAMES.get(str(r), str(r)) for r in value)
+    if key == "file":
+        return EXPORT_FILES.get(str(value), str(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if key == "outcome":
         return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):

@@ -40,6 +40,7 @@ TASK_LABELS = {
     "lng": "经度",
     "radius_m": "签到范围",
     "checkin_required": "需要签到",
+    "checkout_required": "需要签退",
     "min_photos": "最少照片数",
     "max_photos": "最多照片数",
     "quiz_on": "设置答题",
@@ -132,6 +133,7 @@ def task_body(values: dict[str, str], *, new: bool) -> TaskCreate | TaskUpdate:
     body["points"] = values.get("points") or "0"
     body["service_hours"] = values.get("service_hours") or "0"
     body["checkin_required"] = values.get("checkin_required") == "true"
+    body["checkout_required"] = values.get("checkout_required") == "true"
     body["location"] = None
     if any(values.get(name) for name in _LOCATION_PARTS):
         place = {"name": values.get("location_name", ""), "lat": values.get("lat"), "lng": values.get("lng")}
@@ -253,6 +255,7 @@ def task_values(task: Task) -> dict[str, str]:
         "lng": "" if task.lng is None else str(task.lng),
         "radius_m": "" if task.radius_m is None else str(task.radius_m),
         "checkin_required": "true" if task.checkin_required else "",
+        "checkout_required": "true" if task.checkout_required else "",
         **quiz_values(task.quiz),
         **online_values(task.online),
     }

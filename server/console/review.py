@@ -8,6 +8,7 @@ refused one answers with the card and the reason in Chinese on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,9 +18,10 @@ from sanic.response import HTTPResponse, redirect
 from handlers.media_schemas import SubmissionRead
 from handlers.review_schemas import BatchIn, QueueQuery, ReviewIn
 from media.storage import Storage
+from models.campaigns import Enrollment
 from models.console import ConsoleSession
 from models.makeup import pending_count
-from models.review import Decision
+from models.review import Decision, hours_due, on_site_of
 from models.submissions import RiskDetails, Submission, pending_by_campaign, review_queue, risk_details
 from models.users import User
 from server.console.forms import form_values, validate
@@ -59,6 +61,7 @@ class Card:
     s: Submission
     read: SubmissionRead  # the API's rendering: signed photo URLs
     risk: RiskDetails
+    on_site: Enrollment | None = None  # the person's check-in and check-out
     error: str = ""
     fields: dict[str, str] | None = None
     open_reject: bool = False
@@ -66,6 +69,16 @@ class Card:
     @property
     def pending(self) -> bool:
         return self.s.status in ("pending", "flagged")
+
+    @property
+    def hours(self) -> Decimal:
+        """The service hours approving gives unless the reviewer says otherwise."""
+        return hours_due(self.s.task, self.on_site)
+
+
+def hours_text(hours: Decimal) -> str:
+    """Hours as a form shows them: 2.5, 3 (not 2.50, 3.00)."""
+    return f"{hours.normalize():f}"
 
 
 def _scope_path(user: User) -> str | None:
@@ -75,11 +88,12 @@ def _scope_path(user: User) -> str | None:
 
 async def _cards(user: User, rows: list[Submission], storage: Storage) -> list[Card]:
     risks = await risk_details(rows, _scope_path(user))
-    return [Card(s, SubmissionRead.of(s, storage, staff=True), risks[s.id]) for s in rows]
+    on_site = await on_site_of(rows)
+    return [Card(s, SubmissionRead.of(s, storage, staff=True), risks[s.id], on_site.get(s.id)) for s in rows]
 
 
 def _context(**extra: Any) -> dict[str, Any]:
-    return {"reasons": REJECT_REASONS, "status_names": STATUS_NAMES, **extra}
+    return {"reasons": REJECT_REASONS, "status_names": STATUS_NAMES, "hours_text": hours_text, **extra}
 
 
 def _queue_query(request: Request) -> QueueQuery:
@@ -148,8 +162,16 @@ def _decision(values: dict[str, str]) -> Decision:
     decision = values.get("decision", "")
     if decision == "reject" and reason is None:
         raise InvalidRequest.fields({"reason": "驳回须说明原因：请选择一个常见原因或填写说明"})
-    body: ReviewIn = validate(ReviewIn, {"decision": decision, "reason": reason})
-    return Decision(body.decision, body.reason if body.decision == "reject" else None)
+    fields: dict[str, Any] = {"decision": decision, "reason": reason}
+    # 服务时长 as the card proposed it is left to the review itself, which counts it afresh (a check-out
+    # may have come in since the card was drawn); a figure the reviewer typed is theirs.
+    hours = values.get("service_hours", "").strip()
+    if decision == "approve" and hours and hours != values.get("service_hours_due", ""):
+        fields["service_hours"] = hours
+    body: ReviewIn = validate(ReviewIn, fields)
+    if body.decision == "reject":
+        return Decision(body.decision, body.reason)
+    return Decision(body.decision, None, None, body.service_hours)
 
 
 @bp.post("/<submission_id:int>/decide")

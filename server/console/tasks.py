@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 from urllib.parse import quote
@@ -12,10 +11,9 @@ from sanic.response import HTTPResponse, redirect
 
 from handlers.schemas import PageQuery
 from handlers.task_schemas import new_task_columns, task_changes
-from media.reports import table_xlsx
-from models.campaigns import Campaign, Enrollment, Task
+from models.campaigns import Campaign
 from models.console import ConsoleSession
-from models.enrollment import CHECKIN_PAGE, all_enrollments, enrollments_page, scene_for
+from models.enrollment import CHECKIN_PAGE, enrollments_page, scene_for
 from models.online_links import PLATFORM_NAMES
 from models.quiz_attempts import quiz_stats
 from models.reach import REPOST_LEVELS, REPOST_NAMES
@@ -36,21 +34,19 @@ from server.console.campaign_forms import (
 from server.console.campaigns import FORM_MESSAGE, done_message
 from server.console.forms import field_errors, form_values
 from server.console.guard import console_page
-from server.console.render import local_time, page
+from server.console.render import page
 from server.console.review import STATUS_NAMES
 from server.kernel.clock import now_utc
 from server.kernel.errors import InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.glossary import label
 from server.web.permissions import managed_campaign, managed_task
+from server.web.rosters import CHECKIN_METHODS, XLSX, roster_file
 from server.web.services import services_of
 
 bp = Blueprint("console_tasks", url_prefix="/console")
 ENROLLMENTS_PAGE_SIZE = 50
 ONLINE_WORKS = 50
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ROSTER_HEADERS = ("姓名", "组织", "手机号", "报名时间", "状态", "签到时间", "签到方式")
-CHECKIN_METHODS = {"gps": "定位签到", "scene": "扫码签到"}
 NEW_TASK = {"points": "0", "service_hours": "0", "radius_m": "", **NEW_QUIZ, **NEW_ONLINE}
 # What the online section shows and offers, in the words of the form.
 ONLINE_NAMES = {"platforms": PLATFORM_NAMES, "repost_levels": {level: REPOST_NAMES[level] for level in REPOST_LEVELS}}
@@ -186,29 +182,11 @@ async def qrcode(request: Request, task_id: int, user: User, session: ConsoleSes
     return HTTPResponse(image, content_type=content_type, headers=headers)
 
 
-def _roster_row(e: Enrollment) -> tuple[object, ...]:
-    person = e.user
-    return (
-        person.name_on_record,
-        person.org.name if person.org else "",
-        person.phone_masked or "",
-        local_time(e.enrolled_at),
-        label(e.status),
-        local_time(e.checked_in_at),
-        CHECKIN_METHODS.get(e.checkin_method or "", ""),
-    )
-
-
-def roster_xlsx(task: Task, enrollments: list[Enrollment]) -> bytes:
-    return table_xlsx(f"{task.title} 报名名单", "报名名单", ROSTER_HEADERS, [_roster_row(e) for e in enrollments])
-
-
 @bp.get("/tasks/<task_id:int>/enrollments.xlsx")
 @console_page
 async def export(request: Request, task_id: int, user: User, session: ConsoleSession) -> HTTPResponse:
-    """导出名单: everyone enrolled in the task, in enrollment order."""
+    """导出名单: everyone enrolled in the task, as the API's ``GET /tasks/{id}/enrollments.xlsx``."""
     task = await managed_task(task_id, user)
-    # Writing the workbook is CPU work: off the event loop, as the API's report files.
-    data = await asyncio.to_thread(roster_xlsx, task, await all_enrollments(task.id))
+    data = await roster_file(user, task, services_of(request).vault)
     headers = {"Content-Disposition": attachment(f"报名名单-{task.title}.xlsx")}
     return HTTPResponse(data, content_type=XLSX, headers=headers)

@@ -23,15 +23,18 @@ from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
+from models.enrollment import due_checkout_reminders, mark_reminded
 from models.idempotency import purge_answers
 from models.makeup import get_hour_request
 from models.messages import get_message, message_notice, supervise_overdue, supervised_on
 from models.notices import get_notice, notice_message, reachable_batches
 from models.notifications import (
     approved_online_between,
+    checkout_reminder_message,
     enrolled_people,
     hour_request_message,
     mark,
+    pending,
     queue_batch,
     queue_for,
     reach_reminder_message,
@@ -59,6 +62,10 @@ REACH_HOUR = 10  # local time: posts have had the night and the morning to be se
 REACH_STAGES = (1, 7)
 REACH_SLACK_DAYS = 3
 SHANGHAI = timezone(timedelta(hours=8))
+# People still on site are reminded to check out when their task ends within this long (or ended
+# within the check-out grace); the job runs every CHECKOUT_EVERY minutes, so no one is missed.
+CHECKOUT_AHEAD = timedelta(minutes=30)
+CHECKOUT_EVERY = 5
 
 
 class TryAgain(Exception):
@@ -135,6 +142,31 @@ async def remind_reach(ctx: Mapping[str, Any]) -> str:
     if retry:
         raise TryAgain()
     return f"{len(results)} submission(s)"
+
+
+async def remind_checkout(ctx: Mapping[str, Any]) -> str:
+    """Every few minutes: remind each person checked in but not out, on a task needing check-out that
+    ends within half an hour (or ended within the grace), once (``checkout_reminded_at``)."""
+    if not ctx["templates"].get("checkout_reminder"):
+        return "no template"
+    now = now_utc()
+    results, retry = [], False
+    for enrollments in (await due_checkout_reminders(now, CHECKOUT_AHEAD)).values():
+        task = enrollments[0].task
+        unreminded = [e.id for e in enrollments if e.checkout_reminded_at is None]
+        claimed = set(await mark_reminded(unreminded, now)) if unreminded else set()
+        people = [e.user_id for e in enrollments if e.id in claimed]
+        # Also what an earlier run queued but could not send (WeChat busy): the retry sends it.
+        rows = await queue_for("checkout_reminder", task.id, people) if people else []
+        rows = rows or await pending("checkout_reminder", task.id)
+        data, page = checkout_reminder_message(task)
+        try:
+            results.append(await _send(ctx, "checkout_reminder", rows, data, page))
+        except TryAgain:
+            retry = True
+    if retry:
+        raise TryAgain()
+    return f"{len(results)} task(s)"
 
 
 async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str, occasion: int | str = "") -> str:
@@ -245,6 +277,7 @@ FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "notify_message": notify_message,
     "supervise_messages": supervise_messages,
     "notify_notice": notify_notice,
+    "remind_checkout": remind_checkout,
 }
 
 
@@ -274,6 +307,7 @@ DAILY = {
     "housekeeping": HOUSEKEEPING_HOUR,
     "supervise_messages": SUPERVISE_HOUR,
 }  # job → local hour
+PERIODIC = {"remind_checkout": CHECKOUT_EVERY}  # job → every so many minutes (a divisor of 60)
 
 
 class Jobs:
@@ -292,7 +326,7 @@ class Jobs:
             connections = ConnectionPool.from_url(self.redis_url)
             self.pool = ArqRedis(connection_pool=connections, default_queue_name=QUEUE)
         else:
-            # Without Redis there is no `wenming worker`: this (single) process runs the daily jobs.
+            # Without Redis there is no `wenming worker`: this (single) process runs the daily and periodic jobs.
             self._daily = asyncio.get_running_loop().create_task(self._run_daily(), name="daily-jobs")
 
     async def close(self) -> None:
@@ -347,7 +381,9 @@ class Jobs:
     async def _run_daily(self) -> None:
         while True:
             now = now_utc()
-            (wait, name), *_ = sorted((_seconds_until(hour, now), name) for name, hour in DAILY.items())
+            due = [(_seconds_until(hour, now), name) for name, hour in DAILY.items()]
+            due += [(_seconds_until_minute(every, now), name) for name, every in PERIODIC.items()]
+            (wait, name), *_ = sorted(due)
             await asyncio.sleep(wait)
             try:
                 await self.run_here(name)
@@ -363,6 +399,13 @@ def _seconds_until(hour: int, now: datetime) -> float:
     return (target - local).total_seconds()
 
 
+def _seconds_until_minute(every: int, now: datetime) -> float:
+    """Seconds to the next whole multiple of ``every`` minutes past the hour (as arq's cron runs it)."""
+    start = now.replace(second=0, microsecond=0)
+    minute = (now.minute // every + 1) * every
+    return (start + timedelta(minutes=minute - now.minute) - now).total_seconds()
+
+
 def worker_settings(
     redis_url: str, startup: Callable[..., Awaitable[None]], shutdown: Callable[..., Awaitable[None]]
 ) -> type:
@@ -373,6 +416,9 @@ def worker_settings(
         cron_jobs = tuple(
             cron(_for_arq(FUNCTIONS[name]), hour={hour}, minute={0}, run_at_startup=False)
             for name, hour in DAILY.items()
+        ) + tuple(
+            cron(_for_arq(FUNCTIONS[name]), minute=set(range(0, 60, every)), run_at_startup=False)
+            for name, every in PERIODIC.items()
         )
         redis_settings = RedisSettings.from_dsn(redis_url)
         queue_name = QUEUE

@@ -344,6 +344,7 @@ MODELS: dict[str, str] = {
     "TaskList": "任务列表（一页）",
     "TaskQuery": "任务列表筛选",
     "CheckinIn": "现场签到：GPS 位置，或扫码得到的 scene，二选一",
+    "CheckoutIn": "现场签退：与签到相同，GPS 位置或扫码得到的 scene，二选一",
     "EnrollmentRow": "报名名单中的一行",
     "EnrollmentList": "任务报名名单（一页）",
     "ReviewIn": "审核一条提交",
@@ -844,6 +845,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "checked_in_at": ("签到时间；未签到为 null", LATER),
         "checkin_lat": ("签到时的纬度；扫码签到或未签到为 null", 26.7912),
         "checkin_lng": ("签到时的经度", 112.1105),
+        "checked_out_at": ("签退时间；未签退为 null", None),
     },
     "ExportedPhoto": {
         "id": ("图片 id", ID),
@@ -965,6 +967,11 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "max_photos": ("最多上传的照片数，1–9，不小于 min_photos", 9),
         "location": ("任务地点与签到范围；null 表示不限地点",),
         "checkin_required": ("提交材料前是否须现场签到", False),
+        "checkout_required": (
+            "是否须现场签退：是则服务时长按签到至签退的时间计（按半小时向下取整，不超过 service_hours）。"
+            "须设置地点或要求签到；线上任务不能要求签退",
+            False,
+        ),
         "audience": ("面向的人群；null 表示所有志愿者与达人",),
         "quiz": ("答题设置（网络普法）；null 表示不设答题",),
         "online": ("线上传播任务的设置；null 表示不是线上任务。线上任务无需地点与签到（不能同时要求签到）",),
@@ -981,6 +988,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "max_photos": ("最多上传的照片数", 9),
         "location": ("任务地点与签到范围",),
         "checkin_required": ("提交材料前是否须现场签到", False),
+        "checkout_required": ("是否须现场签退（服务时长按签到至签退的时间计）", True),
         "audience": ("面向的人群",),
         "quiz": ("答题设置，整体替换；null 取消答题",),
         "online": ("线上传播任务的设置，整体替换；null 改为非线上任务",),
@@ -992,6 +1000,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "status": ("报名状态；" + ENROLLMENT_WITHDRAWN, "enrolled"),
         "enrolled_at": ("报名时间", AT),
         "checked_in_at": ("签到时间；未签到为 null", None),
+        "checked_out_at": ("签退时间；未签退为 null", None),
     },
     "LocationRead": {
         "name": ("地点名称", "石亭子村文化广场"),
@@ -1017,6 +1026,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "max_photos": ("最多上传的照片数", 9),
         "location": ("任务地点与签到范围；null 表示不限地点",),
         "checkin_required": ("提交材料前是否须现场签到", True),
+        "checkout_required": ("是否须现场签退；是则服务时长按签到至签退的时间计，不超过 service_hours", True),
         "audience": ("面向的人群；null 表示所有志愿者与达人",),
         "status": ("任务状态（按当前时间计算）", "open"),
         "enrolled_count": ("已报名人数", 12),
@@ -1038,6 +1048,12 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "accuracy": (f"定位精度（米），可放宽签到距离，最多 {MAX_ACCURACY_ALLOWANCE_M} 米", 30.0),
         "scene": ("扫描任务签到小程序码得到的 scene；用它签到时不需要 lat、lng", "t1024.Xk3p9Q"),
     },
+    "CheckoutIn": {
+        "accuracy_m": (
+            f"定位精度（米，与 accuracy 相同，任传其一），可放宽签退距离，最多 {MAX_ACCURACY_ALLOWANCE_M} 米",
+            30.0,
+        ),
+    },
     "EnrollmentRow": {
         "enrollment": ("报名记录",),
         "user": ("报名人",),
@@ -1049,6 +1065,11 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "decision": ("审核结论", "approve"),
         "reason": ("理由，最多 200 字；不通过时建议填写，会展示给提交人", "照片清晰，内容符合要求"),
         "points": (f"默认任务积分，可调整为 0 到 {MAX_POINTS_FACTOR} 倍", 10),
+        "service_hours": (
+            "通过时计的服务时长（小时），0 到任务的 service_hours；不传时：需签退的任务按签到至签退的时间"
+            "（半小时向下取整，未签退为 0），其余任务为任务的 service_hours",
+            2.5,
+        ),
     },
     "BatchIn": {
         "decision": ("审核结论，对所有提交相同", "approve"),
@@ -1553,6 +1574,15 @@ OPERATIONS: dict[str, str] = {
     "console.confirm": (
         "工作人员或管理员在小程序中扫描管理后台登录页的小程序码（scene 为 `login:<ticket>`）后调用，"
         "确认由本人登录显示该码的浏览器。码 5 分钟内有效、只能确认一次；志愿者与达人调用得到 403。"
+    ),
+    "tasks.post_checkout": (
+        "现场签退（任务须要求签退）：规则与签到相同，定位（`lat`、`lng`，可附 `accuracy_m` 米）须在签到半径内，"
+        "或传回签到码的 `scene`。签到后至任务结束后 2 小时内可签退；未签到为 409 `not_checked_in`。"
+        "重复签退返回第一次的签退记录。"
+    ),
+    "tasks.enrollments_xlsx": (
+        "任务报名名单（Excel），供保险与考勤存档：姓名、组织、手机号（管理员可见完整号码，工作人员为脱敏号码）、"
+        "报名、签到、签退时间与该任务计入的服务时长。每次导出都记入操作日志。"
     ),
     "tasks.qrcode": "任务的签到小程序码（图片，可打印张贴），扫码即打开该任务的签到页。",
     "tasks.enrollments": "任务的报名名单，按报名先后，含签到情况。",

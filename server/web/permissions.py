@@ -203,6 +203,11 @@ def may_change_person(user: User, target: User, role: str, new_org_path: str | N
         raise Forbidden("只能调整到本组织及下级组织")
 
 
+def sees_full_phones(user: User) -> bool:
+    """Whole phone numbers in downloads (a task's enrollment list): admins only; staff see them masked."""
+    return user.role == "admin"
+
+
 def roster_rule(user: User) -> RowRule | None:
     """What a roster import by ``user`` may do, row by row: admins anything (None); staff put
     volunteers and influencers into orgs of their subtree, and update only such people of it."""

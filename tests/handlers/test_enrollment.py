@@ -14,7 +14,7 @@ from models.enrollment import distance_m, scene_for
 from models.idempotency import KEEP_ANSWERS, KEEP_REFUSALS, IdempotencyRecord
 from server.config import Rate
 from server.kernel.clock import now_utc
-from server.runtime.jobs import DAILY, worker_settings
+from server.runtime.jobs import DAILY, PERIODIC, _seconds_until_minute, worker_settings
 from server.web import idempotency
 from server.web.idempotency import ABANDONED_AFTER
 from server.wechat.client import WXACODE_PATH
@@ -58,7 +58,7 @@ async def test_enroll_answers_201_with_the_enrollment(api, task, volunteer):
     reply = await enroll(api, token, task["id"])
 
     assert reply.status == 201, reply.body
-    assert set(reply.body) == {"id", "task_id", "user_id", "status", "enrolled_at", "checked_in_at"}
+    assert set(reply.body) == {"id", "task_id", "user_id", "status", "enrolled_at", "checked_in_at", "checked_out_at"}
     assert reply.body["task_id"] == task["id"]
     assert reply.body["user_id"] == str(user_id)
     assert reply.body["status"] == "enrolled"
@@ -582,5 +582,14 @@ async def test_daily_housekeeping_forgets_answers_older_than_a_week(api, task, v
 
 def test_housekeeping_runs_daily_in_the_worker_and_without_one() -> None:
     settings = worker_settings("redis://127.0.0.1:6379/0", startup=None, shutdown=None)  # type: ignore[arg-type]
-    assert {job.name for job in settings.cron_jobs} == {f"cron:{name}" for name in DAILY}
+    assert {job.name for job in settings.cron_jobs} == {f"cron:{name}" for name in (*DAILY, *PERIODIC)}
     assert "housekeeping" in DAILY and "remind_tomorrow" in DAILY
+
+
+def test_the_check_out_reminder_runs_every_few_minutes_in_the_worker_and_without_one() -> None:
+    settings = worker_settings("redis://127.0.0.1:6379/0", startup=None, shutdown=None)  # type: ignore[arg-type]
+    (job,) = [job for job in settings.cron_jobs if job.name == "cron:remind_checkout"]
+    assert job.minute == set(range(0, 60, PERIODIC["remind_checkout"]))
+    at = datetime(2026, 12, 6, 9, 7, 30, tzinfo=UTC)
+    assert _seconds_until_minute(5, at) == 150  # to 09:10
+    assert _seconds_until_minute(5, at.replace(minute=55, second=0)) == 300  # to 10:00

@@ -13,6 +13,7 @@ from models.hour_requests import HourRequest
 from models.hours import credited_hours
 from models.ledger import LedgerEntry
 from models.notifications import Notification
+from models.review import task_hours
 from models.users import User
 from tests.factories import hand_in, iso, published_task
 from tests.images import encode, scene
@@ -329,6 +330,21 @@ async def test_after_approved_evidence_only_the_missing_hours_and_no_points(api,
     assert reply.body["awarded_points"] == 0
     assert "不再计积分" in reply.body["award_note"]
     assert await credited_hours(int(task["id"]), uid) == Decimal("4.00")
+
+
+async def test_evidence_approved_after_a_make_up_gets_only_the_missing_hours(api, staff, task, volunteer):
+    token, uid = volunteer
+    request_id = (await ask(api, token, task)).body["id"]
+    assert (await decide(api, staff, request_id)).body["awarded_hours"] == 3.0
+    sid = await hand_in(api, token, task)
+
+    reply = await api.call("POST", f"/api/v1/submissions/{sid}/review", token=staff, json={"decision": "approve"})
+
+    assert reply.status == 200, reply.body
+    award = await LedgerEntry.get(submission_id=int(sid), kind="award")
+    assert award.service_hours == Decimal("1.00")  # 4 − 3, not the task's 4
+    assert await credited_hours(int(task["id"]), uid) == Decimal("4.00")
+    assert (await task_hours(int(task["id"])))[uid] == Decimal("4.00")  # the enrollment list's figure
 
 
 async def test_a_second_make_up_never_passes_the_task_hours(api, staff, task, volunteer):

@@ -138,6 +138,7 @@ class Target:
             ("POST", "/api/v1/campaigns/{campaign_id}/publish"): [v["spare_draft_id"], v["campaign_id"]],
             ("POST", "/api/v1/tasks/{task_id}/cancel"): [v["spare_task_id"]],
             ("DELETE", "/api/v1/tasks/{task_id}/enroll"): [v["withdraw_task_id"]],
+            ("POST", "/api/v1/tasks/{task_id}/checkout"): [v["checkout_task_id"], v["checkin_task_id"]],
             ("POST", "/api/v1/org-requests/{request_id}/approve"): [v["approve_request_id"]],
             ("POST", "/api/v1/org-requests/{request_id}/refuse"): [v["refuse_request_id"]],
             ("DELETE", "/api/v1/questions/{question_id}"): [v["spare_question_id"]],
@@ -169,10 +170,15 @@ async def seed_world(api: Api, role: str) -> Target:
     volunteer = w.tokens["volunteer"]
     checkin_task = await w.new_task(location=SPOT)
     withdraw_task = await w.new_task()
-    for task_id in (checkin_task, withdraw_task):
+    checkout_task = await w.new_task(location=SPOT, checkin_required=True, checkout_required=True)
+    for task_id in (checkin_task, withdraw_task, checkout_task):
         await w.enroll(volunteer, task_id)
+    spot = {"lat": SPOT["lat"], "lng": SPOT["lng"]}
+    reply = await api.call("POST", f"/api/v1/tasks/{checkout_task}/checkin", token=volunteer, json=spot)
+    assert reply.status == 200, reply.body
     extra = {
         "checkin_task_id": checkin_task,
+        "checkout_task_id": checkout_task,
         "withdraw_task_id": withdraw_task,
         "spare_task_id": await w.new_task(),
         "spare_campaign_id": await w.new_campaign(publish=True),
@@ -358,6 +364,7 @@ def _at_the_spot(body: dict[str, Any], target: Target) -> None:
 REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/tasks/{task_id}/submissions": _own_photos,
     "POST /api/v1/tasks/{task_id}/checkin": _at_the_spot,
+    "POST /api/v1/tasks/{task_id}/checkout": _at_the_spot,
     "POST /api/v1/submissions/{submission_id}/reach": _reach_now,
     "POST /api/v1/submissions/{submission_id}/repost": _official_page,
     "PATCH /api/v1/me": _own_avatar,
@@ -401,6 +408,7 @@ REACHED = {
         "POST /api/v1/notices/{notice_id}/read",
         "POST /api/v1/hour-requests",
         "GET /api/v1/hour-requests/{hour_request_id}",
+        "POST /api/v1/tasks/{task_id}/checkout",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -408,6 +416,7 @@ REACHED = {
         "PATCH /api/v1/tasks/{task_id}",
         "GET /api/v1/tasks/{task_id}/enrollments",
         "GET /api/v1/tasks/{task_id}/qrcode",
+        "GET /api/v1/tasks/{task_id}/enrollments.xlsx",
         "PATCH /api/v1/users/{user_id}",
         "POST /api/v1/review/batch",
         "GET /api/v1/reports/participation.xlsx",

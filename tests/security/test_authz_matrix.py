@@ -237,9 +237,13 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  OK,          UNENROLLED,  UNENROLLED,  UNENROLLED,  UNENROLLED),
     ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"):
         (401,  404,         404,         UNENROLLED,  404,         UNENROLLED),
+    ("POST", "/api/v1/tasks/{task_id}/checkout", ""):
+        (401,  OK,          UNENROLLED,  UNENROLLED,  UNENROLLED,  UNENROLLED),
     ("GET", "/api/v1/tasks/{task_id}/qrcode", ""):
         (401,  403,         403,         OK,          403,         OK),
     ("GET", "/api/v1/tasks/{task_id}/enrollments", ""):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/tasks/{task_id}/enrollments.xlsx", ""):
         (401,  403,         403,         OK,          403,         OK),
     # -- quizzes (网络普法答题): members take them; an attempt is its owner's (others: 404), staff of the
     #    task's subtree read it and see the figures
@@ -619,6 +623,15 @@ async def a_task(w: World) -> dict[str, str]:
 async def a_task_the_volunteer_joined(w: World) -> dict[str, str]:
     task_id = await w.new_task(location=SPOT)
     await w.enroll(w.tokens["volunteer"], task_id)
+    return {"task_id": task_id}
+
+
+async def a_task_the_volunteer_checked_in_at(w: World) -> dict[str, str]:
+    """A task needing check-out at SPOT: the volunteer enrolled and checked in."""
+    task_id = await w.new_task(location=SPOT, checkin_required=True, checkout_required=True)
+    await w.enroll(w.tokens["volunteer"], task_id)
+    reply = await w.api.call("POST", f"/api/v1/tasks/{task_id}/checkin", token=w.tokens["volunteer"], json=AT_THE_SPOT)
+    assert reply.status == 200, reply.body
     return {"task_id": task_id}
 
 
@@ -1269,6 +1282,9 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("POST", "/api/v1/tasks/{task_id}/checkin", "draft"): Send(params=DRAFT_TASK, body=lambda w, role: AT_THE_SPOT),
     ("GET", "/api/v1/tasks/{task_id}/enrollments", ""): Send(query=whole_page, check=roster_of_the_task),
+    ("POST", "/api/v1/tasks/{task_id}/checkout", ""): Send(
+        prepare=a_task_the_volunteer_checked_in_at, body=lambda w, role: AT_THE_SPOT
+    ),
     ("POST", "/api/v1/tasks/{task_id}/quiz/attempts", ""): Send(prepare=a_quiz_task, check=no_answers),
     ("PUT", "/api/v1/quiz-attempts/{attempt_id}/answers/{question_id}", "the volunteer's"): Send(
         prepare=a_quiz_attempt, body=lambda w, role: {"choice": [0]}

@@ -145,8 +145,9 @@
       fresh = adopt(fresh);
       card.replaceWith(fresh);
       if (fresh.dataset.pending === "1") {
-        // Refused (a reason missing, or the task closed): the card says why; stay on it.
-        var reason = fresh.querySelector("form.reject:not([hidden]) input[type=text]");
+        // Refused (a reason missing, 服务时长 out of bounds, or the task closed): the card says why; stay on it.
+        var reason = fresh.querySelector("form.reject:not([hidden]) input[type=text]") ||
+          fresh.querySelector('form.decide [aria-invalid="true"]');
         (reason || fresh).focus();
         return;
       }
