@@ -44,6 +44,7 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image, ImageOps
 
+from media import jpeg_segments
 from server.kernel.clock import LOCAL_TZ
 
 try:  # HEIC/HEIF (iPhone photos); without it such uploads are 415.
@@ -93,6 +94,19 @@ PIXELS_PER_BYTE_FROM = 4_000_000
 # Phone cameras and encoders write 1 (baseline) to about 20 (progressive) scans.
 MAX_JPEG_SCANS = 100
 SOS = b"\xff\xda"
+# The JPEG fast path: frames it takes (baseline, extended and progressive Huffman; not
+# lossless, hierarchical or arithmetic-coded), and EXIF orientation -> the transposition.
+_PLAIN_FRAMES = (0xC0, 0xC1, 0xC2)
+_TRANSPOSE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageRejected(Exception):
@@ -167,11 +181,18 @@ def ingest(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ingested:
         if content_type is None or (content_type == HEIC and not HEIF_SUPPORTED):
             raise UnsupportedMediaType()
         f.seek(0)
-        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        data = f.read() if content_type == JPEG else None  # the fast path copies its segments
+        sha256 = hashlib.sha256(data).hexdigest() if data is not None else _file_sha256(f)
         f.seek(0)
         try:
             img = _open_checked(f, content_type, max_pixels)
+            plain = _plain_jpeg(img, data) if data is not None else None
+            if plain is None:
+                _decode(img)  # before EXIF: some formats' EXIF reading decodes and would swallow its errors
             taken_at, gps = _evidence(img)
+            if plain is not None:
+                assert data is not None
+                return _ingest_plain_jpeg(data, plain, content_type, sha256, taken_at, gps)
             img = _normalise(img)
         except ImageRejected:
             raise
@@ -205,8 +226,111 @@ def ingest(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ingested:
     )
 
 
+def _file_sha256(f: io.BufferedReader) -> str:
+    return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """What the JPEG fast path needs: the walked segments and the EXIF orientation (1-8)."""
+
+    layout: jpeg_segments.Layout
+    orientation: int
+
+
+def _plain_jpeg(img: Image.Image, data: bytes) -> _Plain | None:
+    """The segments and orientation of an ordinary JPEG, or None when it must take the decoding path.
+
+    Ordinary: the segments walk cleanly to an EOI; baseline, extended or progressive Huffman coding
+    at 8 bits; greyscale, or three components in YCbCr (an Adobe segment saying so, or none); no
+    colour profile but sRGB (the default, so dropping it changes nothing); readable EXIF.
+    Anything else (CMYK/YCCK, RGB-coded, arithmetic, lossless, hierarchical, 12-bit, another ICC
+    profile) goes through the full decode, conversion and re-encode.
+    """
+    if img.format not in ("JPEG", "MPO") or img.mode not in ("RGB", "L"):
+        return None
+    try:
+        layout = jpeg_segments.walk(data)
+    except jpeg_segments.NotWalkable:
+        return None
+    frame = layout.frame
+    if frame.marker not in _PLAIN_FRAMES or frame.precision != 8 or frame.components not in (1, 3):
+        return None
+    if (frame.width, frame.height) != img.size or len(img.tile) != 1:
+        return None
+    if frame.components == 3 and "adobe" in img.info and img.info.get("adobe_transform") != 1:
+        return None
+    icc = img.info.get("icc_profile")
+    if icc and (frame.components != 3 or not _is_srgb(icc)):
+        return None
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # broken EXIF: the decoding path decides what to make of it
+        return None
+    return _Plain(layout, orientation if isinstance(orientation, int) and orientation in _TRANSPOSE else 1)
+
+
+def _is_srgb(icc: bytes) -> bool:
+    """Whether an embedded ICC profile describes sRGB (what an untagged picture is taken to be)."""
+    if len(icc) < 128 or icc[16:20] != b"RGB ":
+        return False
+    try:
+        from PIL import ImageCms
+
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return "srgb" in ImageCms.getProfileDescription(profile).lower()
+    except Exception:  # unknown/broken profile, missing littlecms: not known to be sRGB
+        return False
+
+
+def _ingest_plain_jpeg(
+    data: bytes,
+    plain: _Plain,
+    source_type: str,
+    sha256: str,
+    taken_at: datetime | None,
+    gps: tuple[float, float] | None,
+) -> Ingested:
+    """The fast path: keep the upload's own picture bytes as ``original``, decode at a reduced scale for the rest."""
+    original = jpeg_segments.strip(data, plain.layout, orientation=plain.orientation)
+    frame = plain.layout.frame
+    with Image.open(io.BytesIO(original), formats=("JPEG",)) as img:
+        target = _fitted(img.size, DISPLAY_EDGE)
+        # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8: the smallest picture still at least
+        # ``target`` on both edges. Every scan's entropy-coded data is still read in full, so a
+        # corrupt or cut picture fails here as it would at full size.
+        img.draft("RGB", target)
+        img.load()
+        display_img = _upright(_resized(img, target), plain.orientation)
+    if display_img.mode != "RGB":
+        display_img = display_img.convert("RGB")
+    display_img.info.clear()  # nothing of the decoded file's markers may follow into the outputs
+    upright = (frame.height, frame.width) if plain.orientation >= 5 else (frame.width, frame.height)
+    try:
+        display = _jpeg(display_img, DISPLAY_QUALITY)
+        thumb_img = _shrunk(display_img, THUMB_EDGE)
+        thumb = _jpeg(thumb_img, THUMB_QUALITY)
+        phash = _phash(thumb_img)
+    except Exception as exc:  # pragma: no cover - decoded pixels should always encode
+        log.warning("cannot encode image: %r", exc)
+        raise BadImage() from exc
+    return Ingested(
+        width=upright[0],
+        height=upright[1],
+        content_type=JPEG,
+        source_type=source_type,
+        sha256=sha256,
+        phash=phash,
+        taken_at=taken_at,
+        gps=gps,
+        original=original,
+        display=display,
+        thumb=thumb,
+    )
+
+
 def _open_checked(f: io.BufferedReader, content_type: str, max_pixels: int) -> Image.Image:
-    """Open lazily (header only), refuse oversized pictures, then decode."""
+    """Open lazily (header only) and refuse oversized pictures; nothing is decoded yet."""
     if content_type == JPEG and _jpeg_scans(f) > MAX_JPEG_SCANS:
         raise BadImage("图片编码异常")
     try:
@@ -223,13 +347,16 @@ def _open_checked(f: io.BufferedReader, content_type: str, max_pixels: int) -> I
         raise BadImage(
             f"图片像素数与文件大小不相称（{width}×{height} 像素只有 {size} 字节），不像是真实照片，请上传原图"
         )
-    if img.format in ("JPEG", "MPO"):
-        # Ask libjpeg to decode straight to RGB. The requested size is the full
-        # size because ``original`` is kept at full resolution (so no DCT
-        # scaling happens); the derivatives come from it via reduce().
-        img.draft("RGB", (width, height))
-    img.load()  # full decode now: truncated or corrupt data fails here
     return img
+
+
+def _decode(img: Image.Image) -> None:
+    """Decode in full: truncated or corrupt data fails here."""
+    if img.format in ("JPEG", "MPO"):
+        # Ask libjpeg to decode straight to RGB, at full size: this path re-encodes a
+        # full-size original, so no DCT scaling happens.
+        img.draft("RGB", img.size)
+    img.load()
 
 
 def _jpeg_scans(f: io.BufferedReader) -> int:
@@ -376,12 +503,29 @@ def _to_srgb(img: Image.Image, icc: bytes) -> Image.Image:
         return img
 
 
-def _shrunk(img: Image.Image, edge: int) -> Image.Image:
-    if max(img.size) <= edge:
+def _fitted(size: tuple[int, int], edge: int) -> tuple[int, int]:
+    """``size`` scaled down so that its long edge is ``edge``; unchanged when already within it."""
+    width, height = size
+    if max(width, height) <= edge:
+        return size
+    scale = edge / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _resized(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if img.size == size:
         return img
-    scale = edge / max(img.size)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
     return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+
+
+def _shrunk(img: Image.Image, edge: int) -> Image.Image:
+    return _resized(img, _fitted(img.size, edge))
+
+
+def _upright(img: Image.Image, orientation: int) -> Image.Image:
+    """The picture turned/flipped as EXIF ``orientation`` says (as ``ImageOps.exif_transpose`` does)."""
+    method = _TRANSPOSE.get(orientation)
+    return img.transpose(method) if method is not None else img
 
 
 def _jpeg(img: Image.Image, quality: int, *, progressive: bool = True) -> bytes:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw
+from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
+from media.jpeg_segments import orientation_segment
 from tests.images import bomb_png, encode, phone_photo, rational_dms, scene
 
 
@@ -21,20 +22,34 @@ def write(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-def assert_clean(data: bytes) -> None:
+def assert_clean(data: bytes, *, original: bool = False) -> None:
+    """No metadata; only an original may carry one EXIF tag, the orientation, in a segment of its own."""
     img = Image.open(io.BytesIO(data))
     assert img.format == "JPEG"
     assert img.mode == "RGB"
-    assert not img.getexif()
+    exif = img.getexif()
+    if original and exif:
+        assert dict(exif) == {ExifTags.Base.Orientation: exif[ExifTags.Base.Orientation]}
+        assert exif[ExifTags.Base.Orientation] != 1
+        assert data.count(b"Exif") == 1 and orientation_segment(exif[ExifTags.Base.Orientation]) in data
+    else:
+        assert not exif
+        assert b"Exif" not in data
     assert "icc_profile" not in img.info and "xmp" not in img.info and "comment" not in img.info
-    assert b"Exif" not in data and b"GPS" not in data and b"ICC_PROFILE" not in data
+    assert b"GPS" not in data and b"ICC_PROFILE" not in data
+
+
+def upright(data: bytes) -> Image.Image:
+    """The picture as a viewer shows it: EXIF orientation applied."""
+    return ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
 
 
 def assert_outputs(result: Ingested) -> None:
     assert result.content_type == "image/jpeg"
-    for data in (result.original, result.display, result.thumb):
+    assert_clean(result.original, original=True)
+    for data in (result.display, result.thumb):
         assert_clean(data)
-    assert Image.open(io.BytesIO(result.original)).size == (result.width, result.height)
+    assert upright(result.original).size == (result.width, result.height)
     assert max(Image.open(io.BytesIO(result.display)).size) <= 1280
     assert max(Image.open(io.BytesIO(result.thumb)).size) <= 320
     assert len(result.phash) == 16 and int(result.phash, 16) >= 0
@@ -77,9 +92,10 @@ def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path
 
     assert_outputs(result)
     assert (result.width, result.height) == (600, 800)  # swapped vs stored
-    upright = Image.open(io.BytesIO(result.original))
-    r, g, b = upright.getpixel((upright.width - 10, 10))
-    assert g > 200 and r < 60 and b < 60
+    for out in (result.original, result.display):  # the original is shown turned by its EXIF orientation
+        picture = upright(out)
+        r, g, b = picture.getpixel((picture.width - 10, 10))
+        assert g > 200 and r < 60 and b < 60
     assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)  # 09:30 in Shanghai
     assert result.taken_at.utcoffset() is not None
     assert result.gps is not None
@@ -115,10 +131,10 @@ def test_no_exif_means_no_evidence(tmp_path: Path) -> None:
 
 
 def test_sha256_is_of_the_uploaded_bytes(tmp_path: Path) -> None:
-    data = encode(scene(), "JPEG", quality=75)
+    data = phone_photo((800, 600))
     result = ingest(write(tmp_path, "x.jpg", data))
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert result.original != data
+    assert result.original != data  # the metadata is gone
 
 
 def test_large_photo_derivatives_are_bounded_and_fast(tmp_path: Path) -> None:
