@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import io
 import os
 import platform
 import random
@@ -50,7 +51,7 @@ if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO_ROOT, RESULTS_PATH, _git, write_results
-from media import images
+from media import images, jpeg_segments
 
 SECTION_TITLE = "## Image ingest (12 MP JPEG)"
 
@@ -58,14 +59,16 @@ PHOTO_SIZE = (4000, 3000)  # as the sensor writes it; orientation 6 makes it 300
 PHOTO_QUALITY = 92
 SEED = 20240518
 
-# Breakdown phases, in the order ingest() runs them.
+# Breakdown phases, in the order ingest() runs them for an ordinary JPEG (the fast path).
 PHASES = (
-    "sniff + sha256",
-    "open + pixel check + decode",
+    "read + sniff + sha256",
+    "scan count + open header + pixel checks",
+    "walk segments + plain-JPEG checks (ICC, Adobe, orientation)",
     "EXIF evidence (time, GPS)",
-    "normalise (orientation, fresh copy)",
-    "encode original (full size)",
+    "original: copy the kept segments",
+    "decode at reduced scale (draft)",
     "shrink to display (1280)",
+    "orientation (transpose)",
     "encode display",
     "shrink to thumb (320)",
     "encode thumb",
@@ -170,33 +173,42 @@ class _Laps:
 
 
 def ingest_phases(path: Path) -> dict[str, float]:
-    """The breakdown: ingest()'s steps through the private helpers it calls, timed one by one."""
+    """The breakdown: ingest()'s fast-path steps through the private helpers it calls, timed one by one."""
     laps = _Laps()
     with open(path, "rb") as f:
         content_type = images.sniff(f.read(images.SNIFF_BYTES))
-        assert content_type is not None
+        assert content_type == images.JPEG, "the breakdown follows the JPEG fast path"
         f.seek(0)
-        hashlib.file_digest(f, "sha256").hexdigest()
+        data = f.read()
+        hashlib.sha256(data).hexdigest()
         f.seek(0)
         laps.lap(PHASES[0])
         img = images._open_checked(f, content_type, images.DEFAULT_MAX_PIXELS)
         laps.lap(PHASES[1])
-        images._evidence(img)
+        plain = images._plain_jpeg(img, data)
+        assert plain is not None, "the photo did not take the fast path"
         laps.lap(PHASES[2])
-        img = images._normalise(img)
+        images._evidence(img)
         laps.lap(PHASES[3])
-    images._jpeg(img, images.ORIGINAL_QUALITY, progressive=False)
+    original = jpeg_segments.strip(data, plain.layout, orientation=plain.orientation)
     laps.lap(PHASES[4])
-    display_img = images._shrunk(img, images.DISPLAY_EDGE)
-    laps.lap(PHASES[5])
+    with Image.open(io.BytesIO(original), formats=("JPEG",)) as decoded:
+        target = images._fitted(decoded.size, images.DISPLAY_EDGE)
+        decoded.draft("RGB", target)
+        decoded.load()
+        laps.lap(PHASES[5])
+        display_img = images._resized(decoded, target, images.PLAIN_DISPLAY_FILTER)
+        laps.lap(PHASES[6])
+        display_img = images._upright(display_img, plain.orientation)
+        laps.lap(PHASES[7])
     images._jpeg(display_img, images.DISPLAY_QUALITY)
-    laps.lap(PHASES[6])
-    thumb_img = images._shrunk(display_img, images.THUMB_EDGE)
-    laps.lap(PHASES[7])
-    images._jpeg(thumb_img, images.THUMB_QUALITY)
     laps.lap(PHASES[8])
-    images._phash(thumb_img)
+    thumb_img = images._shrunk(display_img, images.THUMB_EDGE)
     laps.lap(PHASES[9])
+    images._jpeg(thumb_img, images.THUMB_QUALITY)
+    laps.lap(PHASES[10])
+    images._phash(thumb_img)
+    laps.lap(PHASES[11])
     return laps.laps
 
 
@@ -285,8 +297,8 @@ def _command() -> str:
 
 def code_version() -> str:
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--", "media/images.py")
-    return f"commit `{commit}`" + (" with uncommitted changes to `media/images.py`" if dirty else "")
+    dirty = _git("status", "--porcelain", "--", "media/images.py", "media/jpeg_segments.py")
+    return f"commit `{commit}`" + (" with uncommitted changes to `media/`" if dirty else "")
 
 
 def describe_input(path: Path, generated: bool) -> str:

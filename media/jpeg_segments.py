@@ -40,6 +40,9 @@ _TABLES = frozenset({DQT, DHT, DAC, DRI, DNL}) | SOF_MARKERS
 # marker or another FF (fill bytes before a marker), i.e. the last FF before a marker code.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 ORIENTATION_TAG = 0x0112
+# Cameras write a few dozen segments, progressive encoders a few per scan; a file of
+# millions of tiny segments would keep this Python loop busy for seconds.
+MAX_SEGMENTS = 2000
 
 
 class NotWalkable(ValueError):
@@ -130,6 +133,8 @@ def walk(data: bytes) -> Layout:
                 raise NotWalkable("entropy-coded data without an end")
             scan_end = found.start()
         segments.append(Segment(marker, pos, end, scan_end))
+        if len(segments) > MAX_SEGMENTS:
+            raise NotWalkable(f"more than {MAX_SEGMENTS} segments")
         pos = scan_end
     if frame is None or not any(s.marker == SOS for s in segments):
         raise NotWalkable("no frame or no scan")
@@ -153,7 +158,8 @@ def strip(data: bytes, layout: Layout, *, orientation: int = 1) -> bytes:
     An ``orientation`` other than 1 is written as a minimal EXIF segment (see :func:`orientation_segment`)
     right after SOI, or after the JFIF segment when that comes first.
     """
-    parts = [b"\xff\xd8"]
+    view = memoryview(data)  # slices without copying: the scans are most of a 5 MB photo
+    parts: list[bytes | memoryview] = [b"\xff\xd8"]
     exif = orientation_segment(orientation) if orientation != 1 else b""
     for segment in layout.segments:
         if not kept(segment, data):
@@ -161,7 +167,7 @@ def strip(data: bytes, layout: Layout, *, orientation: int = 1) -> bytes:
         if exif and not (segment.marker == APP0 and len(parts) == 1):
             parts.append(exif)
             exif = b""
-        parts.append(data[segment.start : segment.scan_end])
+        parts.append(view[segment.start : segment.scan_end])
     parts.append(b"\xff\xd9")
     return b"".join(parts)
 

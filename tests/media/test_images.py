@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
-from media.jpeg_segments import orientation_segment
-from tests.images import bomb_png, encode, phone_photo, rational_dms, scene
+from media.jpeg_segments import orientation_segment, walk
+from tests.images import bomb_png, encode, phone_exif, phone_photo, rational_dms, scene
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -317,3 +318,126 @@ def test_own_pixel_limit_applies_below_pillows(tmp_path: Path) -> None:
     with pytest.raises(BadImage), pytest.warns(Image.DecompressionBombWarning):
         ingest(write(tmp_path, "big.png", bomb_png(8000, 6000)))
     assert time.perf_counter() - started < 1
+
+
+# --- the JPEG fast path: the upload's own picture bytes, decoded at a reduced scale ----------------
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description GPSLatitude="31,13.8N" CreatorTool="Secret"/></x:xmpmeta>'
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def camera_jpeg(kind: str) -> bytes:
+    """A phone photo (EXIF orientation 6, GPS, capture time, maker) as cameras and apps lay it out."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    stored = scene((1600, 1200), seed=1)
+    ImageDraw.Draw(stored).rectangle((0, 0, 120, 120), fill=(0, 255, 0))
+    params: dict[str, object] = {"exif": phone_exif(), "quality": 92, "icc_profile": srgb}
+    if kind == "progressive":
+        params["progressive"] = True
+    elif kind == "restart":
+        params["restart_marker_rows"] = 2
+    elif kind == "444":
+        params["subsampling"] = "4:4:4"
+    jpeg = encode(stored, "JPEG", **params)
+    extra = (
+        _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + XMP)
+        + _segment(0xFE, b"Secret Phone Co comment \xff\xd9")
+        + _segment(0xED, b"Photoshop 3.0\x008BIM Secret caption")
+    )
+    # After EOI: what some phones append (a depth map, a second MPO picture, a maker's trailer).
+    trailer = encode(scene((160, 120), seed=2), "JPEG") + b"Secret trailer"
+    return jpeg[:2] + extra + jpeg[2:] + trailer
+
+
+def rms(a: Image.Image, b: Image.Image) -> float:
+    """Root-mean-square difference per channel value (0-255) of two same-sized pictures."""
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    return math.sqrt(sum(v * v for v in ImageStat.Stat(diff).rms) / 3)
+
+
+def full_decode_derivatives(data: bytes) -> tuple[Image.Image, Image.Image]:
+    """Display and thumb as the full-decode path makes them: decoded, upright, LANCZOS, JPEG at the same quality."""
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    display = img.copy()
+    display.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
+    thumb = display.copy()
+    thumb.thumbnail((320, 320), Image.Resampling.LANCZOS)
+    return (
+        Image.open(io.BytesIO(encode(display, "JPEG", quality=85))),
+        Image.open(io.BytesIO(encode(thumb, "JPEG", quality=80))),
+    )
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["baseline", "progressive", "restart", "444"])
+def test_camera_jpeg_original_is_its_own_picture_without_metadata(tmp_path: Path, kind: str) -> None:
+    data = camera_jpeg(kind)
+    assert all(s in data for s in (b"GPS", b"Secret", b"xmpmeta", b"ICC_PROFILE"))
+
+    result = ingest(write(tmp_path, f"{kind}.jpg", data))
+
+    assert_outputs(result)
+    original = result.original
+    img = Image.open(io.BytesIO(original))
+    # No EXIF but the orientation, no GPS, XMP, comment, profile or Photoshop block, nothing after EOI.
+    assert dict(img.getexif()) == {ExifTags.Base.Orientation: 6}
+    assert not img.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    assert not {"comment", "xmp", "icc_profile", "photoshop", "mp"} & set(img.info)
+    for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
+        assert secret not in original, secret
+    assert original.endswith(b"\xff\xd9") and walk(original).end == len(original)
+    # The same entropy-coded data: decoded, the stored picture is the upload's, pixel for pixel.
+    img.load()
+    upload = Image.open(io.BytesIO(data))
+    upload.load()
+    assert img.size == upload.size == (1600, 1200) and img.tobytes() == upload.tobytes()
+    assert (result.width, result.height) == (1200, 1600)
+    assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
+    assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
+    # Display and thumb look like the full decode's.
+    display, thumb = Image.open(io.BytesIO(result.display)), Image.open(io.BytesIO(result.thumb))
+    want_display, want_thumb = full_decode_derivatives(data)
+    assert display.size == want_display.size == (960, 1280)
+    assert thumb.size == want_thumb.size == (240, 320)
+    # Both went through a JPEG encode at the same quality, which alone differs from the pixels by 2-5/255 here.
+    assert rms(display, want_display) < 1.5
+    assert rms(thumb, want_thumb) < 1.5
+    r, g, b = display.getpixel((display.width - 20, 20))  # the marker is top right once upright
+    assert g > 200 and r < 60 and b < 60
+
+
+def test_reduced_decode_still_reads_every_scan(tmp_path: Path) -> None:
+    data = camera_jpeg("progressive")
+    cut = data[: len(data) // 2]
+    err = rejected(write(tmp_path, "cut.jpg", cut))
+    assert err.status == 400 and err.code == "bad_image"
+    img = Image.open(io.BytesIO(cut))
+    img.draft("RGB", (200, 150))  # 1/8 scale: the entropy-coded data is still read to its end
+    with pytest.raises(OSError):
+        img.load()
+
+
+def test_unusual_jpegs_take_the_full_decode_path(tmp_path: Path) -> None:
+    """A profile other than sRGB, an RGB-coded or CMYK picture: decoded, converted, re-encoded upright."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    for old in (b"sRGB", "sRGB".encode("utf-16-be")):  # the description, in whichever encoding lcms wrote it
+        at = profile.find(old)
+        while at != -1:
+            profile[at : at + len(old)] = (
+                old.upper().replace(b"S", b"P") if len(old) == 4 else "PRGB".encode("utf-16-be")
+            )
+            at = profile.find(old)
+    stored = scene((400, 300))
+    cases = {
+        "other-profile": encode(stored, "JPEG", exif=phone_exif(), icc_profile=bytes(profile)),
+        "cmyk": encode(stored.convert("CMYK"), "JPEG", exif=phone_exif()),
+        "rgb-coded": encode(stored, "JPEG", exif=phone_exif(), keep_rgb=True),
+    }
+    for name, data in cases.items():
+        result = ingest(write(tmp_path, f"{name}.jpg", data))
+        assert_outputs(result)
+        img = Image.open(io.BytesIO(result.original))
+        assert not img.getexif() and img.size == (300, 400), name  # turned, no orientation tag: re-encoded
