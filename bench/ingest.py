@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,10 +212,12 @@ def ingest_phases(path: Path) -> dict[str, float]:
     return laps.laps
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def _timed(fn: Callable[[], object], cpu: list[float]) -> float:
+    """Wall seconds of one call; its CPU seconds (this thread's) are appended to ``cpu``."""
     gc.collect()  # a collection triggered by the previous run's garbage must not land in this one
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     fn()
+    cpu.append(time.thread_time() - start_cpu)
     return time.perf_counter() - start
 
 
@@ -224,13 +226,15 @@ class Run:
     ingest: list[float]
     load: list[float]
     phases: dict[str, list[float]]
+    ingest_cpu: list[float] = field(default_factory=list)
+    load_cpu: list[float] = field(default_factory=list)
 
 
 def measure(path: Path, rounds: int, warmups: int, breakdown: bool) -> Run:
     run = Run(ingest=[], load=[], phases={name: [] for name in PHASES} if breakdown else {})
     for i in range(warmups + rounds):
-        t_ingest = _timed(lambda: images.ingest(str(path)))
-        t_load = _timed(lambda: plain_load(path))
+        t_ingest = _timed(lambda: images.ingest(str(path)), run.ingest_cpu)
+        t_load = _timed(lambda: plain_load(path), run.load_cpu)
         laps: dict[str, float] = {}
         if breakdown:
             gc.collect()
@@ -238,6 +242,7 @@ def measure(path: Path, rounds: int, warmups: int, breakdown: bool) -> Run:
         label = f"warm-up {i + 1}/{warmups}" if i < warmups else f"round {i - warmups + 1}/{rounds}"
         print(f"{label}: ingest {t_ingest * 1000:.0f} ms, load {t_load * 1000:.0f} ms", file=sys.stderr)
         if i < warmups:
+            del run.ingest_cpu[-1], run.load_cpu[-1]
             continue
         run.ingest.append(t_ingest)
         run.load.append(t_load)
@@ -331,8 +336,22 @@ def render(run: Run, *, rounds: int, warmups: int, input_text: str, output_text:
         f"| A. `media.images.ingest(path)` | {_ms(ingest_med)} | {_ms(_p90(run.ingest))} | {_ms(min(run.ingest))} |",
         f"| B. `Image.open(path).load()` | {_ms(load_med)} | {_ms(_p90(run.load))} | {_ms(min(run.load))} |",
         "",
-        f"**Ratio of medians, ingest / plain load: {ingest_med / load_med:.1f}x**",
+        f"**Ratio of medians, ingest / plain load: {ingest_med / load_med:.2f}x**",
     ]
+    if run.ingest_cpu:
+        ingest_cpu, load_cpu = statistics.median(run.ingest_cpu), statistics.median(run.load_cpu)
+        lines += [
+            "",
+            "CPU time of the calling thread (`time.thread_time()`, the same calls; less sensitive than wall time "
+            "to other processes on the machine):",
+            "",
+            "| step | median CPU | min CPU |",
+            "|---|---:|---:|",
+            f"| A. ingest | {_ms(ingest_cpu)} | {_ms(min(run.ingest_cpu))} |",
+            f"| B. plain load | {_ms(load_cpu)} | {_ms(min(run.load_cpu))} |",
+            "",
+            f"**Ratio of CPU medians: {ingest_cpu / load_cpu:.2f}x**",
+        ]
     if run.phases:
         medians = {name: statistics.median(samples) for name, samples in run.phases.items()}
         total = sum(medians.values())

@@ -6,18 +6,39 @@ run :func:`ingest` in a thread pool. No HTTP, no database.
 Flow of :func:`ingest`:
 
 1. the type is decided from the file's first bytes (:func:`sniff`), never from
-   its name or a Content-Type header — anything else is 415;
+   its name or a Content-Type header — anything else is 415; the SHA-256 is of
+   the bytes as uploaded;
 2. ``Image.open`` only parses the header, so the pixel count is checked
    (``max_pixels``, plus Pillow's own ``MAX_IMAGE_PIXELS`` guard) and so is
-   the pixel count per byte of file (``MAX_PIXELS_PER_BYTE``) before a single
-   pixel is decoded — bombs and tiny files of huge flat pictures are 400
-   ``bad_image``, fast;
-3. the picture is decoded once, capture time and GPS are read from EXIF, the
-   EXIF orientation is applied, colour goes to sRGB (ICC profile / CMYK),
-   alpha is flattened on white;
-4. three JPEGs are written from fresh pixel data with no metadata at all
-   (no EXIF, XMP, GPS, ICC, comments): ``original`` (full size), ``display``
-   (long edge ≤ 1280) and ``thumb`` (long edge ≤ 320).
+   the pixel count per byte of file (``MAX_PIXELS_PER_BYTE``) and, for JPEG,
+   the number of scans, before a single pixel is decoded — bombs and tiny
+   files of huge flat pictures are 400 ``bad_image``, fast;
+3. capture time and GPS are read from EXIF (server-side evidence only);
+4. an ordinary JPEG (the segments walk cleanly to an EOI; baseline, extended
+   or progressive Huffman coding, 8-bit, greyscale or YCbCr; no colour
+   profile but sRGB; readable EXIF — :func:`_plain_jpeg`) takes the fast path:
+
+   - ``original`` is the upload's own picture: its segments copied byte for
+     byte up to the first EOI without EXIF, XMP, ICC, MPF, comments, other
+     APPn blocks or anything appended (:mod:`media.jpeg_segments`). The
+     pixels are not decoded and re-encoded; the EXIF orientation, when not 1,
+     is the one tag kept, in a minimal EXIF segment of its own, so viewers
+     show it upright (``width``/``height`` are the upright size);
+   - libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain (``draft``),
+     the smallest whose picture still covers the 1280-px display; all the
+     entropy-coded data is still read, so corrupt data fails as at full size;
+     the display is resized from that (HAMMING), turned upright and encoded,
+     the thumb (long edge ≤ 320) made from the display;
+
+5. every other picture (PNG, WebP, HEIC, CMYK or RGB-coded JPEG, another ICC
+   profile, arithmetic coding, broken EXIF, a JPEG whose structure does not
+   walk) is decoded in full, the EXIF orientation applied, colour taken to
+   sRGB (ICC profile / CMYK), alpha flattened on white, and three JPEGs are
+   written from fresh pixel data with no metadata at all (no EXIF, XMP, GPS,
+   ICC, comments): ``original`` (full size), ``display`` (long edge ≤ 1280)
+   and ``thumb`` (long edge ≤ 320).
+
+``display`` and ``thumb`` never carry metadata, on either path.
 
 Any failure to parse or decode a file of an accepted type (truncated, corrupt,
 lying header) is reported as 400 ``bad_image``; no other exception escapes
@@ -74,10 +95,12 @@ THUMB_QUALITY = 80
 # the result differs from a full LANCZOS by under 1/255 RMS (bench/ingest.py).
 REDUCING_GAP = 1.5
 # The JPEG fast path resizes a picture libjpeg has already scaled down by 1/2, 1/4 or 1/8
-# in the DCT domain (an average over each block): what is left is a factor under 2, for
-# which BICUBIC looks like today's LANCZOS (0.96/255 RMS from the full-decode display on
-# bench/ingest.py's photo, against 0.76 for LANCZOS) at two thirds of its cost.
-PLAIN_DISPLAY_FILTER = Image.Resampling.BICUBIC
+# in the DCT domain (an average over each block): what is left is a factor under 2. On
+# bench/ingest.py's photo (2000x1500 -> 1280x960), against the full-decode LANCZOS display:
+# LANCZOS 71 ms of CPU and 0.76/255 RMS apart, BICUBIC 54 ms / 0.96, HAMMING 34 ms / 1.92,
+# BILINEAR 34 ms / 2.73. HAMMING is the cheapest filter that still looks the same (a JPEG
+# encode at quality 85 alone moves the pixels by 2-5/255).
+PLAIN_DISPLAY_FILTER = Image.Resampling.HAMMING
 # Capture times without a zone (most phones) are taken to be local to the service.
 
 JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
