@@ -218,8 +218,7 @@ def ingest(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ingested:
             if plain is None:
                 _decode(img)  # before EXIF: some formats' EXIF reading decodes and would swallow its errors
             taken_at, gps = _evidence(img)
-            if plain is not None:
-                assert data is not None
+            if plain is not None and data is not None:
                 return _ingest_plain_jpeg(data, plain, content_type, sha256, taken_at, gps)
             img = _normalise(img)
         except ImageRejected:

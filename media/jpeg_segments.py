@@ -13,7 +13,8 @@ appended to the photo) is not part of the picture.
 :func:`strip` writes the same picture again from the kept pieces: the frame header,
 quantisation and Huffman tables, restart interval, the scans with their
 entropy-coded data byte for byte, JFIF APP0 and Adobe APP14 (its transform flag
-decides the colour conversion). Everything else is dropped: EXIF and XMP (APP1), ICC
+decides the colour conversion) reduced to their fixed fields (a JFIF thumbnail is
+dropped). Everything else is dropped: EXIF and XMP (APP1), ICC
 profiles and MPF (APP2), APP3-APP13, APP15, JFXX thumbnails, comments, unknown
 segments and all bytes after the first EOI. Only the EXIF orientation can come back,
 as a minimal EXIF segment of its own (:func:`orientation_segment`). The decoded
@@ -40,6 +41,8 @@ _TABLES = frozenset({DQT, DHT, DAC, DRI, DNL}) | SOF_MARKERS
 # marker or another FF (fill bytes before a marker), i.e. the last FF before a marker code.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 ORIENTATION_TAG = 0x0112
+_JFIF_FIELDS = 12  # "JFIF\0", version (2), density unit (1), x and y density (2 + 2); then the thumbnail size
+_ADOBE_FIELDS = 12  # "Adobe", version (2), flags0 (2), flags1 (2), transform (1)
 # Cameras write a few dozen segments, progressive encoders a few per scan; a file of
 # millions of tiny segments would keep this Python loop busy for seconds.
 MAX_SEGMENTS = 2000
@@ -145,11 +148,22 @@ def kept(segment: Segment, data: bytes) -> bool:
     """Whether :func:`strip` keeps this segment: what decoding needs, JFIF APP0 and Adobe APP14."""
     if segment.marker in _TABLES or segment.marker == SOS:
         return True
+    payload = segment.payload(data)
     if segment.marker == APP0:
-        return segment.payload(data).startswith(b"JFIF\x00")
+        return payload.startswith(b"JFIF\x00") and len(payload) >= _JFIF_FIELDS
     if segment.marker == APP14:
-        return segment.payload(data).startswith(b"Adobe")
+        return payload.startswith(b"Adobe") and len(payload) >= _ADOBE_FIELDS
     return False
+
+
+def _canonical(segment: Segment, data: bytes) -> bytes:
+    """A kept JFIF or Adobe segment with its fixed fields only: no JFIF thumbnail, nothing appended."""
+    payload = segment.payload(data)
+    if segment.marker == APP0:  # identifier, version, density unit and values; thumbnail 0x0
+        payload = payload[:_JFIF_FIELDS] + b"\x00\x00"
+    else:  # identifier, version, flags, colour transform
+        payload = payload[:_ADOBE_FIELDS]
+    return bytes((0xFF, segment.marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
 def strip(data: bytes, layout: Layout, *, orientation: int = 1) -> bytes:
@@ -167,7 +181,10 @@ def strip(data: bytes, layout: Layout, *, orientation: int = 1) -> bytes:
         if exif and not (segment.marker == APP0 and len(parts) == 1):
             parts.append(exif)
             exif = b""
-        parts.append(view[segment.start : segment.scan_end])
+        if segment.marker in (APP0, APP14):
+            parts.append(_canonical(segment, data))
+        else:
+            parts.append(view[segment.start : segment.scan_end])
     parts.append(b"\xff\xd9")
     return b"".join(parts)
 

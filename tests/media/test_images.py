@@ -441,3 +441,28 @@ def test_unusual_jpegs_take_the_full_decode_path(tmp_path: Path) -> None:
         assert_outputs(result)
         img = Image.open(io.BytesIO(result.original))
         assert not img.getexif() and img.size == (300, 400), name  # turned, no orientation tag: re-encoded
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_greyscale_and_mpo_photos_take_the_fast_path(tmp_path: Path) -> None:
+    grey = encode(scene((800, 600)).convert("L"), "JPEG", exif=phone_exif(), quality=90)
+    result = ingest(write(tmp_path, "grey.jpg", grey))
+    original = Image.open(io.BytesIO(result.original))
+    assert original.mode == "L" and dict(original.getexif()) == {ExifTags.Base.Orientation: 6}
+    assert original.tobytes() == Image.open(io.BytesIO(grey)).tobytes()
+    display = Image.open(io.BytesIO(result.display))
+    assert display.mode == "RGB" and display.size == (600, 800)
+    assert_clean(result.display)
+
+    # A stereo/depth camera's MPO: the first picture is the photo, the second must not be stored.
+    first = scene((800, 600))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[scene((800, 600), seed=1)], exif=phone_exif(), quality=90)
+    mpo = out.getvalue()
+    assert Image.open(io.BytesIO(mpo)).format == "MPO" and b"MPF" in mpo
+    result = ingest(write(tmp_path, "stereo.jpg", mpo))
+    assert_outputs(result)
+    assert b"MPF" not in result.original and result.original.count(b"\xff\xd8") == 1
+    assert walk(result.original).end == len(result.original)
+    assert Image.open(io.BytesIO(result.original)).format == "JPEG"
+    assert (result.width, result.height) == (600, 800)

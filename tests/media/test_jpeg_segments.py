@@ -155,3 +155,20 @@ def test_a_scan_without_a_frame_or_a_file_of_tiny_segments_is_refused() -> None:
         walk(data[:sof] + data[sof + 2 + length :])
     with pytest.raises(NotWalkable):
         walk(data[:2] + segment(0xFE, b"") * 5000 + data[2:])
+
+
+def test_jfif_thumbnail_and_bytes_after_the_adobe_fields_are_dropped() -> None:
+    jpeg = encode(scene((64, 48)), "JPEG")
+    assert jpeg[6:11] == b"JFIF\x00"
+    length = struct.unpack(">H", jpeg[4:6])[0]
+    thumbnail = bytes((2, 1)) + b"\x10\x20\x30" * 2  # a 2x1 RGB thumbnail of the picture as it once was
+    jfif = segment(0xE0, jpeg[6:18] + thumbnail)
+    adobe = segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + b"secret appended")
+    data = jpeg[:2] + jfif + adobe + jpeg[4 + length :]
+
+    clean = strip(data, walk(data))
+
+    assert b"\x10\x20\x30" not in clean and b"secret" not in clean
+    assert clean.startswith(b"\xff\xd8" + segment(0xE0, jpeg[6:18] + b"\x00\x00"))
+    assert segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01") in clean
+    assert pixels(clean) == pixels(jpeg)
