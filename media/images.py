@@ -161,7 +161,7 @@ class BadImage(ImageRejected):
 class Ingested:
     width: int  # of ``original``, upright
     height: int
-    content_type: str  # always "image/jpeg": every output is re-encoded
+    content_type: str  # always "image/jpeg": every output is a JPEG (an ordinary JPEG upload keeps its own picture)
     source_type: str  # what the upload was, from its bytes (image/heic, image/png, ...)
     sha256: str  # hex digest of the bytes as uploaded
     phash: str  # 16 hex digits, see module docstring
