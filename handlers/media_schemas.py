@@ -42,10 +42,7 @@ class MediaRead(BaseModel):
         description="显示尺寸（长边 ≤ 1280）的签名地址，无需 Authorization，会过期；作者注销后为 null"
     )
     thumb_url: str | None = Field(description="缩略图（长边 ≤ 320）的签名地址")
-    original_url: str | None = Field(
-        description="原尺寸图片的签名地址：已去除 EXIF/GPS/XMP 等元数据；普通 JPEG 保留原图像数据，"
-        "只留 EXIF 方向标记（查看时按它摆正）"
-    )
+    original_url: str | None = Field(description="原尺寸（已去除 EXIF/GPS）的签名地址")
     sha256: str
     taken_at: datetime | None
     has_location: bool

@@ -14,31 +14,38 @@ Flow of :func:`ingest`:
    the number of scans, before a single pixel is decoded — bombs and tiny
    files of huge flat pictures are 400 ``bad_image``, fast;
 3. capture time and GPS are read from EXIF (server-side evidence only);
-4. an ordinary JPEG (the segments walk cleanly to an EOI; baseline, extended
-   or progressive Huffman coding, 8-bit, greyscale or YCbCr; no colour
-   profile but sRGB; readable EXIF — :func:`_plain_jpeg`) takes the fast path:
+4. an ordinary JPEG that needs no turning (EXIF orientation 1 or none: photos
+   taken with the phone held in landscape, and every photo the phone or an app
+   has already turned) whose segments walk cleanly to an EOI (baseline,
+   extended or progressive Huffman coding, 8-bit, greyscale or YCbCr; no
+   colour profile but sRGB; readable EXIF — :func:`_plain_jpeg`) takes the
+   fast path:
 
    - ``original`` is the upload's own picture: its segments copied byte for
      byte up to the first EOI without EXIF, XMP, ICC, MPF, comments, other
      APPn blocks or anything appended (:mod:`media.jpeg_segments`). The
-     pixels are not decoded and re-encoded; the EXIF orientation, when not 1,
-     is the one tag kept, in a minimal EXIF segment of its own, so viewers
-     show it upright (``width``/``height`` are the upright size);
+     pixels are not decoded and re-encoded, and no EXIF is written at all;
    - libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain (``draft``),
      the smallest whose picture still covers the 1280-px display; all the
      entropy-coded data is still read, so corrupt data fails as at full size;
-     the display is resized from that (HAMMING), turned upright and encoded,
-     the thumb (long edge ≤ 320) made from the display;
+     the display is resized from that (HAMMING) and encoded, the thumb (long
+     edge ≤ 320) made from the display.
 
-5. every other picture (PNG, WebP, HEIC, CMYK or RGB-coded JPEG, another ICC
-   profile, arithmetic coding, broken EXIF, a JPEG whose structure does not
-   walk) is decoded in full, the EXIF orientation applied, colour taken to
-   sRGB (ICC profile / CMYK), alpha flattened on white, and three JPEGs are
-   written from fresh pixel data with no metadata at all (no EXIF, XMP, GPS,
-   ICC, comments): ``original`` (full size), ``display`` (long edge ≤ 1280)
-   and ``thumb`` (long edge ≤ 320).
+   A JPEG with orientation 2-8 does not: served files carry no EXIF (the
+   contract), so its original must be turned, and turning it without
+   decoding would need libjpeg's lossless transform (``jpegtran``: rotating
+   the DCT blocks), which Pillow does not expose — the next step for this
+   path;
 
-``display`` and ``thumb`` never carry metadata, on either path.
+5. every other picture (PNG, WebP, HEIC, a JPEG to be turned, CMYK or
+   RGB-coded JPEG, another ICC profile, arithmetic coding, broken EXIF, a
+   JPEG whose structure does not walk) is decoded in full, the EXIF
+   orientation applied, colour taken to sRGB (ICC profile / CMYK), alpha
+   flattened on white, and three JPEGs are written from fresh pixel data with
+   no metadata at all (no EXIF, XMP, GPS, ICC, comments): ``original`` (full
+   size), ``display`` (long edge ≤ 1280) and ``thumb`` (long edge ≤ 320).
+
+No output carries metadata, on either path.
 
 Any failure to parse or decode a file of an accepted type (truncated, corrupt,
 lying header) is reported as 400 ``bad_image``; no other exception escapes
@@ -122,19 +129,9 @@ PIXELS_PER_BYTE_FROM = 4_000_000
 # Phone cameras and encoders write 1 (baseline) to about 20 (progressive) scans.
 MAX_JPEG_SCANS = 100
 SOS = b"\xff\xda"
-# The JPEG fast path: frames it takes (baseline, extended and progressive Huffman; not
-# lossless, hierarchical or arithmetic-coded), and EXIF orientation -> the transposition.
+# The JPEG fast path takes these frames: baseline, extended and progressive Huffman (not
+# lossless, hierarchical or arithmetic-coded).
 _PLAIN_FRAMES = (0xC0, 0xC1, 0xC2)
-_TRANSPOSE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 class ImageRejected(Exception):
@@ -257,24 +254,23 @@ def _file_sha256(f: io.BufferedReader) -> str:
     return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-@dataclass(frozen=True)
-class _Plain:
-    """What the JPEG fast path needs: the walked segments and the EXIF orientation (1-8)."""
-
-    layout: jpeg_segments.Layout
-    orientation: int
-
-
-def _plain_jpeg(img: Image.Image, data: bytes) -> _Plain | None:
-    """The segments and orientation of an ordinary JPEG, or None when it must take the decoding path.
+def _plain_jpeg(img: Image.Image, data: bytes) -> jpeg_segments.Layout | None:
+    """The segments of an ordinary JPEG that needs no turning, or None when it must take the decoding path.
 
     Ordinary: the segments walk cleanly to an EOI; baseline, extended or progressive Huffman coding
     at 8 bits; greyscale, or three components in YCbCr (an Adobe segment saying so, or none); no
-    colour profile but sRGB (the default, so dropping it changes nothing); readable EXIF.
-    Anything else (CMYK/YCCK, RGB-coded, arithmetic, lossless, hierarchical, 12-bit, another ICC
-    profile) goes through the full decode, conversion and re-encode.
+    colour profile but sRGB (the default, so dropping it changes nothing); readable EXIF whose
+    orientation is 1 or absent (the stored picture is already upright, and the original is served
+    without any EXIF). Anything else (a picture to be turned, CMYK/YCCK, RGB-coded, arithmetic,
+    lossless, hierarchical, 12-bit, another ICC profile) goes through the full decode, conversion
+    and re-encode.
     """
     if img.format not in ("JPEG", "MPO") or img.mode not in ("RGB", "L"):
+        return None
+    try:
+        if img.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+            return None  # to be turned: the decoding path turns it (see the module docstring)
+    except Exception:  # broken EXIF: the decoding path decides what to make of it
         return None
     try:
         layout = jpeg_segments.walk(data)
@@ -290,11 +286,7 @@ def _plain_jpeg(img: Image.Image, data: bytes) -> _Plain | None:
     icc = img.info.get("icc_profile")
     if icc and (frame.components != 3 or not _is_srgb(icc)):
         return None
-    try:
-        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
-    except Exception:  # broken EXIF: the decoding path decides what to make of it
-        return None
-    return _Plain(layout, orientation if isinstance(orientation, int) and orientation in _TRANSPOSE else 1)
+    return layout
 
 
 def _is_srgb(icc: bytes) -> bool:
@@ -312,15 +304,14 @@ def _is_srgb(icc: bytes) -> bool:
 
 def _ingest_plain_jpeg(
     data: bytes,
-    plain: _Plain,
+    layout: jpeg_segments.Layout,
     source_type: str,
     sha256: str,
     taken_at: datetime | None,
     gps: tuple[float, float] | None,
 ) -> Ingested:
     """The fast path: keep the upload's own picture bytes as ``original``, decode at a reduced scale for the rest."""
-    original = jpeg_segments.strip(data, plain.layout, orientation=plain.orientation)
-    frame = plain.layout.frame
+    original = jpeg_segments.strip(data, layout)
     with Image.open(io.BytesIO(original), formats=("JPEG",)) as img:
         target = _fitted(img.size, DISPLAY_EDGE)
         # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8: the smallest picture still at least
@@ -328,11 +319,10 @@ def _ingest_plain_jpeg(
         # corrupt or cut picture fails here as it would at full size.
         img.draft("RGB", target)
         img.load()
-        display_img = _upright(_resized(img, target, PLAIN_DISPLAY_FILTER), plain.orientation)
+        display_img = _resized(img, target, PLAIN_DISPLAY_FILTER)
     if display_img.mode != "RGB":
         display_img = display_img.convert("RGB")
     display_img.info.clear()  # nothing of the decoded file's markers may follow into the outputs
-    upright = (frame.height, frame.width) if plain.orientation >= 5 else (frame.width, frame.height)
     try:
         display = _jpeg(display_img, DISPLAY_QUALITY)
         thumb_img = _shrunk(display_img, THUMB_EDGE)
@@ -342,8 +332,8 @@ def _ingest_plain_jpeg(
         log.warning("cannot encode image: %r", exc)
         raise BadImage() from exc
     return Ingested(
-        width=upright[0],
-        height=upright[1],
+        width=layout.frame.width,  # orientation 1: the stored size is the upright size
+        height=layout.frame.height,
         content_type=JPEG,
         source_type=source_type,
         sha256=sha256,
@@ -549,12 +539,6 @@ def _resized(
 
 def _shrunk(img: Image.Image, edge: int) -> Image.Image:
     return _resized(img, _fitted(img.size, edge))
-
-
-def _upright(img: Image.Image, orientation: int) -> Image.Image:
-    """The picture turned/flipped as EXIF ``orientation`` says (as ``ImageOps.exif_transpose`` does)."""
-    method = _TRANSPOSE.get(orientation)
-    return img.transpose(method) if method is not None else img
 
 
 def _jpeg(img: Image.Image, quality: int, *, progressive: bool = True) -> bytes:

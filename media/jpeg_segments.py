@@ -16,8 +16,8 @@ entropy-coded data byte for byte, JFIF APP0 and Adobe APP14 (its transform flag
 decides the colour conversion) reduced to their fixed fields (a JFIF thumbnail is
 dropped). Everything else is dropped: EXIF and XMP (APP1), ICC
 profiles and MPF (APP2), APP3-APP13, APP15, JFXX thumbnails, comments, unknown
-segments and all bytes after the first EOI. Only the EXIF orientation can come back,
-as a minimal EXIF segment of its own (:func:`orientation_segment`). The decoded
+segments and all bytes after the first EOI; no EXIF is written, so the copy is
+only used for a picture stored upright (EXIF orientation 1 or none). The decoded
 pixels are those of the upload: nothing a decoder reads for them is changed.
 
 Nothing here decodes a pixel; the caller decides whether a file is plain enough
@@ -40,7 +40,6 @@ _TABLES = frozenset({DQT, DHT, DAC, DRI, DNL}) | SOF_MARKERS
 # The end of entropy-coded data: FF followed by anything but a stuffed 00, a restart
 # marker or another FF (fill bytes before a marker), i.e. the last FF before a marker code.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-ORIENTATION_TAG = 0x0112
 _JFIF_FIELDS = 12  # "JFIF\0", version (2), density unit (1), x and y density (2 + 2); then the thumbnail size
 _ADOBE_FIELDS = 12  # "Adobe", version (2), flags0 (2), flags1 (2), transform (1)
 # Cameras write a few dozen segments, progressive encoders a few per scan; a file of
@@ -166,34 +165,16 @@ def _canonical(segment: Segment, data: bytes) -> bytes:
     return bytes((0xFF, segment.marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
-def strip(data: bytes, layout: Layout, *, orientation: int = 1) -> bytes:
-    """The picture of ``data`` with only the segments :func:`kept` allows, ending at the first EOI.
-
-    An ``orientation`` other than 1 is written as a minimal EXIF segment (see :func:`orientation_segment`)
-    right after SOI, or after the JFIF segment when that comes first.
-    """
+def strip(data: bytes, layout: Layout) -> bytes:
+    """The picture of ``data`` with only the segments :func:`kept` allows, ending at the first EOI."""
     view = memoryview(data)  # slices without copying: the scans are most of a 5 MB photo
     parts: list[bytes | memoryview] = [b"\xff\xd8"]
-    exif = orientation_segment(orientation) if orientation != 1 else b""
     for segment in layout.segments:
         if not kept(segment, data):
             continue
-        if exif and not (segment.marker == APP0 and len(parts) == 1):
-            parts.append(exif)
-            exif = b""
         if segment.marker in (APP0, APP14):
             parts.append(_canonical(segment, data))
         else:
             parts.append(view[segment.start : segment.scan_end])
     parts.append(b"\xff\xd9")
     return b"".join(parts)
-
-
-def orientation_segment(orientation: int) -> bytes:
-    """An APP1 EXIF segment holding one tag, Orientation (1-8), and nothing else."""
-    if not 1 <= orientation <= 8:
-        raise ValueError(f"orientation {orientation} is not 1-8")
-    tiff = b"MM\x00\x2a" + struct.pack(">I", 8)  # big-endian TIFF header, IFD0 right after it
-    ifd = struct.pack(">H", 1) + struct.pack(">HHIHH", ORIENTATION_TAG, 3, 1, orientation, 0) + struct.pack(">I", 0)
-    payload = b"Exif\x00\x00" + tiff + ifd
-    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload

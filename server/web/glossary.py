@@ -1071,7 +1071,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
             "原图内容的 SHA-256（十六进制）",
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         ),
-        "taken_at": ("拍摄时间（取自 EXIF，仅作证据，文件本身已去除拍摄时间等 EXIF 信息）；没有时为 null", AT),
+        "taken_at": ("拍摄时间（取自 EXIF，仅作证据，文件本身已去除 EXIF）；没有时为 null", AT),
         "has_location": ("原图是否带 GPS 位置（位置只保存在服务端）", True),
     },
     "EvidenceMedia": {
@@ -1460,8 +1460,7 @@ OPERATIONS: dict[str, str] = {
     "quiz.stats": "任务的答题统计：交卷次数、人数、及格率、各题答对率（最低的在前）与按组织的参与情况。",
     "media.upload": (
         "上传一张图片（multipart 字段 `file`，与 `wx.uploadFile` 一致）：JPEG、PNG、WebP 或 HEIC。"
-        "文件类型按内容判断；服务会去除 EXIF/GPS 等元数据后保存："
-        "显示图与缩略图已摆正方向，原尺寸图片至多保留 EXIF 方向标记（查看时按它摆正）。"
+        "文件类型按内容判断；服务会摆正方向、去除 EXIF/GPS 等元数据后保存。"
     ),
     "media.serve_file": (
         "按签名地址取图片文件，无需 Authorization（供小程序 `<image>` 与微信内容检测使用）；地址会过期。"

@@ -13,7 +13,7 @@ import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
-from media.jpeg_segments import orientation_segment, walk
+from media.jpeg_segments import strip, walk
 from tests.images import bomb_png, encode, phone_exif, phone_photo, rational_dms, scene
 
 
@@ -23,34 +23,20 @@ def write(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
-def assert_clean(data: bytes, *, original: bool = False) -> None:
-    """No metadata; only an original may carry one EXIF tag, the orientation, in a segment of its own."""
+def assert_clean(data: bytes) -> None:
     img = Image.open(io.BytesIO(data))
     assert img.format == "JPEG"
     assert img.mode == "RGB"
-    exif = img.getexif()
-    if original and exif:
-        assert dict(exif) == {ExifTags.Base.Orientation: exif[ExifTags.Base.Orientation]}
-        assert exif[ExifTags.Base.Orientation] != 1
-        assert data.count(b"Exif") == 1 and orientation_segment(exif[ExifTags.Base.Orientation]) in data
-    else:
-        assert not exif
-        assert b"Exif" not in data
+    assert not img.getexif()
     assert "icc_profile" not in img.info and "xmp" not in img.info and "comment" not in img.info
-    assert b"GPS" not in data and b"ICC_PROFILE" not in data
-
-
-def upright(data: bytes) -> Image.Image:
-    """The picture as a viewer shows it: EXIF orientation applied."""
-    return ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert b"Exif" not in data and b"GPS" not in data and b"ICC_PROFILE" not in data
 
 
 def assert_outputs(result: Ingested) -> None:
     assert result.content_type == "image/jpeg"
-    assert_clean(result.original, original=True)
-    for data in (result.display, result.thumb):
+    for data in (result.original, result.display, result.thumb):
         assert_clean(data)
-    assert upright(result.original).size == (result.width, result.height)
+    assert Image.open(io.BytesIO(result.original)).size == (result.width, result.height)
     assert max(Image.open(io.BytesIO(result.display)).size) <= 1280
     assert max(Image.open(io.BytesIO(result.thumb)).size) <= 320
     assert len(result.phash) == 16 and int(result.phash, 16) >= 0
@@ -93,10 +79,9 @@ def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path
 
     assert_outputs(result)
     assert (result.width, result.height) == (600, 800)  # swapped vs stored
-    for out in (result.original, result.display):  # the original is shown turned by its EXIF orientation
-        picture = upright(out)
-        r, g, b = picture.getpixel((picture.width - 10, 10))
-        assert g > 200 and r < 60 and b < 60
+    upright = Image.open(io.BytesIO(result.original))
+    r, g, b = upright.getpixel((upright.width - 10, 10))
+    assert g > 200 and r < 60 and b < 60
     assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)  # 09:30 in Shanghai
     assert result.taken_at.utcoffset() is not None
     assert result.gps is not None
@@ -132,7 +117,7 @@ def test_no_exif_means_no_evidence(tmp_path: Path) -> None:
 
 
 def test_sha256_is_of_the_uploaded_bytes(tmp_path: Path) -> None:
-    data = phone_photo((800, 600))
+    data = phone_photo((800, 600), orientation=1)  # the fast path: the original is the upload's own picture
     result = ingest(write(tmp_path, "x.jpg", data))
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.original != data  # the metadata is gone
@@ -329,12 +314,16 @@ def _segment(marker: int, payload: bytes) -> bytes:
     return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
 
 
-def camera_jpeg(kind: str) -> bytes:
-    """A phone photo (EXIF orientation 6, GPS, capture time, maker) as cameras and apps lay it out."""
+def camera_jpeg(kind: str, *, orientation: int = 1) -> bytes:
+    """A phone photo (EXIF orientation, GPS, capture time, maker) as cameras and apps lay it out.
+
+    Orientation 1 (held in landscape, or already turned by the phone) takes the fast path; the green
+    marker is in the stored top-left corner.
+    """
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     stored = scene((1600, 1200), seed=1)
     ImageDraw.Draw(stored).rectangle((0, 0, 120, 120), fill=(0, 255, 0))
-    params: dict[str, object] = {"exif": phone_exif(), "quality": 92, "icc_profile": srgb}
+    params: dict[str, object] = {"exif": phone_exif(orientation=orientation), "quality": 92, "icc_profile": srgb}
     if kind == "progressive":
         params["progressive"] = True
     elif kind == "restart":
@@ -382,9 +371,8 @@ def test_camera_jpeg_original_is_its_own_picture_without_metadata(tmp_path: Path
     assert_outputs(result)
     original = result.original
     img = Image.open(io.BytesIO(original))
-    # No EXIF but the orientation, no GPS, XMP, comment, profile or Photoshop block, nothing after EOI.
-    assert dict(img.getexif()) == {ExifTags.Base.Orientation: 6}
-    assert not img.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    # No EXIF at all (not even the orientation), no GPS, XMP, comment, profile or Photoshop block, nothing after EOI.
+    assert not img.getexif() and b"Exif" not in original
     assert not {"comment", "xmp", "icc_profile", "photoshop", "mp"} & set(img.info)
     for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
         assert secret not in original, secret
@@ -394,19 +382,46 @@ def test_camera_jpeg_original_is_its_own_picture_without_metadata(tmp_path: Path
     upload = Image.open(io.BytesIO(data))
     upload.load()
     assert img.size == upload.size == (1600, 1200) and img.tobytes() == upload.tobytes()
-    assert (result.width, result.height) == (1200, 1600)
+    assert original == strip(data, walk(data))
+    assert (result.width, result.height) == (1600, 1200)
     assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
     assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
     # Display and thumb look like the full decode's.
     display, thumb = Image.open(io.BytesIO(result.display)), Image.open(io.BytesIO(result.thumb))
     (want_display, display_jpeg), (want_thumb, thumb_jpeg) = full_decode_derivatives(data)
-    assert display.size == want_display.size == (960, 1280)
-    assert thumb.size == want_thumb.size == (240, 320)
+    assert display.size == want_display.size == (1280, 960)
+    assert thumb.size == want_thumb.size == (320, 240)
     # Closer to the full-decode path's output than a JPEG encode at the same quality is to its own input.
     for got, jpeg, pixels in ((display, display_jpeg, want_display), (thumb, thumb_jpeg, want_thumb)):
         assert rms(got, jpeg) < min(2.5, rms(jpeg, pixels))
-    r, g, b = display.getpixel((display.width - 20, 20))  # the marker is top right once upright
+    r, g, b = display.getpixel((20, 20))  # the marker stays top left: nothing to turn
     assert g > 200 and r < 60 and b < 60
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_photo_to_be_turned_takes_the_decoding_path_and_comes_out_upright_without_exif(tmp_path: Path) -> None:
+    """Orientation 6 (a phone held upright): the original is decoded, turned and re-encoded, no EXIF written."""
+    data = camera_jpeg("progressive", orientation=6)
+
+    result = ingest(write(tmp_path, "upright.jpg", data))
+
+    assert_outputs(result)  # no EXIF at all on any output, the orientation included
+    original = result.original
+    assert original != strip(data, walk(data))  # not the upload's own picture bytes: a fresh encode
+    for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
+        assert secret not in original, secret
+    assert (result.width, result.height) == (1200, 1600)  # upright: the stored 1600x1200 turned
+    for out in (original, result.display):
+        img = Image.open(io.BytesIO(out))
+        assert img.height > img.width and not img.getexif()
+        r, g, b = img.getpixel((img.width - 20, 20))  # the marker is top right once upright
+        assert g > 200 and r < 60 and b < 60
+    assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
+    assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
+    (want_display, display_jpeg), _ = full_decode_derivatives(data)
+    display = Image.open(io.BytesIO(result.display))
+    assert display.size == want_display.size == (960, 1280)
+    assert rms(display, display_jpeg) < 2.5
 
 
 def test_reduced_decode_still_reads_every_scan(tmp_path: Path) -> None:
@@ -431,33 +446,35 @@ def test_unusual_jpegs_take_the_full_decode_path(tmp_path: Path) -> None:
             )
             at = profile.find(old)
     stored = scene((400, 300))
+    exif = phone_exif(orientation=1)  # nothing to turn: only what is unusual sends them to the decoding path
     cases = {
-        "other-profile": encode(stored, "JPEG", exif=phone_exif(), icc_profile=bytes(profile)),
-        "cmyk": encode(stored.convert("CMYK"), "JPEG", exif=phone_exif()),
-        "rgb-coded": encode(stored, "JPEG", exif=phone_exif(), keep_rgb=True),
+        "other-profile": encode(stored, "JPEG", exif=exif, icc_profile=bytes(profile)),
+        "cmyk": encode(stored.convert("CMYK"), "JPEG", exif=exif),
+        "rgb-coded": encode(stored, "JPEG", exif=exif, keep_rgb=True),
     }
     for name, data in cases.items():
         result = ingest(write(tmp_path, f"{name}.jpg", data))
         assert_outputs(result)
-        img = Image.open(io.BytesIO(result.original))
-        assert not img.getexif() and img.size == (300, 400), name  # turned, no orientation tag: re-encoded
+        assert result.original != strip(data, walk(data)), name  # re-encoded, not the upload's picture bytes
+        assert Image.open(io.BytesIO(result.original)).size == (400, 300), name
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_greyscale_and_mpo_photos_take_the_fast_path(tmp_path: Path) -> None:
-    grey = encode(scene((800, 600)).convert("L"), "JPEG", exif=phone_exif(), quality=90)
+    grey = encode(scene((800, 600)).convert("L"), "JPEG", exif=phone_exif(orientation=1), quality=90)
     result = ingest(write(tmp_path, "grey.jpg", grey))
     original = Image.open(io.BytesIO(result.original))
-    assert original.mode == "L" and dict(original.getexif()) == {ExifTags.Base.Orientation: 6}
+    assert original.mode == "L" and not original.getexif() and b"Exif" not in result.original
     assert original.tobytes() == Image.open(io.BytesIO(grey)).tobytes()
     display = Image.open(io.BytesIO(result.display))
-    assert display.mode == "RGB" and display.size == (600, 800)
+    assert display.mode == "RGB" and display.size == (800, 600)
     assert_clean(result.display)
 
     # A stereo/depth camera's MPO: the first picture is the photo, the second must not be stored.
     first = scene((800, 600))
     out = io.BytesIO()
-    first.save(out, "MPO", save_all=True, append_images=[scene((800, 600), seed=1)], exif=phone_exif(), quality=90)
+    second = scene((800, 600), seed=1)
+    first.save(out, "MPO", save_all=True, append_images=[second], exif=phone_exif(orientation=1), quality=90)
     mpo = out.getvalue()
     assert Image.open(io.BytesIO(mpo)).format == "MPO" and b"MPF" in mpo
     result = ingest(write(tmp_path, "stereo.jpg", mpo))
@@ -465,4 +482,5 @@ def test_greyscale_and_mpo_photos_take_the_fast_path(tmp_path: Path) -> None:
     assert b"MPF" not in result.original and result.original.count(b"\xff\xd8") == 1
     assert walk(result.original).end == len(result.original)
     assert Image.open(io.BytesIO(result.original)).format == "JPEG"
-    assert (result.width, result.height) == (600, 800)
+    assert result.original == strip(mpo, walk(mpo))  # the first picture's own bytes: the fast path
+    assert (result.width, result.height) == (800, 600)
