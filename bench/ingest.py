@@ -6,13 +6,21 @@ Run from the repository root (either form works)::
     python bench/ingest.py [--rounds 15] [--write]
 
 One run generates a phone-like 4000x3000 JPEG (gradients, shapes, texture and
-sensor-like noise, quality 92, EXIF with orientation 6, capture time and GPS)
-in a temporary directory, checks that ``ingest`` reads it as expected, then
-times, alternating A, B, A, B ... after warm-ups:
+sensor-like noise, quality 92, EXIF with capture time and GPS) in a temporary
+directory twice, the same picture bytes with two EXIF orientations:
 
-A. ``media.images.ingest(path)``: the whole pipeline;
-B. ``Image.open(path).load()``: just decoding the same file, the floor any
-   pipeline that looks at the pixels has to pay.
+- orientation 1 (a phone held in landscape, or a photo the phone or an app has
+  already turned): nothing to turn, so ``ingest`` takes the JPEG fast path;
+- orientation 6 (a phone held upright, the picture stored sideways): served
+  files carry no EXIF, so ``ingest`` decodes, turns and re-encodes it.
+
+It checks that ``ingest`` reads both as expected, then times, alternating
+A, B, A6, B6, A, B ... after warm-ups:
+
+A. ``media.images.ingest(path)`` on the orientation-1 photo: the whole pipeline;
+B. ``Image.open(path).load()`` on it: just decoding the file, the floor any
+   pipeline that looks at the pixels has to pay;
+A6, B6. the same two on the orientation-6 photo.
 
 Each round also times a *breakdown*: the private helpers of ``media.images``
 called in the order ``ingest`` calls them, one stopwatch lap per phase. It is
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import io
 import os
 import platform
 import random
@@ -38,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +59,7 @@ if not __package__:  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO_ROOT, RESULTS_PATH, _git, write_results
-from media import images
+from media import images, jpeg_segments
 
 SECTION_TITLE = "## Image ingest (12 MP JPEG)"
 
@@ -58,13 +67,14 @@ PHOTO_SIZE = (4000, 3000)  # as the sensor writes it; orientation 6 makes it 300
 PHOTO_QUALITY = 92
 SEED = 20240518
 
-# Breakdown phases, in the order ingest() runs them.
+# Breakdown phases, in the order ingest() runs them for an ordinary JPEG (the fast path).
 PHASES = (
-    "sniff + sha256",
-    "open + pixel check + decode",
+    "read + sniff + sha256",
+    "scan count + open header + pixel checks",
+    "orientation + walk segments + plain-JPEG checks (ICC, Adobe)",
     "EXIF evidence (time, GPS)",
-    "normalise (orientation, fresh copy)",
-    "encode original (full size)",
+    "original: copy the kept segments",
+    "decode at reduced scale (draft)",
     "shrink to display (1280)",
     "encode display",
     "shrink to thumb (320)",
@@ -76,8 +86,19 @@ PHASES = (
 # --- the input photo ----------------------------------------------------------------------------------------------
 
 
-def make_photo(path: Path, seed: int = SEED, size: tuple[int, int] = PHOTO_SIZE) -> None:
-    """Write a phone-like JPEG (12 MP unless ``size`` says otherwise): smooth light, objects, texture, grain, EXIF."""
+def make_photo(
+    path: Path,
+    seed: int = SEED,
+    size: tuple[int, int] = PHOTO_SIZE,
+    *,
+    orientation: int = 6,
+    copies: dict[int, Path] | None = None,
+) -> None:
+    """Write a phone-like JPEG (12 MP unless ``size`` says otherwise): smooth light, objects, texture, grain, EXIF.
+
+    ``path`` gets EXIF ``orientation`` (6: a phone held upright); each of ``copies`` (orientation -> path) gets
+    the same picture bytes with that orientation instead.
+    """
     rng = random.Random(seed)
     width, height = size
     vertical = Image.linear_gradient("L").resize(size, Image.Resampling.BILINEAR)
@@ -110,7 +131,8 @@ def make_photo(path: Path, seed: int = SEED, size: tuple[int, int] = PHOTO_SIZE)
     scene = ImageChops.add(scene, Image.merge("RGB", (texture,) * 3), 1.0, -128)
     grain = Image.merge("RGB", [_noise(rng, size, 14) for _ in range(3)])
     scene = ImageChops.add(scene, grain, 1.0, -128)
-    scene.save(path, "JPEG", quality=PHOTO_QUALITY, subsampling="4:2:0", exif=_phone_exif())
+    for value, target in {orientation: path, **(copies or {})}.items():
+        scene.save(target, "JPEG", quality=PHOTO_QUALITY, subsampling="4:2:0", exif=_phone_exif(value))
 
 
 def _noise(rng: random.Random, size: tuple[int, int], amplitude: int) -> Image.Image:
@@ -120,12 +142,12 @@ def _noise(rng: random.Random, size: tuple[int, int], amplitude: int) -> Image.I
     return raw.point(lambda v: 128 - amplitude + v * span // 256)
 
 
-def _phone_exif() -> Image.Exif:
-    """What a phone writes: make/model, orientation 6 (held upright), capture time with offset, GPS."""
+def _phone_exif(orientation: int) -> Image.Exif:
+    """What a phone writes: make/model, orientation (6 held upright, 1 in landscape), capture time with offset, GPS."""
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "Xiaomi"
     exif[ExifTags.Base.Model] = "Redmi Note 12"
-    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Orientation] = orientation
     exif[ExifTags.Base.DateTime] = "2024:05:18 10:21:07"
     exif[ExifTags.Base.XResolution] = IFDRational(72)
     exif[ExifTags.Base.YResolution] = IFDRational(72)
@@ -170,67 +192,98 @@ class _Laps:
 
 
 def ingest_phases(path: Path) -> dict[str, float]:
-    """The breakdown: ingest()'s steps through the private helpers it calls, timed one by one."""
+    """The breakdown: ingest()'s fast-path steps through the private helpers it calls, timed one by one."""
     laps = _Laps()
     with open(path, "rb") as f:
         content_type = images.sniff(f.read(images.SNIFF_BYTES))
-        assert content_type is not None
+        assert content_type == images.JPEG, "the breakdown follows the JPEG fast path"
         f.seek(0)
-        hashlib.file_digest(f, "sha256").hexdigest()
+        data = f.read()
+        hashlib.sha256(data).hexdigest()
         f.seek(0)
         laps.lap(PHASES[0])
         img = images._open_checked(f, content_type, images.DEFAULT_MAX_PIXELS)
         laps.lap(PHASES[1])
-        images._evidence(img)
+        layout = images._plain_jpeg(img, data)
+        assert layout is not None, "the photo did not take the fast path"
         laps.lap(PHASES[2])
-        img = images._normalise(img)
+        images._evidence(img)
         laps.lap(PHASES[3])
-    images._jpeg(img, images.ORIGINAL_QUALITY, progressive=False)
+    original = jpeg_segments.strip(data, layout)
     laps.lap(PHASES[4])
-    display_img = images._shrunk(img, images.DISPLAY_EDGE)
-    laps.lap(PHASES[5])
+    with Image.open(io.BytesIO(original), formats=("JPEG",)) as decoded:
+        target = images._fitted(decoded.size, images.DISPLAY_EDGE)
+        decoded.draft("RGB", target)
+        decoded.load()
+        laps.lap(PHASES[5])
+        display_img = images._resized(decoded, target, images.PLAIN_DISPLAY_FILTER)
+        laps.lap(PHASES[6])
     images._jpeg(display_img, images.DISPLAY_QUALITY)
-    laps.lap(PHASES[6])
-    thumb_img = images._shrunk(display_img, images.THUMB_EDGE)
     laps.lap(PHASES[7])
-    images._jpeg(thumb_img, images.THUMB_QUALITY)
+    thumb_img = images._shrunk(display_img, images.THUMB_EDGE)
     laps.lap(PHASES[8])
-    images._phash(thumb_img)
+    images._jpeg(thumb_img, images.THUMB_QUALITY)
     laps.lap(PHASES[9])
+    images._phash(thumb_img)
+    laps.lap(PHASES[10])
     return laps.laps
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def _timed(fn: Callable[[], object], cpu: list[float]) -> float:
+    """Wall seconds of one call; its CPU seconds (this thread's) are appended to ``cpu``."""
     gc.collect()  # a collection triggered by the previous run's garbage must not land in this one
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     fn()
+    cpu.append(time.thread_time() - start_cpu)
     return time.perf_counter() - start
 
 
 @dataclass
+class Pair:
+    """Wall and CPU seconds of ``ingest`` and of a plain load, on one file."""
+
+    ingest: list[float] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
+    ingest_cpu: list[float] = field(default_factory=list)
+    load_cpu: list[float] = field(default_factory=list)
+
+
+@dataclass
 class Run:
-    ingest: list[float]
-    load: list[float]
+    upright: Pair  # the orientation-1 photo (or ``--photo``)
+    turned: Pair | None  # the orientation-6 photo, when generated
     phases: dict[str, list[float]]
 
 
-def measure(path: Path, rounds: int, warmups: int, breakdown: bool) -> Run:
-    run = Run(ingest=[], load=[], phases={name: [] for name in PHASES} if breakdown else {})
+def _time_pair(pair: Pair, path: Path, keep: bool) -> str:
+    ingest_cpu: list[float] = []
+    load_cpu: list[float] = []
+    t_ingest = _timed(lambda: images.ingest(str(path)), ingest_cpu)
+    t_load = _timed(lambda: plain_load(path), load_cpu)
+    if keep:
+        pair.ingest.append(t_ingest)
+        pair.load.append(t_load)
+        pair.ingest_cpu += ingest_cpu
+        pair.load_cpu += load_cpu
+    return f"ingest {t_ingest * 1000:.0f} ms, load {t_load * 1000:.0f} ms"
+
+
+def measure(path: Path, turned: Path | None, rounds: int, warmups: int, breakdown: bool) -> Run:
+    run = Run(Pair(), Pair() if turned else None, phases={name: [] for name in PHASES} if breakdown else {})
     for i in range(warmups + rounds):
-        t_ingest = _timed(lambda: images.ingest(str(path)))
-        t_load = _timed(lambda: plain_load(path))
+        keep = i >= warmups
+        text = _time_pair(run.upright, path, keep)
+        if turned is not None and run.turned is not None:
+            text += f"; orientation 6: {_time_pair(run.turned, turned, keep)}"
         laps: dict[str, float] = {}
         if breakdown:
             gc.collect()
             laps = ingest_phases(path)
-        label = f"warm-up {i + 1}/{warmups}" if i < warmups else f"round {i - warmups + 1}/{rounds}"
-        print(f"{label}: ingest {t_ingest * 1000:.0f} ms, load {t_load * 1000:.0f} ms", file=sys.stderr)
-        if i < warmups:
-            continue
-        run.ingest.append(t_ingest)
-        run.load.append(t_load)
-        for name, seconds in laps.items():
-            run.phases[name].append(seconds)
+        label = f"round {i - warmups + 1}/{rounds}" if keep else f"warm-up {i + 1}/{warmups}"
+        print(f"{label}: {text}", file=sys.stderr)
+        if keep:
+            for name, seconds in laps.items():
+                run.phases[name].append(seconds)
     return run
 
 
@@ -285,8 +338,8 @@ def _command() -> str:
 
 def code_version() -> str:
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--", "media/images.py")
-    return f"commit `{commit}`" + (" with uncommitted changes to `media/images.py`" if dirty else "")
+    dirty = _git("status", "--porcelain", "--", "media/images.py", "media/jpeg_segments.py")
+    return f"commit `{commit}`" + (" with uncommitted changes to `media/`" if dirty else "")
 
 
 def describe_input(path: Path, generated: bool) -> str:
@@ -299,8 +352,20 @@ def describe_input(path: Path, generated: bool) -> str:
     return f"{what}: {fmt} {width}x{height}, {size_mb:.1f} MB" + (extras if generated else "")
 
 
+def _rows(pair: Pair, a: str, b: str) -> list[str]:
+    return [
+        f"| {a} | {_ms(statistics.median(pair.ingest))} | {_ms(_p90(pair.ingest))} | {_ms(min(pair.ingest))} |",
+        f"| {b} | {_ms(statistics.median(pair.load))} | {_ms(_p90(pair.load))} | {_ms(min(pair.load))} |",
+    ]
+
+
+def _ratio(samples: list[float], floor: list[float]) -> float:
+    return statistics.median(samples) / statistics.median(floor)
+
+
 def render(run: Run, *, rounds: int, warmups: int, input_text: str, output_text: str) -> str:
-    ingest_med, load_med = statistics.median(run.ingest), statistics.median(run.load)
+    up, turned = run.upright, run.turned
+    order = "(A, B, A6, B6, A, B ...)" if turned else "(A and B on the same file: A, B, A, B ...)"
     lines = [
         SECTION_TITLE,
         "",
@@ -310,24 +375,52 @@ def render(run: Run, *, rounds: int, warmups: int, input_text: str, output_text:
         f"- Command: {_command()}",
         f"- Input: {input_text}",
         f"- Output of `ingest`: {output_text}",
-        f"- Method: {_count(warmups, 'warm-up round')}, then {_count(rounds, 'round')} alternating A and B "
-        "on the same file (A, B, A, B ...), each call timed with `time.perf_counter()` after a `gc.collect()`; "
-        "the file is in the page cache after the first read.",
+        f"- Method: {_count(warmups, 'warm-up round')}, then {_count(rounds, 'round')} alternating {order}, "
+        "each call timed with `time.perf_counter()` after a `gc.collect()`; "
+        "the files are in the page cache after the first read.",
         "",
         "| step | median | p90 | min |",
         "|---|---:|---:|---:|",
-        f"| A. `media.images.ingest(path)` | {_ms(ingest_med)} | {_ms(_p90(run.ingest))} | {_ms(min(run.ingest))} |",
-        f"| B. `Image.open(path).load()` | {_ms(load_med)} | {_ms(_p90(run.load))} | {_ms(min(run.load))} |",
-        "",
-        f"**Ratio of medians, ingest / plain load: {ingest_med / load_med:.1f}x**",
+        *_rows(up, "A. `media.images.ingest(path)`, orientation 1 (fast path)", "B. `Image.open(path).load()`"),
     ]
+    if turned:
+        lines += _rows(
+            turned, "A6. `media.images.ingest(path)`, orientation 6 (decoded path)", "B6. `Image.open(path).load()`"
+        )
+    ratio = _ratio(up.ingest, up.load)
+    lines += ["", f"**Ratio of medians, orientation 1 (fast path), ingest / plain load: {ratio:.2f}x**"]
+    if turned:
+        lines += [
+            "",
+            f"**Ratio of medians, orientation 6 (decoded path), ingest / plain load: "
+            f"{_ratio(turned.ingest, turned.load):.2f}x**",
+        ]
+    lines += [
+        "",
+        "CPU time of the calling thread (`time.thread_time()`, the same calls; less sensitive than wall time "
+        "to other processes on the machine):",
+        "",
+        "| step | median CPU | min CPU | ratio of CPU medians |",
+        "|---|---:|---:|---:|",
+        f"| A. ingest, orientation 1 | {_ms(statistics.median(up.ingest_cpu))} | {_ms(min(up.ingest_cpu))} "
+        f"| **{_ratio(up.ingest_cpu, up.load_cpu):.2f}x** |",
+        f"| B. plain load | {_ms(statistics.median(up.load_cpu))} | {_ms(min(up.load_cpu))} | |",
+    ]
+    if turned:
+        lines += [
+            f"| A6. ingest, orientation 6 | {_ms(statistics.median(turned.ingest_cpu))} | "
+            f"{_ms(min(turned.ingest_cpu))} | **{_ratio(turned.ingest_cpu, turned.load_cpu):.2f}x** |",
+            f"| B6. plain load | {_ms(statistics.median(turned.load_cpu))} | {_ms(min(turned.load_cpu))} | |",
+        ]
     if run.phases:
+        ingest_med = statistics.median(up.ingest)
         medians = {name: statistics.median(samples) for name, samples in run.phases.items()}
         total = sum(medians.values())
         lines += [
             "",
-            "Breakdown of ingest (a reconstruction: `media.images`' private helpers called in ingest's order, "
-            f"timed in each of the same {_count(rounds, 'round')}; medians per phase):",
+            "Breakdown of ingest on the orientation-1 photo (a reconstruction: `media.images`' private helpers "
+            f"called in the fast path's order, timed in each of the same {_count(rounds, 'round')}; "
+            "medians per phase):",
             "",
             "| phase | median | share |",
             "|---|---:|---:|",
@@ -340,14 +433,21 @@ def render(run: Run, *, rounds: int, warmups: int, input_text: str, output_text:
 # --- main ---------------------------------------------------------------------------------------------------------
 
 
-def _check_ingest(path: Path, generated: bool) -> str:
+def _check_ingest(path: Path, generated: bool, *, orientation: int = 1) -> str:
     """Run ingest once and make sure it did the work we mean to time; describe its output."""
     result = images.ingest(str(path))
     if generated:
-        upright = (PHOTO_SIZE[1], PHOTO_SIZE[0])
+        upright = PHOTO_SIZE if orientation == 1 else (PHOTO_SIZE[1], PHOTO_SIZE[0])
+        with open(path, "rb") as f:
+            data = f.read()
+        own_bytes = result.original == jpeg_segments.strip(data, jpeg_segments.walk(data))
         problems = []
         if (result.width, result.height) != upright:
             problems.append(f"size {result.width}x{result.height}, expected {upright[0]}x{upright[1]}")
+        if own_bytes != (orientation == 1):
+            problems.append("fast path taken" if own_bytes else "fast path not taken")
+        if b"Exif" in result.original:
+            problems.append("EXIF in the original")
         if result.gps is None:
             problems.append("no GPS read")
         if result.taken_at is None:
@@ -372,16 +472,25 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds must be >= 1 and --warmups >= 0")
 
     with tempfile.TemporaryDirectory(prefix="wenming-bench-") as tmp:
+        turned: Path | None = None
         if args.photo:
             path, generated = args.photo, False
         else:
             path, generated = Path(tmp) / "phone-photo.jpg", True
+            turned = Path(tmp) / "phone-photo-turned.jpg"
             print("generating the photo ...", file=sys.stderr)
-            make_photo(path)
+            make_photo(path, orientation=1, copies={6: turned})
         input_text = describe_input(path, generated)
+        if turned is not None:
+            input_text += (
+                " (A, B: nothing to turn, the fast path); the same picture bytes with EXIF orientation 6 "
+                "(A6, B6: decoded, turned, re-encoded)"
+            )
         print(f"input: {input_text}", file=sys.stderr)
         output_text = _check_ingest(path, generated)
-        run = measure(path, args.rounds, args.warmups, breakdown=not args.no_breakdown)
+        if turned is not None:
+            output_text = f"orientation 1: {output_text}; orientation 6: {_check_ingest(turned, True, orientation=6)}"
+        run = measure(path, turned, args.rounds, args.warmups, breakdown=not args.no_breakdown)
 
     section = render(run, rounds=args.rounds, warmups=args.warmups, input_text=input_text, output_text=output_text)
     print(section)

@@ -56,20 +56,23 @@ def phone_photo(
     lng: float = 121.4737,
     taken: str = "2024:05:01 09:30:15",
     seed: int = 0,
+    orientation: int = 6,
 ) -> bytes:
-    """A JPEG as a phone writes it: EXIF orientation 6, capture time, GPS and the maker's name.
+    """A JPEG as a phone writes it: EXIF orientation 6 (unless told), capture time, GPS and the maker's name.
 
-    A green marker sits in the stored top-left corner; upright, it is in the top-right corner.
+    A green marker sits in the stored top-left corner; upright (orientation 6), it is in the top-right corner.
     """
     stored = scene(size, seed=seed)
     ImageDraw.Draw(stored).rectangle((0, 0, 60, 60), fill=(0, 255, 0))
-    return encode(stored, "JPEG", exif=phone_exif(lat=lat, lng=lng, taken=taken), quality=92)
+    return encode(stored, "JPEG", exif=phone_exif(lat=lat, lng=lng, taken=taken, orientation=orientation), quality=92)
 
 
-def phone_exif(*, lat: float = 31.2304, lng: float = 121.4737, taken: str = "2024:05:01 09:30:15") -> bytes:
-    """A phone's EXIF block: orientation 6, the maker's name, capture time and GPS."""
+def phone_exif(
+    *, lat: float = 31.2304, lng: float = 121.4737, taken: str = "2024:05:01 09:30:15", orientation: int = 6
+) -> bytes:
+    """A phone's EXIF block: orientation 6 (held upright; 1 when held in landscape), the maker's name, time and GPS."""
     exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Orientation] = orientation
     exif[ExifTags.Base.Make] = "Secret Phone Co"
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat
 
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
-from tests.images import bomb_png, encode, phone_photo, rational_dms, scene
+from media.jpeg_segments import strip, walk
+from tests.images import bomb_png, encode, phone_exif, phone_photo, rational_dms, scene
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -115,10 +117,10 @@ def test_no_exif_means_no_evidence(tmp_path: Path) -> None:
 
 
 def test_sha256_is_of_the_uploaded_bytes(tmp_path: Path) -> None:
-    data = encode(scene(), "JPEG", quality=75)
+    data = phone_photo((800, 600), orientation=1)  # the fast path: the original is the upload's own picture
     result = ingest(write(tmp_path, "x.jpg", data))
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert result.original != data
+    assert result.original != data  # the metadata is gone
 
 
 def test_large_photo_derivatives_are_bounded_and_fast(tmp_path: Path) -> None:
@@ -301,3 +303,184 @@ def test_own_pixel_limit_applies_below_pillows(tmp_path: Path) -> None:
     with pytest.raises(BadImage), pytest.warns(Image.DecompressionBombWarning):
         ingest(write(tmp_path, "big.png", bomb_png(8000, 6000)))
     assert time.perf_counter() - started < 1
+
+
+# --- the JPEG fast path: the upload's own picture bytes, decoded at a reduced scale ----------------
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description GPSLatitude="31,13.8N" CreatorTool="Secret"/></x:xmpmeta>'
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def camera_jpeg(kind: str, *, orientation: int = 1) -> bytes:
+    """A phone photo (EXIF orientation, GPS, capture time, maker) as cameras and apps lay it out.
+
+    Orientation 1 (held in landscape, or already turned by the phone) takes the fast path; the green
+    marker is in the stored top-left corner.
+    """
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    stored = scene((1600, 1200), seed=1)
+    ImageDraw.Draw(stored).rectangle((0, 0, 120, 120), fill=(0, 255, 0))
+    params: dict[str, object] = {"exif": phone_exif(orientation=orientation), "quality": 92, "icc_profile": srgb}
+    if kind == "progressive":
+        params["progressive"] = True
+    elif kind == "restart":
+        params["restart_marker_rows"] = 2
+    elif kind == "444":
+        params["subsampling"] = "4:4:4"
+    jpeg = encode(stored, "JPEG", **params)
+    extra = (
+        _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + XMP)
+        + _segment(0xFE, b"Secret Phone Co comment \xff\xd9")
+        + _segment(0xED, b"Photoshop 3.0\x008BIM Secret caption")
+    )
+    # After EOI: what some phones append (a depth map, a second MPO picture, a maker's trailer).
+    trailer = encode(scene((160, 120), seed=2), "JPEG") + b"Secret trailer"
+    return jpeg[:2] + extra + jpeg[2:] + trailer
+
+
+def rms(a: Image.Image, b: Image.Image) -> float:
+    """Root-mean-square difference per channel value (0-255) of two same-sized pictures."""
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    return math.sqrt(sum(v * v for v in ImageStat.Stat(diff).rms) / 3)
+
+
+def full_decode_derivatives(data: bytes) -> list[tuple[Image.Image, Image.Image]]:
+    """Display and thumb as the full-decode path makes them (decoded, upright, LANCZOS): (pixels, JPEG-encoded)."""
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    display = img.copy()
+    display.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
+    thumb = display.copy()
+    thumb.thumbnail((320, 320), Image.Resampling.LANCZOS)
+    return [
+        (display, Image.open(io.BytesIO(encode(display, "JPEG", quality=85)))),
+        (thumb, Image.open(io.BytesIO(encode(thumb, "JPEG", quality=80)))),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["baseline", "progressive", "restart", "444"])
+def test_camera_jpeg_original_is_its_own_picture_without_metadata(tmp_path: Path, kind: str) -> None:
+    data = camera_jpeg(kind)
+    assert all(s in data for s in (b"GPS", b"Secret", b"xmpmeta", b"ICC_PROFILE"))
+
+    result = ingest(write(tmp_path, f"{kind}.jpg", data))
+
+    assert_outputs(result)
+    original = result.original
+    img = Image.open(io.BytesIO(original))
+    # No EXIF at all (not even the orientation), no GPS, XMP, comment, profile or Photoshop block, nothing after EOI.
+    assert not img.getexif() and b"Exif" not in original
+    assert not {"comment", "xmp", "icc_profile", "photoshop", "mp"} & set(img.info)
+    for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
+        assert secret not in original, secret
+    assert original.endswith(b"\xff\xd9") and walk(original).end == len(original)
+    # The same entropy-coded data: decoded, the stored picture is the upload's, pixel for pixel.
+    img.load()
+    upload = Image.open(io.BytesIO(data))
+    upload.load()
+    assert img.size == upload.size == (1600, 1200) and img.tobytes() == upload.tobytes()
+    assert original == strip(data, walk(data))
+    assert (result.width, result.height) == (1600, 1200)
+    assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
+    assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
+    # Display and thumb look like the full decode's.
+    display, thumb = Image.open(io.BytesIO(result.display)), Image.open(io.BytesIO(result.thumb))
+    (want_display, display_jpeg), (want_thumb, thumb_jpeg) = full_decode_derivatives(data)
+    assert display.size == want_display.size == (1280, 960)
+    assert thumb.size == want_thumb.size == (320, 240)
+    # Closer to the full-decode path's output than a JPEG encode at the same quality is to its own input.
+    for got, jpeg, pixels in ((display, display_jpeg, want_display), (thumb, thumb_jpeg, want_thumb)):
+        assert rms(got, jpeg) < min(2.5, rms(jpeg, pixels))
+    r, g, b = display.getpixel((20, 20))  # the marker stays top left: nothing to turn
+    assert g > 200 and r < 60 and b < 60
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_photo_to_be_turned_takes_the_decoding_path_and_comes_out_upright_without_exif(tmp_path: Path) -> None:
+    """Orientation 6 (a phone held upright): the original is decoded, turned and re-encoded, no EXIF written."""
+    data = camera_jpeg("progressive", orientation=6)
+
+    result = ingest(write(tmp_path, "upright.jpg", data))
+
+    assert_outputs(result)  # no EXIF at all on any output, the orientation included
+    original = result.original
+    assert original != strip(data, walk(data))  # not the upload's own picture bytes: a fresh encode
+    for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
+        assert secret not in original, secret
+    assert (result.width, result.height) == (1200, 1600)  # upright: the stored 1600x1200 turned
+    for out in (original, result.display):
+        img = Image.open(io.BytesIO(out))
+        assert img.height > img.width and not img.getexif()
+        r, g, b = img.getpixel((img.width - 20, 20))  # the marker is top right once upright
+        assert g > 200 and r < 60 and b < 60
+    assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
+    assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
+    (want_display, display_jpeg), _ = full_decode_derivatives(data)
+    display = Image.open(io.BytesIO(result.display))
+    assert display.size == want_display.size == (960, 1280)
+    assert rms(display, display_jpeg) < 2.5
+
+
+def test_reduced_decode_still_reads_every_scan(tmp_path: Path) -> None:
+    data = camera_jpeg("progressive")
+    cut = data[: len(data) // 2]
+    err = rejected(write(tmp_path, "cut.jpg", cut))
+    assert err.status == 400 and err.code == "bad_image"
+    img = Image.open(io.BytesIO(cut))
+    img.draft("RGB", (200, 150))  # 1/8 scale: the entropy-coded data is still read to its end
+    with pytest.raises(OSError):
+        img.load()
+
+
+def test_unusual_jpegs_take_the_full_decode_path(tmp_path: Path) -> None:
+    """A profile other than sRGB, an RGB-coded or CMYK picture: decoded, converted, re-encoded upright."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    for old in (b"sRGB", "sRGB".encode("utf-16-be")):  # the description, in whichever encoding lcms wrote it
+        at = profile.find(old)
+        while at != -1:
+            profile[at : at + len(old)] = (
+                old.upper().replace(b"S", b"P") if len(old) == 4 else "PRGB".encode("utf-16-be")
+            )
+            at = profile.find(old)
+    stored = scene((400, 300))
+    exif = phone_exif(orientation=1)  # nothing to turn: only what is unusual sends them to the decoding path
+    cases = {
+        "other-profile": encode(stored, "JPEG", exif=exif, icc_profile=bytes(profile)),
+        "cmyk": encode(stored.convert("CMYK"), "JPEG", exif=exif),
+        "rgb-coded": encode(stored, "JPEG", exif=exif, keep_rgb=True),
+    }
+    for name, data in cases.items():
+        result = ingest(write(tmp_path, f"{name}.jpg", data))
+        assert_outputs(result)
+        assert result.original != strip(data, walk(data)), name  # re-encoded, not the upload's picture bytes
+        assert Image.open(io.BytesIO(result.original)).size == (400, 300), name
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_greyscale_and_mpo_photos_take_the_fast_path(tmp_path: Path) -> None:
+    grey = encode(scene((800, 600)).convert("L"), "JPEG", exif=phone_exif(orientation=1), quality=90)
+    result = ingest(write(tmp_path, "grey.jpg", grey))
+    original = Image.open(io.BytesIO(result.original))
+    assert original.mode == "L" and not original.getexif() and b"Exif" not in result.original
+    assert original.tobytes() == Image.open(io.BytesIO(grey)).tobytes()
+    display = Image.open(io.BytesIO(result.display))
+    assert display.mode == "RGB" and display.size == (800, 600)
+    assert_clean(result.display)
+
+    # A stereo/depth camera's MPO: the first picture is the photo, the second must not be stored.
+    first = scene((800, 600))
+    out = io.BytesIO()
+    second = scene((800, 600), seed=1)
+    first.save(out, "MPO", save_all=True, append_images=[second], exif=phone_exif(orientation=1), quality=90)
+    mpo = out.getvalue()
+    assert Image.open(io.BytesIO(mpo)).format == "MPO" and b"MPF" in mpo
+    result = ingest(write(tmp_path, "stereo.jpg", mpo))
+    assert_outputs(result)
+    assert b"MPF" not in result.original and result.original.count(b"\xff\xd8") == 1
+    assert walk(result.original).end == len(result.original)
+    assert Image.open(io.BytesIO(result.original)).format == "JPEG"
+    assert result.original == strip(mpo, walk(mpo))  # the first picture's own bytes: the fast path
+    assert (result.width, result.height) == (800, 600)
