@@ -7,10 +7,12 @@ that is missing from the table fails the last test, so a new list cannot skip th
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from models.orgs import create_org
-from tests.factories import SPOT, TASKS, make_campaign, make_task
+from tests.factories import SPOT, TASKS, iso, make_campaign, make_task
 from tests.images import encode, scene
 from tests.questions import QUESTIONS, single
 from tests.support import counting_queries
@@ -41,6 +43,8 @@ LIST_ROUTES = {
     "/api/v1/public/messages": "volunteer",
     "/api/v1/notices": "volunteer",
     "/api/v1/notices?sent=1": "staff",
+    "/api/v1/hour-requests?mine=1": "volunteer",
+    "/api/v1/hour-requests": "staff",
 }
 
 
@@ -95,6 +99,17 @@ async def world(api, tree):
             reply = await api.call("POST", f"/api/v1/messages/{message.body['id']}/{action}", token=admin, json=move)
             assert reply.status == 200, reply.body
     await api.settle()
+    for n, task in enumerate(tasks):  # the first asks make-up hours of every task (补录), with a photo each
+        upload = await api.upload(people[0], encode(scene((64, 48), seed=300 + n), "JPEG"))
+        claim = {
+            "task_id": task["id"],
+            "started_at": iso(-timedelta(minutes=50)),
+            "ended_at": iso(-timedelta(minutes=5)),
+        }
+        made = await api.call(
+            "POST", "/api/v1/hour-requests", token=people[0], json=claim | {"media_ids": [upload.body["id"]]}
+        )
+        assert made.status == 201, made.body
     for n in range(PEOPLE):  # notices to the east, the first half read
         notice = await api.call(
             "POST", "/api/v1/notices", token=staff, json=NOTICE | {"title": f"通知{n}", "org_id": str(tree.east.id)}

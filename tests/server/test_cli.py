@@ -73,7 +73,10 @@ async def test_user_grant_creates_staff_who_can_then_sign_in(tmp_path, wechat):
     env = sqlite_env(tmp_path, wechat)
     await run_cli("migrate", env=env)
     db = sqlite3.connect(tmp_path / "cli.sqlite3")
-    db.execute("INSERT INTO orgs (name, kind, path, created_at) VALUES ('祁东县', 'county', '/1/', '2026-01-01')")
+    db.execute(
+        "INSERT INTO orgs (name, kind, path, cert_leader, cert_handler, cert_contact, created_at)"
+        " VALUES ('祁东县', 'county', '/1/', '', '', '', '2026-01-01')"
+    )
     db.commit()
     status, out, err = await run_cli("user", "grant", "--openid", "o-granted", "--role", "staff", "--org", "1", env=env)
     assert status == 0, err
