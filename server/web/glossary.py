@@ -99,6 +99,10 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "award": "获得（审核通过、网络普法答题及格，或作品传播与官方转载奖励）",
         "reversal": "撤销（通过后又被驳回，或传播数据更正）",
     },
+    "hours kind": {
+        "credit": "信用时长（本人签到签退或补录审核通过所得，计积分）",
+        "honour": "荣誉时长（管理员事后授予，不计积分）",
+    },
     "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
     "health": {"ok": "正常", "off": "未配置"},
     "null": {None: "空（null，不适用或未设置）"},
@@ -149,6 +153,8 @@ STAR_RULE = (
     + "、".join(f"≥{hours} 小时 {stars} 星" for stars, hours in enumerate(STAR_HOURS, start=1))
     + f"；不足 {STAR_HOURS[0]} 小时为 0 星。时长随审核通过增加，被撤销时减少，星级随之变化"
 )
+CREDIT_HOURS = "信用时长（小时）：本人签到签退或补录审核通过所得，计积分"
+HONOUR_HOURS = "荣誉时长（小时）：管理员事后授予，不计积分"
 ORG = {"id": "3", "name": "洪桥街道", "kind": "township", "parent_id": "1"}
 VILLAGE = {"id": "5", "name": "石亭子村", "kind": "village", "parent_id": "3"}
 # What a status means where its label alone says too little.
@@ -299,6 +305,7 @@ MODELS: dict[str, str] = {
     "LoginOut": "登录结果",
     "MeUpdate": "修改我的资料：只传要改的字段",
     "UserUpdate": "调整人员角色或组织：只传要改的字段",
+    "HonourHoursIn": "授予荣誉时长：管理员事后授予，计入志愿服务时长与星级，不计积分",
     "PageQuery": "分页参数",
     "UserQuery": "人员列表筛选",
     "ExportedProfile": "导出的账号资料",
@@ -702,7 +709,9 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "org": ("所属组织；未设置为 null", ORG),
         "phone": (None, "138****0000"),
         "points": ("累计积分", 120),
-        "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "service_hours": ("累计志愿服务时长（小时）：信用时长与荣誉时长之和", 36.5),
+        "credit_hours": (CREDIT_HOURS, 30.5),
+        "honour_hours": (HONOUR_HOURS, 6),
         "star_level": (STAR_RULE, 0),
         "leaderboard_visible": ("是否在排行榜上公开显示；为 false 时仍计入排名，但显示为匿名", True),
         "created_at": ("注册时间", AT),
@@ -753,6 +762,10 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "role": ("新角色；工作人员只能在志愿者与达人之间调整", "influencer"),
         "org_id": ("新的所属组织 id，须在调用者的管辖范围内", "3"),
     },
+    "HonourHoursIn": {
+        "hours": ("授予的时长（小时）：大于 0、不超过 100，按半小时计（0.5 的倍数）", 2.5),
+        "reason": ("授予理由，1–195 个字符；记入积分明细，显示为“荣誉时长：理由”", "参加防汛抢险志愿服务"),
+    },
     "UserQuery": {
         "org_id": ("只看该组织及其下级的人员", "3"),
         "role": ("只看该角色", "volunteer"),
@@ -769,6 +782,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "phone": (None, "13800000000"),
         "points": ("累计积分", 120),
         "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "credit_hours": (CREDIT_HOURS, 30.5),
+        "honour_hours": (HONOUR_HOURS, 6),
         "leaderboard_visible": ("是否在排行榜上公开显示", True),
         "created_at": ("注册时间", AT),
         "last_login_at": ("最近一次登录时间", LATER),
@@ -816,6 +831,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "name": ("证明上的姓名（开具时的昵称）", "志愿者小李"),
         "org": ("证明上的所属组织（从县到本级的名称连写）；没有组织时为空字符串", "祁东县洪桥街道"),
         "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "credit_hours": ("证明上的信用时长（小时）", 30.5),
+        "honour_hours": ("证明上的荣誉时长（小时）", 6),
         "approved_tasks": ("证明上审核通过的任务数", 12),
         "issued_on": ("开具日期", "2026-05-01"),
     },
@@ -1009,6 +1026,10 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "kind": ("类型", "award"),
         "points": ("积分变化；撤销为负数", 10),
         "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
+        "hours_kind": (
+            "时长类别：credit（信用时长，本人签到签退或补录所得）、honour（荣誉时长，管理员授予，不计积分）",
+            "credit",
+        ),
         "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
         "submission_id": ("相关提交 id（审核通过，或该提交的传播与转载奖励）；没有时为 null", ID),
         "created_at": ("记账时间", LATER),
@@ -1142,7 +1163,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
             "org_change_request（志愿者或达人申请变更组织）、org_change_cancel（撤回组织变更申请）、"
             "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）、"
             "question_create（新建题目）、question_update（修改题目）、question_retire（停用或删除题目）、"
-            "question_import（导入题库）",
+            "question_import（导入题库）、honour_hours（授予荣誉时长）、org_certificate（设置证明签发信息）",
             "publish",
         ),
         "target": ("操作对象，如 campaign:12、task:1024、submission:1024、user:2048", "campaign:12"),

@@ -137,6 +137,9 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         403,         404,         OK),
     ("PATCH", "/api/v1/users/{user_id}", "move to west"):
         (401,  403,         403,         403,         404,         OK),
+    # Honour hours: admins only, whoever the person.
+    ("POST", "/api/v1/users/{user_id}/honour-hours", ""):
+        (401,  403,         403,         403,         403,         OK),
     # Staff import into their own subtree; the west's staff get 200 with the east row refused (roster_imported).
     ("POST", "/api/v1/users/import", ""):
         (401,  403,         403,         OK,          OK,          OK),
@@ -1119,6 +1122,7 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("PATCH", "/api/v1/users/{user_id}", "move to west"): Send(
         prepare=an_east_volunteer, body=lambda w, role: {"org_id": str(w.tree.west_village.id)}
     ),
+    ("POST", "/api/v1/users/{user_id}/honour-hours", ""): Send(body=lambda w, role: {"hours": 1, "reason": "年度表彰"}),
     ("POST", "/api/v1/users/import", ""): Send(upload=roster, check=roster_imported),
     ("GET", "/api/v1/questions", ""): Send(query=whole_page, check=questions_in_scope),
     ("POST", "/api/v1/questions", "for east"): Send(
