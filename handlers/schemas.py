@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -264,6 +265,44 @@ class MeUpdate(Strict):
 class UserUpdate(Strict):
     role: Role | None = None
     org_id: Id | None = None
+
+
+SignerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+# A landline with its area code (0734-6123456), a mobile number, an extension (转 801).
+CONTACT_PATTERN = r"^[0-9+\-() 转]{5,32}$"
+
+
+class OrgCertificateIn(Strict):
+    leader: SignerName
+    handler: SignerName
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+    @field_validator("leader", "handler")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("含有不可见字符")
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if not re.fullmatch(CONTACT_PATTERN, value):
+            raise ValueError("须为电话号码，如 0734-6123456 或 13800000000")
+        return value
+
+
+class OrgCertificateRead(BaseModel):
+    """Who the org's certificates name besides the org; empty strings until set."""
+
+    org_id: str
+    leader: str
+    handler: str
+    contact: str
+
+    @classmethod
+    def of(cls, org: Org) -> OrgCertificateRead:
+        return cls(org_id=str(org.id), leader=org.cert_leader, handler=org.cert_handler, contact=org.cert_contact)
 
 
 # One grant is at most this many hours, in half hours, as service hours are counted.
