@@ -220,6 +220,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "submission_id": ("提交 id", ID),
     "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
+    "org_id": ("组织 id", "1"),
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
     "message_id": ("留言 id", ID),
@@ -363,6 +364,8 @@ MODELS: dict[str, str] = {
     "AuditRead": "一条操作审计记录",
     "AuditList": "操作审计日志（一页）",
     "CertificateCheck": "志愿服务证明验证结果",
+    "OrgCertificateIn": "设置本组织出具的志愿服务证明上的负责人、经办人与联系电话",
+    "OrgCertificateRead": "本组织出具的志愿服务证明上的负责人、经办人与联系电话；未设置为空字符串",
     "ReportQuery": "报表参数",
     "MessageReportQuery": "留言办理报表参数",
     "RosterRowError": "名单中出错的一行",
@@ -1175,9 +1178,22 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "serial": ("证明编号", "WM-20260501-7KQ2M9XA"),
         "name": ("证明上的姓名", "志愿者小李"),
         "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "credit_hours": ("证明上的信用时长（小时）", 30.5),
+        "honour_hours": ("证明上的荣誉时长（小时）", 6),
         "issued_on": ("开具日期", "2026-05-01"),
         "issuer": ("开具单位：持证人所属组织树的最上级组织（如县）；没有组织时为平台名称", "祁东县"),
         "valid": ("是否仍然有效：时长被撤销或账号注销后失效", True),
+    },
+    "OrgCertificateIn": {
+        "leader": ("负责人姓名，1–32 个字符", "王建国"),
+        "handler": ("经办人姓名，1–32 个字符", "李红"),
+        "contact": ("联系电话：数字、+、-、括号、空格或“转”，5–32 个字符", "0734-6123456"),
+    },
+    "OrgCertificateRead": {
+        "org_id": ("组织 id", "1"),
+        "leader": ("负责人", "王建国"),
+        "handler": ("经办人", "李红"),
+        "contact": ("联系电话", "0734-6123456"),
     },
     "ReportQuery": {
         "from_": ("开始日期（含），北京时间", "2026-05-01"),
@@ -1424,9 +1440,20 @@ OPERATIONS: dict[str, str] = {
         "未获审核通过的报名让出名额；已获得的积分保留但匿名。"
     ),
     "certificates.my_certificate": "我的志愿服务证明（PNG 图片，可打印），含审核通过的服务时长与可验证的证明编号。",
-    "certificates.check": "凭证明编号验证一份志愿服务证明：只返回姓名、时长、开具日期与是否有效。",
+    "certificates.check": (
+        "凭证明编号验证一份志愿服务证明：只返回姓名、时长（含信用时长与荣誉时长）、开具日期与是否有效。"
+        "证明上的二维码打开的是网页 /verify/{serial}（姓名部分隐去）。"
+    ),
     "orgs.list_orgs": "整棵组织树，顶层在前，下级嵌套。",
     "orgs.post_org": "新建组织：管理员可建在任何位置；工作人员只能建在本组织之下。",
+    "orgs.get_certificate_signer": (
+        "本组织出具的志愿服务证明上写的负责人、经办人与联系电话；管理员可查看任何组织，工作人员只能查看本组织。"
+        "证明由持证人所属组织树的最上级组织（县）出具。"
+    ),
+    "orgs.put_certificate_signer": (
+        "设置本组织出具的志愿服务证明上的负责人、经办人与联系电话；管理员可设置任何组织，工作人员只能设置本组织；"
+        "记入操作审计。之后开具的证明随之更新。"
+    ),
     "org_requests.list_requests": (
         "申请转入调用者管辖范围内组织的组织变更申请，新的在前（管理员看到全部）；`status=pending` 只看待审核的。"
     ),
@@ -1434,6 +1461,10 @@ OPERATIONS: dict[str, str] = {
     "org_requests.refuse": "拒绝一条待审核的组织变更申请：申请人留在原组织；须在 `reason` 中说明原因；记入操作审计。",
     "users.get_users": "调用者管辖范围内的人员；`q` 按昵称查找，或按完整手机号精确查找。",
     "users.patch_user": "管理员可设置任何角色与组织；工作人员只能在志愿者与达人之间调整，并在管辖范围内调整组织。",
+    "users.post_honour_hours": (
+        "管理员为一名人员授予荣誉时长：计入累计志愿服务时长与星级，不计积分；积分明细中记为“荣誉时长：理由”；"
+        "记入操作审计。"
+    ),
     "users.import_users": (
         "上传 .xlsx 人员名单（列：姓名、手机号、组织、身份），按手机号新建或更新人员；出错的行按行号列出。"
     ),

@@ -127,6 +127,11 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  OK,          OK,          OK,          OK,          OK),
     ("POST", "/api/v1/orgs", "under east"):
         (401,  403,         403,         OK,          403,         OK),
+    # The certificate signer of the east township: its own staff and admins (the west's staff: not found).
+    ("GET", "/api/v1/orgs/{org_id}/certificate", "east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("PUT", "/api/v1/orgs/{org_id}/certificate", "east"):
+        (401,  403,         403,         OK,          404,         OK),
     ("GET", "/api/v1/users", ""):
         (401,  403,         403,         OK,          OK,          OK),
     ("GET", "/api/v1/users", "org_id=east"):
@@ -1085,6 +1090,10 @@ DRAFT_TASK = {"task_id": "draft_task_id"}
 AT_THE_SPOT = {"lat": SPOT["lat"], "lng": SPOT["lng"]}
 
 
+def east_signer(w: World, role: str) -> str:
+    return f"/api/v1/orgs/{w.tree.east.id}/certificate"
+
+
 def _title(title: str) -> Callable[[World, str], dict]:
     return lambda w, role: {"title": title}
 
@@ -1110,6 +1119,10 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("POST", "/api/v1/console/tickets/{ticket}/confirm", ""): Send(prepare=a_login_code),
     ("POST", "/api/v1/orgs", "under east"): Send(
         body=lambda w, role: {"name": f"新村{ROLES.index(role)}", "kind": "village", "parent_id": str(w.tree.east.id)}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/certificate", "east"): Send(url=east_signer),
+    ("PUT", "/api/v1/orgs/{org_id}/certificate", "east"): Send(
+        url=east_signer, body=lambda w, role: {"leader": "王建国", "handler": "李红", "contact": "0734-6123456"}
     ),
     ("GET", "/api/v1/users", ""): Send(query=whole_page, check=people_in_scope),
     ("GET", "/api/v1/users", "org_id=east"): Send(query=east_org, check=people_in_scope),
