@@ -39,6 +39,9 @@ ACTIONS = (
     "repost",
     # The working-day calendar (models.calendar): a year's holidays and make-up workdays replaced.
     "calendar_update",
+    # Service hours and certificates: an admin's grant of honour hours, an org's certificate signer set.
+    "honour_hours",
+    "org_certificate",
 )
 
 # Who may read the log (the API's route and the console's page).
