@@ -46,9 +46,7 @@ async def get_certificate_signer(request: Request, org_id: int, user: User) -> H
 
 
 @bp.put("/<org_id:id>/certificate")
-@endpoint(
-    summary="设置证明签发信息", roles=STAFF_ROLES, body=OrgCertificateIn, response=OrgCertificateRead, tag="orgs"
-)
+@endpoint(summary="设置证明签发信息", roles=STAFF_ROLES, body=OrgCertificateIn, response=OrgCertificateRead, tag="orgs")
 async def put_certificate_signer(request: Request, org_id: int, user: User, body: OrgCertificateIn) -> HTTPResponse:
     """Set who certificates issued by this org name (admins, or staff of the org itself); audited."""
     org = await certificate_signer_org(user, org_id)

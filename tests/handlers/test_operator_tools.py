@@ -157,7 +157,14 @@ async def test_certificate_is_rendered_and_its_serial_verifies(api, staff, activ
     assert check.status == 200
     assert check.body["valid"] is True and check.body["service_hours"] == 2.5 and check.body["serial"] == serial
     assert set(check.body) == {
-        "serial", "name", "service_hours", "credit_hours", "honour_hours", "issued_on", "issuer", "valid"
+        "serial",
+        "name",
+        "service_hours",
+        "credit_hours",
+        "honour_hours",
+        "issued_on",
+        "issuer",
+        "valid",
     }
     assert (check.body["credit_hours"], check.body["honour_hours"]) == (2.5, 0)
     # Issued by the top of the person's org tree (the county, named "县" in these tests).
