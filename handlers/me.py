@@ -12,6 +12,7 @@ from handlers.schemas import MeRead, MeUpdate, PageQuery, PersonalData
 from media.uploads import remove_files
 from models.ledger import ledger_page
 from models.media import MediaNotYours, picture_columns
+from models.notices import unread_count
 from models.org_requests import OrgRequestPending, choose_org, pending_request
 from models.privacy import erase_user, personal_data
 from models.users import User, update_profile
@@ -26,8 +27,8 @@ bp = Blueprint("me", url_prefix="/me")
 @bp.get("")
 @endpoint(summary="我的资料", response=MeRead, tag="me")
 async def get_me(request: Request, user: User, services: Services) -> HTTPResponse:
-    """The caller's profile, with points, service hours, star level and any org change awaiting approval."""
-    return json_response(MeRead.of_me(user, services.storage, await pending_request(user.id)))
+    """The caller's profile: points, service hours, star level, an org change awaiting approval, unread notices."""
+    return await _me(user, services)
 
 
 @bp.patch("")
@@ -54,7 +55,7 @@ async def patch_me(request: Request, user: User, body: MeUpdate, services: Servi
         org_id = changes.pop("org_id")
         await choose_org(user, int(org_id) if org_id is not None else None)
     user = await update_profile(user, changes)
-    return json_response(MeRead.of_me(user, services.storage, await pending_request(user.id)))
+    return await _me(user, services)
 
 
 @bp.get("/points")
@@ -80,3 +81,8 @@ async def delete_me(request: Request, user: User, services: Services) -> HTTPRes
     keys = await erase_user(user)
     await asyncio.to_thread(remove_files, services.storage, keys)
     return no_content()
+
+
+async def _me(user: User, services: Services) -> HTTPResponse:
+    pending = await pending_request(user.id)
+    return json_response(MeRead.of_me(user, services.storage, pending, await unread_count(user.id)))

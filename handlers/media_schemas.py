@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from handlers.schemas import Id, PageQuery, Strict, UserBrief
+from handlers.schemas import Id, PageQuery, PhotoIds, Placed, UserBrief
 from media.storage import Storage
 from models.media import Media
 from models.online_links import MAX_LENGTH as MAX_LINK_LENGTH
 from models.online_links import LinkError, extract_url
 from models.submissions import Submission
-from server.web.endpoint import FieldError
 
 MAX_TEXT = 2000
 MAX_LINKS = 10
@@ -76,27 +75,10 @@ class EvidenceMedia(MediaRead):
         return cls(**MediaRead.of(m, storage).model_dump(), lat=m.lat, lng=m.lng, check=m.verdict)
 
 
-class SubmissionIn(Strict):
-    model_config = ConfigDict(extra="forbid", strict=False)
-
-    media_ids: list[Id] = Field(max_length=50)
+class SubmissionIn(Placed):
+    media_ids: PhotoIds = Field(max_length=50)
     text: Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-    lat: float | None = Field(None, ge=-90, le=90)
-    lng: float | None = Field(None, ge=-180, le=180)
     links: list[Link] = Field(default_factory=list, max_length=MAX_LINKS)
-
-    @field_validator("media_ids")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("照片不能重复")
-        return value
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> SubmissionIn:
-        if (self.lat is None) != (self.lng is None):
-            raise FieldError("lat 与 lng 须同时提供", "lng" if self.lng is None else "lat")
-        return self
 
 
 class ReviewRead(BaseModel):

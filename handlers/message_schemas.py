@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from handlers.media_schemas import MediaRead
-from handlers.schemas import Id, OrgRead, PageQuery, Strict, UserBrief
+from handlers.schemas import Id, OrgRead, PageQuery, PhotoIds, Placed, Strict, UserBrief
 from media.storage import Storage
 from models.messages import Message
 from server.kernel.clock import now_utc
-from server.web.endpoint import FieldError
 
 Category = Literal["consult", "suggest", "complain", "help", "clue"]
 Status = Literal["submitted", "accepted", "assigned", "replying", "replied", "closed", "rejected", "returned"]
@@ -21,29 +20,12 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
-class MessageIn(Strict):
-    model_config = ConfigDict(extra="forbid", strict=False)
-
+class MessageIn(Placed):
     category: Category
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-    media_ids: list[Id] = Field(default_factory=list, max_length=9)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lng: float | None = Field(None, ge=-180, le=180)
+    media_ids: PhotoIds = Field(default_factory=list, max_length=9)
     public_ok: bool = False
-
-    @field_validator("media_ids")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("照片不能重复")
-        return value
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> MessageIn:
-        if (self.lat is None) != (self.lng is None):
-            raise FieldError("lat 与 lng 须同时提供", "lng" if self.lng is None else "lat")
-        return self
 
 
 class NoteIn(Strict):

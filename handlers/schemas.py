@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from media.storage import Storage, variant_keys
 from models.ledger import LedgerEntry
@@ -17,6 +17,7 @@ from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.ids import ID_PATTERN, is_id
 from server.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from server.web.endpoint import FieldError
 
 
 def _fits_int32(value: str) -> str:
@@ -74,6 +75,31 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _distinct_photos(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("照片不能重复")
+    return value
+
+
+# Photos handed in with something (evidence, a message, a make-up request): each once.
+PhotoIds = Annotated[list[Id], AfterValidator(_distinct_photos)]
+
+
+class Placed(Strict):
+    """A body that may say where: ``lat`` and ``lng`` together, or neither."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.lat is None) != (self.lng is None):
+            raise FieldError("lat 与 lng 须同时提供", "lng" if self.lng is None else "lat")
+        return self
 
 
 class CodeIn(Strict):
@@ -186,15 +212,16 @@ class MeRead(UserRead):
     """`GET /me`, `PATCH /me`: the User, and the org change awaiting approval (until then `org` counts)."""
 
     pending_org: PendingOrgRead | None = Field(description="待审核的组织变更；审核通过前仍以 org 为准")
+    unread_notices: int = 0
 
     @classmethod
-    def of_me(cls, user: User, storage: Storage, pending: OrgChangeRequest | None) -> MeRead:
+    def of_me(cls, user: User, storage: Storage, pending: OrgChangeRequest | None, unread_notices: int = 0) -> MeRead:
         waiting = None
         if pending is not None:
             waiting = PendingOrgRead(
                 id=str(pending.id), org=OrgRead.of(pending.to_org), requested_at=pending.created_at
             )
-        return cls(**UserRead.of(user, storage).model_dump(), pending_org=waiting)
+        return cls(**UserRead.of(user, storage).model_dump(), pending_org=waiting, unread_notices=unread_notices)
 
 
 class OrgRequestRead(BaseModel):
@@ -521,6 +548,32 @@ class ExportedMessage(BaseModel):
     events: list[ExportedMessageEvent]
 
 
+class ExportedNotice(BaseModel):
+    id: str
+    title: str
+    content: str
+    org: str
+    sent_at: datetime
+    read_at: datetime | None
+
+
+class ExportedHourRequest(BaseModel):
+    id: str
+    task_id: str
+    task_title: str
+    started_at: datetime
+    ended_at: datetime
+    hours: float
+    note: str
+    media_ids: list[str]
+    status: str
+    reason: str | None
+    awarded_hours: float
+    awarded_points: int
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
 class PersonalData(BaseModel):
     """`GET /me/export`: every personal field the service holds, and what the person took part in."""
 
@@ -539,6 +592,8 @@ class PersonalData(BaseModel):
     shares: list[ExportedShare] = Field(description="分享过的任务及被打开的人次")
     share_opens: list[ExportedShareOpen] = Field(description="打开过的他人分享")
     messages: list[ExportedMessage] = Field(description="我写的留言及其公开的办理过程")
+    notices: list[ExportedNotice] = Field(description="收到的通知及阅读时间")
+    hour_requests: list[ExportedHourRequest] = Field(description="我的补录服务时长申请及审核结果")
 
 
 class Health(BaseModel):

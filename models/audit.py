@@ -39,6 +39,10 @@ ACTIONS = (
     "repost",
     # The working-day calendar (models.calendar): a year's holidays and make-up workdays replaced.
     "calendar_update",
+    # Notices (models.notices): a staff member wrote to an org subtree or a campaign's people.
+    "notice",
+    # Make-up requests for service hours (models.makeup): approved or rejected by staff.
+    "hour_request_review",
     # Service hours and certificates: an admin's grant of honour hours, an org's certificate signer set.
     "honour_hours",
     "org_certificate",

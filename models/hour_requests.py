@@ -12,6 +12,7 @@ from models.media import Media
 from models.users import User
 
 HOUR_REQUEST_STATUSES = ("pending", "approved", "rejected")
+MAX_PHOTOS = 3
 
 
 class HourRequest(Model):
@@ -68,3 +69,12 @@ class HourRequestMedia(Model):
 
     class Meta:
         table = "hour_request_media"
+
+
+def open_key(task_id: int, user_id: int) -> str:
+    return f"{task_id}:{user_id}"
+
+
+def once_key(request_id: int) -> str:
+    """The ledger's hold on an approval: written once whatever retries or races happen."""
+    return f"hour_request:{request_id}"

@@ -25,6 +25,7 @@ from models.messages import OPEN, Message
 from models.orgs import Org
 
 SATISFIED = ("satisfied", "basically")
+COUNTS = ("accepted", "closed", "on_time", "rated", "satisfied", "overdue", "supervised")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class MessageOrgRow:
         )
 
 
+def total(rows: list[MessageOrgRow], label: str) -> MessageOrgRow:
+    """The rows added up, rates computed from the sums (not averaged): the report's 合计 line."""
+    return MessageOrgRow(label, **{name: sum(getattr(row, name) for row in rows) for name in COUNTS})
+
+
 def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -85,7 +91,7 @@ async def message_report(since: datetime, until: datetime, org: Org | None, now:
 
 class _Tally:
     def __init__(self) -> None:
-        self.counts = dict.fromkeys(("accepted", "closed", "on_time", "rated", "satisfied", "overdue", "supervised"), 0)
+        self.counts = dict.fromkeys(COUNTS, 0)
 
     def add(self, row: dict, now: datetime) -> None:
         due, replied, status = row["due_at"], row["replied_at"], row["status"]

@@ -19,8 +19,8 @@ moves exactly one wins and the other answers 409. Notifications go after commit.
 Who may move it (``server.web.permissions`` checks who is staff where; the rules are here):
 the *holder* is the org the message sits with (``org``; before assignment the county that
 received it, ``home_org``). Staff of the holder or above accept, reject and assign; staff above
-the holder (not its own) or of the assigning org supervise; staff of the holder's own subtree
-return, ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
+the holder (not its own) or of the assigning org supervise; staff of the holder itself return,
+ask for extensions and draft the reply; staff of the assigning org (``assigner_org``) or
 above, or an admin, approve extensions and the reply.
 交办 (jiaoban) goes to an org inside the caller's subtree; 转办 (zhuanban) to any org of the
 caller's county, or to another county itself (never below it: that county routes it on).
@@ -308,24 +308,24 @@ def _above(staff: User, org: Org | None) -> bool:
     return bool(path and org is not None and org.path.startswith(path))
 
 
-def _inside(staff: User, org: Org | None) -> bool:
-    """``staff`` works at ``org`` or an org below it: the assignee's own people."""
-    path = staff.org.path if staff.org_id and staff.org else None
-    return bool(path and org is not None and path.startswith(org.path))
+def _at(staff: User, org: Org | None) -> bool:
+    """``staff`` works at ``org`` itself: its own people, who do the work it was handed."""
+    return org is not None and staff.org_id == org.id
 
 
 def may_read(user: User, message: Message) -> bool:
-    """The writer; staff who handle it; the assignee's own people (below the org it was handed to).
+    """The writer, and staff who handle it (``handles``): what ``staff_filter`` lists, one rule for both.
 
-    Not everyone below the county that received it: a fresh message is the county's until assigned.
+    Not everyone below the county that received it: a fresh message is the county's until assigned,
+    and a township's message is not its villages' unless handed down to them.
     """
     if message.writer_id == user.id:
         return True
-    return user.is_staff and (handles(user, message) or _inside(user, message.org))
+    return user.is_staff and handles(user, message)
 
 
 def staff_filter(staff: User) -> Q:
-    """SQL form of "may read" for staff lists: held in, received by or assigned from their subtree."""
+    """SQL form of ``handles`` for staff lists: held in, received by or assigned from their subtree."""
     path = staff.org.path if staff.org_id and staff.org else None
     if staff.role == "admin" or path is None:
         return Q()
@@ -333,6 +333,21 @@ def staff_filter(staff: User) -> Q:
         Q(org__path__startswith=path)
         | Q(org_id__isnull=True, home_org__path__startswith=path)
         | Q(assigner_org__path__startswith=path)
+    )
+
+
+def todo_filter(staff: User) -> Q | None:
+    """What waits for the staff member's own org to act (待我办理), None for someone without an org.
+
+    Held there and not finished (to accept, hand on or answer), or assigned from there with a
+    reply or an extension waiting for approval.
+    """
+    if not staff.org_id:
+        return None
+    held = Q(org_id=staff.org_id) | Q(org_id__isnull=True, home_org_id=staff.org_id)
+    waiting = Q(status="replying") | Q(extension_asked__isnull=False, status__in=OPEN)
+    return (held & Q(status__in=("submitted", "accepted", "assigned", "returned"))) | (
+        Q(assigner_org_id=staff.org_id) & waiting
     )
 
 
@@ -452,7 +467,7 @@ def _authorize(message: Message, actor: User, action: str) -> None:
     if actor.role == "admin":
         return
     if action in ("return", "extend", "draft-reply"):
-        ok = _inside(actor, holder)
+        ok = _at(actor, holder)
     elif action in ("approve-extension", "approve-reply"):
         ok = _above(actor, message.assigner_org)
     elif action == "supervise":

@@ -21,7 +21,7 @@ from models.tasks import in_audience
 from models.users import MEMBER_ROLES, User
 from server.kernel.clock import LOCAL_TZ
 
-EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder")
+EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "notice")
 STATUSES = ("queued", "sent", "refused", "failed")
 THING_MAX = 20
 PHRASE_MAX = 5
@@ -76,6 +76,22 @@ def review_result_message(submission: Submission) -> tuple[dict[str, Any], str]:
     return data, f"pages/submission/detail?id={submission.id}"
 
 
+def hour_request_message(request: Any) -> tuple[dict[str, Any], str]:
+    """The review-result template's fields for a decided make-up request (needs its task)."""
+    approved = request.status == "approved"
+    if approved:
+        detail = f"补录 {request.awarded_hours.normalize():f} 小时，{request.awarded_points} 积分"
+    else:
+        detail = request.reason or "请查看详情"
+    data = {
+        "thing1": thing_field(f"补录：{request.task.title}"),
+        "phrase2": {"value": cut("已通过" if approved else "未通过", PHRASE_MAX)},
+        "thing3": thing_field(detail),
+        "time4": time_field(request.reviewed_at or request.created_at),
+    }
+    return data, f"pages/hours/detail?id={request.id}"
+
+
 def task_message(task: Task) -> tuple[dict[str, Any], str]:
     """Template fields and page of a task (new task, and the day-before reminder)."""
     data = {
@@ -115,6 +131,21 @@ async def queue_for(event: str, ref_id: int, user_ids: Iterable[int]) -> list[No
     # Two copies of one job may race here: the unique index keeps one row, the other is ignored.
     await Notification.bulk_create(new, ignore_conflicts=True)
     return await pending(event, ref_id)
+
+
+async def queue_batch(event: str, ref_id: int, user_ids: Iterable[int]) -> list[Notification]:
+    """``queue_for`` for one batch of a large audience: the messages of these people still to send.
+
+    Two statements whatever the batch: the insert leaves rows already there alone (unique index).
+    """
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return []
+    new = [Notification(user_id=uid, event=event, ref_id=ref_id) for uid in wanted]
+    await Notification.bulk_create(new, ignore_conflicts=True)
+    return await Notification.filter(event=event, ref_id=ref_id, user_id__in=wanted, status="queued").select_related(
+        "user"
+    )
 
 
 async def pending(event: str, ref_id: int) -> list[Notification]:

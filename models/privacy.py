@@ -17,10 +17,12 @@ from models.accounts import accounts_of, erase_accounts, exported
 from models.campaigns import Campaign, Enrollment, Task
 from models.certificates import Certificate
 from models.console import ConsoleSession, ConsoleTicket
+from models.hour_requests import HourRequest, HourRequestMedia
 from models.idempotency import IdempotencyRecord
 from models.ledger import LedgerEntry
 from models.media import ERASED_KEY_PREFIX, Media
 from models.messages import Message, MessageEvent, MessageMedia
+from models.notices import forget_notices, notices_of
 from models.org_requests import cancel_pending_request, requests_of
 from models.quiz import QuizAttempt
 from models.reach import COUNTS, ReachSnapshot
@@ -49,6 +51,10 @@ async def erase_user(user: User) -> list[str]:
     Messages to the county stay, content and all, since the org handling them still owes a reply
     and reports count them; they keep pointing at the (now nameless) user row, so staff see the
     erased nickname and nobody sees who wrote them. Their place goes, as the submissions' does.
+
+    Notices they received lose them as a recipient (the notice's ``recipients`` stays as sent).
+    Make-up requests awaiting review are deleted (nobody should be credited hours for nobody);
+    decided ones stay for the ledger entries they explain, their note gone.
     """
     async with in_transaction():
         covers = set(await Campaign.filter(cover_key__isnull=False).values_list("cover_key", flat=True))
@@ -63,6 +69,8 @@ async def erase_user(user: User) -> list[str]:
         await forget_links(user.id)
         await Message.filter(writer_id=user.id).update(lat=None, lng=None)
         await _let_go_of_live_work(user)
+        await HourRequest.filter(user_id=user.id, status="pending").delete()
+        await HourRequest.filter(user_id=user.id).update(note="")
         await Certificate.filter(user_id=user.id).update(name=ERASED_NICKNAME, org="")
         await cancel_pending_request(user.id)
         # Their platform accounts go, so the handles are free to claim again.
@@ -72,6 +80,8 @@ async def erase_user(user: User) -> list[str]:
         await ConsoleTicket.filter(user_id=user.id).delete()
         # Stored first answers hold what the person sent (texts, links, names): they go too.
         await IdempotencyRecord.filter(user_id=user.id).delete()
+        # What they were sent and read goes; each notice keeps the count it was sent to.
+        await forget_notices(user.id)
         await User.filter(id=user.id).update(
             openid=None,
             unionid=None,
@@ -125,6 +135,7 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
     shares = await ShareLink.filter(user_id=user.id).annotate(opened=Count("opens")).order_by("id")
     opens = await ShareOpen.filter(opener_id=user.id).order_by("id")
     messages = await _messages_of(user.id)
+    hour_requests = await _hour_requests_of(user.id)
     return {
         "exported_at": now_utc().astimezone(LOCAL_TZ).isoformat(),
         "user": {
@@ -251,7 +262,40 @@ async def personal_data(user: User, vault: Any) -> dict[str, Any]:
         ],
         "share_opens": [{"task_id": str(o.task_id), "opened_at": o.created_at.isoformat()} for o in opens],
         "messages": messages,
+        "notices": await notices_of(user.id),
+        "hour_requests": hour_requests,
     }
+
+
+async def _hour_requests_of(user_id: int) -> list[dict[str, Any]]:
+    """The person's make-up requests and their outcome, in two queries whatever their number."""
+    requests = await HourRequest.filter(user_id=user_id).select_related("task").order_by("id")
+    photos: dict[int, list[str]] = {}
+    for request_id, media_id in (
+        await HourRequestMedia.filter(request_id__in=[r.id for r in requests])
+        .order_by("position")
+        .values_list("request_id", "media_id")
+    ):
+        photos.setdefault(request_id, []).append(str(media_id))
+    return [
+        {
+            "id": str(r.id),
+            "task_id": str(r.task_id),
+            "task_title": r.task.title,
+            "started_at": r.started_at.isoformat(),
+            "ended_at": r.ended_at.isoformat(),
+            "hours": float(r.hours),
+            "note": r.note,
+            "media_ids": photos.get(r.id, []),
+            "status": r.status,
+            "reason": r.reason,
+            "awarded_hours": float(r.awarded_hours),
+            "awarded_points": r.awarded_points,
+            "created_at": r.created_at.isoformat(),
+            "reviewed_at": r.reviewed_at.isoformat() if r.reviewed_at else None,
+        }
+        for r in requests
+    ]
 
 
 async def _messages_of(user_id: int) -> list[dict[str, Any]]:

@@ -16,7 +16,15 @@ MODES = ("production", "demo", "test")
 STORAGES = ("local", "s3")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
-_TEMPLATE_EVENTS = ("task_new", "review_result", "task_reminder", "reach_reminder", "message_reply", "message_task")
+_TEMPLATE_EVENTS = (
+    "task_new",
+    "review_result",
+    "task_reminder",
+    "reach_reminder",
+    "message_reply",
+    "message_task",
+    "notice",
+)
 # Working days to handle a netizen message, by category (API.md); WENMING_MESSAGE_DAYS overrides some.
 MESSAGE_DAYS = {"consult": 5, "suggest": 5, "complain": 7, "help": 7, "clue": 7}
 
@@ -81,6 +89,7 @@ class Config:
     limit_quiz_answer: Rate = field(default_factory=lambda: Rate(300, 60))  # quiz answers and finishes per person
 
     limit_certificate: Rate = field(default_factory=lambda: Rate(10, 60))  # renders, not cached answers
+    limit_notice: Rate = field(default_factory=lambda: Rate(10, 3600))  # notices sent per staff member
     # Image work (decode, derive, certificate drawing) per person: jobs at once in one process, and
     # thread CPU seconds per period across processes (Redis) — so one person cannot starve the pool.
     image_concurrency: int = 1
@@ -159,6 +168,7 @@ class Config:
             limit_certificate=Rate.parse(
                 "WENMING_LIMIT_CERTIFICATE", get("WENMING_LIMIT_CERTIFICATE", "10/minute") or ""
             ),
+            limit_notice=Rate.parse("WENMING_LIMIT_NOTICE", get("WENMING_LIMIT_NOTICE", "10/hour") or ""),
             image_concurrency=_number(env, "WENMING_IMAGE_CONCURRENCY", cls.image_concurrency, int),
             image_cpu=Rate.parse("WENMING_IMAGE_CPU_SECONDS", get("WENMING_IMAGE_CPU_SECONDS", "20/minute") or ""),
             trusted_proxies=_networks(get("WENMING_TRUSTED_PROXIES", "") or ""),

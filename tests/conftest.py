@@ -212,6 +212,7 @@ TEMPLATES = {
     "reach_reminder": "tmpl-reach",
     "message_reply": "tmpl-message-reply",
     "message_task": "tmpl-message-task",
+    "notice": "tmpl-notice",
 }
 PUSH_TOKEN = "wenming-test-push-token"
 PUSH_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

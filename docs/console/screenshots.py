@@ -136,6 +136,10 @@ async def main() -> None:
             await shoot(page, "messages", f"{base}/console/messages")
             await page.locator("#messages tbody tr a").first.click()  # the overdue, supervised one
             await shoot(page, "message")
+            await shoot(page, "notices", f"{base}/console/notices")
+            await page.locator("#notices tbody tr a").first.click()  # the campaign's, the newest
+            await shoot(page, "notice")
+            await shoot(page, "notice-new", f"{base}/console/notices/new")
             await shoot(page, "review", f"{base}/console/review")
             first = page.locator("article.sub[data-pending]").nth(1)
             if await first.count():
@@ -146,6 +150,7 @@ async def main() -> None:
                 await page.locator(".thumbs img").first.click()
                 await shoot(page, "review-photo")
                 await page.keyboard.press("Escape")
+            await shoot(page, "hour-requests", f"{base}/console/hour-requests")
             for code, share in (("demo-volunteer", 0.8), ("demo-volunteer-2", 0.5), ("demo-influencer", 0.3)):
                 await take_quiz(base, code, QUIZ_TASK, share)
             await shoot(page, "quiz-task", f"{base}/console/tasks/{QUIZ_TASK}")

@@ -38,6 +38,8 @@ ACTION_NAMES = {
     "reach_correct": "更正传播数据",
     "repost": "记录官方转载",
     "calendar_update": "修改工作日历",
+    "notice": "发布通知",
+    "hour_request_review": "审核补录申请",
 }
 TARGET_KINDS = {
     "campaign": "活动",
@@ -47,6 +49,8 @@ TARGET_KINDS = {
     "org": "组织",
     "question": "题目",
     "calendar": "工作日历（年）",
+    "notice": "通知",
+    "hour_request": "补录申请",
 }
 TARGET_FILES = {"participation.xlsx": "参与情况报表（Excel）", "participation.csv": "参与情况报表（CSV）"}
 DECISIONS = {"approve": "通过", "reject": "驳回"}
@@ -55,8 +59,12 @@ ROLE_NAMES = {"volunteer": "志愿者", "influencer": "网络达人", "staff": "
 # Plain details: key → label, in the order shown.
 LABELS = {
     "title": "名称",
+    "recipients": "接收人数",
+    "campaign_id": "活动 id",
+    "roles": "身份",
     "decision": "结论",
     "points": "积分",
+    "hours": "服务时长（小时）",
     "reason": "理由",
     "period": "统计周期",
     "created": "新建",
@@ -184,6 +192,8 @@ def _value(key: str, value: Any) -> str:
         return _local(value)
     if key in CALENDAR_KEYS and isinstance(value, list):
         return "、".join(map(str, value))
+    if key == "roles" and isinstance(value, list):
+        return "、".join(ROLE_NAMES.get(str(r), str(r)) for r in value)
     if key == "outcome":
         return OUTCOMES.get(str(value), str(value))
     if key == "period" and isinstance(value, str):

@@ -7,6 +7,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from media.reports import MESSAGE_HEADERS
 from models.console import ConsoleSession
 from models.dashboard import Dashboard, dashboard
 from models.users import User
@@ -15,6 +16,7 @@ from server.console.messages import message_figures
 from server.console.render import page
 from server.kernel.clock import now_utc
 from server.web.permissions import staff_scope
+from server.web.reports import message_rows, report_scope
 
 bp = Blueprint("console_dashboard", url_prefix="/console")
 
@@ -24,6 +26,7 @@ bp = Blueprint("console_dashboard", url_prefix="/console")
 async def dashboard_page(request: Request, user: User, session: ConsoleSession) -> HTTPResponse:
     scope = staff_scope(user)
     figures = await dashboard(scope, now_utc())
+    month = await report_scope(user, None, None, None, None)  # this month, the staff member's org
     return await page(
         request,
         "dashboard.html",
@@ -31,6 +34,8 @@ async def dashboard_page(request: Request, user: User, session: ConsoleSession) 
         scope_name=f"{scope.name}及下级组织" if scope else "全部组织",
         charts=chart_data(figures),
         messages=await message_figures(user),
+        message_rows=await message_rows(month),
+        message_headers=MESSAGE_HEADERS,
     )
 
 

@@ -32,6 +32,7 @@ from models.messages import (
     may_read,
     move,
     staff_filter,
+    todo_filter,
     with_relations,
 )
 from models.orgs import Org, org_forest
@@ -46,6 +47,8 @@ from server.web.services import services_of
 
 bp = Blueprint("console_messages", url_prefix="/console/messages")
 PAGE_SIZE = 20
+# The tab of what waits for the staff member's own org (``models.messages.todo_filter``).
+TODO, TODO_NAME = "todo", "待我办理"
 CATEGORY_NAMES = {"consult": "咨询", "suggest": "建议", "complain": "投诉", "help": "求助", "clue": "线索"}
 KIND_NAMES = {"jiaoban": "交办", "zhuanban": "转办"}
 RATING_NAMES = {"satisfied": "满意", "basically": "基本满意", "unsatisfied": "不满意"}
@@ -100,12 +103,18 @@ def _readable_rows(user: User) -> Any:
 async def message_list(request: Request, user: User, session: ConsoleSession) -> HTTPResponse:
     """The queue: one status (or all), overdue first, then by deadline, waiting work, finished work."""
     status = request.args.get("status") or ""
-    status = status if status in STATUS_NAMES else ""
+    todo = todo_filter(user)
+    status = status if status in STATUS_NAMES or (status == TODO and todo is not None) else ""
     number = request.args.get("page") or "1"
     page_no = int(number) if number.isdigit() and 0 < len(number) < 6 and int(number) > 0 else 1
     rows = _readable_rows(user)
     counts = await _status_counts(rows)
-    if status:
+    tabs = [("", "全部", sum(counts.values()))]
+    if todo is not None:
+        tabs.append((TODO, TODO_NAME, await rows.filter(todo).count()))
+    if status == TODO:
+        rows = rows.filter(todo)
+    elif status:
         rows = rows.filter(status=status)
     ordered = rows.annotate(rank=_queue_rank(), undated=Case(When(due_at__isnull=True, then="1"), default="0"))
     ordered = ordered.order_by("rank", "undated", "due_at", "-id")
@@ -117,7 +126,8 @@ async def message_list(request: Request, user: User, session: ConsoleSession) ->
         "messages.html",
         title="留言",
         current=status,
-        tabs=[("", "全部", sum(counts.values()))] + [(s, n, counts.get(s, 0)) for s, n in STATUS_NAMES.items()],
+        tabs=tabs + [(s, n, counts.get(s, 0)) for s, n in STATUS_NAMES.items()],
+        current_name=TODO_NAME if status == TODO else STATUS_NAMES.get(status, ""),
         rows=[(m, m.is_overdue(now)) for m in found[:PAGE_SIZE]],
         categories=CATEGORY_NAMES,
         statuses=STATUS_NAMES,
@@ -137,15 +147,18 @@ class MessageFigures:
     closed: int
     overdue: int
     waiting: int
+    todo: int  # waiting for the staff member's own org (待我办理)
 
 
 async def message_figures(user: User) -> MessageFigures:
-    """The 首页 card: messages accepted (all but those waiting or declined), closed, overdue, waiting."""
+    """The 首页 card: messages accepted (all but those waiting or declined), closed, overdue, waiting, to do."""
     rows = _readable_rows(user)
     counts = await _status_counts(rows)
     overdue = await rows.filter(_late()).count()
+    todo = todo_filter(user)
+    mine = await rows.filter(todo).count() if todo is not None else 0
     accepted = sum(n for s, n in counts.items() if s not in ("submitted", "rejected"))
-    return MessageFigures(accepted, counts.get("closed", 0), overdue, counts.get("submitted", 0))
+    return MessageFigures(accepted, counts.get("closed", 0), overdue, counts.get("submitted", 0), mine)
 
 
 async def _readable(user: User, message_id: int) -> Message:
@@ -209,13 +222,17 @@ def _step(action: str, values: dict[str, str], request: Request) -> Move:
 
 
 async def _assign_choices(user: User) -> list[tuple[str, str]]:
-    """Orgs a message may go to: 交办 down the caller's subtree, 转办 across the county or to another county."""
+    """Orgs a message may go to: 交办 down the caller's subtree, 转办 across the county or to another county.
+
+    Not the caller's own org: a message is not handed to the org that holds it.
+    """
     scope = staff_scope(user)
     if scope is None:
         return indented(await org_forest(None))
     county_path = "/" + scope.path.strip("/").split("/")[0] + "/"
     others = await Org.filter(kind="county").exclude(path=county_path).order_by("id")
-    return indented(await org_forest(county_path)) + [(str(o.id), f"{o.name}（外县，转办）") for o in others]
+    county = [(value, name) for value, name in indented(await org_forest(county_path)) if value != str(scope.id)]
+    return county + [(str(o.id), f"{o.name}（外县，转办）") for o in others]
 
 
 async def _detail(

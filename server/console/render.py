@@ -24,6 +24,7 @@ NAV = (
     ("活动", "/console/campaigns"),
     ("审核", "/console/review"),
     ("留言", "/console/messages"),
+    ("通知", "/console/notices"),
     ("题库", "/console/questions"),
     ("人员", "/console/people"),
     ("账号", "/console/accounts"),
@@ -32,7 +33,11 @@ NAV = (
     ("审计", "/console/audit"),
 )
 # Pages that belong to a section without sharing its path (a task is part of 活动, a submission of 审核).
-SECTIONS = {"/console/tasks": "/console/campaigns", "/console/submissions": "/console/review"}
+SECTIONS = {
+    "/console/tasks": "/console/campaigns",
+    "/console/submissions": "/console/review",
+    "/console/hour-requests": "/console/review",
+}
 
 
 def current_section(path: str) -> str:

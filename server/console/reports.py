@@ -1,7 +1,8 @@
 """报表: the participation report's files, the same as the API's (server.web.reports), from a form.
 
-The form is a GET form: ``/console/reports`` shows the filters with a summary per org, its two
-buttons ask ``/console/reports/participation.xlsx`` or ``.csv`` with the same fields. A bad field
+The form is a GET form: ``/console/reports`` shows the filters with a summary per org, its
+buttons ask ``/console/reports/participation.xlsx`` or ``.csv``, or the messages report
+``/console/reports/messages.xlsx``, with the same fields. A bad field
 shows the form again (400) with the reason beside it; a download is audited as the API's is.
 """
 
@@ -13,7 +14,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.report_schemas import ReportQuery
-from media.reports import ORG_HEADERS, TOTAL_LABEL, ParticipationTotals, totals_by_org
+from media.reports import MESSAGE_HEADERS, ORG_HEADERS, TOTAL_LABEL, ParticipationTotals, totals_by_org
 from models.campaigns import campaigns_page
 from models.console import ConsoleSession
 from models.users import User
@@ -23,7 +24,14 @@ from server.console.render import page
 from server.kernel.errors import InvalidRequest
 from server.web.endpoint import parse_model
 from server.web.permissions import staff_scope
-from server.web.reports import ReportScope, participation_file, report_rows, report_scope
+from server.web.reports import (
+    ReportScope,
+    message_rows,
+    messages_file,
+    participation_file,
+    report_rows,
+    report_scope,
+)
 
 bp = Blueprint("console_reports", url_prefix="/console/reports")
 # The form's field names and the API query's.
@@ -42,7 +50,8 @@ async def reports_page(request: Request, user: User, session: ConsoleSession) ->
         return await _form(request, user, values, errors=_form_errors(exc), status=400)
     by_org = totals_by_org(await report_rows(scope))
     grand = sum((totals for _, totals in by_org), ParticipationTotals())
-    return await _form(request, user, values, scope=scope, by_org=by_org, grand=grand)
+    messages = await message_rows(scope)
+    return await _form(request, user, values, scope=scope, by_org=by_org, grand=grand, messages=messages)
 
 
 @bp.get("/participation.xlsx")
@@ -57,13 +66,20 @@ async def download_csv(request: Request, user: User, session: ConsoleSession) ->
     return await _download(request, user, "csv")
 
 
+@bp.get("/messages.xlsx")
+@console_page
+async def download_messages(request: Request, user: User, session: ConsoleSession) -> HTTPResponse:
+    """留言办理报表: the API's file for the form's period and org (the campaign does not apply)."""
+    return await _download(request, user, "messages")
+
+
 async def _download(request: Request, user: User, kind: str) -> HTTPResponse:
     values = _values(request)
     try:
         scope = await _scope(user, values)
     except InvalidRequest as exc:
         return await _form(request, user, values, errors=_form_errors(exc), status=400)
-    report = await participation_file(user, scope, kind)
+    report = await (messages_file(user, scope) if kind == "messages" else participation_file(user, scope, kind))
     return HTTPResponse(report.body, content_type=report.content_type, headers=report.headers)
 
 
@@ -115,6 +131,7 @@ async def _form(
         org_options=org_options,
         campaign_options=campaign_options,
         org_headers=ORG_HEADERS,
+        message_headers=MESSAGE_HEADERS,
         total_label=TOTAL_LABEL,
         **context,
     )

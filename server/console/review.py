@@ -18,6 +18,7 @@ from handlers.media_schemas import SubmissionRead
 from handlers.review_schemas import BatchIn, QueueQuery, ReviewIn
 from media.storage import Storage
 from models.console import ConsoleSession
+from models.makeup import pending_count
 from models.review import Decision
 from models.submissions import RiskDetails, Submission, pending_by_campaign, review_queue, risk_details
 from models.users import User
@@ -121,6 +122,7 @@ async def queue(request: Request, user: User, session: ConsoleSession) -> HTTPRe
         campaigns=campaigns,
         campaign_id=campaign_id,
         total=sum(n for cid, _, n in campaigns if campaign_id in (None, cid)),
+        hour_requests_pending=await pending_count(_scope_path(user)),
         first_url="/console/review" + (f"?campaign_id={campaign_id}" if campaign_id else "") if query.cursor else None,
         **context,
     )

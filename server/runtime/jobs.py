@@ -24,11 +24,15 @@ from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from models.idempotency import purge_answers
+from models.makeup import get_hour_request
 from models.messages import get_message, message_notice, supervise_overdue, supervised_on
+from models.notices import get_notice, notice_message, reachable_batches
 from models.notifications import (
     approved_online_between,
     enrolled_people,
+    hour_request_message,
     mark,
+    queue_batch,
     queue_for,
     reach_reminder_message,
     review_result_message,
@@ -74,6 +78,18 @@ async def notify_review(ctx: Mapping[str, Any], submission_id: int) -> str:
     data, page = review_result_message(submission)
     event = f"review_result:{submission.status}"
     rows = await queue_for(event, submission.id, [submission.user_id])
+    return await _send(ctx, "review_result", rows, data, page)
+
+
+async def notify_hour_request(ctx: Mapping[str, Any], request_id: int) -> str:
+    """Tell the person how their make-up request was reviewed (the review-result template)."""
+    if not ctx["templates"].get("review_result"):
+        return "no template"
+    request = await get_hour_request(request_id)
+    if request is None or request.status not in ("approved", "rejected"):
+        return "nothing to send"
+    data, page = hour_request_message(request)
+    rows = await queue_for(f"hour_request:{request.status}", request.id, [request.user_id])
     return await _send(ctx, "review_result", rows, data, page)
 
 
@@ -136,6 +152,24 @@ async def notify_message(ctx: Mapping[str, Any], message_id: int, action: str, o
         return "no template"
     rows = await queue_for(f"{event}:{occasion}", message.id, await people())
     return await _send(ctx, event, rows, data, page)
+
+
+async def notify_notice(ctx: Mapping[str, Any], notice_id: int) -> str:
+    """Tell a notice's recipients it is there, a batch at a time (each recorded before it goes)."""
+    if not ctx["templates"].get("notice"):
+        return "no template"
+    notice = await get_notice(notice_id)
+    data, page = notice_message(notice)
+    results, retry = [], False
+    for batch in await reachable_batches(notice.id):
+        rows = await queue_batch("notice", notice.id, batch)
+        try:
+            results.append(await _send(ctx, "notice", rows, data, page))
+        except TryAgain:
+            retry = True  # the other batches still go now; the retry sends only what is still queued
+    if retry:
+        raise TryAgain()
+    return f"{len(results)} batch(es)"
 
 
 async def _send(ctx: Mapping[str, Any], event: str, rows: list, data: dict[str, Any], page: str) -> str:
@@ -203,12 +237,14 @@ async def housekeeping(ctx: Mapping[str, Any]) -> str:
 
 FUNCTIONS: dict[str, Callable[..., Awaitable[str]]] = {
     "notify_review": notify_review,
+    "notify_hour_request": notify_hour_request,
     "notify_task_new": notify_task_new,
     "remind_tomorrow": remind_tomorrow,
     "remind_reach": remind_reach,
     "housekeeping": housekeeping,
     "notify_message": notify_message,
     "supervise_messages": supervise_messages,
+    "notify_notice": notify_notice,
 }
 
 

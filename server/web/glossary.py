@@ -208,6 +208,8 @@ TAGS = {
     "reach": "网络传播：作品传播数据与官方转载奖励",
     "calendar": "工作日历：节假日与调休上班日（网民留言办理期限按工作日计算）",
     "messages": "网民留言办理：留言、受理、交办转办、督办、答复与评价",
+    "notices": "通知：工作人员发给本组织及下级组织或某活动参与者的通知，已读与未读",
+    "hour_requests": "补录服务时长：没有签到签退记录时申请补录，由任务所属组织的工作人员审核",
     "ops": "运维：存活、就绪、运行指标",
 }
 
@@ -224,6 +226,8 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
     "message_id": ("留言 id", ID),
+    "notice_id": ("通知 id", ID),
+    "hour_request_id": ("补录申请 id", ID),
     "year": ("年份，2000–2099", 2026),
     "question_id": ("题目 id（作答时为开始答题返回的 questions[].id）", ID),
     "serial": ("证明编号，印在志愿服务证明上", "WM-20260501-7KQ2M9XA"),
@@ -283,9 +287,21 @@ MODELS: dict[str, str] = {
     "MessageRead": "一条留言及其办理情况（办理的工作人员另见留言人、草拟的答复与全部办理过程）",
     "MessageList": "留言列表（一页）",
     "MessageQuery": "留言列表筛选",
+    "HourRequestIn": "申请补录服务时长",
+    "HourReviewIn": "审核一条补录申请",
+    "HourRequestRead": "一条补录申请及其审核结果（工作人员另见申请人与照片的拍摄时间、地点）",
+    "HourRequestList": "补录申请列表（一页）",
+    "HourRequestQuery": "补录申请列表筛选",
+    "ExportedHourRequest": "导出的补录申请",
     "PublicMessageRead": "公开的留言与答复（留言人只显示为“网友”）",
     "PublicMessageList": "公开的留言答复（一页）",
     "ExportedMessage": "导出的留言（含公开的办理过程）",
+    "NoticeIn": "发一条通知",
+    "NoticeRead": "一条通知（接收人另见是否已读，工作人员另见已读人数）",
+    "NoticeList": "通知列表（一页）",
+    "NoticeQuery": "通知列表参数",
+    "NoticeStats": "通知的阅读情况",
+    "ExportedNotice": "导出的通知（含阅读时间）",
     "ExportedMessageEvent": "导出的留言办理过程中的一步",
     "ErrorResponse": "错误响应：所有状态码 ≥ 400 的回答都是这个形状",
     "ErrorBody": "错误内容",
@@ -297,7 +313,7 @@ MODELS: dict[str, str] = {
     "UserBrief": "他人看到的用户简况",
     "UserRead": "用户资料",
     "PendingOrgRead": "待审核的组织变更申请",
-    "MeRead": "我的资料，含待审核的组织变更",
+    "MeRead": "我的资料，含待审核的组织变更与未读通知数",
     "OrgRequestRead": "组织变更申请：志愿者或达人申请转入另一组织，由该组织的工作人员审核",
     "OrgRequestList": "组织变更申请列表（一页）",
     "OrgDecisionIn": "审核组织变更申请",
@@ -676,6 +692,49 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "at": ("时间", AT),
         "action": ("办理步骤", "accept"),
         "note": ("说明；没有时为空字符串", ""),
+    },
+    "MeRead": {"unread_notices": ("未读的通知数（小程序可显示为角标）", 3)},
+    "NoticeIn": {
+        "title": ("标题，1–64 字", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文，1–2000 字", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org_id": (
+            "接收组织 id，须在调用者的管辖范围内；不指定活动时发给该组织及下级组织的全部志愿者与达人"
+            "（不含工作人员与已注销的账号）",
+            "3",
+        ),
+        "campaign_id": (
+            "活动 id（可不填）：指定时只发给该活动各任务已报名且未取消的人（不论其所属组织），"
+            "须为调用者管理的、属于接收组织的活动",
+            ID,
+        ),
+        "roles": ("只发给这些身份（volunteer 志愿者、influencer 达人）；不填则两者都发", ["volunteer"]),
+    },
+    "NoticeRead": {
+        "id": ("通知 id", ID),
+        "title": ("标题", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org": ("接收组织（通知发往该组织及下级组织，或该组织的活动）",),
+        "campaign_id": ("活动 id；发给组织时为 null", ID),
+        "roles": ("只发给的身份；发给全部志愿者与达人时为 null", ["volunteer"]),
+        "recipients": ("发出时的接收人数（之后加入或注销的人不改变它）", 1280),
+        "created_at": ("发出时间", AT),
+        "read": ("我是否已读（接收人本人可见；工作人员查看时为 null）", False),
+        "read_at": ("我读的时间；未读或工作人员查看时为 null", LATER),
+        "read_count": ("已读人数（工作人员查看时可见；接收人查看时为 null）", 860),
+    },
+    "NoticeList": {"items": ("本页通知，新的在前",)},
+    "NoticeQuery": {"sent": ("为 1 时查看发往本组织及下级组织的通知（工作人员），附已读人数；不传时看我收到的", "1")},
+    "NoticeStats": {
+        "recipients": ("接收人数（发出时）", 1280),
+        "read": ("已读人数", 860),
+    },
+    "ExportedNotice": {
+        "id": ("通知 id", ID),
+        "title": ("标题", "关于开展“清朗”网络文明志愿服务的通知"),
+        "content": ("正文", "请各位志愿者于本周六上午九点到县文化广场集合，参加网络文明宣传活动。"),
+        "org": ("接收组织的名称", "洪桥街道"),
+        "sent_at": ("发出时间", AT),
+        "read_at": ("我读的时间；未读为 null", LATER),
     },
     "ErrorResponse": {"error": ("错误内容",)},
     "ErrorBody": {
@@ -1201,6 +1260,60 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "org_id": ("只统计该组织及其下级，默认调用者的组织", "3"),
         "campaign_id": ("只统计该活动", "12"),
     },
+    "HourRequestIn": {
+        "task_id": ("补录哪个任务的服务时长；须在该任务的参与范围内，无需报名", ID),
+        "started_at": ("实际开始服务的时间，须在任务时间前后 2 小时内", "2026-05-01T09:00:00+08:00"),
+        "ended_at": ("实际结束服务的时间：晚于开始时间、不晚于现在，须在任务时间前后 2 小时内", LATER),
+        "note": ("情况说明，最多 200 字，如为何没有签到签退", "手机没电，未能签到，现场有村委会工作人员可证明"),
+        "media_ids": ("证明照片 id（本人上传，最多 3 张，不重复）", ["2048"]),
+    },
+    "HourReviewIn": {
+        "decision": ("审核结论", "approve"),
+        "reason": ("审核意见，最多 200 字；驳回时必填，会展示给申请人", "时间与现场记录一致"),
+    },
+    "HourRequestRead": {
+        "id": ("补录申请 id", ID),
+        "task_id": ("任务 id", ID),
+        "task_title": ("任务名称", "石亭子村网络普法宣传"),
+        "status": ("审核状态", "pending"),
+        "started_at": ("申请的开始时间", AT),
+        "ended_at": ("申请的结束时间", LATER),
+        "hours": ("申请时间折合的服务时长（小时）：按半小时向下取整，不超过任务的服务时长", 3.5),
+        "note": ("情况说明", "手机没电，未能签到"),
+        "photos": ("证明照片（签名地址，会过期）",),
+        "reason": ("审核意见；未审核为 null", "时间与现场记录一致"),
+        "awarded_hours": (
+            "通过时计入的信用时长（小时）：不超过任务服务时长减去该任务已计的时长；未通过为 0",
+            3.5,
+        ),
+        "awarded_points": ("通过时计入的积分：该任务此前没有通过的提交或补录时为任务积分，否则为 0", 10),
+        "award_note": ("通过时计入少于申请或未计积分的原因；其余为 null", None),
+        "created_at": ("申请时间", LATER),
+        "reviewed_at": ("审核时间；未审核为 null", LATER),
+        "user": ("申请人（仅工作人员可见）",),
+    },
+    "HourRequestList": {"items": ("本页补录申请，新的在前",)},
+    "HourRequestQuery": {
+        "mine": ("为 1 时只看我自己的（志愿者总是只看自己的）", "1"),
+        "status": ("按审核状态筛选", "pending"),
+        "task_id": ("只看该任务的补录申请", ID),
+    },
+    "ExportedHourRequest": {
+        "id": ("补录申请 id", ID),
+        "task_id": ("任务 id", ID),
+        "task_title": ("任务名称", "石亭子村网络普法宣传"),
+        "started_at": ("申请的开始时间", AT),
+        "ended_at": ("申请的结束时间", LATER),
+        "hours": ("申请的服务时长（小时）", 3.5),
+        "note": ("情况说明", "手机没电，未能签到"),
+        "media_ids": ("证明照片 id", ["2048"]),
+        "status": ("审核状态", "approved"),
+        "reason": ("审核意见", "时间与现场记录一致"),
+        "awarded_hours": ("计入的信用时长（小时）", 3.5),
+        "awarded_points": ("计入的积分", 10),
+        "created_at": ("申请时间", LATER),
+        "reviewed_at": ("审核时间", LATER),
+    },
     "MessageReportQuery": {
         "from_": ("开始日期（含），北京时间：统计这段时间内提交的留言", "2026-05-01"),
         "to": ("结束日期（含），北京时间", "2026-05-31"),
@@ -1424,7 +1537,8 @@ OPERATIONS: dict[str, str] = {
     "auth.wechat_login": "用小程序 `wx.login` 得到的 code 换取访问令牌；首次登录自动注册为志愿者。code 只能用一次。",
     "auth.phone": "用 `getPhoneNumber` 得到的 code 绑定微信验证过的手机号；返回资料中手机号脱敏显示。",
     "auth.logout": "退出登录：本次请求所用的令牌立即失效。",
-    "me.get_me": f"我的资料，含积分、志愿服务时长与星级，以及待审核的组织变更（`pending_org`）。{STAR_RULE}。",
+    "me.get_me": f"我的资料，含积分、志愿服务时长与星级，以及待审核的组织变更（`pending_org`）"
+    f"与未读通知数（`unread_notices`）。{STAR_RULE}。",
     "me.patch_me": (
         "修改昵称、头像、所属组织（志愿者与达人）或是否在排行榜公开。只传要改的字段。"
         "首次选择组织立即生效；之后再改成为组织变更申请，经新组织的工作人员批准后生效（见 `pending_org`），"
@@ -1652,6 +1766,36 @@ OPERATIONS: dict[str, str] = {
     "messages.rate": (
         "留言人在答复后 15 天内评价：满意或基本满意即办结；第一次不满意时重新交给承办组织办理（新的期限），"
         "再次不满意即办结。只有留言人可以评价（否则 403）。"
+    ),
+    "notices.post_notice": (
+        "工作人员发通知：发给接收组织及下级组织的全部志愿者与达人，或（指定 campaign_id 时）该活动已报名未取消的人，"
+        "可只发给某些身份。接收人在发出时确定；没有符合条件的接收人时 400（details.fields 指明 org_id 或 "
+        "campaign_id）。接收组织不在管辖范围内 403。记入操作审计；每人每小时最多发 10 条（WENMING_LIMIT_NOTICE），"
+        "超出 429 rate_limited。订阅了通知消息的接收人收到订阅消息。"
+    ),
+    "notices.list_notices": (
+        "我收到的通知，新的在前，附是否已读；工作人员 `sent=1` 时为发往本组织及下级组织的通知，附已读人数"
+        "（非工作人员 403）。"
+    ),
+    "notices.get_one": (
+        "一条通知：接收人本人（附是否已读），或管辖范围包含其接收组织的工作人员（附已读人数）；其他人 404。"
+    ),
+    "notices.read": "标记我收到的通知为已读，重复调用无妨（只记第一次的时间）；不是接收人 404。",
+    "notices.stats": "通知的接收人数与已读人数（管辖范围包含其接收组织的工作人员；其他工作人员 404）。",
+    "hour_requests.post_hour_request": (
+        "没有签到签退记录时申请补录某任务的服务时长：填写实际的开始、结束时间（任务时间前后 2 小时内，不晚于现在）、"
+        "情况说明与最多 3 张本人上传的证明照片。无需报名，但须在任务的参与范围内（否则 403）。"
+        "同一任务同时只能有一条待审核的申请（409 hour_request_open）。不足半小时 400（指明 ended_at）。"
+    ),
+    "hour_requests.list_hour_requests": (
+        "补录申请，新的在前：`mine=1` 只看自己的（志愿者总是如此）；工作人员看管辖范围内任务的申请，"
+        "可按状态与任务筛选。"
+    ),
+    "hour_requests.get_one": "一条补录申请：申请人本人，或任务所属组织范围内的工作人员（另见申请人）可见；其他人 404。",
+    "hour_requests.review_one": (
+        "任务所属组织范围内的工作人员审核补录申请：通过时计入信用时长（与该任务已计的时长合计不超过任务的服务时长，"
+        "经积分明细只计一次），该任务此前没有通过的提交或补录时另计任务积分；驳回须说明原因（400 指明 reason）。"
+        "已审核过的 409 already_reviewed。申请人收到订阅消息通知。"
     ),
     "health.healthz": "进程存活：进程在运行且能响应。",
     "health.readyz": "依赖就绪：数据库（以及配置了的 Redis）在 2 秒内响应。",

@@ -8,6 +8,8 @@ nothing; something they may see but not change answers 403.
 from __future__ import annotations
 
 from models.campaigns import Campaign, Task, get_campaign
+from models.hour_requests import HourRequest
+from models.makeup import get_hour_request
 from models.orgs import Org, find_org, org_path
 from models.question_bank import get_question
 from models.quiz import Question, QuizAttempt
@@ -124,6 +126,32 @@ async def reviewable(user: User, ids: list[int]) -> dict[int, Submission]:
     scope = staff_scope(user)
     rows = await with_relations(Submission.filter(id__in=ids))
     return {s.id: s for s in rows if in_scope(scope, s.task.campaign.org)}
+
+
+# -- make-up requests for service hours ---------------------------------------------------
+
+
+def may_review_hours(user: User, request: HourRequest) -> bool:
+    """Staff of the org subtree that owns the task's campaign (admins: any)."""
+    return user.is_staff and in_scope(staff_scope(user), request.task.campaign.org)
+
+
+async def readable_hour_request(request_id: int, user: User) -> HourRequest:
+    """A make-up request: its owner's, or staff's of the task's org subtree (anyone else: 404)."""
+    request = await get_hour_request(request_id)
+    if request is None or not (request.user_id == user.id or may_review_hours(user, request)):
+        raise NotFound("补录申请不存在")
+    return request
+
+
+async def reviewable_hour_request(request_id: int, user: User) -> HourRequest:
+    """A make-up request the caller may decide on: another org's is 404, their own 403."""
+    request = await get_hour_request(request_id)
+    if request is None or not may_review_hours(user, request):
+        raise NotFound("补录申请不存在")
+    if request.user_id == user.id:
+        raise Forbidden("不能审核自己的补录申请")
+    return request
 
 
 # -- orgs and people ---------------------------------------------------------------------

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import quote
 
-from media.reports import messages_xlsx, participation_csv, participation_xlsx
+from media.reports import TOTAL_LABEL, messages_xlsx, participation_csv, participation_xlsx
 from models.audit import record
-from models.message_report import message_report
+from models.message_report import MessageOrgRow, message_report, total
 from models.orgs import Org
 from models.participation import ParticipationRow, participation, reach_by_org
 from models.users import User
@@ -81,10 +81,19 @@ async def participation_file(user: User, scope: ReportScope, kind: str) -> Repor
     return ReportFile(body, KINDS[kind], _download("participation", "参与情况", scope, kind))
 
 
-async def messages_file(user: User, scope: ReportScope) -> ReportFile:
-    """The messages report (xlsx), one row per child org of the scope's org, its export audited."""
+async def message_rows(scope: ReportScope) -> list[MessageOrgRow]:
+    """The messages report's rows: one per child org of the scope's org, then 合计 (none without children).
+
+    The xlsx, the console's 报表 page and its 首页 card all show these, so their numbers agree.
+    """
     since, until = local_day_start(scope.first), local_day_start(scope.last + timedelta(days=1))
     rows = await message_report(since, until, scope.org, now_utc())
+    return [*rows, total(rows, TOTAL_LABEL)] if rows else []
+
+
+async def messages_file(user: User, scope: ReportScope) -> ReportFile:
+    """The messages report (xlsx), one row per child org of the scope's org and the total, its export audited."""
+    rows = await message_rows(scope)
     org = scope.org
     await record(user, "export", "messages.xlsx", {"period": scope.period, "org_id": org and org.id})
     body = await asyncio.to_thread(messages_xlsx, [row.values() for row in rows], title=MESSAGES_TITLE)

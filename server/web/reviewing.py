@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models.hour_requests import HourRequest
+from models.makeup import Verdict, get_hour_request, review_hours
 from models.review import Decision, review
 from models.submissions import Submission, get_submission
 from models.users import User
 from server.kernel.errors import ApiError, NotFound
-from server.web.permissions import reviewable
+from server.web.permissions import reviewable, reviewable_hour_request
 from server.web.services import Services
 
 
@@ -30,6 +32,17 @@ async def decide(user: User, submission_id: int, decision: Decision, services: S
     fresh = await get_submission(submission_id)
     if fresh is None:  # erased in the meantime
         raise SubmissionNotFound()
+    return fresh
+
+
+async def decide_hours(user: User, request_id: int, verdict: Verdict, services: Services) -> HourRequest:
+    """One decision on a make-up request of the caller's subtree; returns it as it is now."""
+    await services.limiter.hit("review", str(user.id), services.config.limit_review)
+    request = await reviewable_hour_request(request_id, user)
+    await review_hours(request, user, verdict, services.effects)
+    fresh = await get_hour_request(request_id)
+    if fresh is None:  # its person erased their account in the meantime
+        raise NotFound("补录申请不存在")
     return fresh
 
 

@@ -35,7 +35,7 @@ async def visit_everything(tab: Watched, task_id: int) -> list[str]:
         await expect(tab.page.locator("h1").first).to_be_visible()
         assert await tab.page.evaluate(UNLABELLED) == [], href
         seen.append(href)
-    extra = ("/console/campaigns/new", "/console/questions/new")
+    extra = ("/console/campaigns/new", "/console/questions/new", "/console/notices/new", "/console/hour-requests")
     for path in (*extra, f"/console/tasks/{task_id}", f"/console/tasks/{task_id}/edit"):
         response = await tab.goto(path)
         assert response is not None and response.status == 200, path

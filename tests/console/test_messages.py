@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import openpyxl
 import pytest
 
 from models.audit import AuditEntry
@@ -207,3 +210,86 @@ async def test_the_dashboard_counts_messages(api, tree, writer, county_console):
     assert '<strong id="msg-accepted">2</strong>' in page.text
     assert '<strong id="msg-closed">1</strong>' in page.text
     assert '<strong id="msg-overdue" class="late">1</strong>' in page.text
+
+
+def table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The cells of the table with ``table_id``, header and total included, as text."""
+    table = html[html.index(f'id="{table_id}"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in rows
+    ]
+
+
+def as_shown(column: int, value: object) -> str:
+    """A cell of the xlsx as the page writes it: the two rates (columns 3 and 4) as percentages."""
+    if value is None:
+        return "—"
+    return f"{float(value):.1f}%" if column in (3, 4) and isinstance(value, int | float) else str(value)
+
+
+async def test_the_dashboard_and_the_reports_page_show_the_xlsx_numbers(api, tree, writer):
+    token, user_id = await api.person("staff", tree.county.id)
+    client = await sign_in(api.service.base_url, user_id)
+    now = now_utc()
+    on_time = await leave(api, writer, "道路破损")
+    await hand_to(on_time, tree.east.id, tree.county.id, days_left=2)
+    await Message.filter(id=on_time.id).update(status="closed", replied_at=now, rating="satisfied", closed_at=now)
+    late = await leave(api, writer, "噪音扰民")
+    await hand_to(late, tree.west.id, tree.county.id, days_left=-1, supervision=1)
+    unhappy = await leave(api, writer, "路灯不亮")
+    await hand_to(unhappy, tree.east.id, tree.county.id, days_left=-3)
+    await Message.filter(id=unhappy.id).update(status="closed", replied_at=now, rating="unsatisfied", closed_at=now)
+    await leave(api, writer, "垃圾清运")  # still at the county: in no row
+    try:
+        reply = await api.session.get(
+            f"{api.service.base_url}/api/v1/reports/messages.xlsx", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert reply.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await reply.read()))
+        expected = [
+            [as_shown(i, v) for i, v in enumerate(row)] for row in book.worksheets[0].iter_rows(values_only=True)
+        ]
+        assert expected[0] == ["组织", "受理", "办结", "按期办结率", "满意率", "超期", "督办"]
+        assert expected[-1] == ["合计", "3", "2", "50.0%", "50.0%", "2", "1"]
+
+        dashboard = await client.get("/console/")
+        reports = await client.get("/console/reports")
+    finally:
+        await client.close()
+    assert dashboard.status == 200 and reports.status == 200
+    assert table_rows(dashboard.text, "message-report") == expected
+    assert table_rows(reports.text, "message-summary") == expected
+
+
+async def test_what_waits_for_the_staff_members_own_org_is_on_its_tab_and_on_the_dashboard(api, tree, writer, console):
+    mine = await leave(api, writer, "路灯不亮")
+    await hand_to(mine, tree.east.id, tree.county.id, days_left=3)
+    answered = await leave(api, writer, "垃圾清运")
+    await hand_to(answered, tree.east.id, tree.county.id, days_left=3)
+    await Message.filter(id=answered.id).update(status="replying")  # now the county's to approve
+    below = await leave(api, writer, "道路破损")
+    await hand_to(below, tree.east_village.id, tree.east.id, days_left=3)  # the village's work
+    at_county = await leave(api, writer, "噪音扰民")
+
+    page = await console.get("/console/messages?status=todo")
+    dashboard = await console.get("/console/")
+
+    assert page.status == 200
+    assert mine.number in page.text
+    assert all(m.number not in page.text for m in (answered, below, at_county))
+    assert 'aria-current="page">待我办理 <span class="count">1</span>' in page.text
+    assert "留言待我办理 1 条" in dashboard.text
+
+
+async def test_a_message_is_not_offered_to_the_org_that_holds_it(api, tree, writer, county_console):
+    message = await leave(api, writer, "路灯不亮")
+    await Message.filter(id=message.id).update(status="accepted")
+
+    page = await county_console.get(f"/console/messages/{message.id}")
+
+    select = page.text[page.text.index('id="f-assign-org_id"') :]
+    select = select[: select.index("</select>")]
+    assert f'value="{tree.east.id}"' in select and f'value="{tree.county.id}"' not in select

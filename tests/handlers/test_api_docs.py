@@ -9,8 +9,10 @@ from typing import Any
 from handlers import (
     account_schemas,
     calendar_schemas,
+    hour_request_schemas,
     media_schemas,
     message_schemas,
+    notice_schemas,
     question_schemas,
     quiz_schemas,
     reach_schemas,
@@ -218,6 +220,8 @@ async def test_a_request_body_built_from_the_examples_is_one_the_service_accepts
         **vars(reach_schemas),
         **vars(calendar_schemas),
         **vars(message_schemas),
+        **vars(notice_schemas),
+        **vars(hour_request_schemas),
     }
     for name in sorted(bodies):
         example = {field: prop["example"] for field, prop in schemas[name]["properties"].items()}

@@ -29,9 +29,10 @@ async def test_me_returns_the_user_shape(api):
     reply = await api.call("GET", ME, token=token)
 
     assert reply.status == 200
-    # The User, and the org change awaiting approval (see test_org_requests.py).
-    assert set(reply.body) == USER_FIELDS | {"pending_org"}
+    # The User, the org change awaiting approval (see test_org_requests.py), unread notices (test_notices.py).
+    assert set(reply.body) == USER_FIELDS | {"pending_org", "unread_notices"}
     assert reply.body["pending_org"] is None
+    assert reply.body["unread_notices"] == 0
     assert reply.body["id"] == user["id"]
     assert isinstance(reply.body["id"], str)
     assert reply.body["role"] == "volunteer"

@@ -217,8 +217,8 @@ async def test_every_action_over_http_from_every_status(people, tree, status):
             await people.ok(actor, message["id"], step, body)
         if action == "approve-extension" and status in ("assigned", "replying"):
             await people.ok("east", message["id"], "extend", bodies["extend"])
-        if who == "east" and status in ("submitted", "accepted", "rejected"):
-            who = "county"  # never handed to the east, which cannot even see it (404): the county tries
+        if who == "east" and status in ("submitted", "accepted", "rejected", "returned"):
+            who = "county"  # not (or no longer) the east's, which cannot even see it (404): the county tries
         reply = await people.act(who, message["id"], action, bodies[action])
         if (status, action) in CONTRACT_MOVES:
             assert reply.status == 200, (status, action, reply.body)
@@ -226,6 +226,31 @@ async def test_every_action_over_http_from_every_status(people, tree, status):
         else:
             assert (reply.status, reply.error_code) == (409, "bad_transition"), (status, action, reply.body)
             assert (await people.read("county", message["id"])).body["status"] == status
+
+
+async def test_staff_open_by_id_exactly_what_they_list(api, people, tree):
+    """One rule for reading and listing: the holder's org and those above it, and the assigning org."""
+    await people.add("village", "staff", tree.east_village.id)
+    fresh = await people.write()
+    at_east = await people.assigned(tree.east.id)
+    at_village = await people.assigned(tree.east_village.id)
+    returned = await people.assigned(tree.east.id)
+    await people.ok("east", returned["id"], "return", {"reason": "不属本镇职责"})
+    handed_down = await people.assigned(tree.east.id)
+    await people.ok("east", handed_down["id"], "assign", {"kind": "jiaoban", "org_id": str(tree.east_village.id)})
+    every = {m["id"] for m in (fresh, at_east, at_village, returned, handed_down)}
+    expected = {
+        "county": every,
+        "east": {at_east["id"], at_village["id"], handed_down["id"]},
+        "village": {at_village["id"], handed_down["id"]},
+        "west": set(),
+    }
+    for who, ids in expected.items():
+        listed = await api.call("GET", f"{API}/messages?limit=50", token=people.tokens[who])
+        assert listed.status == 200
+        assert {m["id"] for m in listed.body["items"]} == ids, who
+        opened = {mid for mid in every if (await people.read(who, mid)).status == 200}
+        assert opened == ids, who
 
 
 # -- routing -------------------------------------------------------------------------------------
@@ -429,6 +454,7 @@ async def test_the_messages_report_has_one_row_per_child_org(api, people, tree):
         ["组织", "受理", "办结", "按期办结率", "满意率", "超期", "督办"],
         ["东镇", 2, 1, 100.0, 100.0, 1, 1],
         ["西镇", 1, 1, 0.0, 100.0, 1, 0],
+        ["合计", 3, 2, 50.0, 100.0, 2, 1],
     ]
     few = log.selects
 

@@ -16,6 +16,7 @@ from tests.questions import QUESTIONS, single
 from tests.support import counting_queries
 
 PEOPLE = 6
+NOTICE = {"title": "周六集合", "content": "请于周六上午九点到文化广场集合。"}
 
 # path (with {task} for the seeded task's id) → who reads it
 LIST_ROUTES = {
@@ -38,6 +39,8 @@ LIST_ROUTES = {
     "/api/v1/messages": "admin",
     "/api/v1/messages?mine=1": "volunteer",
     "/api/v1/public/messages": "volunteer",
+    "/api/v1/notices": "volunteer",
+    "/api/v1/notices?sent=1": "staff",
 }
 
 
@@ -92,6 +95,15 @@ async def world(api, tree):
             reply = await api.call("POST", f"/api/v1/messages/{message.body['id']}/{action}", token=admin, json=move)
             assert reply.status == 200, reply.body
     await api.settle()
+    for n in range(PEOPLE):  # notices to the east, the first half read
+        notice = await api.call(
+            "POST", "/api/v1/notices", token=staff, json=NOTICE | {"title": f"通知{n}", "org_id": str(tree.east.id)}
+        )
+        assert notice.status == 201, notice.body
+        if n % 2 == 0:
+            read = await api.call("POST", f"/api/v1/notices/{notice.body['id']}/read", token=people[0])
+            assert read.status == 204
+    await api.settle()  # the subscribe messages are sent: their statements are not the lists'
     return {"volunteer": people[0], "staff": staff, "admin": admin, "task": tasks[0]["id"]}
 
 

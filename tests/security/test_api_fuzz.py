@@ -55,6 +55,7 @@ from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
 from tests.security.test_authz_matrix import (
     World,
+    a_claim,
     a_quiz_attempt,
     a_request,
     build_world,
@@ -155,6 +156,10 @@ class Target:
             "serial": [v["serial"]] if "serial" in v else [],
             # The owner's and the volunteer's, both handed to the east township (the staff's).
             "message_id": [v["message_id"], v["volunteer_message_id"]],
+            # To the east's members, and to its influencers only.
+            "notice_id": [v["notice_id"], v["influencer_notice_id"]],
+            # The owner's and the volunteer's make-up requests for a task of the east township.
+            "hour_request_id": [v["hour_request_id"], v["volunteer_hour_request_id"]],
         }
         values = own.get((method, path), by_name.get(name, []))
         return [*values, MISSING_ID] if values and name != "serial" else values
@@ -186,6 +191,11 @@ async def seed_world(api: Api, role: str) -> Target:
     extra.update(owner_online_id=online["submission_id"], volunteer_online_id=online["volunteer_submission_id"])
     quiz = await a_quiz_attempt(w)  # the volunteer's open attempt at a quiz task
     extra.update(quiz_task_id=quiz["task_id"], attempt_id=quiz["attempt_id"], question_id=quiz["question_id"])
+    made_up = await w.new_task(title="补录用的任务")
+    extra["hour_task_id"] = await w.new_task(title="再补录用的任务")
+    for name, token in (("hour_request_id", w.owner[0]), ("volunteer_hour_request_id", volunteer)):
+        claimed = await api.call("POST", "/api/v1/hour-requests", token=token, json=a_claim(made_up))
+        extra[name] = claimed.body["id"]
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
         extra["serial"] = certificate.headers["X-Certificate-Serial"]
@@ -299,6 +309,12 @@ def _own_avatar(body: dict[str, Any], target: Target) -> None:
         body["avatar_media_id"] = target.extra["photo_id"]
 
 
+def _made_up_hours(body: dict[str, Any], target: Target) -> None:
+    """A task of the world's, times that fit it (random ones rarely do), the role's own photo."""
+    body.update(a_claim(target.extra["hour_task_id"]))
+    _own_photos(body, target)
+
+
 def _real_submissions(body: dict[str, Any], target: Target) -> None:
     v = target.world.values
     if "ids" in body:
@@ -308,6 +324,11 @@ def _real_submissions(body: dict[str, Any], target: Target) -> None:
 def _real_org(body: dict[str, Any], target: Target) -> None:
     if "org_id" in body:
         body["org_id"] = str(target.world.tree.east_village.id)
+
+
+def _to_the_east(body: dict[str, Any], target: Target) -> None:
+    body["org_id"] = str(target.world.tree.east.id)
+    body.pop("campaign_id", None)
 
 
 def _under_east(body: dict[str, Any], target: Target) -> None:
@@ -343,11 +364,13 @@ REAL_IDS: dict[str, Callable[[dict[str, Any], Target], None]] = {
     "POST /api/v1/submissions/{submission_id}/repost": _official_page,
     "PATCH /api/v1/me": _own_avatar,
     "POST /api/v1/review/batch": _real_submissions,
+    "POST /api/v1/hour-requests": _made_up_hours,
     "POST /api/v1/campaigns": _new_campaign,
     "PATCH /api/v1/campaigns/{campaign_id}": _around_its_tasks,
     "POST /api/v1/campaigns/{campaign_id}/tasks": _this_week,
     "PATCH /api/v1/tasks/{task_id}": _this_week,
     "POST /api/v1/orgs": _under_east,
+    "POST /api/v1/notices": _to_the_east,
     "POST /api/v1/questions": _real_org,
     "PATCH /api/v1/users/{user_id}": _real_org,
 }
@@ -376,6 +399,10 @@ REACHED = {
         "GET /api/v1/calendar/{year}",
         "POST /api/v1/messages",
         "GET /api/v1/messages/{message_id}",
+        "GET /api/v1/notices/{notice_id}",
+        "POST /api/v1/notices/{notice_id}/read",
+        "POST /api/v1/hour-requests",
+        "GET /api/v1/hour-requests/{hour_request_id}",
     ),
     "staff": (
         "PATCH /api/v1/campaigns/{campaign_id}",
@@ -396,6 +423,10 @@ REACHED = {
         "POST /api/v1/submissions/{submission_id}/repost",
         "GET /api/v1/submissions/{submission_id}/reposts",
         "GET /api/v1/messages/{message_id}",
+        "POST /api/v1/notices",
+        "GET /api/v1/notices/{notice_id}/stats",
+        "GET /api/v1/hour-requests/{hour_request_id}",
+        "POST /api/v1/hour-requests/{hour_request_id}/review",
     ),
 }
 

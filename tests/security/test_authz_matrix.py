@@ -336,6 +336,36 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         403,         404,         OK),
     ("POST", "/api/v1/messages/{message_id}/rate", "the volunteer's, replied"):
         (401,  OK,          404,         403,         404,         403),
+    # -- notices: written by staff to their subtree; read by their recipients (the east village's
+    #    members here); counted for staff whose subtree holds the notice's org. Others find none.
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/notices", "to the east"):
+        (401,  403,         403,         OK,          403,         OK),
+    ("GET", "/api/v1/notices", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/notices", "sent=1"):
+        (401,  403,         403,         OK,          OK,          OK),
+    ("GET", "/api/v1/notices/{notice_id}", "to the east's members"):
+        (401,  OK,          OK,          OK,          404,         OK),
+    ("GET", "/api/v1/notices/{notice_id}", "to influencers only"):
+        (401,  404,         OK,          OK,          404,         OK),
+    ("POST", "/api/v1/notices/{notice_id}/read", "to influencers only"):
+        (401,  404,         OK,          404,         404,         404),
+    ("GET", "/api/v1/notices/{notice_id}/stats", ""):
+        (401,  403,         403,         OK,          404,         OK),
+    # -- make-up requests for service hours: asked by anyone in the task's audience; read by the
+    #    person and staff of the task's subtree; decided by that staff. Others find no request there.
+    #    anon  volunteer    influencer   staff        other_staff  admin
+    ("POST", "/api/v1/hour-requests", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("POST", "/api/v1/hour-requests", "others' photo"):
+        (401,  NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS,   NOT_YOURS),
+    ("GET", "/api/v1/hour-requests", ""):
+        (401,  OK,          OK,          OK,          OK,          OK),
+    ("GET", "/api/v1/hour-requests/{hour_request_id}", "the owner's"):
+        (401,  404,         404,         OK,          404,         OK),
+    ("POST", "/api/v1/hour-requests/{hour_request_id}/review", "the owner's"):
+        (401,  403,         403,         OK,          404,         OK),
     # -- review, points, rankings
     #    anon  volunteer    influencer   staff        other_staff  admin
     ("GET", "/api/v1/review/queue", ""):
@@ -481,8 +511,16 @@ async def build_world(api: Api) -> World:
         for name, writer in (("message_id", owner[0]), ("volunteer_message_id", tokens["volunteer"]))
     }
 
+    notices = {}
+    for name, roles in (("notice_id", None), ("influencer_notice_id", ["influencer"])):
+        body = NOTICE | {"org_id": str(tree.east.id)} | ({"roles": roles} if roles else {})
+        reply = await api.call("POST", "/api/v1/notices", token=staff, json=body)
+        assert reply.status == 201, reply.body
+        notices[name] = reply.body["id"]
+
     values = {
         **messages,
+        **notices,
         "county_token": county_token,
         "account_id": account.body["id"],
         "question_id": question.body["id"],
@@ -750,7 +788,53 @@ async def a_login_code(w: World) -> dict[str, str]:
     return {"ticket": ticket}
 
 
+def a_claim(task_id: str) -> dict:
+    """Hours served on a task of the world (each starts an hour ago): from an hour before it to half an hour ago."""
+    return {"task_id": task_id, "started_at": iso(-timedelta(hours=2.5)), "ended_at": iso(-timedelta(minutes=30))}
+
+
+async def a_task_to_make_up(w: World) -> dict[str, str]:
+    return {"task_id": await w.new_task(title="补录用的任务")}
+
+
+async def the_owners_hour_request(w: World) -> dict[str, str]:
+    """The owner's make-up request for a task of its own, awaiting review."""
+    task_id = await w.new_task(title="主人补录的任务")
+    reply = await w.api.call("POST", "/api/v1/hour-requests", token=w.owner[0], json=a_claim(task_id))
+    assert reply.status == 201, reply.body
+    return {"hour_request_id": reply.body["id"]}
+
+
+async def hour_requests_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members list only their own, without the person; staff of another township see nothing of the east."""
+    mine = {w.ids[role]} if role != "anon" else set()
+    if role in MEMBERS or role == "other_staff":
+        people = {int(r["user"]["id"]) for r in reply.body["items"] if r["user"]}
+        assert people <= mine, "lists someone else's make-up request"
+        if role in MEMBERS:
+            assert all(r["user"] is None for r in reply.body["items"]), "the person's own view shows the person"
+
+
 NO_NOTE: Callable[[World, str], dict] = lambda w, role: {}  # noqa: E731
+NOTICE = {"title": "周六集合", "content": "请于周六上午九点到文化广场集合。"}
+
+
+def notices_received(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Members list the notices sent to them; staff, who receive none, list nothing."""
+    shown = {n["id"] for n in reply.body["items"]}
+    if role in MEMBERS:
+        assert w.values["notice_id"] in shown, "a recipient does not list the notice"
+        assert all(n["read_count"] is None for n in reply.body["items"]), "a recipient sees read counts"
+    else:
+        assert not shown, "lists notices sent to others"
+
+
+def notices_sent_in_scope(w: World, role: str, reply: Reply, token: str | None) -> None:
+    """Staff list the notices to their subtree only: the west township none of the east's."""
+    shown = {n["id"] for n in reply.body["items"]}
+    assert (w.values["notice_id"] in shown) == (role != "other_staff"), "the sent list crosses subtrees"
+
+
 MESSAGE = {"category": "complain", "title": "路灯不亮", "content": "建设路口的路灯坏了一周"}
 
 
@@ -1252,6 +1336,20 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("GET", "/api/v1/leaderboard", ""): Send(query=whole_page, check=owner_anonymised),
     ("GET", "/api/v1/reports/participation.xlsx", "org_id=east"): Send(query=east_org),
+    ("POST", "/api/v1/hour-requests", ""): Send(
+        prepare=a_task_to_make_up, body=lambda w, role: a_claim(w.values["task_id"])
+    ),
+    ("POST", "/api/v1/hour-requests", "others' photo"): Send(
+        prepare=a_task_to_make_up,
+        body=lambda w, role: a_claim(w.values["task_id"]) | {"media_ids": [w.values["spare_media_id"]]},
+    ),
+    ("GET", "/api/v1/hour-requests", ""): Send(
+        prepare=the_owners_hour_request, query=whole_page, check=hour_requests_in_scope
+    ),
+    ("GET", "/api/v1/hour-requests/{hour_request_id}", "the owner's"): Send(prepare=the_owners_hour_request),
+    ("POST", "/api/v1/hour-requests/{hour_request_id}/review", "the owner's"): Send(
+        prepare=the_owners_hour_request, body=lambda w, role: {"decision": "approve"}
+    ),
     ("POST", "/api/v1/messages", ""): Send(body=lambda w, role: MESSAGE),
     ("POST", "/api/v1/messages", "others' photo"): Send(body=others_photo_in_a_message),
     ("GET", "/api/v1/messages", ""): Send(query=whole_page, check=messages_in_scope),
@@ -1293,6 +1391,13 @@ HOW: dict[tuple[str, str, str], Send] = {
     ),
     ("POST", "/api/v1/messages/{message_id}/rate", "the volunteer's, replied"): Send(
         prepare=the_volunteers_replied, body=lambda w, role: {"rating": "satisfied"}
+    ),
+    ("POST", "/api/v1/notices", "to the east"): Send(body=lambda w, role: NOTICE | {"org_id": str(w.tree.east.id)}),
+    ("GET", "/api/v1/notices", ""): Send(query=whole_page, check=notices_received),
+    ("GET", "/api/v1/notices", "sent=1"): Send(query=lambda w: "sent=1&limit=100", check=notices_sent_in_scope),
+    ("GET", "/api/v1/notices/{notice_id}", "to influencers only"): Send(params={"notice_id": "influencer_notice_id"}),
+    ("POST", "/api/v1/notices/{notice_id}/read", "to influencers only"): Send(
+        params={"notice_id": "influencer_notice_id"}
     ),
     ("GET", "/api/v1/calendar/{year}", ""): Send(url=lambda w, role: "/api/v1/calendar/2026"),
     ("PUT", "/api/v1/calendar/{year}", ""): Send(

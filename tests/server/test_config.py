@@ -77,6 +77,7 @@ def test_postgresql_scheme_is_accepted():
         ("WENMING_UPLOAD_DEADLINE", "nan"),
         ("WENMING_IMAGE_CPU_SECONDS", "20"),
         ("WENMING_LIMIT_CERTIFICATE", "lots"),
+        ("WENMING_LIMIT_NOTICE", "10"),
     ],
 )
 def test_bad_values_name_the_setting(name, value):
@@ -115,6 +116,16 @@ def test_image_budget_settings_parse():
         Rate(20, 60),
         Rate(10, 60),
     )
+
+
+def test_notice_limit_and_template_parse():
+    config = Config.from_env(
+        {**PROD, "WENMING_LIMIT_NOTICE": "30/hour", "WENMING_SUBSCRIBE_TEMPLATES": '{"notice": "tpl-notice"}'}
+    )
+
+    assert config.limit_notice == Rate(30, 3600)
+    assert config.subscribe_templates == {"notice": "tpl-notice"}
+    assert Config.from_env(PROD).limit_notice == Rate(10, 3600)
 
 
 def test_trusted_proxies_and_templates_parse():
