@@ -4,15 +4,18 @@ and the public verification page its QR code opens."""
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 import zxingcpp
 from PIL import Image
 
 from models.audit import AuditEntry
-from models.certificates import Certificate, masked_name
+from models.certificates import Certificate, activities_of, masked_name
+from models.ledger import write_entry
 from models.orgs import Org
 from models.submissions import Submission
+from models.users import User
 from tests.factories import published_task
 from tests.handlers.test_review import hand_in, review_path
 
@@ -186,3 +189,19 @@ def test_masked_names(name: str, masked: str) -> None:
 
 async def _approved(user_id: int) -> list[int]:
     return list(await Submission.filter(user_id=user_id, status="approved").order_by("id").values_list("id", flat=True))
+
+
+async def test_credited_hours_of_a_campaign_count_as_an_activity(api, tree, staff) -> None:
+    """An approved make-up request credits hours with its campaign and "补录服务时长：<task>" (models.makeup)."""
+    task = await published_task(api, staff, tree.east.id, title="清扫村道")
+    _, user_id = await api.person("volunteer", tree.east_village.id)
+    person = await User.get(id=user_id).select_related("org")
+    await write_entry(
+        person, kind="award", points=0, hours=Decimal("1.5"), reason="补录服务时长：清扫村道",
+        campaign_id=int(task["campaign_id"]),
+    )  # fmt: skip
+    await write_entry(person, kind="award", points=0, hours=Decimal("2"), reason="荣誉时长：表彰", hours_kind="honour")
+
+    activities, total = await activities_of(user_id)
+
+    assert total == 1 and [(a["title"], a["hours"]) for a in activities] == [("清扫村道", "1.5")]
