@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from media.certificate import CertificateData, FontMissing
-from models.certificates import DEFAULT_ISSUER, NoServiceHours, issue_for, verify
+from media.certificate import Activity, CertificateData, FontMissing
+from models.certificates import DEFAULT_ISSUER, Certificate, NoServiceHours, issue_for, verify
 from models.users import User
 from server.kernel.clock import LOCAL_TZ
 from server.kernel.errors import NotFound, RateLimited, ServiceUnavailable
@@ -24,6 +25,8 @@ class CertificateCheck(BaseModel):
     serial: str
     name: str
     service_hours: float
+    credit_hours: float
+    honour_hours: float
     issued_on: date
     issuer: str
     valid: bool
@@ -39,16 +42,7 @@ class CertificateCheck(BaseModel):
 async def my_certificate(request: Request, user: User, services: Services) -> HTTPResponse:
     """A printable 志愿服务证明 (PNG) of the caller's approved service hours, with a serial that verifies it."""
     cert = await issue_for(user, datetime.now(LOCAL_TZ).date())
-    data = CertificateData(
-        name=cert.name,
-        org=cert.org or "—",
-        service_hours=cert.service_hours,
-        approved_tasks=cert.approved_tasks,
-        issued_on=cert.issued_on,
-        serial=cert.serial,
-        verify_url=f"{services.config.public_base_url}/api/v1/certificates/{cert.serial}",
-        issuer=cert.issuer or DEFAULT_ISSUER,
-    )
+    data = certificate_data(cert, verify_url(services.config.public_base_url, cert.serial))
     try:
         png = await services.certificates.png(str(user.id), data)  # kept until the figures change; limited
     except FontMissing as exc:
@@ -77,8 +71,38 @@ async def check(request: Request, serial: str) -> HTTPResponse:
             serial=cert.serial,
             name=cert.name if valid else "—",
             service_hours=float(cert.service_hours),
+            credit_hours=float(cert.credit_hours),
+            honour_hours=float(cert.honour_hours),
             issued_on=cert.issued_on,
             issuer=cert.issuer or DEFAULT_ISSUER,
             valid=valid,
         )
+    )
+
+
+def verify_url(public_base_url: str, serial: str) -> str:
+    """The page the certificate's QR code opens: HTML for the phone that scans it (server.console.verify)."""
+    return f"{public_base_url}/verify/{serial}"
+
+
+def certificate_data(cert: Certificate, url: str) -> CertificateData:
+    """What the page shows: the certificate as issued."""
+    activities = tuple(
+        Activity(title=a["title"], day=date.fromisoformat(a["date"]), hours=Decimal(a["hours"]))
+        for a in cert.activities
+    )
+    return CertificateData(
+        name=cert.name,
+        org=cert.org or "—",
+        service_hours=cert.service_hours,
+        honour_hours=cert.honour_hours,
+        approved_tasks=cert.approved_tasks,
+        activities=activities,
+        issued_on=cert.issued_on,
+        serial=cert.serial,
+        verify_url=url,
+        issuer=cert.issuer or DEFAULT_ISSUER,
+        leader=cert.leader,
+        handler=cert.handler,
+        contact=cert.contact,
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import OrgCreate, OrgRead, OrgTree
-from models.orgs import create_org, org_tree
+from handlers.schemas import OrgCertificateIn, OrgCertificateRead, OrgCreate, OrgRead, OrgTree
+from models.orgs import create_org, org_tree, set_certificate_signer
 from models.users import STAFF_ROLES, User
 from server.web.endpoint import endpoint, json_response
-from server.web.permissions import may_create_org_under
+from server.web.permissions import certificate_signer_org, may_create_org_under
 
 bp = Blueprint("orgs", url_prefix="/orgs")
 
@@ -36,3 +36,19 @@ async def post_org(request: Request, user: User, body: OrgCreate) -> HTTPRespons
     await may_create_org_under(user, parent_id)
     org = await create_org(body.name, body.kind, parent_id)
     return json_response(OrgRead.of(org), status=201)
+
+
+@bp.get("/<org_id:id>/certificate")
+@endpoint(summary="证明签发信息", roles=STAFF_ROLES, response=OrgCertificateRead, tag="orgs")
+async def get_certificate_signer(request: Request, org_id: int, user: User) -> HTTPResponse:
+    """Who certificates issued by this org name: 负责人, 经办人, 联系电话 (admins, or staff of the org itself)."""
+    return json_response(OrgCertificateRead.of(await certificate_signer_org(user, org_id)))
+
+
+@bp.put("/<org_id:id>/certificate")
+@endpoint(summary="设置证明签发信息", roles=STAFF_ROLES, body=OrgCertificateIn, response=OrgCertificateRead, tag="orgs")
+async def put_certificate_signer(request: Request, org_id: int, user: User, body: OrgCertificateIn) -> HTTPResponse:
+    """Set who certificates issued by this org name (admins, or staff of the org itself); audited."""
+    org = await certificate_signer_org(user, org_id)
+    org = await set_certificate_signer(user, org, body.leader, body.handler, body.contact)
+    return json_response(OrgCertificateRead.of(org))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -171,7 +173,9 @@ class UserRead(BaseModel):
     org: OrgRead | None
     phone: str | None = Field(description="脱敏手机号，如 138****0000")
     points: int
-    service_hours: float
+    service_hours: float = Field(description="累计志愿服务时长：信用时长与荣誉时长之和")
+    credit_hours: float
+    honour_hours: float
     star_level: int
     leaderboard_visible: bool
     created_at: datetime
@@ -188,6 +192,8 @@ class UserRead(BaseModel):
             phone=user.phone_masked,
             points=user.points,
             service_hours=float(user.service_hours),
+            credit_hours=float(user.credit_hours),
+            honour_hours=float(user.honour_hours or 0),
             star_level=user.star_level,
             leaderboard_visible=user.leaderboard_visible,
             created_at=user.created_at,
@@ -288,6 +294,63 @@ class UserUpdate(Strict):
     org_id: Id | None = None
 
 
+SignerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+# A landline with its area code (0734-6123456), a mobile number, an extension (转 801).
+CONTACT_PATTERN = r"^[0-9+\-() 转]{5,32}$"
+
+
+class OrgCertificateIn(Strict):
+    leader: SignerName
+    handler: SignerName
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+    @field_validator("leader", "handler")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("含有不可见字符")
+        return value
+
+    @field_validator("contact")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        if not re.fullmatch(CONTACT_PATTERN, value):
+            raise ValueError("须为电话号码，如 0734-6123456 或 13800000000")
+        return value
+
+
+class OrgCertificateRead(BaseModel):
+    """Who the org's certificates name besides the org; empty strings until set."""
+
+    org_id: str
+    leader: str
+    handler: str
+    contact: str
+
+    @classmethod
+    def of(cls, org: Org) -> OrgCertificateRead:
+        return cls(org_id=str(org.id), leader=org.cert_leader, handler=org.cert_handler, contact=org.cert_contact)
+
+
+# One grant is at most this many hours, in half hours, as service hours are counted.
+HONOUR_MAX_HOURS = 100
+# The ledger keeps "荣誉时长：" + the reason in 200 characters: the reason fits whole.
+HONOUR_REASON_MAX = 195
+
+
+class HonourHoursIn(Strict):
+    # Lax for this field only: a JSON number (2 or 2.5) becomes a Decimal, as a task's service_hours does.
+    hours: Decimal = Field(gt=0, le=HONOUR_MAX_HOURS, multiple_of=Decimal("0.5"), decimal_places=2, strict=False)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=HONOUR_REASON_MAX)]
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("须为数字，如 2 或 2.5")
+        return value
+
+
 class PageQuery(BaseModel):
     """`?limit=` (1–100, default 20) and `?cursor=` of every list."""
 
@@ -317,6 +380,8 @@ class ExportedProfile(BaseModel):
     phone: str | None = Field(description="完整手机号（导出给本人）")
     points: int
     service_hours: float
+    credit_hours: float
+    honour_hours: float
     leaderboard_visible: bool
     created_at: datetime
     last_login_at: datetime | None
@@ -372,6 +437,7 @@ class LedgerRead(BaseModel):
     kind: Literal["award", "reversal"]
     points: int
     service_hours: float
+    hours_kind: Literal["credit", "honour"]
     reason: str
     submission_id: str | None
     created_at: datetime
@@ -383,6 +449,7 @@ class LedgerRead(BaseModel):
             kind=e.kind,
             points=e.points,
             service_hours=float(e.service_hours),
+            hours_kind=e.hours_kind,
             reason=e.reason,
             # A bonus (reach tier, repost) belongs to its submission as much as the approval does.
             submission_id=_sid(e.submission_id or e.bonus_of),
@@ -395,6 +462,8 @@ class ExportedCertificate(BaseModel):
     name: str
     org: str
     service_hours: float
+    credit_hours: float
+    honour_hours: float
     approved_tasks: int
     issued_on: date
 

@@ -6,11 +6,18 @@ from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import UserList, UserQuery, UserRead, UserUpdate
+from handlers.schemas import HonourHoursIn, LedgerRead, UserList, UserQuery, UserRead, UserUpdate
 from models.users import STAFF_ROLES, User
 from server.kernel.errors import NotFound, PayloadTooLarge, RateLimited, RequestTimeout
 from server.web.endpoint import endpoint, json_response
-from server.web.people import ROSTER_TYPES, RosterRejected, change_person_as, find_people, import_roster_upload
+from server.web.people import (
+    ROSTER_TYPES,
+    RosterRejected,
+    change_person_as,
+    find_people,
+    grant_honour_hours_as,
+    import_roster_upload,
+)
 from server.web.services import Services
 
 bp = Blueprint("users", url_prefix="/users")
@@ -45,6 +52,22 @@ async def patch_user(request: Request, user_id: int, user: User, body: UserUpdat
     """Admins set any role and org; staff switch volunteer↔influencer and move people inside their subtree."""
     target = await change_person_as(user, user_id, body.model_dump(exclude_unset=True))
     return json_response(UserRead.of(target, services.storage))
+
+
+@bp.post("/<user_id:id>/honour-hours")
+@endpoint(
+    summary="授予荣誉时长",
+    roles=("admin",),
+    body=HonourHoursIn,
+    response=LedgerRead,
+    status=201,
+    idempotent=True,
+    tag="users",
+)
+async def post_honour_hours(request: Request, user_id: int, user: User, body: HonourHoursIn) -> HTTPResponse:
+    """An admin grants honour hours (荣誉时长): counted in service hours and star level, never in points."""
+    entry = await grant_honour_hours_as(user, user_id, body.hours, body.reason)
+    return json_response(LedgerRead.of(entry), status=201)
 
 
 class RosterRowError(BaseModel):

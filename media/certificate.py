@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import glob
 import io
+import itertools
 import os
 import re
 import shutil
@@ -77,16 +78,38 @@ class FontMissing(Exception):
     """No usable CJK font on this machine; the message says what to install."""
 
 
+MAX_LISTED = 20  # activities a page can list at most; fewer if the body runs long
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line of the certificate's table: what the person did, on which day, for how many hours."""
+
+    title: str
+    day: date
+    hours: Decimal
+
+
 @dataclass(frozen=True)
 class CertificateData:
     name: str  # the person's name or nickname
     org: str  # e.g. "祁东县洪桥街道育贤社区"
     service_hours: Decimal | float
-    approved_tasks: int
+    approved_tasks: int  # service activities in all (the table lists the newest of them)
     issued_on: date  # a calendar date in Asia/Shanghai
     serial: str  # e.g. "WM-2026-000123-7F3K"
     verify_url: str
     issuer: str = "网络文明志愿服务平台"
+    # The part of service_hours an admin granted (荣誉时长); the rest is credit hours (信用时长).
+    honour_hours: Decimal | float = Decimal(0)
+    activities: tuple[Activity, ...] = ()  # newest first
+    leader: str = ""  # the issuing org's person in charge (负责人)
+    handler: str = ""  # 经办人
+    contact: str = ""  # 联系电话
+
+    @property
+    def credit(self) -> Decimal:
+        return Decimal(format_hours(self.service_hours)) - Decimal(format_hours(self.honour_hours))
 
     def __post_init__(self) -> None:
         # These come from our own database: a bad value is a bug upstream, not user input.
@@ -101,6 +124,8 @@ class CertificateData:
             raise ValueError(f"service_hours must be under {MAX_HOURS}: {self.service_hours!r}")
         if not self.verify_url.strip():
             raise ValueError("verify_url is empty")
+        if Decimal(format_hours(self.honour_hours)) > Decimal(format_hours(self.service_hours)):
+            raise ValueError(f"honour_hours {self.honour_hours!r} exceed service_hours {self.service_hours!r}")
 
 
 def format_hours(hours: Decimal | float) -> str:
@@ -358,30 +383,41 @@ def _draw_spaced(
 OUTER_FRAME = 46
 INNER_FRAME = 62
 LEFT, RIGHT = 150, 1090
-TITLE_BASELINE = 330
+TITLE_BASELINE = 240
 TITLE_SIZE = 96
-BODY_TOP = 560
-BODY_SIZE = 42
-BODY_LEADING = 84  # baseline to baseline: double spacing, as on printed certificates
+SERIAL_BASELINE = 370  # 编号, right-aligned under the title's rule
+SERIAL_SIZE = 26
+BODY_TOP = 470
+BODY_SIZE = 36
+BODY_LEADING = 62
 NAME_MAX_EM = 12  # a longer name is cut with "…"
 ORG_MAX_EM = 28
+TABLE_SIZE = 25
+TABLE_HEADER = 44
+TABLE_ROW = 38
+# Columns of the activity table: 序号, 服务项目, 服务日期, 时长（小时）; their right edges.
+TABLE_COLUMNS = (LEFT + 80, LEFT + 560, LEFT + 770, RIGHT)
 SIGN_CENTRE_X = 880
-SIGN_BASELINE = 1230
-FOOTER_RULE_Y = 1360
-QR_BOX = (150, 1390, 410, 1650)  # left, top, right, bottom (quiet zone included)
-FOOTER_LEFT = 450
-FOOTER_TOP = 1430  # first baseline
-FOOTER_SIZE = 28
-FOOTER_LEADING = 44
-URL_MAX_LINES = 3  # with a two-line serial and the hint, the footer just fits above the frame
+SIGN_BASELINE = 1320  # the issuer's line; the date follows 56 px below
+SIGN_SIZE = 36
+FOOTER_RULE_Y = 1440
+QR_BOX = (150, 1458, 380, 1688)  # left, top, right, bottom (quiet zone included)
+FOOTER_LEFT = 410
+FOOTER_TOP = 1496  # first baseline
+FOOTER_SIZE = 26
+FOOTER_LEADING = 38
+URL_MAX_LINES = 2
 QR_MIN_MODULE_PX = 3  # below this a printed code stops scanning reliably: show only the URL
+BLANK_RULE = 150  # the line left to sign on when no 负责人 or 经办人 is configured
 
 
 def render_certificate(data: CertificateData, *, font_path: str | None = None) -> bytes:
     """The certificate for ``data`` as PNG bytes (1240x1754, 150 dpi, palette colour).
 
-    ``font_path`` overrides :func:`find_cjk_font`; raises :class:`FontMissing`
-    when no CJK font can be loaded.
+    Laid out as a 志愿服务证明 under the ministry's rules: title and number, the statement of the
+    person's hours (credit and honour), the activities as a table, the issuing org and date, then
+    its person in charge, handler and contact beside the QR code that opens the verification page.
+    ``font_path`` overrides :func:`find_cjk_font`; raises :class:`FontMissing` when no CJK font can be loaded.
     """
     path = font_path or find_cjk_font()
     bold_path = _bold_sibling(path)
@@ -395,9 +431,12 @@ def render_certificate(data: CertificateData, *, font_path: str | None = None) -
     title_font = _font(bold_path, TITLE_SIZE)
     left, right = _draw_spaced(draw, PAGE_SIZE[0] / 2, TITLE_BASELINE, TITLE, title_font, RED, TITLE_SIZE * 0.35)
     _draw_ornament(draw, left, right, TITLE_BASELINE + 60)
+    serial_font = _font(path, SERIAL_SIZE)
+    draw.text((RIGHT, SERIAL_BASELINE), f"编号：{data.serial}", font=serial_font, fill=GREY, anchor="rs")
 
     name = _ellipsize(_clean(data.name, bold), bold, BODY_SIZE * NAME_MAX_EM) or "—"
     org = _ellipsize(_clean(data.org, regular), regular, BODY_SIZE * ORG_MAX_EM)
+    listed = data.activities[:MAX_LISTED]
     body: list[Run] = [
         ("兹证明 ", regular, INK),
         (name, bold, INK),
@@ -405,21 +444,31 @@ def render_certificate(data: CertificateData, *, font_path: str | None = None) -
         (f"（{org}）" if org else "", regular, INK),
         ("参加网络文明志愿服务，经审核累计志愿服务时长 ", regular, INK),
         (format_hours(data.service_hours), bold, INK),
-        (" 小时，完成任务 ", regular, INK),
+        (" 小时（其中信用时长 ", regular, INK),
+        (format_hours(data.credit), bold, INK),
+        (" 小时、荣誉时长 ", regular, INK),
+        (format_hours(data.honour_hours), bold, INK),
+        (" 小时），参加志愿服务项目 ", regular, INK),
         (str(data.approved_tasks), bold, INK),
-        (" 项。", regular, INK),
+        (" 项。" if not listed else " 项，主要服务内容如下：", regular, INK),
     ]
     baseline = BODY_TOP
     indent = BODY_SIZE * 2  # paragraphs open with a two-character indent
-    for paragraph in (body, [("特此证明。", regular, INK)]):
-        for i, line in enumerate(_wrap(paragraph, RIGHT - LEFT, first_indent=indent)):
-            _draw_line(draw, (LEFT + (indent if i == 0 else 0), baseline), line, paragraph)
-            baseline += BODY_LEADING
+    for i, line in enumerate(_wrap(body, RIGHT - LEFT, first_indent=indent)):
+        _draw_line(draw, (LEFT + (indent if i == 0 else 0), baseline), line, body)
+        baseline += BODY_LEADING
 
-    sign_font = _font(path, 38)
+    closing_room = BODY_LEADING + 40  # "特此证明。" and a gap before the issuer
+    if listed:
+        baseline = _draw_activities(draw, path, data, baseline - BODY_LEADING + 36, SIGN_BASELINE - closing_room)
+        baseline += BODY_LEADING
+    runs: list[Run] = [("特此证明。", regular, INK)]
+    _draw_line(draw, (LEFT + indent, baseline), _wrap(runs, RIGHT - LEFT)[0], runs)
+
+    sign_font = _font(path, SIGN_SIZE)
     issuer = _ellipsize(_clean(data.issuer, sign_font), sign_font, 2 * (RIGHT - SIGN_CENTRE_X) + 200)
-    sign_y = max(SIGN_BASELINE, baseline + BODY_LEADING)
-    for offset, text in ((0, issuer), (64, format_date(data.issued_on))):
+    sign_y = max(SIGN_BASELINE, baseline + BODY_LEADING + 20)
+    for offset, text in ((0, issuer), (56, format_date(data.issued_on))):
         width = sign_font.getlength(text)
         # Centred under each other, but never past the right margin.
         x = min(SIGN_CENTRE_X - width / 2, RIGHT - width)
@@ -434,6 +483,51 @@ def render_certificate(data: CertificateData, *, font_path: str | None = None) -
     paletted = img.quantize(palette=_palette(), dither=Image.Dither.NONE)
     paletted.save(out, format="PNG", optimize=True, dpi=(DPI, DPI))
     return out.getvalue()
+
+
+def _tint(colour: tuple[int, int, int], step: int) -> tuple[int, int, int]:
+    """The palette's own blend of paper towards ``colour``, ``step`` of RAMP_STEPS - 1."""
+    steps = RAMP_STEPS - 1
+    return tuple(round(a + (b - a) * step / steps) for a, b in zip(PAPER, colour, strict=True))  # type: ignore[return-value]
+
+
+def _draw_activities(draw: ImageDraw.ImageDraw, path: str, data: CertificateData, top: float, limit: float) -> float:
+    """The activity table from ``top``, as many rows as fit above ``limit``; returns the last baseline."""
+    font = _font(path, TABLE_SIZE)
+    head = _font(_bold_sibling(path), TABLE_SIZE)
+    rows = list(data.activities[:MAX_LISTED])
+    room = int((limit - top - TABLE_HEADER - TABLE_ROW) // TABLE_ROW)  # one row kept for "等 N 项"
+    rows = rows[: max(room, 1)]
+    more = data.approved_tasks - len(rows)
+    bottom = top + TABLE_HEADER + TABLE_ROW * len(rows)
+    draw.rectangle((LEFT, top, RIGHT, top + TABLE_HEADER), fill=_tint(RED, 2))
+    edges = (LEFT, *TABLE_COLUMNS)
+    headers = ("序号", "服务项目", "服务日期", "时长（小时）")
+    for (x0, x1), text in zip(itertools.pairwise(edges), headers, strict=True):
+        draw.text(((x0 + x1) / 2, top + TABLE_HEADER / 2), text, font=head, fill=INK, anchor="mm")
+    for i, activity in enumerate(rows):
+        y = top + TABLE_HEADER + TABLE_ROW * i + TABLE_ROW / 2
+        title = _ellipsize(_clean(activity.title, font), font, TABLE_COLUMNS[1] - TABLE_COLUMNS[0] - 24) or "—"
+        cells = (
+            (str(i + 1), "mm"),
+            (title, "lm"),
+            (format_date(activity.day), "mm"),
+            (format_hours(activity.hours), "mm"),
+        )
+        for (x0, x1), (text, anchor) in zip(itertools.pairwise(edges), cells, strict=True):
+            x = x0 + 12 if anchor == "lm" else (x0 + x1) / 2
+            draw.text((x, y), text, font=font, fill=INK, anchor=anchor)
+    for k in range(len(rows) + 2):  # horizontal rules: top, under the header, under each row
+        y = top if k == 0 else top + TABLE_HEADER + TABLE_ROW * (k - 1)
+        draw.line((LEFT, y, RIGHT, y), fill=GREY, width=2 if k in (0, len(rows) + 1) else 1)
+    for x in edges:
+        draw.line((x, top, x, bottom), fill=GREY, width=2 if x in (LEFT, RIGHT) else 1)
+    baseline = bottom
+    if more > 0:
+        baseline += TABLE_ROW
+        note = f"以上列出最近 {len(rows)} 项，另有 {more} 项未列出（共 {data.approved_tasks} 项）。"
+        draw.text((LEFT, baseline - 8), note, font=font, fill=GREY, anchor="ls")
+    return baseline
 
 
 @functools.cache
@@ -471,7 +565,7 @@ def _draw_ornament(draw: ImageDraw.ImageDraw, left: float, right: float, y: floa
 
 
 def _draw_footer(draw: ImageDraw.ImageDraw, img: Image.Image, data: CertificateData, path: str) -> None:
-    """Serial number, verification URL and its QR code, under a thin rule."""
+    """The issuer's person in charge, handler and contact, the verification URL and its QR code."""
     draw.line((LEFT, FOOTER_RULE_Y, RIGHT, FOOTER_RULE_Y), fill=GREY, width=1)
     font = _font(path, FOOTER_SIZE)
     url = "".join(data.verify_url.split())  # a URL has no whitespace; a stray newline would break the layout
@@ -480,11 +574,13 @@ def _draw_footer(draw: ImageDraw.ImageDraw, img: Image.Image, data: CertificateD
     left = FOOTER_LEFT if has_qr else LEFT
     width = RIGHT - left
     baseline = FOOTER_TOP
-    runs: list[Run] = [(f"证书编号：{data.serial}", font, INK)]
-    for line in _wrap(runs, width):  # a 32-character serial takes two lines beside the QR code
-        _draw_line(draw, (left, baseline), line, runs)
-        baseline += FOOTER_LEADING
-    runs = [("验证：", font, INK), (url, font, INK)]
+    half = left + width / 2
+    _draw_signer(draw, font, (left, baseline), "负责人：", data.leader, half - left - 20)
+    _draw_signer(draw, font, (half, baseline), "经办人：", data.handler, RIGHT - half)
+    baseline += FOOTER_LEADING
+    _draw_signer(draw, font, (left, baseline), "联系电话：", data.contact, width)
+    baseline += FOOTER_LEADING
+    runs: list[Run] = [("核验网址：", font, INK), (url, font, INK)]
     lines = _wrap(runs, width)
     if len(lines) > URL_MAX_LINES:  # absurdly long: keep the layout, cut the last line
         last = "".join(c for c, _ in lines[URL_MAX_LINES - 1])
@@ -492,8 +588,27 @@ def _draw_footer(draw: ImageDraw.ImageDraw, img: Image.Image, data: CertificateD
     for line in lines:
         _draw_line(draw, (left, baseline), line, runs)
         baseline += FOOTER_LEADING
-    hint = "扫描二维码或访问上述网址，可核验本证明真伪。" if has_qr else "访问上述网址，可核验本证明真伪。"
-    draw.text((left, baseline + 10), hint, font=font, fill=GREY, anchor="ls")
+    hint = "微信或手机相机扫描二维码，可核验本证明真伪。" if has_qr else "访问上述网址，可核验本证明真伪。"
+    draw.text((left, baseline + 6), hint, font=font, fill=GREY, anchor="ls")
+
+
+def _draw_signer(
+    draw: ImageDraw.ImageDraw,
+    font: ImageFont.FreeTypeFont,
+    xy: tuple[float, float],
+    label: str,
+    value: str,
+    width: float,
+) -> None:
+    """``label`` and the configured ``value``; with none, a line to sign on by hand."""
+    x, y = xy
+    draw.text((x, y), label, font=font, fill=INK, anchor="ls")
+    x += font.getlength(label)
+    text = _ellipsize(_clean(value, font), font, width - font.getlength(label))
+    if text:
+        draw.text((x, y), text, font=font, fill=INK, anchor="ls")
+    else:
+        draw.line((x + 4, y + 4, x + 4 + BLANK_RULE, y + 4), fill=GREY, width=1)
 
 
 def _draw_qr(img: Image.Image, payload: bytes, box: tuple[int, int, int, int]) -> bool:

@@ -33,10 +33,12 @@ if TYPE_CHECKING:  # rows come from models.participation; media never imports mo
     from models.participation import OnlineWork, ParticipationRow
 
 T = TypeVar("T")
-# The contract's nine columns, then online work (网络传播), appended so the nine stay where they were.
+# The contract's nine columns, then online work (网络传播), then the period's hours split into
+# credit (信用时长) and honour (荣誉时长), each appended so the columns before stay where they were.
 REACH_HEADERS = ("线上作品", "浏览量", "点赞", "评论", "转发")
 CONTRACT_HEADERS = ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
-HEADERS = (*CONTRACT_HEADERS, *REACH_HEADERS, "传播积分")
+HOURS_KIND_HEADERS = ("信用时长", "荣誉时长")
+HEADERS = (*CONTRACT_HEADERS, *REACH_HEADERS, "传播积分", *HOURS_KIND_HEADERS)
 ORG_HEADERS = ("组织", "人数", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
 ORG_REACH_HEADERS = ("组织", *REACH_HEADERS)
 # The messages report (API.md "Netizen messages"): rates are percentages with one decimal.
@@ -214,6 +216,8 @@ def participation_csv(rows: Iterable[ParticipationRow]) -> bytes:
                 format(row.service_hours, "f"),
                 *row.online.counts(),
                 row.reach_points,
+                f"{row.credit_hours:.2f}",
+                f"{row.honour_hours:.2f}",
             )
         )
     return out.getvalue().encode("utf-8-sig")
@@ -277,6 +281,8 @@ def _person_values(row: ParticipationRow) -> tuple[object, ...]:
         f"{row.service_hours:.2f}",
         *row.online.counts(),
         row.reach_points,
+        f"{row.credit_hours:.2f}",
+        f"{row.honour_hours:.2f}",
     )
 
 
@@ -293,6 +299,8 @@ def _person_cells(ws: WriteOnlyWorksheet, row: ParticipationRow) -> list[object]
         _hours_cell(ws, row.service_hours),
         *row.online.counts(),
         row.reach_points,
+        _hours_cell(ws, row.credit_hours),
+        _hours_cell(ws, row.honour_hours),
     ]
 
 

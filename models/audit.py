@@ -43,6 +43,9 @@ ACTIONS = (
     "notice",
     # Make-up requests for service hours (models.makeup): approved or rejected by staff.
     "hour_request_review",
+    # Service hours and certificates: an admin's grant of honour hours, an org's certificate signer set.
+    "honour_hours",
+    "org_certificate",
 )
 
 # Who may read the log (the API's route and the console's page).

@@ -9,7 +9,9 @@ from tortoise import fields
 from tortoise.expressions import F
 from tortoise.indexes import Index
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
+from models.audit import record
 from models.users import User
 
 LEDGER_KINDS = ("award", "reversal")
@@ -100,3 +102,23 @@ async def ledger_page(user_id: int, before_id: int | None, limit: int) -> list[L
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
     return await rows.order_by("-id").limit(limit + 1)
+
+
+HONOUR_REASON_PREFIX = "荣誉时长："
+
+
+async def grant_honour_hours(actor: User, target: User, hours: Decimal, reason: str) -> LedgerEntry:
+    """An admin's grant of honour hours (荣誉时长) to ``target``: the ledger entry, the person's
+    totals and the audit entry in one transaction. No points, so rankings do not move."""
+    async with in_transaction():
+        entry = await write_entry(
+            target,
+            kind="award",
+            points=0,
+            hours=hours,
+            reason=f"{HONOUR_REASON_PREFIX}{reason}",
+            hours_kind="honour",
+        )
+        details = {"hours": format(hours, "f"), "reason": reason, "entry_id": entry.id}
+        await record(actor, "honour_hours", f"user:{target.id}", details)
+    return entry

@@ -168,6 +168,19 @@ async def rename_org(actor: User, org: Org, name: str) -> Org:
     return org
 
 
+async def set_certificate_signer(actor: User, org: Org, leader: str, handler: str, contact: str) -> Org:
+    """Who a certificate issued by ``org`` names: person in charge, handler, contact; audited with the change."""
+    before = {"leader": org.cert_leader, "handler": org.cert_handler, "contact": org.cert_contact}
+    after = {"leader": leader, "handler": handler, "contact": contact}
+    if after == before:
+        return org
+    async with in_transaction():
+        await Org.filter(id=org.id).update(cert_leader=leader, cert_handler=handler, cert_contact=contact)
+        await record(actor, "org_certificate", f"org:{org.id}", {"from": before, "to": after})
+    org.cert_leader, org.cert_handler, org.cert_contact = leader, handler, contact
+    return org
+
+
 def _sid(value: int | None) -> str | None:
     return None if value is None else str(value)
 

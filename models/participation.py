@@ -55,7 +55,13 @@ class ParticipationRow:
     # Online work (网络传播) and the points its bonuses (reach tiers, reposts) earned in the period.
     online: OnlineWork = field(default_factory=OnlineWork)
     reach_points: int = 0
+    # The period's ``service_hours`` split: earned by the person (信用时长) and granted by an admin (荣誉时长).
+    honour_hours: Decimal = Decimal(0)
     org_path: str = ""  # not a column: where the person is, for the per-org reach
+
+    @property
+    def credit_hours(self) -> Decimal:
+        return self.service_hours - self.honour_hours
 
 
 async def participation(
@@ -76,19 +82,23 @@ async def participation(
     if campaign_id:
         ledger = ledger.filter(campaign_id=campaign_id)
     bonus = Q(bonus_of__not_isnull=True)
+    honour = Q(hours_kind="honour")
     earned = {
-        uid: (int(points or 0), Decimal(hours or 0), int(bonuses or 0))
-        for uid, points, hours, bonuses in await ledger.annotate(
-            p=Sum("points"), h=Sum("service_hours"), b=Sum("points", _filter=bonus)
+        uid: (int(points or 0), Decimal(hours or 0), int(bonuses or 0), Decimal(granted or 0))
+        for uid, points, hours, bonuses, granted in await ledger.annotate(
+            p=Sum("points"),
+            h=Sum("service_hours"),
+            b=Sum("points", _filter=bonus),
+            g=Sum("service_hours", _filter=honour),
         )
         .group_by("user_id")
-        .values_list("user_id", "p", "h", "b")
+        .values_list("user_id", "p", "h", "b", "g")
     }
     online = await _online_work(approved_in(since, until).filter(**people, **tasks))
     active = set(earned).union(online, *(c.keys() for c in counts.values()))
     users = await User.filter(id__in=active).select_related("org").order_by("org_id", "id")
     names = await _org_names(org_path)
-    nothing = (0, Decimal(0), 0)
+    nothing = (0, Decimal(0), 0, Decimal(0))
     return [
         ParticipationRow(
             name=u.name_on_record,
@@ -99,6 +109,7 @@ async def participation(
             service_hours=earned.get(u.id, nothing)[1],
             online=online.get(u.id, OnlineWork()),
             reach_points=earned.get(u.id, nothing)[2],
+            honour_hours=earned.get(u.id, nothing)[3],
             org_path=u.org.path if u.org else "",
         )
         for u in users

@@ -45,9 +45,11 @@ async def seed() -> dict[str, int]:
 
 async def seed_orgs() -> dict[str, int]:
     """The demo county, its townships and villages; ids by name."""
-    from models.orgs import create_org
+    from models.orgs import Org, create_org
 
     county = await create_org(COUNTY, "county", None)
+    # Who the county's certificates name (组织 → 证明签发信息 in the console).
+    await Org.filter(id=county.id).update(cert_leader="王建国", cert_handler="李红", cert_contact="0734-6123456")
     orgs = {COUNTY: county.id}
     for name in TOWNSHIPS:
         orgs[name] = (await create_org(name, "township", county.id)).id

@@ -14,14 +14,14 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic_ext.extensions.openapi import openapi
 
-from server.console import login, pages
+from server.console import login, pages, verify
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/console"
 
 
 def install(app: Sanic) -> None:
-    for blueprint in (login.bp, *pages.BLUEPRINTS):
+    for blueprint in (login.bp, *pages.BLUEPRINTS, verify.bp):
         app.blueprint(blueprint)
         # Pages for people, not part of the API's document (the routes exist once registered).
         openapi.exclude(bp=blueprint)
@@ -44,7 +44,8 @@ def content_security_policy(public_base_url: str, media_origin: str = "") -> str
 
 
 async def _security_headers(request: Request, response: HTTPResponse) -> None:
-    if not request.path.startswith(PREFIX):
+    # The public certificate check is a page for people too, with the same headers.
+    if not request.path.startswith((PREFIX, verify.PREFIX + "/")):
         return
     config = request.app.ctx.config
     media = _origin(config.s3.endpoint) if config.storage == "s3" and config.s3 is not None else ""

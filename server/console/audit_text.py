@@ -19,6 +19,8 @@ ACTION_NAMES = {
     "cancel": "取消任务",
     "review": "审核提交",
     "role_change": "变更角色或组织",
+    "honour_hours": "授予荣誉时长",
+    "org_certificate": "设置证明签发信息",
     "export": "导出报表",
     "roster_import": "导入名册",
     "org_import": "导入组织",

@@ -11,20 +11,21 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from handlers.schemas import OrgCreate
+from handlers.schemas import OrgCertificateIn, OrgCreate
 from models.console import ConsoleSession
-from models.orgs import ORG_KINDS, OrgNode, create_org, find_org, org_forest, rename_org
+from models.orgs import ORG_KINDS, OrgNode, create_org, find_org, org_forest, rename_org, set_certificate_signer
 from models.users import User, members_by_org
 from server.console.forms import field_errors, form_values, indented, validate
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.errors import Forbidden, InvalidRequest, NotFound
-from server.web.permissions import may_create_org_under, org_in_scope, staff_scope
+from server.web.permissions import certificate_signer_org, may_create_org_under, org_in_scope, staff_scope
 
 bp = Blueprint("console_orgs", url_prefix="/console/orgs")
 # As the county names them (server.web.glossary's org kinds).
 KIND_LABELS = {"county": "县", "township": "乡镇/街道", "village": "村/社区", "unit": "单位"}
 FIELD_LABELS = {"parent_id": "上级组织", "name": "名称", "kind": "类型"}
+SIGNER_LABELS = {"leader": "负责人", "handler": "经办人", "contact": "联系电话"}
 
 
 async def _tree(user: User) -> tuple[list[OrgNode], dict[int, int]]:
@@ -43,8 +44,12 @@ async def _page(request: Request, user: User, status: int = 200, **context: Any)
     context.setdefault("errors", {})
     context.setdefault("rename_id", None)
     context.setdefault("rename_errors", {})
+    context.setdefault("signer_id", None)
+    context.setdefault("signer_values", {})
+    context.setdefault("signer_errors", {})
     created = _int(request.args.get("created", ""))
     renamed = _int(request.args.get("renamed", ""))
+    signed = _int(request.args.get("signed", ""))
     return await page(
         request,
         "orgs.html",
@@ -58,6 +63,10 @@ async def _page(request: Request, user: User, status: int = 200, **context: Any)
         labels=FIELD_LABELS,
         created=await find_org(created) if created else None,
         renamed=await find_org(renamed) if renamed else None,
+        signed=await find_org(signed) if signed else None,
+        # Whose signer the caller may set: admins any org's, staff their own org's only.
+        signs_for=None if user.role == "admin" else user.org_id,
+        signer_labels=SIGNER_LABELS,
         **context,
     )
 
@@ -105,6 +114,21 @@ async def rename(request: Request, org_id: int, user: User, session: ConsoleSess
         errors = field_errors(exc) or {"name": exc.message}
         return await _page(request, user, status=400, rename_id=org.id, rename_value=name, rename_errors=errors)
     return redirect(f"/console/orgs?renamed={org.id}", status=303)
+
+
+@bp.post("/<org_id:int>/certificate")
+@console_page
+async def certificate_signer(request: Request, org_id: int, user: User, session: ConsoleSession) -> HTTPResponse:
+    """证明签发信息: who the org's certificates name (负责人, 经办人, 联系电话), as PUT /orgs/{id}/certificate."""
+    org = await certificate_signer_org(user, org_id)
+    values = form_values(request)
+    try:
+        body = validate(OrgCertificateIn, {k: values.get(k, "") for k in SIGNER_LABELS})
+    except InvalidRequest as exc:
+        errors = {k: v for k, v in field_errors(exc).items() if k in SIGNER_LABELS} or {"leader": exc.message}
+        return await _page(request, user, status=400, signer_id=org.id, signer_values=values, signer_errors=errors)
+    await set_certificate_signer(user, org, body.leader, body.handler, body.contact)
+    return redirect(f"/console/orgs?signed={org.id}#org-{org.id}", status=303)
 
 
 def _named(errors: dict[str, str]) -> dict[str, str]:

@@ -12,16 +12,22 @@ from urllib.parse import urlencode
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.schemas import OrgDecisionIn, UserQuery, UserUpdate
+from handlers.schemas import HonourHoursIn, OrgDecisionIn, UserQuery, UserUpdate
 from models.console import ConsoleSession
 from models.org_requests import OrgChangeRequest, decide, org_requests_page
-from models.users import ROLES, User
+from models.users import ROLES, User, find_user
 from server.console.forms import field_errors, org_choices, upload_outcome, validate
 from server.console.guard import console_page
 from server.console.render import page
 from server.kernel.errors import Forbidden, InvalidRequest
 from server.kernel.pagination import decode_id_cursor, split_page
-from server.web.people import ROSTER_MAX_BYTES, change_person_as, find_people, import_roster_upload
+from server.web.people import (
+    ROSTER_MAX_BYTES,
+    change_person_as,
+    find_people,
+    grant_honour_hours_as,
+    import_roster_upload,
+)
 from server.web.permissions import may_change_person, staff_scope
 from server.web.services import services_of
 
@@ -132,6 +138,39 @@ async def change_role(request: Request, user_id: int, user: User, session: Conso
     target = await change_person_as(user, user_id, body.model_dump(exclude_unset=True))
     context: dict[str, Any] = {"p": target, "choices": role_choices(user, target), "changed": True}
     return await page(request, "_person_row.html", **context)
+
+
+HONOUR_LABELS = {"hours": "时长", "reason": "理由"}
+
+
+@bp.post("/<user_id:int>/honour-hours")
+@console_page
+async def grant_honour(request: Request, user_id: int, user: User, session: ConsoleSession) -> HTTPResponse:
+    """授予荣誉时长 (admins): the API's rule and operation; a refusal names the field in Chinese."""
+    if user.role != "admin":
+        raise Forbidden("只有管理员可以授予荣誉时长")
+    hours = (request.form.get("hours") or "").strip()
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        body = validate(HonourHoursIn, {"hours": _number(hours), "reason": reason})
+    except InvalidRequest as exc:
+        reasons = [f"{HONOUR_LABELS.get(k, k)}{v}" for k, v in field_errors(exc).items()]
+        raise InvalidRequest("未授予：" + "；".join(reasons)) from None
+    await grant_honour_hours_as(user, user_id, body.hours, body.reason)
+    target = await find_user(user_id)
+    context: dict[str, Any] = {"p": target, "choices": role_choices(user, target), "granted": body.hours}
+    return await page(request, "_person_row.html", **context)
+
+
+def _number(text: str) -> int | float | str:
+    """A typed number as JSON would carry it; anything else as typed, for the model to refuse."""
+    if not text:
+        return ""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text else value
 
 
 async def _decide(request: Request, request_id: int, user: User, *, approve: bool) -> HTTPResponse:

@@ -25,7 +25,7 @@ from server.web.imagebudget import ImageBudget
 from server.web.ratelimit import RateLimiter
 
 CACHE_BYTES = 32 * 1024 * 1024  # a page is about 40 KB: some 800 of them
-RENDER_VERSION = "1"  # bump when the layout changes, so kept pages are drawn anew
+RENDER_VERSION = "2"  # bump when the layout changes, so kept pages are drawn anew
 
 
 class CertificateRendersLimited(RateLimited):

@@ -99,6 +99,10 @@ _LABEL_GROUPS: dict[str, dict[Any, str]] = {
         "award": "获得（审核通过、网络普法答题及格，或作品传播与官方转载奖励）",
         "reversal": "撤销（通过后又被驳回，或传播数据更正）",
     },
+    "hours kind": {
+        "credit": "信用时长（本人签到签退或补录审核通过所得，计积分）",
+        "honour": "荣誉时长（管理员事后授予，不计积分）",
+    },
     "flag": {"1": "是", "true": "是", "0": "否", "false": "否"},
     "health": {"ok": "正常", "off": "未配置"},
     "null": {None: "空（null，不适用或未设置）"},
@@ -149,6 +153,8 @@ STAR_RULE = (
     + "、".join(f"≥{hours} 小时 {stars} 星" for stars, hours in enumerate(STAR_HOURS, start=1))
     + f"；不足 {STAR_HOURS[0]} 小时为 0 星。时长随审核通过增加，被撤销时减少，星级随之变化"
 )
+CREDIT_HOURS = "信用时长（小时）：本人签到签退或补录审核通过所得，计积分"
+HONOUR_HOURS = "荣誉时长（小时）：管理员事后授予，不计积分"
 ORG = {"id": "3", "name": "洪桥街道", "kind": "township", "parent_id": "1"}
 VILLAGE = {"id": "5", "name": "石亭子村", "kind": "village", "parent_id": "3"}
 # What a status means where its label alone says too little.
@@ -216,6 +222,7 @@ PARAMETERS: dict[str, tuple[str, Any]] = {
     "submission_id": ("提交 id", ID),
     "ticket": ("管理后台登录小程序码 scene 中 `login:` 之后的部分", "Qm3xYp8kT2vLw9aZ4bN6cD1e"),
     "user_id": ("用户 id", ID),
+    "org_id": ("组织 id", "1"),
     "request_id": ("组织变更申请 id", ID),
     "account_id": ("平台账号 id", ID),
     "message_id": ("留言 id", ID),
@@ -315,6 +322,7 @@ MODELS: dict[str, str] = {
     "LoginOut": "登录结果",
     "MeUpdate": "修改我的资料：只传要改的字段",
     "UserUpdate": "调整人员角色或组织：只传要改的字段",
+    "HonourHoursIn": "授予荣誉时长：管理员事后授予，计入志愿服务时长与星级，不计积分",
     "PageQuery": "分页参数",
     "UserQuery": "人员列表筛选",
     "ExportedProfile": "导出的账号资料",
@@ -373,6 +381,8 @@ MODELS: dict[str, str] = {
     "AuditRead": "一条操作审计记录",
     "AuditList": "操作审计日志（一页）",
     "CertificateCheck": "志愿服务证明验证结果",
+    "OrgCertificateIn": "设置本组织出具的志愿服务证明上的负责人、经办人与联系电话",
+    "OrgCertificateRead": "本组织出具的志愿服务证明上的负责人、经办人与联系电话；未设置为空字符串",
     "ReportQuery": "报表参数",
     "MessageReportQuery": "留言办理报表参数",
     "RosterRowError": "名单中出错的一行",
@@ -762,7 +772,9 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "org": ("所属组织；未设置为 null", ORG),
         "phone": (None, "138****0000"),
         "points": ("累计积分", 120),
-        "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "service_hours": ("累计志愿服务时长（小时）：信用时长与荣誉时长之和", 36.5),
+        "credit_hours": (CREDIT_HOURS, 30.5),
+        "honour_hours": (HONOUR_HOURS, 6),
         "star_level": (STAR_RULE, 0),
         "leaderboard_visible": ("是否在排行榜上公开显示；为 false 时仍计入排名，但显示为匿名", True),
         "created_at": ("注册时间", AT),
@@ -813,6 +825,10 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "role": ("新角色；工作人员只能在志愿者与达人之间调整", "influencer"),
         "org_id": ("新的所属组织 id，须在调用者的管辖范围内", "3"),
     },
+    "HonourHoursIn": {
+        "hours": ("授予的时长（小时）：大于 0、不超过 100，按半小时计（0.5 的倍数）", 2.5),
+        "reason": ("授予理由，1–195 个字符；记入积分明细，显示为“荣誉时长：理由”", "参加防汛抢险志愿服务"),
+    },
     "UserQuery": {
         "org_id": ("只看该组织及其下级的人员", "3"),
         "role": ("只看该角色", "volunteer"),
@@ -829,6 +845,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "phone": (None, "13800000000"),
         "points": ("累计积分", 120),
         "service_hours": ("累计志愿服务时长（小时）", 36.5),
+        "credit_hours": (CREDIT_HOURS, 30.5),
+        "honour_hours": (HONOUR_HOURS, 6),
         "leaderboard_visible": ("是否在排行榜上公开显示", True),
         "created_at": ("注册时间", AT),
         "last_login_at": ("最近一次登录时间", LATER),
@@ -877,6 +895,8 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "name": ("证明上的姓名（开具时的昵称）", "志愿者小李"),
         "org": ("证明上的所属组织（从县到本级的名称连写）；没有组织时为空字符串", "祁东县洪桥街道"),
         "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "credit_hours": ("证明上的信用时长（小时）", 30.5),
+        "honour_hours": ("证明上的荣誉时长（小时）", 6),
         "approved_tasks": ("证明上审核通过的任务数", 12),
         "issued_on": ("开具日期", "2026-05-01"),
     },
@@ -1089,6 +1109,10 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "kind": ("类型", "award"),
         "points": ("积分变化；撤销为负数", 10),
         "service_hours": ("志愿服务时长变化（小时）；撤销为负数", 2.5),
+        "hours_kind": (
+            "时长类别：credit（信用时长，本人签到签退或补录所得）、honour（荣誉时长，管理员授予，不计积分）",
+            "credit",
+        ),
         "reason": ("说明", "任务“拍摄村容村貌并发布短视频”审核通过"),
         "submission_id": ("相关提交 id（审核通过，或该提交的传播与转载奖励）；没有时为 null", ID),
         "created_at": ("记账时间", LATER),
@@ -1222,7 +1246,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
             "org_change_request（志愿者或达人申请变更组织）、org_change_cancel（撤回组织变更申请）、"
             "org_change_approve（批准组织变更）、org_change_refuse（拒绝组织变更）、"
             "question_create（新建题目）、question_update（修改题目）、question_retire（停用或删除题目）、"
-            "question_import（导入题库）",
+            "question_import（导入题库）、honour_hours（授予荣誉时长）、org_certificate（设置证明签发信息）",
             "publish",
         ),
         "target": ("操作对象，如 campaign:12、task:1024、submission:1024、user:2048", "campaign:12"),
@@ -1234,9 +1258,22 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "serial": ("证明编号", "WM-20260501-7KQ2M9XA"),
         "name": ("证明上的姓名", "志愿者小李"),
         "service_hours": ("证明上的志愿服务时长（小时）", 36.5),
+        "credit_hours": ("证明上的信用时长（小时）", 30.5),
+        "honour_hours": ("证明上的荣誉时长（小时）", 6),
         "issued_on": ("开具日期", "2026-05-01"),
         "issuer": ("开具单位：持证人所属组织树的最上级组织（如县）；没有组织时为平台名称", "祁东县"),
         "valid": ("是否仍然有效：时长被撤销或账号注销后失效", True),
+    },
+    "OrgCertificateIn": {
+        "leader": ("负责人姓名，1–32 个字符", "王建国"),
+        "handler": ("经办人姓名，1–32 个字符", "李红"),
+        "contact": ("联系电话：数字、+、-、括号、空格或“转”，5–32 个字符", "0734-6123456"),
+    },
+    "OrgCertificateRead": {
+        "org_id": ("组织 id", "1"),
+        "leader": ("负责人", "王建国"),
+        "handler": ("经办人", "李红"),
+        "contact": ("联系电话", "0734-6123456"),
     },
     "ReportQuery": {
         "from_": ("开始日期（含），北京时间", "2026-05-01"),
@@ -1538,9 +1575,20 @@ OPERATIONS: dict[str, str] = {
         "未获审核通过的报名让出名额；已获得的积分保留但匿名。"
     ),
     "certificates.my_certificate": "我的志愿服务证明（PNG 图片，可打印），含审核通过的服务时长与可验证的证明编号。",
-    "certificates.check": "凭证明编号验证一份志愿服务证明：只返回姓名、时长、开具日期与是否有效。",
+    "certificates.check": (
+        "凭证明编号验证一份志愿服务证明：只返回姓名、时长（含信用时长与荣誉时长）、开具日期与是否有效。"
+        "证明上的二维码打开的是网页 /verify/{serial}（姓名部分隐去）。"
+    ),
     "orgs.list_orgs": "整棵组织树，顶层在前，下级嵌套。",
     "orgs.post_org": "新建组织：管理员可建在任何位置；工作人员只能建在本组织之下。",
+    "orgs.get_certificate_signer": (
+        "本组织出具的志愿服务证明上写的负责人、经办人与联系电话；管理员可查看任何组织，工作人员只能查看本组织。"
+        "证明由持证人所属组织树的最上级组织（县）出具。"
+    ),
+    "orgs.put_certificate_signer": (
+        "设置本组织出具的志愿服务证明上的负责人、经办人与联系电话；管理员可设置任何组织，工作人员只能设置本组织；"
+        "记入操作审计。之后开具的证明随之更新。"
+    ),
     "org_requests.list_requests": (
         "申请转入调用者管辖范围内组织的组织变更申请，新的在前（管理员看到全部）；`status=pending` 只看待审核的。"
     ),
@@ -1548,6 +1596,10 @@ OPERATIONS: dict[str, str] = {
     "org_requests.refuse": "拒绝一条待审核的组织变更申请：申请人留在原组织；须在 `reason` 中说明原因；记入操作审计。",
     "users.get_users": "调用者管辖范围内的人员；`q` 按昵称查找，或按完整手机号精确查找。",
     "users.patch_user": "管理员可设置任何角色与组织；工作人员只能在志愿者与达人之间调整，并在管辖范围内调整组织。",
+    "users.post_honour_hours": (
+        "管理员为一名人员授予荣誉时长：计入累计志愿服务时长与星级，不计积分；积分明细中记为“荣誉时长：理由”；"
+        "记入操作审计。"
+    ),
     "users.import_users": (
         "上传 .xlsx 人员名单（列：姓名、手机号、组织、身份），按手机号新建或更新人员；出错的行按行号列出。"
     ),

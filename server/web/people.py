@@ -7,16 +7,18 @@ each checks the caller's scope (``server.web.permissions``) and calls the domain
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from sanic import Request
 
 from media.spreadsheets import NotASpreadsheet
+from models.ledger import LedgerEntry, grant_honour_hours
 from models.orgs import org_path
 from models.roster import ImportResult, RosterError, columns_of, import_roster, roster_secrets
 from models.users import User, change_person, find_user, list_users
 from server.kernel.crypto import Vault
-from server.kernel.errors import Forbidden, InvalidRequest
+from server.kernel.errors import Forbidden, InvalidRequest, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
 from server.web.permissions import managed_person, may_change_person, path_in_scope, roster_rule, staff_scope
 from server.web.services import Services
@@ -73,6 +75,14 @@ async def change_person_as(user: User, target_id: int, changes: dict[str, Any]) 
         raise InvalidRequest.fields({"org_id": "组织不存在"})
     may_change_person(user, target, changes.get("role", target.role), path, "org_id" in changes)
     return await change_person(user, target, changes)
+
+
+async def grant_honour_hours_as(user: User, target_id: int, hours: Decimal, reason: str) -> LedgerEntry:
+    """An admin grants honour hours (荣誉时长) to a person who still has an account."""
+    target = managed_person(user, await find_user(target_id))
+    if target.deleted_at is not None:
+        raise NotFound("人员不存在")
+    return await grant_honour_hours(user, target, hours, reason)
 
 
 async def import_roster_upload(request: Request, user: User, services: Services, *, field: str) -> ImportResult:

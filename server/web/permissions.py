@@ -177,6 +177,18 @@ async def org_in_scope(user: User, org_id: int, refusal: str) -> Org:
     return org
 
 
+async def certificate_signer_org(user: User, org_id: int) -> Org:
+    """An org whose certificate signer the caller may read and set: admins any, staff their own org only
+    (an org outside their subtree is not found, one below their own is refused)."""
+    scope = staff_scope(user)
+    org = await find_org(org_id)
+    if org is None or not in_scope(scope, org):
+        raise NotFound("组织不存在")
+    if scope is not None and org.id != scope.id:
+        raise Forbidden("只能设置本组织的证明签发信息")
+    return org
+
+
 async def may_create_org_under(user: User, parent_id: int | None) -> None:
     """Admins create anywhere; staff below their own org only."""
     scope = staff_scope(user)

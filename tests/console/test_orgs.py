@@ -101,3 +101,52 @@ async def test_without_csrf_nothing_changes(api, tree, console):
     rename = await console.post(f"/console/orgs/{tree.east_village.id}/rename", {"name": "东村社区"}, csrf="x")
     assert add.status == 403 and rename.status == 403
     assert not await Org.filter(name__in=["南村", "东村社区"]).exists()
+
+
+# -- 证明签发信息: who the org's certificates name --------------------------------------------------
+
+SIGNER = {"leader": "王建国", "handler": "李红", "contact": "0734-6123456"}
+
+
+async def test_staff_set_their_own_orgs_signer(api, tree, console):
+    page = await console.get("/console/orgs")
+    assert f'id="signer-{tree.east.id}-leader"' in page.text
+    assert f'id="signer-{tree.east_village.id}-leader"' not in page.text  # a village below: not theirs
+
+    saved = await console.post(f"/console/orgs/{tree.east.id}/certificate", SIGNER)
+
+    assert saved.status == 200 and "已保存东镇的证明签发信息" in saved.text
+    east = await Org.get(id=tree.east.id)
+    assert (east.cert_leader, east.cert_handler, east.cert_contact) == ("王建国", "李红", "0734-6123456")
+    assert 'value="王建国"' in saved.text
+    assert (await AuditEntry.get(action="org_certificate")).target == f"org:{tree.east.id}"
+
+
+async def test_a_bad_signer_is_shown_beside_its_field(api, tree, console):
+    await console.get("/console/orgs")
+
+    page = await console.post(f"/console/orgs/{tree.east.id}/certificate", {**SIGNER, "contact": "找办公室"})
+
+    assert page.status == 400
+    assert f'id="signer-{tree.east.id}-contact-err"' in page.text and "须为电话号码" in page.text
+    assert 'value="找办公室"' in page.text
+    assert (await Org.get(id=tree.east.id)).cert_leader == ""
+
+
+async def test_staff_may_not_set_another_orgs_signer(api, tree, console):
+    await console.get("/console/orgs")
+
+    below = await console.post(f"/console/orgs/{tree.east_village.id}/certificate", SIGNER)
+    west = await console.post(f"/console/orgs/{tree.west.id}/certificate", SIGNER)
+
+    assert below.status == 403 and west.status == 404
+    assert not await Org.filter(cert_leader="王建国").exists()
+
+
+async def test_admins_set_the_countys_signer(api, tree, admin_console):
+    page = await admin_console.get("/console/orgs")
+    assert f'id="signer-{tree.county.id}-leader"' in page.text
+
+    saved = await admin_console.post(f"/console/orgs/{tree.county.id}/certificate", SIGNER)
+
+    assert saved.status == 200 and (await Org.get(id=tree.county.id)).cert_handler == "李红"

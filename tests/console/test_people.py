@@ -284,3 +284,66 @@ async def test_an_import_without_csrf_is_403_and_imports_nothing(api, tree, cons
         assert result.status == 403 and "页面已过期" in result.text
     assert not await User.filter(real_name="王小明").exists()
     assert not await AuditEntry.filter(action="roster_import").exists()
+
+
+# -- honour hours (荣誉时长): admins grant them from the person's row -----------------------------
+
+
+async def test_rows_show_credit_and_honour_hours(api, tree, admin_console):
+    person = await someone(api, "张三", tree.east_village.id)
+    await User.filter(id=person.id).update(service_hours="6.5", honour_hours="2")
+
+    listed = rows_of((await admin_console.get("/console/people")).text)
+
+    assert ">信用时长<" in listed and ">荣誉时长<" in listed
+    row = listed[listed.index(f'id="person-{person.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert ">6.5 小时<" in row and ">4.5<" in row and ">2<" in row
+    assert f'id="honour-hours-{person.id}"' in row and "授予荣誉时长" in row
+
+
+async def test_admin_grants_honour_hours_from_the_row(api, tree, admin_console):
+    person = await someone(api, "张三", tree.east_village.id)
+
+    row = await admin_console.post(
+        f"/console/people/{person.id}/honour-hours", {"hours": "2.5", "reason": "防汛值守"}, htmx=True
+    )
+
+    assert row.status == 200, row.text
+    assert "已授予 2.5 小时" in row.text and row.text.lstrip().startswith("<tr")
+    fresh = await User.get(id=person.id)
+    assert (fresh.service_hours, fresh.honour_hours, fresh.points) == (2.5, 2.5, 12)
+    entry = await AuditEntry.get(action="honour_hours")
+    assert entry.target == f"user:{person.id}" and entry.details["reason"] == "防汛值守"
+
+
+@pytest.mark.parametrize(
+    ("form", "shown"),
+    [
+        ({"hours": "", "reason": "防汛值守"}, "时长须为数字"),
+        ({"hours": "1.2", "reason": "防汛值守"}, "时长须为 0.5 的倍数"),
+        ({"hours": "200", "reason": "防汛值守"}, "时长不能大于 100"),
+        ({"hours": "两小时", "reason": "防汛值守"}, "时长须为数字"),
+        ({"hours": "2", "reason": " "}, "理由不能为空"),
+    ],
+)
+async def test_bad_grants_are_refused_in_chinese(api, tree, admin_console, form, shown):
+    person = await someone(api, "张三", tree.east_village.id)
+
+    reply = await admin_console.post(f"/console/people/{person.id}/honour-hours", form, htmx=True)
+
+    assert reply.status == 400 and shown in reply.text and "<tr" not in reply.text
+    assert (await User.get(id=person.id)).honour_hours == 0
+
+
+async def test_staff_see_no_grant_form_and_are_refused(api, tree, console):
+    person = await someone(api, "张三", tree.east_village.id)
+
+    page = await console.get("/console/people")
+    refused = await console.post(
+        f"/console/people/{person.id}/honour-hours", {"hours": "1", "reason": "辛苦"}, htmx=True
+    )
+
+    assert f'id="honour-hours-{person.id}"' not in page.text
+    assert refused.status == 403 and "只有管理员可以授予荣誉时长" in refused.text
+    assert (await User.get(id=person.id)).honour_hours == 0

@@ -22,7 +22,20 @@ from tests.support import counting_queries
 REPORT = "/api/v1/reports/participation"
 # The contract's nine columns stay first; online work (网络传播) is appended after them.
 REACH = ["线上作品", "浏览量", "点赞", "评论", "转发", "传播积分"]
-HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)", *REACH]
+HEADERS = [
+    "姓名",
+    "用户ID",
+    "组织",
+    "报名",
+    "签到",
+    "提交",
+    "通过",
+    "积分",
+    "服务时长(小时)",
+    *REACH,
+    "信用时长",
+    "荣誉时长",
+]
 
 
 @pytest.fixture

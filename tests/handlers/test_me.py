@@ -15,6 +15,8 @@ USER_FIELDS = {
     "phone",
     "points",
     "service_hours",
+    "credit_hours",
+    "honour_hours",
     "star_level",
     "leaderboard_visible",
     "created_at",
@@ -37,7 +39,7 @@ async def test_me_returns_the_user_shape(api):
     assert reply.body["org"] is None
     assert reply.body["phone"] is None
     assert reply.body["points"] == 0
-    assert reply.body["service_hours"] == 0
+    assert reply.body["service_hours"] == reply.body["credit_hours"] == reply.body["honour_hours"] == 0
     assert reply.body["star_level"] == 0
     assert reply.body["leaderboard_visible"] is True
     assert datetime.fromisoformat(reply.body["created_at"]).utcoffset() is not None

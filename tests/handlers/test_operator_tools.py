@@ -19,7 +19,20 @@ from tests.support import counting_queries
 REPORT = "/api/v1/reports/participation"
 # The contract's nine columns stay first; online work (网络传播) is appended after them.
 REACH = ["线上作品", "浏览量", "点赞", "评论", "转发", "传播积分"]
-HEADERS = ["姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)", *REACH]
+HEADERS = [
+    "姓名",
+    "用户ID",
+    "组织",
+    "报名",
+    "签到",
+    "提交",
+    "通过",
+    "积分",
+    "服务时长(小时)",
+    *REACH,
+    "信用时长",
+    "荣誉时长",
+]
 
 
 @pytest.fixture
@@ -61,8 +74,8 @@ async def test_xlsx_totals_match_the_ledger(api, staff, activity, tree) -> None:
     assert set(by_id) == {activity["busy"], activity["idle"]}  # east only: the staff member's subtree
     busy = by_id[activity["busy"]]
     assert busy[2] == "县 / 东镇 / 东村"
-    assert busy[3:] == (1, 0, 1, 1, 15, 2.5, 0, 0, 0, 0, 0, 0)  # no online work
-    assert by_id[activity["idle"]][3:] == (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert busy[3:] == (1, 0, 1, 1, 15, 2.5, 0, 0, 0, 0, 0, 0, 2.5, 0)  # no online work, all credit hours
+    assert by_id[activity["idle"]][3:] == (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     ledger_points = sum(e.points for e in await LedgerEntry.filter(user_id=activity["busy"]))
     assert busy[7] == ledger_points
     assert all(isinstance(v, int | float) for v in busy[3:])
@@ -143,7 +156,17 @@ async def test_certificate_is_rendered_and_its_serial_verifies(api, staff, activ
     check = await api.call("GET", f"/api/v1/certificates/{serial}")
     assert check.status == 200
     assert check.body["valid"] is True and check.body["service_hours"] == 2.5 and check.body["serial"] == serial
-    assert set(check.body) == {"serial", "name", "service_hours", "issued_on", "issuer", "valid"}
+    assert set(check.body) == {
+        "serial",
+        "name",
+        "service_hours",
+        "credit_hours",
+        "honour_hours",
+        "issued_on",
+        "issuer",
+        "valid",
+    }
+    assert (check.body["credit_hours"], check.body["honour_hours"]) == (2.5, 0)
     # Issued by the top of the person's org tree (the county, named "县" in these tests).
     assert check.body["issuer"] == "县"
     again = await api.session.get(
@@ -208,14 +231,14 @@ async def test_the_report_adds_online_work_after_the_contract_columns(api, staff
     book = openpyxl.load_workbook(io.BytesIO(body))
     rows = list(book["参与情况"].iter_rows(values_only=True))
     assert list(rows[0]) == HEADERS
-    by_id = {row[1]: row[9:] for row in rows[1:]}
+    by_id = {row[1]: row[9:15] for row in rows[1:]}
     # 线上作品, 浏览量, 点赞, 评论, 转发, 传播积分: the rejected post and its bonus count nowhere.
     assert by_id[online_activity["star"]] == (2, 1700, 21, 5, 3, 7)
     assert by_id[online_activity["villager"]] == (0, 0, 0, 0, 0, 0)
     assert by_id[online_activity["west"]] == (1, 40, 0, 2, 0, 0)
     _, csv_body, _ = await download(api, admin, "csv", f"?org_id={tree.county.id}")
     csv_rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))
-    assert {int(r[1]): tuple(int(v) for v in r[9:]) for r in csv_rows[1:]} == by_id
+    assert {int(r[1]): tuple(int(v) for v in r[9:15]) for r in csv_rows[1:]} == by_id
 
 
 async def test_the_xlsx_sums_online_work_per_child_org(api, staff, online_activity, tree) -> None:
@@ -249,3 +272,21 @@ async def test_a_report_costs_the_same_statements_for_one_person_or_many(api, st
         assert (await download(api, staff, "xlsx"))[0] == 200
 
     assert len(many.statements) == len(one.statements) > 0
+
+
+async def test_the_report_splits_credit_and_honour_hours_last(api, staff, activity, tree) -> None:
+    admin, _ = await api.person("admin")
+    grant = {"hours": 3.5, "reason": "防汛值守"}
+    path = f"/api/v1/users/{activity['idle']}/honour-hours"
+    assert (await api.call("POST", path, token=admin, json=grant)).status == 201
+
+    _, body, _ = await download(api, staff, "xlsx")
+    _, csv_body, _ = await download(api, staff, "csv")
+
+    rows = list(openpyxl.load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True))
+    by_id = {row[1]: row for row in rows[1:]}
+    # 服务时长(小时) stays the sum; 信用时长 and 荣誉时长 come last.
+    assert (by_id[activity["busy"]][8], *by_id[activity["busy"]][-2:]) == (2.5, 2.5, 0)
+    assert (by_id[activity["idle"]][7:9], by_id[activity["idle"]][-2:]) == ((0, 3.5), (0, 3.5))
+    csv_by_id = {int(r[1]): r[-2:] for r in list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))[1:]}
+    assert csv_by_id[activity["idle"]] == ["0.00", "3.50"]

@@ -17,6 +17,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from media import certificate
 from media.certificate import (
+    Activity,
     CertificateData,
     FontMissing,
     find_cjk_font,
@@ -80,8 +81,12 @@ def test_title_is_drawn(font: str) -> None:
     title_band = (300, certificate.TITLE_BASELINE - certificate.TITLE_SIZE, 940, certificate.TITLE_BASELINE)
     # Six heavy 96-px glyphs ink a good share of the band; an empty or tofu-less band has none.
     assert dark_pixels(img, title_band) > 5_000
-    blank_band = (300, certificate.TITLE_BASELINE + 80, 940, certificate.BODY_TOP - 60)
-    assert dark_pixels(img, blank_band) == 0
+    # Between the title's rule and the number, and between the number and the body: nothing.
+    serial_top = certificate.SERIAL_BASELINE - certificate.SERIAL_SIZE - 4
+    assert dark_pixels(img, (300, certificate.TITLE_BASELINE + 80, 940, serial_top)) == 0
+    assert dark_pixels(img, (300, certificate.SERIAL_BASELINE + 12, 940, certificate.BODY_TOP - 50)) == 0
+    # The number is printed, right-aligned.
+    assert dark_pixels(img, (700, serial_top, certificate.RIGHT, certificate.SERIAL_BASELINE + 8)) > 300
 
 
 def test_a_different_name_changes_only_the_text_after_it(font: str) -> None:
@@ -245,3 +250,64 @@ def test_url_too_long_for_a_legible_code_is_only_printed(font: str) -> None:
     img = render(cert(verify_url=URL + "?" + "a" * 1500), font).convert("RGB")
     assert (0, 0, 0) not in {c for _, c in img.crop(certificate.QR_BOX).getcolors(1 << 16)}
     assert dark_pixels(img, certificate.QR_BOX) > 0  # the URL's text runs there instead
+
+
+# --- the ministry's form: hours split, activities, signer ----------------------------------
+
+
+def activities(n: int) -> tuple[Activity, ...]:
+    return tuple(
+        Activity(f"网络普法进社区宣讲第{i + 1}场", date(2026, 3, 1 + i % 28), Decimal("2.5")) for i in range(n)
+    )
+
+
+def table_box() -> tuple[int, int, int, int]:
+    """Below a four-line body and its closing "特此证明。", above the issuer."""
+    return (certificate.LEFT, certificate.BODY_TOP + 290, certificate.RIGHT, certificate.SIGN_BASELINE - 100)
+
+
+def test_the_credit_and_honour_split_changes_the_body(font: str) -> None:
+    one = render(cert(service_hours=Decimal("12.5"), honour_hours=Decimal("2")), font).convert("RGB")
+    other = render(cert(service_hours=Decimal("12.5"), honour_hours=Decimal("4")), font).convert("RGB")
+    body = (certificate.LEFT, certificate.BODY_TOP - 50, certificate.RIGHT, certificate.BODY_TOP + 200)
+    assert ImageChops.difference(one.crop(body), other.crop(body)).getbbox() is not None
+
+
+def test_honour_hours_beyond_the_total_are_refused() -> None:
+    with pytest.raises(ValueError):
+        cert(service_hours=Decimal("2"), honour_hours=Decimal("3"))
+
+
+def test_activities_are_drawn_as_a_table_and_the_rest_counted(font: str) -> None:
+    none = render(cert(approved_tasks=0), font)
+    some = render(cert(activities=activities(3), approved_tasks=3), font)
+    many = render(cert(activities=activities(12), approved_tasks=40), font)
+
+    box = table_box()
+    assert dark_pixels(none, box) == 0
+    assert dark_pixels(some, box) > 3_000
+    assert dark_pixels(many, box) > dark_pixels(some, box)
+    # Whatever the number of rows, the issuer and the date stay above the footer's rule.
+    rule = certificate.FOOTER_RULE_Y
+    assert dark_pixels(many, (600, rule - 6, certificate.RIGHT, rule - 1)) == 0
+
+
+def test_the_most_a_page_lists_still_leaves_the_footer_alone(font: str) -> None:
+    img = render(
+        cert(
+            org="祁东县洪桥街道育贤社区网络文明志愿服务队" * 10,
+            activities=activities(certificate.MAX_LISTED),
+            approved_tasks=999,
+        ),
+        font,
+    )
+    rule = certificate.FOOTER_RULE_Y
+    assert dark_pixels(img, (certificate.LEFT, rule - 6, certificate.RIGHT, rule - 1)) == 0
+
+
+def test_signer_is_printed_or_left_blank_to_sign(font: str) -> None:
+    blank = render(cert(), font).convert("RGB")
+    named = render(cert(leader="王建国", handler="李红", contact="0734-6123456"), font).convert("RGB")
+    footer = (certificate.FOOTER_LEFT, certificate.FOOTER_RULE_Y + 4, certificate.RIGHT, certificate.FOOTER_TOP + 50)
+    assert ImageChops.difference(blank.crop(footer), named.crop(footer)).getbbox() is not None
+    assert dark_pixels(blank, footer) > 0  # the labels, and lines to sign on

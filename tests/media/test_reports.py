@@ -72,7 +72,8 @@ def test_xlsx_header_row_is_the_contract_header() -> None:
     rows = values(workbook(ROWS)[PEOPLE_SHEET])
     assert rows[0] == HEADERS
     assert HEADERS[:9] == ("姓名", "用户ID", "组织", "报名", "签到", "提交", "通过", "积分", "服务时长(小时)")
-    assert HEADERS[9:] == ("线上作品", "浏览量", "点赞", "评论", "转发", "传播积分")
+    assert HEADERS[9:15] == ("线上作品", "浏览量", "点赞", "评论", "转发", "传播积分")
+    assert HEADERS[15:] == ("信用时长", "荣誉时长")
 
 
 def test_xlsx_has_one_row_per_person_and_no_totals_row() -> None:
@@ -255,7 +256,7 @@ def test_csv_has_one_row_per_person_with_numbers() -> None:
 
 def test_csv_numbers_are_unquoted() -> None:
     line = participation_csv([person("张三", 12, COMMUNITY, 3, 2, 2, 1, 10, hours="1.50")]).split(b"\r\n")[1]
-    assert line.decode() == f"张三,12,{COMMUNITY},3,2,2,1,10,1.50,0,0,0,0,0,0"
+    assert line.decode() == f"张三,12,{COMMUNITY},3,2,2,1,10,1.50,0,0,0,0,0,0,1.50,0.00"
 
 
 @pytest.mark.parametrize("text", [INJECTION, "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
@@ -281,13 +282,13 @@ def test_online_work_follows_the_nine_columns_as_numbers() -> None:
     ws = workbook([ROWS[0], ONLINE])[PEOPLE_SHEET]
     rows = values(ws)
     assert rows[1][:9] == ("张三", 1, COMMUNITY, 3, 2, 2, 1, 10, 1.5)
-    assert rows[1][9:] == (0, 0, 0, 0, 0, 0)
-    assert rows[2][9:] == (2, 15_000, 300, 40, 12, 25)
-    assert all(cell.data_type == "n" for cell in ws[3][9:])
+    assert rows[1][9:15] == (0, 0, 0, 0, 0, 0)
+    assert rows[2][9:15] == (2, 15_000, 300, 40, 12, 25)
+    assert all(cell.data_type == "n" for cell in ws[3][9:15])
 
 
 def test_csv_carries_online_work_too() -> None:
-    assert csv_rows([ONLINE])[1][9:] == ["2", "15000", "300", "40", "12", "25"]
+    assert csv_rows([ONLINE])[1][9:15] == ["2", "15000", "300", "40", "12", "25"]
 
 
 def test_the_org_reach_sheet_comes_third_when_given() -> None:
@@ -299,3 +300,20 @@ def test_the_org_reach_sheet_comes_third_when_given() -> None:
     assert values(ws) == [ORG_REACH_HEADERS, ("洪桥街道", 2, 15_000, 300, 40, 12), ("=东村", 0, 0, 0, 0, 0)]
     assert ORG_REACH_HEADERS == ("组织", "线上作品", "浏览量", "点赞", "评论", "转发")
     assert ws["A3"].data_type == "s" and ws.freeze_panes == "A2"
+
+
+# -- credit and honour hours (信用时长, 荣誉时长) ------------------------------------------------
+
+SPLIT = dataclasses.replace(ONLINE, service_hours=Decimal("12.25"), honour_hours=Decimal("2.00"))
+
+
+def test_hours_split_follows_online_work_as_numbers() -> None:
+    ws = workbook([ROWS[0], SPLIT])[PEOPLE_SHEET]
+    rows = values(ws)
+    assert rows[1][15:] == (1.5, 0)
+    assert rows[2][15:] == (10.25, 2)
+    assert all(cell.data_type == "n" and cell.number_format == "0.00" for cell in ws[3][15:])
+
+
+def test_csv_carries_the_hours_split() -> None:
+    assert csv_rows([SPLIT])[1][15:] == ["10.25", "2.00"]

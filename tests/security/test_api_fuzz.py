@@ -152,6 +152,8 @@ class Target:
             "question_id": [v["question_id"]],
             "submission_id": [v["submission_id"], v["volunteer_submission_id"]],
             "user_id": [v["user_id"], str(self.world.ids["volunteer"])],
+            # The staff's own township (its certificate signer), and a village below it.
+            "org_id": [str(self.world.tree.east.id), str(self.world.tree.east_village.id)],
             "serial": [v["serial"]] if "serial" in v else [],
             # The owner's and the volunteer's, both handed to the east township (the staff's).
             "message_id": [v["message_id"], v["volunteer_message_id"]],
@@ -418,6 +420,7 @@ REACHED = {
         "GET /api/v1/tasks/{task_id}/qrcode",
         "GET /api/v1/tasks/{task_id}/enrollments.xlsx",
         "PATCH /api/v1/users/{user_id}",
+        "GET /api/v1/orgs/{org_id}/certificate",
         "POST /api/v1/review/batch",
         "GET /api/v1/reports/participation.xlsx",
         "GET /api/v1/reports/messages.xlsx",

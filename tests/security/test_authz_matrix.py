@@ -127,6 +127,11 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  OK,          OK,          OK,          OK,          OK),
     ("POST", "/api/v1/orgs", "under east"):
         (401,  403,         403,         OK,          403,         OK),
+    # The certificate signer of the east township: its own staff and admins (the west's staff: not found).
+    ("GET", "/api/v1/orgs/{org_id}/certificate", "east"):
+        (401,  403,         403,         OK,          404,         OK),
+    ("PUT", "/api/v1/orgs/{org_id}/certificate", "east"):
+        (401,  403,         403,         OK,          404,         OK),
     ("GET", "/api/v1/users", ""):
         (401,  403,         403,         OK,          OK,          OK),
     ("GET", "/api/v1/users", "org_id=east"):
@@ -137,6 +142,9 @@ TABLE: dict[tuple[str, str, str], tuple[Outcome, ...]] = {
         (401,  403,         403,         403,         404,         OK),
     ("PATCH", "/api/v1/users/{user_id}", "move to west"):
         (401,  403,         403,         403,         404,         OK),
+    # Honour hours: admins only, whoever the person.
+    ("POST", "/api/v1/users/{user_id}/honour-hours", ""):
+        (401,  403,         403,         403,         403,         OK),
     # Staff import into their own subtree; the west's staff get 200 with the east row refused (roster_imported).
     ("POST", "/api/v1/users/import", ""):
         (401,  403,         403,         OK,          OK,          OK),
@@ -1179,6 +1187,10 @@ DRAFT_TASK = {"task_id": "draft_task_id"}
 AT_THE_SPOT = {"lat": SPOT["lat"], "lng": SPOT["lng"]}
 
 
+def east_signer(w: World, role: str) -> str:
+    return f"/api/v1/orgs/{w.tree.east.id}/certificate"
+
+
 def _title(title: str) -> Callable[[World, str], dict]:
     return lambda w, role: {"title": title}
 
@@ -1205,6 +1217,10 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("POST", "/api/v1/orgs", "under east"): Send(
         body=lambda w, role: {"name": f"新村{ROLES.index(role)}", "kind": "village", "parent_id": str(w.tree.east.id)}
     ),
+    ("GET", "/api/v1/orgs/{org_id}/certificate", "east"): Send(url=east_signer),
+    ("PUT", "/api/v1/orgs/{org_id}/certificate", "east"): Send(
+        url=east_signer, body=lambda w, role: {"leader": "王建国", "handler": "李红", "contact": "0734-6123456"}
+    ),
     ("GET", "/api/v1/users", ""): Send(query=whole_page, check=people_in_scope),
     ("GET", "/api/v1/users", "org_id=east"): Send(query=east_org, check=people_in_scope),
     ("PATCH", "/api/v1/users/{user_id}", "make influencer"): Send(
@@ -1216,6 +1232,7 @@ HOW: dict[tuple[str, str, str], Send] = {
     ("PATCH", "/api/v1/users/{user_id}", "move to west"): Send(
         prepare=an_east_volunteer, body=lambda w, role: {"org_id": str(w.tree.west_village.id)}
     ),
+    ("POST", "/api/v1/users/{user_id}/honour-hours", ""): Send(body=lambda w, role: {"hours": 1, "reason": "年度表彰"}),
     ("POST", "/api/v1/users/import", ""): Send(upload=roster, check=roster_imported),
     ("GET", "/api/v1/questions", ""): Send(query=whole_page, check=questions_in_scope),
     ("POST", "/api/v1/questions", "for east"): Send(
