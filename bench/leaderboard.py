@@ -205,11 +205,23 @@ async def fill(dsn: str, args: argparse.Namespace, now: datetime) -> Fill:
 
         started = time.perf_counter()
         await conn.copy_records_to_table(
-            "orgs", records=orgs, columns=["id", "name", "kind", "path", "created_at", "parent_id"]
+            "orgs",
+            records=[(*org, "", "", "") for org in orgs],  # no certificate signers named
+            columns=[
+                "id",
+                "name",
+                "kind",
+                "path",
+                "created_at",
+                "parent_id",
+                "cert_leader",
+                "cert_handler",
+                "cert_contact",
+            ],
         )
         await conn.copy_records_to_table(
             "users",
-            records=[tuple(r) for r in user_rows],
+            records=[(*r, 0) for r in user_rows],  # no honour hours
             columns=[
                 "id",
                 "openid",
@@ -220,6 +232,7 @@ async def fill(dsn: str, args: argparse.Namespace, now: datetime) -> Fill:
                 "leaderboard_visible",
                 "created_at",
                 "org_id",
+                "honour_hours",
             ],
         )
         out.steps["COPY orgs + users"] = time.perf_counter() - started
@@ -227,7 +240,7 @@ async def fill(dsn: str, args: argparse.Namespace, now: datetime) -> Fill:
         started = time.perf_counter()
         await conn.copy_records_to_table(
             "ledger_entries",
-            records=ledger,
+            records=[(*row, "credit") for row in ledger],
             columns=[
                 "id",
                 "user_id",
@@ -240,6 +253,7 @@ async def fill(dsn: str, args: argparse.Namespace, now: datetime) -> Fill:
                 "org_id",
                 "org_path",
                 "created_at",
+                "hours_kind",
             ],
         )
         out.steps["COPY ledger_entries"] = time.perf_counter() - started

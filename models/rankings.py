@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from tortoise.functions import Sum
+from tortoise.expressions import RawSQL
+from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
 from models.ledger import LedgerEntry
@@ -47,7 +48,6 @@ PERIOD_TTL_S = 40 * 86400
 # ASCII digits without leading zeros, matched whole (\d takes "٧" and "１", and $ a trailing
 # newline): each board has one spelling, since the spelling names its Redis key.
 _SCOPE = re.compile(r"all|week|month|campaign:([1-9][0-9]{0,9})|org:([1-9][0-9]{0,9})|reach(?::(week|month))?")
-REBUILD_BATCH = 5000
 ID_SPAN = 2**31
 # The rebuild's watermark: boards hold every ledger entry up to this id. Missing = the
 # boards are cold (a fresh or restarted Redis): reads go to SQL until a rebuild.
@@ -73,6 +73,22 @@ for i = 3, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', 2147483647)
 end
 return 1
+"""
+
+# A board read in one round trip: None when the boards are cold (no watermark), else the top
+# ``limit`` members with their scores and, when the caller has a score, that score and how many
+# have more points (the caller's rank - 1). A script and not a pipeline, since the count is
+# keyed on the caller's score, which a pipeline cannot feed forward; being atomic, the top list
+# and the rank also come from the same state. Scores pass as text, formatted exactly (%.0f):
+# Lua's own number-to-text keeps 14 digits. KEYS: watermark, board; ARGV: limit, caller or "".
+_READ_BOARD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local top = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if ARGV[2] == '' then return {top} end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if not score then return {top} end
+local floor = math.floor(tonumber(score) / 2147483648)
+return {top, score, redis.call('ZCOUNT', KEYS[2], string.format('%.0f', (floor + 1) * 2147483648), '+inf')}
 """
 
 
@@ -143,6 +159,8 @@ class Rankings:
         self.redis = redis
         # Starts background work (server.runtime.background.Background.spawn): the self-healing rebuild.
         self._spawn = spawn
+        if redis is not None:
+            self._read_board = redis.register_script(_READ_BOARD)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -151,8 +169,10 @@ class Rankings:
             return await _reach_board(scope, limit, me)
         if self.redis is not None:
             try:
-                if await self._warm():
-                    return await self._redis_board(PREFIX + scope.key, limit, me)
+                board = await self._redis_board(PREFIX + scope.key, limit, me)
+                if board is not None:
+                    return board
+                await self._heal_cold()
             except (RedisError, OSError):
                 log.warning("leaderboard read from SQL: Redis unavailable")
         return await _sql_board(scope, limit, me)
@@ -176,10 +196,15 @@ class Rankings:
         assert self.redis is not None
         if await self.redis.exists(WATERMARK):
             return True
+        await self._heal_cold()
+        return False
+
+    async def _heal_cold(self) -> None:
+        """Cold boards: one worker starts rebuilding them (the others keep reading SQL)."""
+        assert self.redis is not None
         if self._spawn is not None and await self.redis.set(REBUILD_LOCK, 1, nx=True, ex=600):
             log.warning("leaderboards are cold (Redis restarted or flushed): rebuilding from the ledger")
             self._spawn(self._heal(), "ranking-rebuild")
-        return False
 
     async def _heal(self) -> None:
         assert self.redis is not None
@@ -188,17 +213,18 @@ class Rankings:
         finally:
             await self.redis.delete(REBUILD_LOCK)
 
-    async def _redis_board(self, key: str, limit: int, me: int | None) -> Board:
+    async def _redis_board(self, key: str, limit: int, me: int | None) -> Board | None:
+        """The board from Redis in one round trip (``_READ_BOARD``), or None when the boards are cold."""
         assert self.redis is not None
-        top = [(int(m), points_of(s)) for m, s in await self.redis.zrevrange(key, 0, limit - 1, withscores=True)]
-        items = _ranked(top)
+        reply = await self._read_board(keys=[WATERMARK, key], args=[limit, "" if me is None else me])
+        if reply is None:
+            return None
+        top, *own = reply
+        items = _ranked([(int(m), points_of(float(s))) for m, s in zip(top[::2], top[1::2], strict=True)])
         mine = None
-        if me is not None:
-            score = await self.redis.zscore(key, str(me))
-            if score is not None:
-                points = points_of(score)
-                # Everyone with more points scores at least (points + 1) * ID_SPAN.
-                mine = (await self.redis.zcount(key, (points + 1) * ID_SPAN, "+inf") + 1, points)
+        if own:
+            score, above = own
+            mine = (int(above) + 1, points_of(float(score)))
         return Board(items, mine)
 
     # -- writing ---------------------------------------------------------------------------
@@ -217,46 +243,27 @@ class Rankings:
                     await self.redis.expire(key, PERIOD_TTL_S, nx=True)
 
     async def rebuild(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> int:
-        """Recompute every Redis board from the ledger in one pass; returns the entries read.
+        """Recompute every Redis board from the ledger; returns the entries counted.
 
-        Boards are written under temporary names and renamed into place; meanwhile the boards
-        are marked cold, so readers use SQL. Then the watermark is set and the entries committed
-        during the scan are added; boards with no entries left go.
+        The database sums the ledger (GROUP BY, one query per board kind, every one bounded by
+        the watermark taken first: the highest ledger id then). Boards are written under
+        temporary names and renamed into place; meanwhile the boards are marked cold, so readers
+        use SQL. Then the watermark is set and the entries committed after it are added through
+        ``record``; boards with no entries left go.
         """
         assert self.redis is not None, "rankings are read from SQL when there is no Redis"
         # Cold while rebuilding: reads use SQL and record() writes nothing that the swap would lose.
         await self.redis.delete(WATERMARK)
-        week, month = period_keys(now)
-        boards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        total = await LedgerEntry.all().count()
-        done, after = 0, 0
-        while True:
-            rows = (
-                await LedgerEntry.filter(id__gt=after)
-                .order_by("id")
-                .limit(REBUILD_BATCH)
-                .values_list("id", "user_id", "points", "campaign_id", "org_path", "created_at")
-            )
-            if not rows:
-                break
-            for entry_id, user_id, points, campaign_id, org_path, created_at in rows:
-                entry = LedgerEntry(
-                    user_id=user_id, points=points, campaign_id=campaign_id, org_path=org_path, created_at=created_at
-                )
-                for key, member in _targets(entry):
-                    period = _period(key)
-                    if period is None or period in (week, month):  # past periods are never asked for
-                        boards[key][member] += points
-                after = entry_id
-            done += len(rows)
-            if progress:
-                progress(done, total)
+        upto = await LedgerEntry.all().order_by("-id").first().values_list("id", flat=True) or 0
+        boards, entries = await summed_boards(now, upto, progress)
         await self._replace_all(boards)
-        await self.redis.set(WATERMARK, after)
-        # Entries committed while the scan ran were skipped by record() (cold boards): add them now.
+        await self.redis.set(WATERMARK, upto)
+        if progress:
+            progress(REBUILD_STEPS, REBUILD_STEPS)
+        # Entries committed while the sums ran were skipped by record() (cold boards): add them now.
         # record() is idempotent per entry, so one also recorded by its own request counts once.
-        await self.record(await LedgerEntry.filter(id__gt=after).order_by("id"))
-        return done
+        await self.record(await LedgerEntry.filter(id__gt=upto).order_by("id"))
+        return entries
 
     async def _replace_all(self, boards: dict[str, dict[str, int]]) -> None:
         assert self.redis is not None
@@ -320,6 +327,110 @@ def _targets(entry: LedgerEntry) -> list[tuple[str, str]]:
     for period in ("all", week, month, *([f"campaign:{entry.campaign_id}"] if entry.campaign_id else [])):
         targets.extend((ORG_PREFIX + period, str(org_id)) for org_id in orgs)
     return targets
+
+
+# -- the rebuild's sums ------------------------------------------------------------------------
+
+# The rebuild's steps as its progress reports them: all time, this week, this month, campaigns
+# (people, then orgs), writing the boards.
+REBUILD_STEPS = 6
+
+
+def _orgs_of(org_path: str) -> list[int]:
+    return [int(part) for part in org_path.strip("/").split("/") if part]
+
+
+def _created_between(rows: QuerySet[LedgerEntry], start: datetime, end: datetime) -> QuerySet[LedgerEntry]:
+    """Entries created in [start, end), compared as moments.
+
+    SQLite stores datetimes as text with the offset they were written with (local time from
+    ``auto_now_add``, UTC from code that sets them), so text comparison would be wrong across
+    offsets: there julianday() reads the offset and compares instants, to the millisecond.
+    The bounds are our own datetimes, never input, so they are spelt into the SQL."""
+    if LedgerEntry._meta.db.capabilities.dialect != "sqlite":
+        return rows.filter(created_at__gte=start, created_at__lt=end)
+    low, high = (moment.astimezone(UTC).isoformat(" ") for moment in (start, end))
+    inside = f"julianday(created_at) >= julianday('{low}') AND julianday(created_at) < julianday('{high}')"
+    test = f"CASE WHEN {inside} THEN 1 ELSE 0 END"
+    return rows.annotate(created_inside=RawSQL(test)).filter(created_inside=1)
+
+
+async def summed_boards(
+    now: datetime, upto: int, progress: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, dict[str, int]], int]:
+    """Every board ``rebuild`` writes, summed in the database over the entries with ids up to
+    ``upto``, and how many entries that is.
+
+    The same boards and sums as adding each entry to its ``_targets``, of which the week and
+    month boards are the current ones only. GROUP BY where people and orgs are summed, Python
+    only to spread each org path's sum over the orgs on it.
+    """
+    covered = LedgerEntry.filter(id__lte=upto)
+    boards: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    step = 0
+
+    def advance() -> None:
+        nonlocal step
+        step += 1
+        if progress:
+            progress(step, REBUILD_STEPS)
+
+    def spread(period: str, rows: Iterable[tuple[str, int, Any]]) -> None:
+        """Rows of (org path, person, points) into the people's board ``period``, each org's
+        people board (all time only) and the orgs' board ``period``."""
+        people, orgs = boards[PREFIX + period], boards[ORG_PREFIX + period]
+        for org_path, user_id, total in rows:
+            points, user = int(total), str(user_id)
+            people[user] += points
+            for org_id in _orgs_of(org_path):
+                if period == "all":
+                    boards[PREFIX + f"org:{org_id}"][user] += points
+                orgs[str(org_id)] += points
+
+    def by_path_and_person(rows: QuerySet[LedgerEntry]) -> Any:
+        return rows.group_by("org_path", "user_id").annotate(total=Sum("points"))
+
+    entries = 0
+    everything = (
+        await by_path_and_person(covered)
+        .annotate(entries=Count("id"))
+        .values_list("org_path", "user_id", "total", "entries")
+    )
+    spread("all", ((path, user, total) for path, user, total, _ in everything))
+    entries = sum(int(n) for *_, n in everything)
+    del everything
+    advance()
+    week, month = period_keys(now)
+    for period, key in (("week", week), ("month", month)):
+        start = period_start(period, now)
+        end = start + timedelta(days=7) if period == "week" else (start + timedelta(days=32)).replace(day=1)
+        rows = await by_path_and_person(_created_between(covered, start, end)).values_list(
+            "org_path", "user_id", "total"
+        )
+        spread(key, rows)
+        advance()
+    in_campaigns = covered.filter(campaign_id__isnull=False)
+    people = (
+        await in_campaigns.group_by("campaign_id", "user_id")
+        .annotate(total=Sum("points"))
+        .values_list("campaign_id", "user_id", "total")
+    )
+    for campaign_id, user_id, total in people:
+        boards[PREFIX + f"campaign:{campaign_id}"][str(user_id)] += int(total)
+    del people
+    advance()
+    paths = (
+        await in_campaigns.group_by("campaign_id", "org_path")
+        .annotate(total=Sum("points"))
+        .values_list("campaign_id", "org_path", "total")
+    )
+    for campaign_id, org_path, total in paths:
+        if campaign_id:
+            orgs = boards[ORG_PREFIX + f"campaign:{campaign_id}"]
+            for org_id in _orgs_of(org_path):
+                orgs[str(org_id)] += int(total)
+    advance()
+    return boards, entries
 
 
 # -- the same answers from SQL -------------------------------------------------------------------
