@@ -50,6 +50,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from models.messages import MOVES
 from models.users import User, issue_token, sign_in_wechat
 from tests.conftest import RUN_LOG, Api
 from tests.factories import SPOT, campaign_body, iso, make_campaign, make_task, org_tree
@@ -59,6 +60,7 @@ from tests.security.test_authz_matrix import (
     a_quiz_attempt,
     a_request,
     build_world,
+    handed_to,
     online_work,
     two_questions,
 )
@@ -143,6 +145,9 @@ class Target:
             ("POST", "/api/v1/org-requests/{request_id}/refuse"): [v["refuse_request_id"]],
             ("DELETE", "/api/v1/questions/{question_id}"): [v["spare_question_id"]],
             **{key: [v["volunteer_online_id"], v["owner_online_id"], v["submission_id"]] for key in ONLINE_ROUTES},
+            # A move may take a message away from the east (returned, handed on): the moves get one
+            # of their own, so reading it keeps the two it is given.
+            **{("POST", f"/api/v1/messages/{{message_id}}/{action}"): [v["moved_message_id"]] for action in MOVES},
         }
         by_name = {
             "campaign_id": [v["campaign_id"], v["draft_campaign_id"]],
@@ -202,6 +207,7 @@ async def seed_world(api: Api, role: str) -> Target:
     for name, token in (("hour_request_id", w.owner[0]), ("volunteer_hour_request_id", volunteer)):
         claimed = await api.call("POST", "/api/v1/hour-requests", token=token, json=a_claim(made_up))
         extra[name] = claimed.body["id"]
+    extra["moved_message_id"] = await handed_to(api, w.values["county_token"], w.owner[0], w.tree.east.id)
     certificate = await api.call("GET", "/api/v1/me/certificate.png", token=volunteer)
     if certificate.status == 200:  # 503 where the machine lacks a CJK font: the serial is then made up
         extra["serial"] = certificate.headers["X-Certificate-Serial"]
