@@ -1,6 +1,12 @@
-"""Rankings of people and of orgs, from the points ledger."""
+"""Rankings of people and of orgs, from the points ledger.
+
+The people's boards are read from ``server.web.caches`` (``board``): the top rows as anyone sees
+them, and each caller's rank, both emptied when points or people change.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
@@ -16,8 +22,8 @@ from handlers.review_schemas import (
     RankedUser,
 )
 from handlers.schemas import OrgRead
-from models.rankings import board_parent, org_board, parse_scope
-from models.users import User, profiles
+from models.rankings import Scope, board_parent, org_board, parse_scope
+from models.users import Profile, User, profiles
 from server.kernel.clock import now_utc
 from server.kernel.errors import NotFound
 from server.web.endpoint import endpoint, json_response
@@ -31,19 +37,50 @@ bp = Blueprint("leaderboard", url_prefix="/leaderboard")
 async def people(request: Request, user: User, query: BoardQuery, services: Services) -> HTTPResponse:
     """Top people by points (`reach` scopes: views) in a scope (ties share a rank: 1, 2, 2, 4) and the caller's rank."""
     scope = parse_scope(query.scope, now_utc(), reach=True)
-    reach = scope.kind == "reach"
-    board = await services.rankings.board(scope, query.limit, user.id)
+    if scope.kind == "reach":
+        return json_response(await _reach(scope, query.limit, user, services))
+    cache = services.caches.board
+    top, me = cache.get((scope.key, query.limit)), cache.get((scope.key, "me", user.id))
+    if top is None or me is None:
+        ticket = cache.ticket()
+        board = await services.rankings.board(scope, query.limit, user.id)
+        people = await profiles([uid for _, uid, _ in board.items])
+        top = [(uid, people.get(uid), _item(rank, people.get(uid), pts, services)) for rank, uid, pts in board.items]
+        me = (_mine(board.me),)  # in a tuple: None is an answer too (no points here yet)
+        cache.put((scope.key, query.limit), top, ticket)
+        cache.put((scope.key, "me", user.id), me, ticket)
+    items = [_item_of_me(item, person, services) if uid == user.id else item for uid, person, item in top]
+    return json_response({"scope": scope.text, "items": items, "me": me[0]})
+
+
+def _item(rank: int, person: Profile | None, points: int, services: Services) -> dict[str, Any]:
+    """A board row as anyone but the person sees it (``BoardItem``, ``is_me`` false)."""
+    shown = person is not None and person.public
+    row = BoardItem(rank=rank, user=RankedUser.of(person, services.storage, shown=shown), points=points, is_me=False)
+    return row.model_dump(mode="json")
+
+
+def _item_of_me(item: dict[str, Any], person: Profile | None, services: Services) -> dict[str, Any]:
+    """The caller's own row: marked, and shown to them even when hidden from the others."""
+    return {**item, "user": RankedUser.of(person, services.storage, shown=True).model_dump(mode="json"), "is_me": True}
+
+
+def _mine(me: tuple[int, int] | None) -> dict[str, Any] | None:
+    return MyRank(rank=me[0], points=me[1]).model_dump(mode="json") if me else None
+
+
+async def _reach(scope: Scope, limit: int, user: User, services: Services) -> BoardOut:
+    """The influence boards (views of approved online works), read on every request."""
+    board = await services.rankings.board(scope, limit, user.id)
     people = await profiles([uid for _, uid, _ in board.items])
-    storage = services.storage
     items = []
-    for rank, uid, points in board.items:
+    for rank, uid, views in board.items:
         person = people.get(uid)
         shown = person is not None and (person.id == user.id or person.public)
-        ranked_user = RankedUser.of(person, storage, shown=shown)
-        views = points if reach else None
-        items.append(BoardItem(rank=rank, user=ranked_user, points=points, views=views, is_me=uid == user.id))
-    me = MyRank(rank=board.me[0], points=board.me[1], views=board.me[1] if reach else None) if board.me else None
-    return json_response(BoardOut(scope=scope.text, items=items, me=me))
+        ranked_user = RankedUser.of(person, services.storage, shown=shown)
+        items.append(BoardItem(rank=rank, user=ranked_user, points=views, views=views, is_me=uid == user.id))
+    me = MyRank(rank=board.me[0], points=board.me[1], views=board.me[1]) if board.me else None
+    return BoardOut(scope=scope.text, items=items, me=me)
 
 
 @bp.get("/orgs")

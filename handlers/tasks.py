@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from handlers.feed_pages import feed_page
 from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
@@ -38,7 +39,6 @@ from models.enrollment import (
     scene_for,
     withdraw,
 )
-from models.feed import task_feed
 from models.tasks import (
     TaskClosed,
     cancel_task,
@@ -64,13 +64,10 @@ async def _render(task: Task, user: User) -> dict:
 
 @bp.get("")
 @endpoint(summary="任务列表", query=TaskQuery, response=TaskList, tag="tasks")
-async def list_tasks(request: Request, user: User, query: TaskQuery) -> HTTPResponse:
+async def list_tasks(request: Request, user: User, query: TaskQuery, services: Services) -> HTTPResponse:
     """The task feed: filters, `near=lat,lng` sorted by distance, with the caller's own enrollment."""
     scope = staff_scope(user) if user.is_staff else None
-    page = await task_feed(user, query, scope.path if scope else None)
-    now = now_utc()
-    items = [TaskRead.of(t, now, page.mine.get(t.id), page.distances.get(t.id)) for t in page.tasks]
-    return json_response(TaskList(items=items, next_cursor=page.next_cursor))
+    return json_response(await feed_page(user, query, scope.path if scope else None, services.caches))
 
 
 @bp.get("/<task_id:id>")

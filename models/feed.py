@@ -61,8 +61,11 @@ def _base(user: User, query: FeedQuery, scope_path: str | None) -> Any:
     return rows
 
 
-async def task_feed(user: User, query: FeedQuery, scope_path: str | None) -> FeedPage:
-    """One page of tasks the caller may see; staff see their subtree (``scope_path``)."""
+async def task_feed(user: User, query: FeedQuery, scope_path: str | None, *, mine: bool = True) -> FeedPage:
+    """One page of tasks the caller may see; staff see their subtree (``scope_path``).
+
+    With the caller's enrollments on those tasks unless ``mine`` is False (the caller has them already).
+    """
     rows = _base(user, query, scope_path)
     if query.near:
         lat, lng = (float(x) for x in query.near.split(","))
@@ -84,5 +87,5 @@ async def task_feed(user: User, query: FeedQuery, scope_path: str | None) -> Fee
             rows = rows.filter(id__lt=before)
         tasks, next_cursor = split_page(await rows.order_by("-id").limit(query.limit + 1), query.limit)
         distances = {}
-    mine = await enrollments_of(user, [t.id for t in tasks])
-    return FeedPage(tasks, mine, next_cursor, distances)
+    held = await enrollments_of(user, [t.id for t in tasks]) if mine else {}
+    return FeedPage(tasks, held, next_cursor, distances)

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -151,23 +151,29 @@ async def issue_token(user: User, ttl_seconds: int) -> str:
 
 
 async def user_for_token(raw: str) -> User | None:
-    """The signed-in user for a raw token, or None when unknown, revoked or expired.
+    """The signed-in user for a raw token, or None when unknown, revoked or expired."""
+    held = await token_holder(raw)
+    return held[0] if held is not None and held[1] > now_utc() else None
 
-    Every authenticated request starts here, so it is one prepared statement built once from the
-    models' own columns, not a query the ORM builds again each time (about half of this call's
-    time went there; ``bench/token_lookup.py``). The rows still become models by the ORM's rules.
+
+async def token_holder(raw: str) -> tuple[User, datetime] | None:
+    """The person a raw token belongs to (with their org) and when the token expires; None when unknown.
+
+    Every authenticated request that misses ``server.web.caches`` starts here, so it is one prepared
+    statement built once from the models' own columns, not a query the ORM builds again each time
+    (about half of this call's time went there; ``bench/token_lookup.py``). The rows still become
+    models by the ORM's rules.
     """
     conn = connections.get("default")
     rows = await conn.execute_query_dict(_token_sql(conn.capabilities.dialect), [hash_token(raw)])
     if not rows:
         return None
     row = rows[0]
-    if _EXPIRES_AT.to_python_value(row.pop("t__expires_at")) <= now_utc():
-        return None
+    expires_at = _EXPIRES_AT.to_python_value(row.pop("t__expires_at"))
     user = User._init_from_db(**{column: row[f"u__{column}"] for column in _columns(User)})
     org_id = row[f"o__{Org._meta.db_pk_column}"]
     user.org = Org._init_from_db(**{c: row[f"o__{c}"] for c in _columns(Org)}) if org_id is not None else None
-    return user
+    return user, expires_at
 
 
 _EXPIRES_AT = AuthToken._meta.fields_map["expires_at"]

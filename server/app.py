@@ -43,6 +43,7 @@ from server.kernel.errors import (
 )
 from server.kernel.ids import ID_PATTERN, route_id
 from server.runtime.background import Background
+from server.runtime.changes import CHANGES
 from server.runtime.db import close_db, describe, init_db, lost_database
 from server.runtime.effects import Effects
 from server.runtime.jobs import Jobs, job_context
@@ -55,7 +56,9 @@ from server.runtime.observability import (
     request_started,
     route_of,
 )
+from server.runtime.subscriber import Subscriber
 from server.web import glossary, swagger
+from server.web.caches import Caches
 from server.web.certcache import CertificateDrawings
 from server.web.imagebudget import ImageBudget
 from server.web.intake import UploadGate
@@ -137,8 +140,11 @@ async def _start(app: Sanic) -> None:
 
 async def build_services(config: Config) -> Services:
     """Connections, pools and clients of one worker (the composition root)."""
-    await init_db(config.database_url)
+    await init_db(config.database_url, config.redis_url)
     redis = Redis.from_url(config.redis_url) if config.redis_url else None
+    subscriber = Subscriber(config.redis_url, CHANGES) if config.redis_url else None
+    if subscriber is not None:
+        await subscriber.start()
     http = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
     wechat = WeChatClient(
         appid=config.wechat_appid,
@@ -184,6 +190,8 @@ async def build_services(config: Config) -> Services:
         effects=Effects(rankings, jobs),
         push=push,
         metrics_allow=metrics_allowlist(),
+        caches=Caches(CHANGES),
+        subscriber=subscriber,
     )
 
 
@@ -191,6 +199,9 @@ async def _stop(app: Sanic) -> None:
     services: Services = app.ctx.services
     await services.background.drain()
     await services.jobs.close()
+    services.caches.close()
+    if services.subscriber is not None:
+        await services.subscriber.close()
     services.image_pool.shutdown(wait=True)
     await services.http.close()
     if services.redis is not None:

@@ -134,7 +134,7 @@ def with_db(config: Config, work: Callable[[], Awaitable[Any]]) -> Any:
 
     async def run() -> Any:
         try:
-            await init_db(config.database_url)
+            await init_db(config.database_url, config.redis_url)
             return await work()
         except (OSError, ConnectionError) as exc:
             raise CommandError(
@@ -265,7 +265,7 @@ def _worker(args: argparse.Namespace) -> None:
     check_migrated(config)
 
     async def startup(ctx: dict[str, Any]) -> None:
-        await init_db(config.database_url)
+        await init_db(config.database_url, config.redis_url)
         ctx["http"] = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
         wechat = WeChatClient(
             appid=config.wechat_appid,
@@ -318,6 +318,7 @@ def _ranking_rebuild(args: argparse.Namespace) -> None:
     from redis.exceptions import RedisError
 
     from models.rankings import Rankings
+    from server.runtime.changes import CHANGES, RANKINGS
 
     config = Config.from_env()
     check_migrated(config)
@@ -329,7 +330,9 @@ def _ranking_rebuild(args: argparse.Namespace) -> None:
     async def work() -> int:
         redis = Redis.from_url(config.redis_url)  # type: ignore[arg-type]
         try:
-            return await Rankings(redis).rebuild(now_utc(), progress=_progress_bar("rebuilding rankings"))
+            entries = await Rankings(redis).rebuild(now_utc(), progress=_progress_bar("rebuilding rankings"))
+            await CHANGES.committed((RANKINGS,))  # the serving processes' cached boards
+            return entries
         except (RedisError, OSError) as exc:
             raise CommandError(f"cannot reach Redis ({type(exc).__name__}): check WENMING_REDIS_URL") from None
         finally:

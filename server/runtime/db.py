@@ -13,14 +13,19 @@ from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.executor import MigrationExecutor
 
 from models import MODEL_MODULES
+from server.runtime.changes import CHANGES
+
+_ENGINES = {"sqlite": "server.runtime.sqliteclient", "postgres": "server.runtime.pgclient"}
 
 
 def connection_config(database_url: str) -> str | dict[str, Any]:
-    """PostgreSQL goes through our client (server.runtime.pgclient); anything else as Tortoise parses the URL."""
-    if not database_url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+    """SQLite and PostgreSQL go through our clients (they tell ``server.runtime.changes`` what each commit wrote)."""
+    scheme = database_url.split("://", 1)[0]
+    engine = _ENGINES.get("postgres" if scheme in ("postgres", "postgresql", "asyncpg") else scheme)
+    if engine is None:
         return database_url
     settings = expand_db_url(database_url)
-    settings["engine"] = "server.runtime.pgclient"
+    settings["engine"] = engine
     return settings
 
 
@@ -85,13 +90,16 @@ def ensure_sqlite_dir(database_url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def init_db(database_url: str) -> None:
+async def init_db(database_url: str, redis_url: str | None = None) -> None:
+    """The ORM up; with ``redis_url``, every commit is announced to the other processes' caches."""
     ensure_sqlite_dir(database_url)
+    CHANGES.connect(redis_url)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+    await CHANGES.close()
 
 
 async def pending_migrations() -> list[str]:

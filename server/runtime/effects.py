@@ -9,6 +9,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from models.rankings import Rankings
+from server.runtime.changes import CHANGES, RANKINGS
 from server.runtime.jobs import Jobs
 
 log = logging.getLogger("wenming.effects")
@@ -28,6 +29,9 @@ class Effects:
             await self._rankings.record(entries)
         except (RedisError, OSError):  # the ledger is committed; `wenming ranking rebuild` catches up
             log.exception("ranking update failed for ledger entries %s", [e.id for e in entries])
+        # The ledger's commit emptied the cached boards before Redis's moved: a read in between
+        # may have cached the old standings again.
+        await CHANGES.committed((RANKINGS,))
 
     async def notify(self, job: str, *args: Any) -> None:
         await self._jobs.enqueue(job, *args)

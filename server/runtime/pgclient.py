@@ -1,4 +1,5 @@
-"""The PostgreSQL client: Tortoise's asyncpg backend with a transaction context that survives a lost connection.
+"""The PostgreSQL client: Tortoise's asyncpg backend with a transaction context that survives a lost connection,
+and each commit's tables told to the caches (``server.runtime.changes``).
 
 Tortoise's pooled transaction context sets the task's current connection before ``BEGIN`` and
 resets it only after the connection went back to the pool. When ``BEGIN`` fails (a connection that
@@ -18,10 +19,11 @@ import logging
 from typing import Any
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
-from tortoise.backends.base.client import TransactionContext, TransactionContextPooled
+from tortoise.backends.base.client import NestedTransactionContext, TransactionContext, TransactionContextPooled
 from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
+from server.runtime.changes import TrackWrites
 from server.runtime.db import describe
 
 log = logging.getLogger("wenming.db")
@@ -70,9 +72,14 @@ class ResettingTransactionContext(TransactionContextPooled):
             log.warning("database connection lost after the transaction ended: %s", describe(exc))
 
 
-class ResilientAsyncpgClient(AsyncpgDBClient):
+class TrackedTransaction(TrackWrites, TransactionWrapper):
     def _in_transaction(self) -> TransactionContext:
-        return ResettingTransactionContext(TransactionWrapper(self), self._pool_init_lock)
+        return NestedTransactionContext(TrackedTransaction(self))
+
+
+class ResilientAsyncpgClient(TrackWrites, AsyncpgDBClient):
+    def _in_transaction(self) -> TransactionContext:
+        return ResettingTransactionContext(TrackedTransaction(self), self._pool_init_lock)
 
 
 client_class = ResilientAsyncpgClient

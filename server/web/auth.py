@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 from sanic import Request
 
-from models.users import User, user_for_token
+from models.users import User, token_holder
+from server.kernel.clock import now_utc
 from server.kernel.errors import Unauthenticated
+from server.web.services import services_of
 
 
 def bearer_token(request: Request) -> str | None:
@@ -25,8 +29,17 @@ async def authenticate(request: Request) -> User:
     # Real tokens are 43 url-safe characters; anything far off is not worth a query.
     if token is None or len(token) > 128:
         raise Unauthenticated()
-    user = await user_for_token(token)
-    if user is None:
+    people = services_of(request).caches.people
+    held = people.get(token)
+    now = now_utc()
+    if held is None:
+        ticket = people.ticket()
+        held = await token_holder(token)
+        if held is not None:
+            people.put(token, held, ticket, ttl=(held[1] - now).total_seconds())
+    if held is None or held[1] <= now:
         raise Unauthenticated("登录已失效，请重新登录")
+    # A copy: a handler may change its caller's fields, never another request's.
+    user = copy.copy(held[0])
     request.ctx.user = user
     return user

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web'
     from server.runtime.background import Background
     from server.runtime.effects import Effects
     from server.runtime.jobs import Jobs
+    from server.runtime.subscriber import Subscriber
+    from server.web.caches import Caches
     from server.web.certcache import CertificateDrawings
     from server.web.imagebudget import ImageBudget
     from server.web.intake import UploadGate
@@ -61,6 +63,8 @@ class Services:
     effects: Effects  # the after-commit hook of domain operations
     push: PushVerifier | None  # None: the message push is off
     metrics_allow: tuple[Network, ...]
+    caches: Caches  # in-process reads, emptied by every process's commits (server.runtime.changes)
+    subscriber: Subscriber | None  # hears the other processes' commits; None without Redis
 
 
 def services_of(request: Request) -> Services:

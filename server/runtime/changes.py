@@ -1,0 +1,178 @@
+"""Which tables a commit changed, told to the caches of every process.
+
+The database clients (``server.runtime.sqliteclient``, ``server.runtime.pgclient``) name the
+table of each statement that writes: a transaction's tables once it commits (a rollback tells
+nothing), a statement outside a transaction as soon as it ran. ``CHANGES.committed`` tells this
+process's listeners at once, then publishes the tables on Redis, when there is one, so that
+every other process (the other workers and hosts, and the CLI's writes) tells its own
+(``server.runtime.subscriber``). Publishing happens before the write's request answers, so a
+read anywhere after that answer misses the caches it changed.
+
+Tables are read off the statement itself, so no write path can be forgotten: the ORM's saves and
+bulk updates, raw SQL, a migration (anything that is neither a plain read nor a plain write to one
+table counts as a change to every table, ``EVERYTHING``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from tortoise.backends.base.client import TransactionalDBClient
+
+log = logging.getLogger("wenming.changes")
+
+EVERYTHING = "*"
+RANKINGS = "rankings"  # not a table: Redis's leaderboards, announced once they moved (server.runtime.effects)
+CHANNEL = "wenming:changes:"  # + the Redis database number: test runs on other databases stay apart
+# How long a cached entry may live when another process's write cannot be heard (no Redis: the CLI
+# writes to the same database) and, with Redis, as a backstop should a publish have failed.
+TTL_ALONE_S = 2.0
+TTL_SHARED_S = 60.0
+
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?', re.I)
+_NO_WRITE = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|EXPLAIN|SHOW|SET)\b", re.I)
+
+Listener = Callable[[frozenset[str]], None]
+
+
+def written(sql: str) -> str | None:
+    """The table ``sql`` writes to, ``EVERYTHING`` when that cannot be told, None for a read."""
+    if sql[:6].upper() == "SELECT":
+        return None
+    if match := _WRITE.match(sql):
+        return match.group(1).lower()
+    return None if _NO_WRITE.match(sql) else EVERYTHING
+
+
+class Changes:
+    """The hub: database clients report commits here, caches listen here."""
+
+    def __init__(self) -> None:
+        self.origin = uuid.uuid4().hex  # this process, to skip its own messages when they come back
+        self._listeners: list[Listener] = []
+        self._redis: Redis | None = None
+        self.channel = CHANNEL + "0"
+        self.subscribed: Any = None  # server.runtime.subscriber.Subscriber of a serving process
+
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unlisten(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def heard(self, tables: frozenset[str]) -> None:
+        """Tables changed (here or elsewhere): every listener forgets what it read from them."""
+        for listener in tuple(self._listeners):
+            listener(tables)
+
+    async def committed(self, tables: Iterable[str]) -> None:
+        """A commit of this process changed ``tables``: tell the listeners here, then every other process."""
+        changed = frozenset(tables)
+        if not changed:
+            return
+        self.heard(changed)
+        if self._redis is None:
+            return
+        try:
+            await self._redis.publish(self.channel, f"{self.origin} {','.join(sorted(changed))}")
+        except (RedisError, OSError) as exc:
+            # The other processes keep what they cached for at most TTL_SHARED_S.
+            log.warning("could not announce changed tables %s: %s", sorted(changed), exc)
+
+    @property
+    def coherent(self) -> bool:
+        """May a cache answer now? Not while Redis is used but this process cannot hear it."""
+        return self.subscribed is None or self.subscribed.live
+
+    @property
+    def ttl(self) -> float:
+        return TTL_SHARED_S if self.subscribed is not None else TTL_ALONE_S
+
+    def connect(self, redis_url: str | None) -> None:
+        """Publish this process's commits on ``redis_url`` (None: this process only)."""
+        self._redis = Redis.from_url(redis_url) if redis_url else None
+        if self._redis is not None:
+            self.channel = CHANNEL + str(self._redis.connection_pool.connection_kwargs.get("db", 0))
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+
+CHANGES = Changes()
+
+
+class TrackWrites:
+    """Mixed into a Tortoise client and its transaction wrapper: reports the tables each write touched.
+
+    A transaction wrapper collects its tables (a nested one into the outermost) and reports them
+    after its COMMIT; the client itself reports each statement once it ran.
+    """
+
+    _pending: set[str] | None = None
+
+    def _root(self) -> TrackWrites | None:
+        """The outermost transaction this client is part of, None outside any."""
+        node: Any = self
+        root = None
+        while isinstance(node, TrackWrites) and isinstance(node, TransactionalDBClient):
+            root = node
+            node = getattr(node, "_parent", None)
+        return root
+
+    async def _wrote(self, sql: str) -> None:
+        table = written(sql)
+        if table is None:
+            return
+        root = self._root()
+        if root is None:
+            await CHANGES.committed((table,))
+            return
+        if root._pending is None:
+            root._pending = set()
+        root._pending.add(table)
+
+    async def _committed(self) -> None:
+        if self._root() is self and self._pending:
+            tables, self._pending = self._pending, None
+            await CHANGES.committed(tables)
+
+    async def execute_insert(self, query: str, values: list) -> Any:
+        result = await super().execute_insert(query, values)  # type: ignore[misc]
+        await self._wrote(query)
+        return result
+
+    async def execute_many(self, query: str, values: list) -> None:
+        await super().execute_many(query, values)  # type: ignore[misc]
+        await self._wrote(query)
+
+    async def execute_query(self, query: str, values: list | None = None) -> Any:
+        result = await super().execute_query(query, values)  # type: ignore[misc]
+        await self._wrote(query)
+        return result
+
+    async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
+        result = await super().execute_query_dict(query, values)  # type: ignore[misc]
+        await self._wrote(query)
+        return result
+
+    async def execute_script(self, query: str) -> None:
+        await super().execute_script(query)  # type: ignore[misc]
+        await self._wrote(query)
+
+    async def commit(self) -> None:
+        await super().commit()  # type: ignore[misc]
+        await self._committed()
+
+    async def rollback(self) -> None:
+        await super().rollback()  # type: ignore[misc]
+        if self._root() is self:
+            self._pending = None
