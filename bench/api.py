@@ -134,6 +134,33 @@ class Table:
     columns: list[str]
     rows: list[tuple[Any, ...]]
 
+    def __post_init__(self) -> None:
+        """Every NOT NULL column the rows leave out gets its model's default (the ORM's, not the database's)."""
+        model = next(m for m in _model_classes() if m._meta.db_table == self.name)
+        extra = {}
+        for name, column in model._meta.fields_db_projection.items():
+            spec = model._meta.fields_map[name]
+            if column in self.columns or spec.null or spec.pk or spec.default is None or callable(spec.default):
+                continue
+            extra[column] = spec.default
+        if extra:
+            self.columns = [*self.columns, *extra]
+            self.rows = [(*row, *extra.values()) for row in self.rows]
+
+
+def _model_classes() -> list[Any]:
+    """Our model classes (their table names and field defaults are readable without the ORM running)."""
+    import importlib
+
+    from models import MODEL_MODULES
+
+    found = []
+    for module in MODEL_MODULES:
+        for value in vars(importlib.import_module(module)).values():
+            if isinstance(value, type) and hasattr(value, "_meta") and getattr(value._meta, "db_table", None):
+                found.append(value)
+    return found
+
 
 @dataclass
 class Dataset:

@@ -38,14 +38,22 @@ TTL_SHARED_S = 60.0
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?', re.I)
 _NO_WRITE = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|EXPLAIN|SHOW|SET)\b", re.I)
 
+# A counter moved by itself ("n" = "n" + 1) is told apart from other changes to its table, so that
+# a cache of the rest of the row can stay (server.web.caches: the feed page and the task counts).
+COUNTERS = {("tasks", "enrolled_count"): "task_counts"}
+_COUNTER = re.compile(r'\s*UPDATE\s+"?(\w+)"?\s+SET\s+"?(\w+)"?\s*=\s*"?\2"?\s*[-+]\s*(?:\?|\$\d+|\d+)\s+WHERE\b', re.I)
+
 Listener = Callable[[frozenset[str]], None]
 
 
 def written(sql: str) -> str | None:
-    """The table ``sql`` writes to, ``EVERYTHING`` when that cannot be told, None for a read."""
+    """The table ``sql`` writes to (or the counter it moves), ``EVERYTHING`` if unknown, None for a read."""
     if sql[:6].upper() == "SELECT":
         return None
     if match := _WRITE.match(sql):
+        counter = _COUNTER.match(sql)
+        if counter and (counter.group(1).lower(), counter.group(2).lower()) in COUNTERS:
+            return COUNTERS[counter.group(1).lower(), counter.group(2).lower()]
         return match.group(1).lower()
     return None if _NO_WRITE.match(sql) else EVERYTHING
 

@@ -5,7 +5,10 @@ commit; see docs/ARCHITECTURE.md, "Caches"):
 
 - ``people``: a bearer token → its person (with the org). Tables: auth_tokens, users, orgs.
 - ``feed``: a page of ``GET /tasks`` for one audience (role and org, or a staff member's subtree),
-  rendered but for the caller's own enrollment and the status. Tables: tasks, campaigns, orgs.
+  rendered but for the caller's own enrollment, the status and the count of enrollments. Tables:
+  tasks (not its enrollment counter moving), campaigns, orgs.
+- ``counts``: a task's count of enrollments. Tables: tasks, and its counter (``task_counts``): an
+  enrollment empties this small cache, not every audience's pages.
 - ``mine``: a person's enrollments, rendered. Table: enrollments.
 - ``board``: the top of a leaderboard, rendered, and a caller's rank on it. Tables: users (names,
   avatars, who is shown), ledger_entries, and ``rankings``, announced once Redis's boards moved.
@@ -22,7 +25,7 @@ import time
 from collections.abc import Hashable, Iterable
 from typing import Any
 
-from server.runtime.changes import EVERYTHING, RANKINGS, Changes
+from server.runtime.changes import COUNTERS, EVERYTHING, RANKINGS, Changes
 
 DEFAULT_ENTRIES = 20_000
 
@@ -82,11 +85,12 @@ class Caches:
     def __init__(self, changes: Changes) -> None:
         self.people = TableCache(changes, ("auth_tokens", "users", "orgs"), entries=50_000)
         self.feed = TableCache(changes, ("tasks", "campaigns", "orgs"), entries=2_000)
+        self.counts = TableCache(changes, ("tasks", COUNTERS["tasks", "enrolled_count"]), entries=50_000)
         self.mine = TableCache(changes, ("enrollments",), entries=50_000)
         self.board = TableCache(changes, ("users", "ledger_entries", RANKINGS), entries=50_000)
 
     def _all(self) -> tuple[TableCache, ...]:
-        return (self.people, self.feed, self.mine, self.board)
+        return (self.people, self.feed, self.counts, self.mine, self.board)
 
     def clear(self) -> None:
         for cache in self._all():

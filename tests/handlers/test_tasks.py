@@ -278,3 +278,28 @@ async def test_feed_mine_drops_a_task_i_withdrew_from(api, staff, campaign, volu
     await api.call("DELETE", f"{TASKS}/{task['id']}/enroll", token=volunteer)
 
     assert await feed_ids(api, volunteer, "?mine=1") == []
+
+
+async def test_an_enrollment_moves_the_count_without_emptying_the_cached_feed(api, tree, staff, campaign, volunteer):
+    task = await make_task(api, staff, campaign["id"], quota=5)
+    other, _ = await api.person("volunteer", tree.east_village.id)
+    caches = api.service.services.caches
+    caches.clear()
+    assert (await feed(api, volunteer))["items"][0]["enrolled_count"] == 0
+    assert len(caches.feed) == 1
+
+    assert (await enroll(api, other, task["id"])).status == 201
+
+    assert len(caches.feed) == 1, "an enrollment moves a counter, not the page"
+    item = (await feed(api, volunteer))["items"][0]
+    assert (item["id"], item["enrolled_count"], item["my_enrollment"]) == (task["id"], 1, None)
+    mine = (await feed(api, other))["items"][0]
+    assert mine["enrolled_count"] == 1 and mine["my_enrollment"]["status"] == "enrolled"
+
+
+async def test_an_edit_empties_the_cached_feed(api, staff, campaign, volunteer):
+    task = await make_task(api, staff, campaign["id"])
+    assert (await feed(api, volunteer))["items"][0]["title"] == task["title"]
+    reply = await api.call("PATCH", f"{TASKS}/{task['id']}", token=staff, json={"title": "网络普法进社区"})
+    assert reply.status == 200
+    assert (await feed(api, volunteer))["items"][0]["title"] == "网络普法进社区"
