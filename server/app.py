@@ -7,7 +7,6 @@ import ipaddress
 import logging
 import os
 import re
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,6 +17,10 @@ from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.models.server_types import ConnInfo
 from sanic.response import HTTPResponse
+from sanic_ext import Extend
+from sanic_ext.extensions.http.extension import HTTPExtension
+from sanic_ext.extensions.openapi.extension import OpenAPIExtension
+from sanic_ext.extensions.templating.extension import TemplatingExtension
 
 import handlers
 from media.storage import INCOMING_DIR, LocalStorage, Storage, UrlSigner
@@ -49,7 +52,9 @@ from server.runtime.effects import Effects
 from server.runtime.jobs import Jobs, job_context
 from server.runtime.observability import (
     CLIENT_CLOSED,
+    access_lines,
     connection_closed,
+    harmless,
     metrics_allowlist,
     process_stopped,
     request_finished,
@@ -111,6 +116,10 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.config.OAS_UI_SWAGGER = False
     app.config.OAS_UI_REDOC = False
     app.config.OAS_AUTODOC = False
+    # Of sanic-ext: the document, automatic HEAD and OPTIONS, the console's templates. Not its
+    # dependency injection and CORS, which would run on every request for nothing here.
+    app.config.CORS = False
+    Extend(app, extensions=[OpenAPIExtension, HTTPExtension, TemplatingExtension], built_in_extensions=False)
     app.ext.openapi.describe("网络文明志愿服务 API", version="1", description=glossary.API_DESCRIPTION)
     for tag, text in glossary.TAGS.items():
         app.ext.openapi.tag(tag, text)
@@ -127,6 +136,9 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     app.add_signal(_request_context, "http.lifecycle.handle")
     app.register_middleware(_request_context, "request")
     app.register_middleware(_stamp_request_id, "response")
+    access_lines(config.access_log)
+    if not config.access_log:
+        app.register_middleware(_stamp_route, "response")
     app.add_signal(_request_answered, "http.lifecycle.response")
     app.add_signal(_connection_closed, "http.lifecycle.complete")
     app.register_listener(_start, "before_server_start")
@@ -215,7 +227,9 @@ async def _request_context(request: Request) -> None:
         return
     given = request.headers.get("x-request-id", "")
     # Echo a client's id only when it is harmless in logs and headers.
-    request.ctx.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    request.ctx.request_id = (
+        given if given and _REQUEST_ID.fullmatch(given) and harmless(given) else os.urandom(16).hex()
+    )
     request.ctx.client_ip = client_ip(request, request.app.ctx.config.trusted_proxies)
     # Every log line from here on (ORM, WeChat client, errors) carries the id.
     request_started(request, request.ctx.request_id)
@@ -233,6 +247,11 @@ async def _connection_closed(conn_info: ConnInfo) -> None:
 async def _stamp_request_id(request: Request, response: HTTPResponse) -> None:
     # Lets a volunteer's screenshot of an error be matched to the server log.
     response.headers.setdefault("X-Request-Id", getattr(request.ctx, "request_id", ""))
+
+
+async def _stamp_route(request: Request, response: HTTPResponse) -> None:
+    # For nginx's access line when the worker writes none (deploy/nginx.conf hides it from clients).
+    response.headers.setdefault("X-Route", route_of(request))
 
 
 def make_storage(config: Config, signer: UrlSigner | None = None) -> Storage:

@@ -101,6 +101,8 @@ class Config:
     job_retry_delay: float = 5.0
     storage: str = "local"  # local | s3
     s3: S3Settings | None = None
+    # One JSON access line per request from the worker; off where nginx writes it (deploy/nginx.conf).
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -178,7 +180,18 @@ class Config:
             job_retry_delay=_number(env, "WENMING_JOB_RETRY_DELAY", 5.0, float),
             storage=storage,
             s3=_s3(get) if storage == "s3" else None,
+            access_log=_switch("WENMING_ACCESS_LOG", get("WENMING_ACCESS_LOG", "1") or "1"),
         )
+
+
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _switch(name: str, text: str) -> bool:
+    value = _SWITCH.get(text.strip().lower())
+    if value is None:
+        raise ConfigError(f"{name} must be 1 or 0 (true/false), got {text!r}")
+    return value
 
 
 def _database_url(url: str | None) -> str:

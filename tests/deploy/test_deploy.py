@@ -345,6 +345,8 @@ def _handler(backend: Backend) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Request-Id", self.headers.get("X-Request-Id", ""))
+            if self.path.startswith("/api/v1/tasks"):  # as `wenming serve` with WENMING_ACCESS_LOG=0
+                self.send_header("X-Route", "/api/v1/tasks")
             for name, value in extra.items():
                 self.send_header(name, value)
             self.end_headers()
@@ -631,6 +633,17 @@ def test_access_log_is_json_with_request_id_and_no_signatures(nginx: Nginx) -> N
     assert entries[0]["uri"] == "/media/files/ab/logged.jpg"
     assert entries[0]["status"] == 200
     assert "secret-signature" not in (nginx.root / "logs" / "access.log").read_text()
+
+
+def test_the_access_log_carries_the_route_the_service_names_and_clients_do_not_see_it(nginx: Nginx) -> None:
+    response, _ = nginx.request("GET", "/api/v1/tasks?limit=20", {"X-Request-Id": "log-route-0001"})
+    assert response.getheader("X-Route") is None
+    deadline = time.monotonic() + 5
+    while not (entries := [e for e in nginx.access_log() if e["request_id"] == "log-route-0001"]):
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.02)
+    assert (entries[0]["route"], entries[0]["status"]) == ("/api/v1/tasks", 200)
+    assert isinstance(entries[0]["request_time"], float)
 
 
 # -- (b) docker compose ---------------------------------------------------------

@@ -78,6 +78,7 @@ def test_postgresql_scheme_is_accepted():
         ("WENMING_IMAGE_CPU_SECONDS", "20"),
         ("WENMING_LIMIT_CERTIFICATE", "lots"),
         ("WENMING_LIMIT_NOTICE", "10"),
+        ("WENMING_ACCESS_LOG", "maybe"),
     ],
 )
 def test_bad_values_name_the_setting(name, value):
@@ -171,3 +172,8 @@ def test_s3_storage_needs_its_bucket_and_keys() -> None:
     with pytest.raises(ConfigError, match="WENMING_STORAGE"):
         Config.from_env({"WENMING_ENV": "test", "WENMING_STORAGE": "ftp"})
     assert Config.from_env({"WENMING_ENV": "test"}).s3 is None
+
+
+@pytest.mark.parametrize(("text", "on"), [("1", True), ("true", True), ("0", False), ("off", False), ("", True)])
+def test_the_access_line_is_on_unless_turned_off(text, on):
+    assert Config.from_env({**PROD, "WENMING_ACCESS_LOG": text}).access_log is on

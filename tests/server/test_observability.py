@@ -355,3 +355,27 @@ async def test_two_workers_report_the_same_totals(database_url, wechat, redis_ur
             totals.append(sample((await get(f"{svc.base_url}/metrics"))[1], "wenming_http_requests_total", **labels))
             await log.wait_answered("/metrics", len(totals))
     assert set(totals) == {float(sent)}
+
+
+async def test_without_the_access_line_the_route_goes_to_nginx_and_the_metrics_still_count(database_url, wechat):
+    """`WENMING_ACCESS_LOG=0`: no access line from the worker; X-Route for nginx's line; /metrics as before."""
+    env = service_env(database_url, wechat, WENMING_LOG_LEVEL="INFO", WENMING_ACCESS_LOG="0")
+    assert (await run_cli("migrate", env=env))[0] == 0
+    async with ServiceProcess(env) as svc, aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(f"{svc.base_url}/readyz", headers={"X-Request-Id": "no-access-line-1"}) as resp:
+                assert resp.status == 200
+                assert resp.headers["X-Route"] == "/readyz"
+                assert resp.headers["X-Request-Id"] == "no-access-line-1"
+        async with session.get(f"{svc.base_url}/metrics") as resp:
+            text = await resp.text()
+    assert sample(text, "wenming_http_requests_total", route="/readyz", method="GET", status="200") == 3.0
+    lines = [json.loads(line) for line in svc.stderr_lines]
+    assert any(line["message"].startswith("Worker ready") for line in lines), "the worker's INFO lines are read"
+    assert not [line for line in lines if line["logger"] == "wenming.access"]
+
+
+async def test_a_request_id_that_looks_like_a_phone_number_is_not_echoed(api):
+    reply = await api.call("GET", "/healthz", headers={"X-Request-Id": "13812345678"})
+    assert reply.headers["X-Request-Id"] != "13812345678"
+    assert len(reply.headers["X-Request-Id"]) == 32
