@@ -573,6 +573,7 @@ class Config:
     db: str
     workers: int
     size: int
+    access_log: bool = True  # the workers' own access line (WENMING_ACCESS_LOG)
     runs: list[WrkRun] = field(default_factory=list)
     answer_bytes: dict[str, int] = field(default_factory=dict)
     created: int = 0  # 201 answers to the timed upload run
@@ -623,15 +624,16 @@ def measure_config(
     tmp: Path,
     outcome: Outcome,
     stats_dsn: str | None = None,
+    access_log: bool = True,
 ) -> Config:
-    label = f"{db}, {_count(workers, 'worker')}, {data.size:,}"
-    config = Config(db, workers, data.size)
+    label = f"{db}, {_count(workers, 'worker')}, {data.size:,}" + ("" if access_log else ", no access line")
+    config = Config(db, workers, data.size, access_log)
     wport, bport = free_port(), free_port()
-    tag = f"{'pg' if db == PG else 'sqlite'}-{workers}-{data.size}"
+    tag = f"{'pg' if db == PG else 'sqlite'}-{workers}-{data.size}-{'log' if access_log else 'nolog'}"
     wenming = Server(
         f"wenming serve --workers {workers} ({label})",
         [*WENMING, "serve", "--port", str(wport), "--workers", str(workers)],
-        env,
+        {**env, "WENMING_ACCESS_LOG": "1" if access_log else "0"},
         wport,
         tmp / f"wenming-{tag}.log",
     )
@@ -770,21 +772,23 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
                 raise SystemExit(f"the rebuilt board has {members} people, the ledger {len(data.totals)}")
             log(f"  ranking rebuild {info.rebuild_s:.1f} s ({info.rebuild_line}); board of {members:,}")
             for workers in args.workers:
-                outcome.configs.append(
-                    measure_config(
-                        PG,
-                        workers,
-                        data,
-                        env,
-                        media_root,
-                        photo,
-                        scripts,
-                        args,
-                        tmp,
-                        outcome,
-                        stats_dsn=db_url if args.rows else None,
+                for access_log in args.access_logs:
+                    outcome.configs.append(
+                        measure_config(
+                            PG,
+                            workers,
+                            data,
+                            env,
+                            media_root,
+                            photo,
+                            scripts,
+                            args,
+                            tmp,
+                            outcome,
+                            stats_dsn=db_url if args.rows else None,
+                            access_log=access_log,
+                        )
                     )
-                )
             asyncio.run(admin_sql(args.postgres, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
             db = None
             r.flushdb()
@@ -796,9 +800,12 @@ def measure(args: argparse.Namespace, tmp: Path) -> Outcome:
                 info.sqlite_fill_s = fill_sqlite(path, data)
                 info.sqlite_bytes = path.stat().st_size
                 log(f"  SQLite: executemany + ANALYZE {info.sqlite_fill_s:.1f} s, {info.sqlite_bytes / 1e6:.0f} MB")
-                outcome.configs.append(
-                    measure_config(SQLITE, 1, data, env, media_root, photo, scripts, args, tmp, outcome)
-                )
+                for access_log in args.access_logs:
+                    outcome.configs.append(
+                        measure_config(
+                            SQLITE, 1, data, env, media_root, photo, scripts, args, tmp, outcome, access_log=access_log
+                        )
+                    )
                 for leftover in tmp.glob(f"bench-{size}.sqlite3*"):
                     leftover.unlink()
     finally:
@@ -941,15 +948,17 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
             alone = _ms(c.alone[target]) if target in c.alone else "–"
             rows = f"{_median([sum(r.values()) for r in c.rows_read[target]]):,.0f}" if target in c.rows_read else "–"
             lines.append(
-                f"| {c.db} | {c.workers} | {_size(c.size)} | {TARGET_TEXT[target]} | "
+                f"| {c.db} | {c.workers}{'' if c.access_log else ', no access line'} | {_size(c.size)} | "
+                f"{TARGET_TEXT[target]} | "
                 f"{c.answer_bytes.get(target, 0):,} | {alone} | {_rps(rps)} | {_p(runs, 'p50', args.duration)} | "
                 f"{_p(runs, 'p99', args.duration)} | {sum(r.non_2xx for r in runs)} | "
                 f"{sum(r.socket_errors for r in runs)} | {ratio} | {rows} | "
                 f"{_median([r.cpu['service'] for r in runs]):.2f} | {db_cpu} | "
                 f"{_median([r.cpu['wrk'] for r in runs]):.2f} | {_median([r.cpu['other'] for r in runs]):.2f} |"
             )
-    pg1 = [c for c in o.configs if c.db == PG and c.workers == 1]
-    sq = [c for c in o.configs if c.db == SQLITE]
+    # The growth with N and the rows read: the default setup (the workers write their access line).
+    pg1 = [c for c in o.configs if c.db == PG and c.workers == 1 and c.access_log]
+    sq = [c for c in o.configs if c.db == SQLITE and c.access_log]
     if len(pg1) > 1 or len(sq) > 1:
         lines += [
             "",
@@ -1038,6 +1047,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=_sizes, default=None, help="N users and tasks (default 1k,10k,100k)")
     parser.add_argument("--sqlite-sizes", type=_sizes, default=None, help="sizes also run on SQLite (default: all)")
     parser.add_argument("--workers", default="1,2", help="worker counts on PostgreSQL + Redis (default 1,2)")
+    parser.add_argument(
+        "--access-log",
+        choices=("on", "off", "both"),
+        default="both",
+        help="the workers' access line (WENMING_ACCESS_LOG): on, off, or each configuration with and without it",
+    )
     parser.add_argument("--tokens", type=int, default=200, help="callers wrk rotates over (default 200)")
     parser.add_argument("--ledger-per-user", type=int, default=10, help="ledger rows per person (default 10)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -1068,6 +1083,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     quick = args.quick
     args.sizes = args.sizes if args.sizes is not None else [1000] if quick else [1000, 10_000, 100_000]
+    args.access_logs = {"on": [True], "off": [False], "both": [True, False]}[args.access_log]
     args.sqlite_sizes = args.sqlite_sizes if args.sqlite_sizes is not None else list(args.sizes)
     args.duration = args.duration if args.duration is not None else 2 if quick else 8
     args.warmup = args.warmup if args.warmup is not None else 1 if quick else 2

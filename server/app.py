@@ -46,7 +46,7 @@ from server.kernel.errors import (
 )
 from server.kernel.ids import ID_PATTERN, route_id
 from server.runtime.background import Background
-from server.runtime.changes import CHANGES
+from server.runtime.changes import CHANGES, SqliteWatch
 from server.runtime.db import close_db, describe, init_db, lost_database
 from server.runtime.effects import Effects
 from server.runtime.jobs import Jobs, job_context
@@ -157,6 +157,9 @@ async def build_services(config: Config) -> Services:
     subscriber = Subscriber(config.redis_url, CHANGES) if config.redis_url else None
     if subscriber is not None:
         await subscriber.start()
+    sqlite_watch = SqliteWatch(CHANGES) if subscriber is None and config.database_url.startswith("sqlite") else None
+    if sqlite_watch is not None:
+        sqlite_watch.start()
     http = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
     wechat = WeChatClient(
         appid=config.wechat_appid,
@@ -204,6 +207,7 @@ async def build_services(config: Config) -> Services:
         metrics_allow=metrics_allowlist(),
         caches=Caches(CHANGES),
         subscriber=subscriber,
+        sqlite_watch=sqlite_watch,
     )
 
 
@@ -214,6 +218,8 @@ async def _stop(app: Sanic) -> None:
     services.caches.close()
     if services.subscriber is not None:
         await services.subscriber.close()
+    if services.sqlite_watch is not None:
+        await services.sqlite_watch.close()
     services.image_pool.shutdown(wait=True)
     await services.http.close()
     if services.redis is not None:

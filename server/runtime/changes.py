@@ -15,6 +15,8 @@ table counts as a change to every table, ``EVERYTHING``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -23,6 +25,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
 log = logging.getLogger("wenming.changes")
@@ -30,10 +33,12 @@ log = logging.getLogger("wenming.changes")
 EVERYTHING = "*"
 RANKINGS = "rankings"  # not a table: Redis's leaderboards, announced once they moved (server.runtime.effects)
 CHANNEL = "wenming:changes:"  # + the Redis database number: test runs on other databases stay apart
-# How long a cached entry may live when another process's write cannot be heard (no Redis: the CLI
-# writes to the same database) and, with Redis, as a backstop should a publish have failed.
+# How long a cached entry may live when another process's write cannot be heard (PostgreSQL without
+# Redis: the CLI writes to the same database) and otherwise, as a backstop should a publish fail.
 TTL_ALONE_S = 2.0
 TTL_SHARED_S = 60.0
+# SQLite without Redis: how often ``PRAGMA data_version`` is asked whether another process committed.
+WATCH_EVERY_S = 0.5
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?', re.I)
 _NO_WRITE = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|EXPLAIN|SHOW|SET)\b", re.I)
@@ -67,6 +72,7 @@ class Changes:
         self._redis: Redis | None = None
         self.channel = CHANNEL + "0"
         self.subscribed: Any = None  # server.runtime.subscriber.Subscriber of a serving process
+        self.watched = False  # SQLite's data_version is watched (``watch_sqlite``)
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -101,7 +107,7 @@ class Changes:
 
     @property
     def ttl(self) -> float:
-        return TTL_SHARED_S if self.subscribed is not None else TTL_ALONE_S
+        return TTL_SHARED_S if self.subscribed is not None or self.watched else TTL_ALONE_S
 
     def connect(self, redis_url: str | None) -> None:
         """Publish this process's commits on ``redis_url`` (None: this process only)."""
@@ -116,6 +122,45 @@ class Changes:
 
 
 CHANGES = Changes()
+
+
+class SqliteWatch:
+    """One process on SQLite without Redis: another process's commit (the CLI) empties the caches.
+
+    SQLite's ``PRAGMA data_version`` changes when any other connection committed to the file (this
+    process's own commits are told directly); it is asked every ``WATCH_EVERY_S``.
+    """
+
+    def __init__(self, changes: Changes) -> None:
+        self._changes = changes
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._changes.watched = True
+        self._task = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        self._changes.watched = False
+
+    async def _run(self) -> None:
+        conn = connections.get("default")
+        last = None
+        while not self._stop.is_set():
+            try:
+                _, rows = await conn.execute_query("PRAGMA data_version")
+                version = rows[0][0]
+            except Exception as exc:  # what cannot be checked is not kept
+                log.warning("cannot read SQLite's data_version: %s", exc)
+                version = None
+            if version is None or (last is not None and version != last):
+                self._changes.heard(frozenset({EVERYTHING}))
+            last = version
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), WATCH_EVERY_S)
 
 
 class TrackWrites:

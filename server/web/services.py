@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web'
     from server.config import Config
     from server.kernel.crypto import Vault
     from server.runtime.background import Background
+    from server.runtime.changes import SqliteWatch
     from server.runtime.effects import Effects
     from server.runtime.jobs import Jobs
     from server.runtime.subscriber import Subscriber
@@ -65,6 +66,7 @@ class Services:
     metrics_allow: tuple[Network, ...]
     caches: Caches  # in-process reads, emptied by every process's commits (server.runtime.changes)
     subscriber: Subscriber | None  # hears the other processes' commits; None without Redis
+    sqlite_watch: SqliteWatch | None  # without Redis on SQLite: notices the CLI's commits
 
 
 def services_of(request: Request) -> Services:
