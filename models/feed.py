@@ -39,7 +39,7 @@ class FeedPage:
 
 def _base(user: User, query: FeedQuery, scope_path: str | None) -> Any:
     now = now_utc()
-    rows = Task.all().select_related("campaign__org")
+    rows = Task.all().select_related("campaign")  # for the status (campaign.status); the org only filters
     if user.is_staff:
         if scope_path is not None:
             rows = rows.filter(campaign__org__path__startswith=scope_path)

@@ -125,14 +125,13 @@ def parse_scope(text: str | None, now: datetime, *, reach: bool = False) -> Scop
     if not match or (number and not is_id(int(number))) or (text.startswith("reach") and not reach):
         choices = "all、week、month、campaign:<id>、org:<id>" + ("、reach、reach:week、reach:month" if reach else "")
         raise InvalidRequest.fields({"scope": f"取值无效（可选：{choices}）"})
-    week, month = period_keys(now)
     if text.startswith("reach"):
         period = match.group(3)
         return Scope(text, "reach", text, since=period_start(period, now) if period else None)
     if text == "week":
-        return Scope(text, "week", week, since=period_start("week", now))
+        return Scope(text, "week", period_keys(now)[0], since=period_start("week", now))
     if text == "month":
-        return Scope(text, "month", month, since=period_start("month", now))
+        return Scope(text, "month", period_keys(now)[1], since=period_start("month", now))
     if match.group(1):
         return Scope(text, "campaign", text, campaign_id=int(match.group(1)))
     if match.group(2):

@@ -179,13 +179,31 @@ TABLES = (
 )
 
 
+_PG_RESET: str | None = None
+
+
+async def _pg_reset_script(conn: Any) -> str:
+    rows = await conn.execute_query_dict(
+        "SELECT table_name, pg_get_serial_sequence(quote_ident(table_name), 'id') AS seq"
+        " FROM information_schema.columns WHERE column_name = 'id' AND table_schema = current_schema()"
+    )
+    sequences = [r["seq"] for r in rows if r["seq"] and r["table_name"] in TABLES]
+    return "; ".join([f"DELETE FROM {t}" for t in TABLES] + [f"SELECT setval('{s}', 1, false)" for s in sequences])
+
+
 async def reset_database() -> None:
     """Empty every table (children first) so each test starts clean."""
     from tortoise.connection import get_connection
 
     conn = get_connection("default")
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        # DELETE, children first, and the id sequences set back: ~2 ms where TRUNCATE takes ~0.2 s (it
+        # makes new files for every table and index), paid before each of about two thousand tests.
+        global _PG_RESET
+        if _PG_RESET is None:
+            _PG_RESET = await _pg_reset_script(conn)
+        # A foreign-key error here means a table is missing from TABLES, or is listed after its parent.
+        await conn.execute_script(_PG_RESET)
     else:
         await conn.execute_script("PRAGMA foreign_keys = OFF")
         for table in TABLES:

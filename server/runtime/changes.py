@@ -39,6 +39,7 @@ TTL_ALONE_S = 2.0
 TTL_SHARED_S = 60.0
 # SQLite without Redis: how often ``PRAGMA data_version`` is asked whether another process committed.
 WATCH_EVERY_S = 0.5
+WATCH_QUERY = "PRAGMA data_version"
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+"?(\w+)"?', re.I)
 _NO_WRITE = re.compile(r"\s*(?:SELECT|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|PRAGMA|EXPLAIN|SHOW|SET)\b", re.I)
@@ -151,7 +152,7 @@ class SqliteWatch:
         last = None
         while not self._stop.is_set():
             try:
-                _, rows = await conn.execute_query("PRAGMA data_version")
+                _, rows = await conn.execute_query(WATCH_QUERY)
                 version = rows[0][0]
             except Exception as exc:  # what cannot be checked is not kept
                 log.warning("cannot read SQLite's data_version: %s", exc)

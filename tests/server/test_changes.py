@@ -121,3 +121,23 @@ async def test_without_redis_another_process_commit_to_sqlite_empties_the_caches
         assert cache.get("someone") is None
     finally:
         cache.close()
+
+
+def test_the_channel_reader_takes_replies_split_anywhere():
+    from server.runtime.subscriber import _Resp
+
+    stream = (
+        b"+OK\r\n"
+        b"*3\r\n$9\r\nsubscribe\r\n$17\r\nwenming:changes:9\r\n:1\r\n"
+        b"*3\r\n$7\r\nmessage\r\n$17\r\nwenming:changes:9\r\n$14\r\nabc tasks,orgs\r\n"
+        b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+    )
+    for cut in range(1, len(stream)):
+        reader = _Resp()
+        replies = reader.feed(stream[:cut]) + reader.feed(stream[cut:])
+        assert replies == [
+            [b"+OK"],
+            [b"subscribe", b"wenming:changes:9", 1],
+            [b"message", b"wenming:changes:9", b"abc tasks,orgs"],
+            [b"pong", b""],
+        ], cut
