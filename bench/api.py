@@ -875,7 +875,9 @@ def render(o: Outcome, args: argparse.Namespace, title: str) -> str:
         "1 worker only (`wenming serve` refuses more than one without Redis) and the leaderboard is computed in "
         "SQL on every request. Beside it, `python -m bench.bare --workers W`: the same Sanic worker manager with "
         "one route that re-serialises the service's own `/tasks?limit=20` answer with orjson per request (no "
-        "middleware, database, auth or sanic-ext).",
+        "middleware, database or auth; sanic-ext is installed, so Sanic loads it with its built-in extensions at "
+        "start, as in every earlier run). Configurations marked *no access line* run the service with "
+        "`WENMING_ACCESS_LOG=0` (nginx writes the line in such deployments); the others with the default.",
         f"- Targets, each checked once before timing: `GET /api/v1/tasks?limit=20` (200, 20 open tasks and a "
         f"cursor), `GET /api/v1/leaderboard?limit=50` (200, 50 ranked people, the caller's `me.points` equal to "
         f"the ledger's sum), `POST /api/v1/media` with a 3-MP JPEG (the synthetic phone photo of `bench.ingest` "
