@@ -132,8 +132,9 @@ class SqliteWatch:
     process's own commits are told directly); it is asked every ``WATCH_EVERY_S``.
     """
 
-    def __init__(self, changes: Changes) -> None:
+    def __init__(self, changes: Changes, connection: Any = None) -> None:
         self._changes = changes
+        self._connection = connection  # a Tortoise SQLite client; the default connection when None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -148,7 +149,7 @@ class SqliteWatch:
         self._changes.watched = False
 
     async def _run(self) -> None:
-        conn = connections.get("default")
+        conn = self._connection or connections.get("default")
         last = None
         while not self._stop.is_set():
             try:

@@ -99,28 +99,35 @@ async def test_commits_are_told_once_with_their_tables_and_rollbacks_not_at_all(
         CHANGES.unlisten(heard.append)
 
 
-async def test_without_redis_another_process_commit_to_sqlite_empties_the_caches(api, database_url):
+async def test_without_redis_another_process_commit_to_sqlite_empties_the_caches(tmp_path):
     """The CLI writing to the same SQLite file: the serving process notices it by data_version."""
-    if not database_url.startswith("sqlite://") or api.service.services.sqlite_watch is None:
-        pytest.skip("SQLite without Redis only: with Redis every process announces its commits")
     import asyncio
     import sqlite3
 
-    cache = TableCache(CHANGES, ("users",))
+    from server.runtime.changes import SqliteWatch
+    from server.runtime.sqliteclient import TrackedSqliteClient
+
+    path = tmp_path / "watched.sqlite3"
+    client = TrackedSqliteClient(file_path=str(path), connection_name="watched")
+    await client.create_connection(with_db=True)
+    changes = Changes()
+    cache = TableCache(changes, ("users",))
+    watch = SqliteWatch(changes, client)
+    watch.start()
     try:
         cache.put("someone", "cached", cache.ticket())
         await asyncio.sleep(1.2)  # nothing else wrote meanwhile: the entry stays
         assert cache.get("someone") == "cached"
-        with sqlite3.connect(database_url.removeprefix("sqlite://")) as other:
-            (version,) = other.execute("PRAGMA user_version").fetchone()
-            other.execute(f"PRAGMA user_version = {version + 1}")  # a commit that touches no table of ours
+        with sqlite3.connect(path) as other:
+            other.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
         for _ in range(40):
             if cache.get("someone") is None:
                 break
             await asyncio.sleep(0.05)
         assert cache.get("someone") is None
     finally:
-        cache.close()
+        await watch.close()
+        await client.close()
 
 
 def test_the_channel_reader_takes_replies_split_anywhere():
