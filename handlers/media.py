@@ -9,9 +9,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.media_schemas import MediaRead
-from media.images import ImageRejected
+from media.images import ImageRejected, ingest
 from media.storage import StorageError, check_key
-from media.uploads import remove_files, store_upload
+from media.uploads import remove_files, save_ingested
 from models.media import create_media
 from models.users import User
 from server.kernel.errors import (
@@ -53,11 +53,13 @@ async def upload(request: Request, user: User, services: Services) -> HTTPRespon
     await services.image_budget.check(str(user.id))  # before reading the body
     received = await services.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
-        stored = await services.image_budget.run(str(user.id), store_upload, received.path, services.storage)
+        # Decoding and encoding in an image process; saving (local disk or S3) in a thread here.
+        image = await services.image_budget.run(str(user.id), ingest, received.path)
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
     finally:
         discard(received.path)
+    stored = await asyncio.to_thread(save_ingested, image, services.storage)
     try:
         media = await create_media(user, stored.stem, stored.image, received.size)
     except BaseException:

@@ -1,4 +1,10 @@
-"""From an uploaded file to clean files in storage: one blocking call for a worker thread."""
+"""From an uploaded file to clean files in storage.
+
+The service runs the two halves apart: :func:`media.images.ingest` in an image process
+(``server.web.imagepool``, CPU-bound), then :func:`save_ingested` in a thread of the worker
+(I/O to local disk or S3, whose client stays in the worker). :func:`store_upload` is both in one
+blocking call, for scripts.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +30,11 @@ def store_upload(path: str, storage: Storage, max_pixels: int = DEFAULT_MAX_PIXE
     Either all three files are saved or none is left behind. Raises
     ``ImageRejected`` subclasses for bad input.
     """
-    image = ingest(path, max_pixels=max_pixels)
+    return save_ingested(ingest(path, max_pixels=max_pixels), storage)
+
+
+def save_ingested(image: Ingested, storage: Storage) -> Stored:
+    """Save the three files of an ingested image under a new stem: all three or none."""
     stem = new_stem()
     saved: list[str] = []
     try:
