@@ -21,6 +21,7 @@ from server.kernel.errors import (
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from server.web.endpoint import endpoint, json_response
@@ -43,7 +44,7 @@ class BadImage(ApiError):
     status=201,
     idempotent=True,
     rate_limit="upload",
-    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout),
+    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout, ServiceUnavailable),
     tag="media",
     upload_field=UPLOAD_FIELD,
     upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
