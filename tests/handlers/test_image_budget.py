@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.images import encode, scene
+from tests.support import until
 
 # A flat 36-MP PNG: valid, about 0.6 s of CPU (1.3 s on a busy machine) for the pipeline, and at
 # 63 pixels per byte it looks like a real picture to the pixels-per-byte check.
@@ -28,16 +29,9 @@ def heavy_png() -> bytes:
 DRAIN_S = 60
 
 
-async def until(condition) -> None:
-    deadline = time.monotonic() + DRAIN_S
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
-
-
 async def drain_image_work(api) -> None:
     """Wait until the image pool is idle: jobs whose callers went away still run to their end."""
-    await until(lambda: api.service.services.image_budget.in_flight() == 0)
+    await until(lambda: api.service.services.image_budget.in_flight() == 0, DRAIN_S)
 
 
 async def test_one_person_flooding_cannot_push_anothers_upload_past_the_bound(api, heavy_png) -> None:
@@ -103,7 +97,7 @@ async def test_an_upload_whose_image_process_is_killed_is_503_and_the_next_uploa
     token, _ = await api.person("volunteer")
     services = api.service.services
     upload = asyncio.create_task(api.upload(token, heavy_png, filename="big.png", content_type="image/png"))
-    await until(services.image_budget.in_flight)
+    await until(services.image_budget.in_flight, DRAIN_S)
     await asyncio.sleep(0.2)  # in an image process by now: the picture takes it half a second and more
     for pid in services.image_pool.pids():
         os.kill(pid, signal.SIGKILL)

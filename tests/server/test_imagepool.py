@@ -18,6 +18,7 @@ import pytest
 from server.config import Rate
 from server.web.imagebudget import ImageBudget, ImageBudgetExceeded, ImageWorkLost
 from server.web.imagepool import ImagePool
+from tests.support import until
 
 WAIT_S = 30  # spawning a process that imports the service's modules takes a while on a busy machine
 
@@ -56,13 +57,6 @@ def started(folder: Path) -> list[str]:
     return sorted(p.name.removeprefix("started-") for p in folder.glob("started-*"))
 
 
-async def until(condition) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_job_runs_in_an_idle_class_process_and_its_cpu_seconds_are_charged(pool) -> None:
     images = budget(pool, cpu=1)
 
@@ -81,7 +75,7 @@ async def test_one_persons_jobs_take_one_process_at_a_time_while_anothers_run_be
     first = asyncio.create_task(images.run("1", gated, str(tmp_path), "a1"))
     second = asyncio.create_task(images.run("1", gated, str(tmp_path), "a2"))
     other = asyncio.create_task(images.run("2", gated, str(tmp_path), "b1"))
-    await until(lambda: len(started(tmp_path)) >= 2)
+    await until(lambda: len(started(tmp_path)) >= 2, WAIT_S)
     await asyncio.sleep(0.3)  # room for a wrongly admitted a2 to start
 
     assert started(tmp_path) == ["a1", "b1"]
@@ -95,7 +89,7 @@ async def test_a_killed_image_process_is_503_for_its_job_and_the_next_job_gets_a
     try:
         images = budget(pool)
         job = asyncio.create_task(images.run("1", gated, str(tmp_path), "doomed"))
-        await until(lambda: started(tmp_path) == ["doomed"])
+        await until(lambda: started(tmp_path) == ["doomed"], WAIT_S)
         os.kill(int((tmp_path / "started-doomed").read_text()), signal.SIGKILL)
 
         with pytest.raises(ImageWorkLost) as lost:
