@@ -9,9 +9,9 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handlers.media_schemas import MediaRead
-from media.images import ImageRejected, ingest
+from media.images import ImageRejected
 from media.storage import StorageError, check_key
-from media.uploads import remove_files, save_ingested
+from media.uploads import prepare_upload, remove_files, save_prepared
 from models.media import create_media
 from models.users import User
 from server.kernel.errors import (
@@ -55,12 +55,13 @@ async def upload(request: Request, user: User, services: Services) -> HTTPRespon
     received = await services.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
         # Decoding and encoding in an image process; saving (local disk or S3) in a thread here.
-        image = await services.image_budget.run(str(user.id), ingest, received.path)
+        prepared = await services.image_budget.run(str(user.id), prepare_upload, received.path)
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
     finally:
         discard(received.path)
-    stored = await asyncio.to_thread(save_ingested, image, services.storage)
+    # A request cancelled before this leaves the prepared files in .incoming for `wenming media sweep`.
+    stored = await asyncio.to_thread(save_prepared, prepared, services.storage)
     try:
         media = await create_media(user, stored.stem, stored.image, received.size)
     except BaseException:
