@@ -7,9 +7,11 @@ interval (5 ms) each time, which is what pushed ``/healthz``'s p99 under 20 uplo
 its idle figure (bench/RESULTS.md). In processes of their own, image jobs share the cores with
 the loop but never its GIL.
 
-Only picklable values cross: a module-level function and its arguments (a file path, a
-:class:`media.certificate.CertificateData`) go in, the result (``media.images.Ingested``, PNG
-bytes) or the exception comes back. The processes are started with ``spawn`` (forking a process
+Only picklable values cross, and only small ones: a module-level function and its arguments (a
+file path, a :class:`media.certificate.CertificateData`) go in, the result or the exception comes
+back. An upload's JPEGs stay in files beside it (``media.uploads.prepare_upload``): megabytes
+read from the pool's pipe and unpickled would hold the worker's GIL for milliseconds again. A
+certificate's PNG (about 40 KB) comes back as bytes. The processes are started with ``spawn`` (forking a process
 that runs an event loop and threads copies locks in whatever state they are in) and run in the
 kernel's idle scheduling class, so that they take no core from the event loop.
 
