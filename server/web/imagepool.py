@@ -47,10 +47,6 @@ class ImagePool(Executor):
         _allow_children()
         self._pool = self._new()
 
-    @property
-    def workers(self) -> int:
-        return self._workers
-
     def start(self) -> None:
         """Start every process now (they import Pillow once) rather than on the first uploads."""
         for _ in range(self._workers):
