@@ -1,4 +1,4 @@
-"""Image flood benchmark: how long does one person's small upload take while another floods the image threads?
+"""Image flood benchmark: how long does one person's small upload take while another floods the image pool?
 
 Run from the repository root (either form works)::
 
@@ -209,7 +209,8 @@ def render(runs: list[Run], args: argparse.Namespace, before: str, after: str, p
         f"- Load: one person sends {args.flood} uploads of the flood picture, {args.parallel} at a time; one second "
         "in, another person uploads an 800x600 JPEG (about 50 ms of work alone) again and again, one at a time and "
         f"at most one every {OTHER_EVERY_S} s, until the flood is over. `wenming serve --workers 1` "
-        "(2 image threads), fresh SQLite, no Redis, default "
+        "(2 image threads, or 2 image processes in code with `server/web/imagepool.py`), fresh SQLite, "
+        "no Redis, default "
         "limits (uploads 60/minute per person; after: one image job at a time per person, 20 CPU-seconds a minute).",
         "- Flood pictures: " + "; ".join(f"`{name}` {_picture(data)}" for name, (data, _, _) in pictures.items()),
         "- Caveat: client and service share the machine's 2 cores, which other work was using too "

@@ -21,8 +21,11 @@ B. loaded: the same prober while ``--clients`` clients, one connection each,
 The prober is a separate process (``--probe URL``, driven over stdin), so the
 upload clients' work never delays its requests on the client side; what it
 measures is the service's answer time plus the CPU contention of the machine.
-Each phase also records the CPU time the service's threads, the prober and the
-upload clients used (from ``/proc``), to tell a blocked loop from a busy CPU.
+Each phase also records the CPU time the service's threads and image processes
+(the worker's children, ``server/web/imagepool.py``), the prober and the upload
+clients used (from ``/proc``), to tell a blocked loop from a busy CPU. The
+section says the machine's load average before the run: other work on the
+machine competes with the event loop for the cores.
 
 The Markdown section goes to stdout (progress to stderr); ``--write`` also
 puts it into ``bench/RESULTS.md``, replacing an earlier run's section.
@@ -87,9 +90,11 @@ def _stat_fields(path: Path) -> tuple[str, list[str]] | None:
     return comm, raw[raw.rindex(")") + 2 :].split()
 
 
-def thread_cpu(pgid: int) -> dict[tuple[int, int], float]:
-    """CPU seconds (user + system) of every thread of every process in the group: {(pid, tid): seconds}."""
+def thread_cpu(pgid: int) -> tuple[dict[tuple[int, int], float], dict[int, int]]:
+    """CPU seconds (user + system) of every thread of every process in the group: {(pid, tid): seconds},
+    and each of those processes' parent: {pid: ppid}."""
     cpu: dict[tuple[int, int], float] = {}
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -97,12 +102,13 @@ def thread_cpu(pgid: int) -> dict[tuple[int, int], float]:
         if head is None or int(head[1][2]) != pgid:  # field 5, pgrp
             continue
         pid = int(entry.name)
+        parents[pid] = int(head[1][1])  # field 4, ppid
         with contextlib.suppress(OSError):
             for task in (entry / "task").iterdir():
                 stat = _stat_fields(task / "stat")
                 if stat is not None:
                     cpu[(pid, int(task.name))] = (int(stat[1][11]) + int(stat[1][12])) / CLK_TCK
-    return cpu
+    return cpu, parents
 
 
 @dataclass
@@ -110,8 +116,9 @@ class CpuUse:
     """Cores kept busy during a phase (CPU seconds / wall seconds)."""
 
     service: float = 0.0
-    service_loop: float = 0.0  # the main thread of the busiest service process: the event loop
-    service_threads: float = 0.0  # that process's other threads: the image pool, asyncio.to_thread, SQLite
+    service_loop: float = 0.0  # the main thread of the busiest worker process: the event loop
+    service_threads: float = 0.0  # that process's other threads: asyncio.to_thread (saving files), SQLite
+    service_images: float = 0.0  # that worker's child processes: the image pool
     prober: float = 0.0
     uploaders: float = 0.0  # this process: the upload clients (and the idle fake WeChat)
 
@@ -123,23 +130,26 @@ class CpuMeter:
 
     def __enter__(self) -> CpuMeter:
         self._wall = time.perf_counter()
-        self._service = thread_cpu(self.pgid)
+        self._service, _ = thread_cpu(self.pgid)
         self._self = time.process_time()
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self._wall
-        after = thread_cpu(self.pgid)
+        after, parents = thread_cpu(self.pgid)
         used = {key: seconds - self._service.get(key, 0.0) for key, seconds in after.items()}
         by_pid: Counter[int] = Counter()
         for (pid, _), seconds in used.items():
             by_pid[pid] += seconds
-        worker = by_pid.most_common(1)[0][0] if by_pid else 0
+        # The workers are the children of `wenming serve` (the group's leader); their children, the image processes.
+        workers = Counter({pid: seconds for pid, seconds in by_pid.items() if parents.get(pid) == self.pgid})
+        worker = workers.most_common(1)[0][0] if workers else 0
         loop = used.get((worker, worker), 0.0)
         self.use = CpuUse(
             service=sum(used.values()) / wall,
             service_loop=loop / wall,
             service_threads=(by_pid[worker] - loop) / wall,
+            service_images=sum(seconds for pid, seconds in by_pid.items() if parents.get(pid) == worker) / wall,
             prober=self.prober_cpu / wall,
             uploaders=(time.process_time() - self._self) / wall,
         )
@@ -392,6 +402,10 @@ def _ms(seconds: float) -> str:
     return f"{ms:.2f} ms" if ms < 1 else f"{ms:.1f} ms" if ms < 10 else f"{ms:,.0f} ms"
 
 
+def _loadavg(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
+
+
 def _cores(x: float) -> str:
     return f"{x:.2f}"
 
@@ -451,7 +465,7 @@ def cpu_row(label: str, phase: Phase) -> str:
     c = phase.cpu
     return (
         f"| {label} | {_cores(c.service)} | {_cores(c.service_loop)} | {_cores(c.service_threads)} | "
-        f"{_cores(c.prober)} | {_cores(c.uploaders)} |"
+        f"{_cores(c.service_images)} | {_cores(c.prober)} | {_cores(c.uploaders)} |"
     )
 
 
@@ -486,7 +500,8 @@ def render(run: Run, args: argparse.Namespace, input_text: str) -> str:
     arrival_p99 = arrival_quantile(run.loaded, 0.99, floor)
     stalled_time = slow_share(run.loaded, STALL_BUDGET)[1]
     verdict = (
-        f"**/healthz under load: p99 {_ms(loaded_p99)} per request (idle {_ms(idle_p99)}), but "
+        f"**/healthz under load: p99 {_ms(loaded_p99)} per request (idle {_ms(idle_p99)}, ratio "
+        f"{loaded_p99 / idle_p99:.1f}x), but "
         f"{_ms(arrival_p99)} for a request arriving at a random moment; max {_ms(max(loaded_lat))}; "
         f"{stalled_time:.0%} of the loaded phase was spent inside answers slower than {_ms(STALL_BUDGET)}: "
         + (
@@ -501,6 +516,8 @@ def render(run: Run, args: argparse.Namespace, input_text: str) -> str:
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d} (UTC)",
         f"- Machine: {machine()}",
+        f"- Load average (1, 5, 15 min) at the start: {_loadavg(args.loadavg)}; at the end: "
+        f"{_loadavg(os.getloadavg())} (other work on the machine competes with the event loop for the cores)",
         f"- Code: {code_version()}",
         f"- Command: {_command()}",
         f"- Input: {input_text}",
@@ -521,8 +538,9 @@ def render(run: Run, args: argparse.Namespace, input_text: str) -> str:
         f"- Caveat: client and service share the machine's {_count(cores, 'core')}; the prober and the upload "
         "clients are separate processes, so the client side adds CPU contention, not event-loop delay. CPU use "
         "below is CPU seconds / wall seconds from `/proc` (1.00 = one core busy); *service event loop* is the "
-        "main thread of the busiest service process, *other threads* the rest of that process (image pool, "
-        "`asyncio.to_thread`, SQLite).",
+        "main thread of the busiest worker process, *other threads* the rest of that process "
+        "(`asyncio.to_thread`, SQLite; the image pool too before it moved to processes), *image processes* "
+        "that worker's child processes (the image pool, `server/web/imagepool.py`).",
         "",
         "| /healthz | requests | failed | p50 | p90 | p99 | max |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -546,8 +564,9 @@ def render(run: Run, args: argparse.Namespace, input_text: str) -> str:
         "",
         f"Answers: {status_text}.",
         "",
-        "| CPU (cores busy) | service, all | service event loop | service other threads | prober | upload clients |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| CPU (cores busy) | service, all | service event loop | service other threads | image processes "
+        "| prober | upload clients |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         cpu_row("A. idle", run.idle),
         cpu_row("B. loaded", run.loaded),
         "",
@@ -606,6 +625,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_probe(args.probe))
         return
     args.redis_url = os.environ.get("WENMING_REDIS_URL")
+    args.loadavg = os.getloadavg()
     if args.workers < 1 or args.clients < 1 or args.baseline <= 0 or args.duration <= 0:
         parser.error("--workers and --clients must be >= 1, --baseline and --duration > 0")
     if args.uploads is not None and args.uploads < 1:

@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse
 from handlers.media_schemas import MediaRead
 from media.images import ImageRejected
 from media.storage import StorageError, check_key
-from media.uploads import remove_files, store_upload
+from media.uploads import prepare_upload, remove_files, save_prepared
 from models.media import create_media
 from models.users import User
 from server.kernel.errors import (
@@ -21,6 +21,7 @@ from server.kernel.errors import (
     PayloadTooLarge,
     RateLimited,
     RequestTimeout,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from server.web.endpoint import endpoint, json_response
@@ -43,7 +44,7 @@ class BadImage(ApiError):
     status=201,
     idempotent=True,
     rate_limit="upload",
-    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout),
+    errors=(PayloadTooLarge, UnsupportedMediaType, BadImage, RateLimited, RequestTimeout, ServiceUnavailable),
     tag="media",
     upload_field=UPLOAD_FIELD,
     upload_types=("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"),
@@ -53,11 +54,14 @@ async def upload(request: Request, user: User, services: Services) -> HTTPRespon
     await services.image_budget.check(str(user.id))  # before reading the body
     received = await services.uploads.receive(request, str(user.id), field=UPLOAD_FIELD)
     try:
-        stored = await services.image_budget.run(str(user.id), store_upload, received.path, services.storage)
+        # Decoding and encoding in an image process; saving (local disk or S3) in a thread here.
+        prepared = await services.image_budget.run(str(user.id), prepare_upload, received.path)
     except ImageRejected as exc:
         raise _as_api_error(exc) from None
     finally:
         discard(received.path)
+    # A request cancelled before this leaves the prepared files in .incoming for `wenming media sweep`.
+    stored = await asyncio.to_thread(save_prepared, prepared, services.storage)
     try:
         media = await create_media(user, stored.stem, stored.image, received.size)
     except BaseException:

@@ -7,7 +7,6 @@ import ipaddress
 import logging
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -66,6 +65,7 @@ from server.web import glossary, swagger
 from server.web.caches import Caches
 from server.web.certcache import CertificateDrawings
 from server.web.imagebudget import ImageBudget
+from server.web.imagepool import ImagePool
 from server.web.intake import UploadGate
 from server.web.ratelimit import RateLimiter
 from server.web.services import Services
@@ -93,7 +93,6 @@ _FRAMEWORK_ERRORS = {
 }
 JSON_BODY_LIMIT = 1024 * 1024
 DATABASE_RETRY_AFTER_S = 2
-IMAGE_THREADS = 2
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
@@ -178,7 +177,8 @@ async def build_services(config: Config) -> Services:
     push = None
     if config.push_token:
         push = PushVerifier(config.push_token, config.push_aes_key, config.wechat_appid, NonceGuard(redis))
-    image_pool = ThreadPoolExecutor(max_workers=IMAGE_THREADS, thread_name_prefix="image")
+    image_pool = ImagePool()
+    image_pool.start()
     image_budget = ImageBudget(image_pool, redis, concurrency=config.image_concurrency, cpu=config.image_cpu)
     limiter = RateLimiter(redis)
     return Services(
@@ -195,7 +195,6 @@ async def build_services(config: Config) -> Services:
         storage=make_storage(config, signer),
         incoming=incoming,
         uploads=UploadGate(config, redis, incoming),
-        # Pillow releases the GIL while it decodes, resizes and encodes to a file: threads use the cores.
         image_pool=image_pool,
         image_budget=image_budget,
         certificates=CertificateDrawings(image_budget, limiter, config.limit_certificate),

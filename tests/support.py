@@ -305,3 +305,10 @@ async def answers_cannot_be_recorded():
         yield
     finally:
         await conn.execute_script(drop)
+
+
+async def until(condition: Any, wait_s: float = 10) -> None:
+    """Wait until ``condition()`` is true (state with no event to wait for: files, counters, processes)."""
+    async with asyncio.timeout(wait_s):
+        while not condition():  # noqa: ASYNC110 - polled on purpose, see above
+            await asyncio.sleep(0.01)

@@ -1,7 +1,7 @@
 """Certificate drawings, kept until what they show changes and limited per person.
 
 ``GET /me/certificate.png`` had no limit and drew the page (about 0.1 s of
-CPU) on every call, in the same image threads as uploads. Now a drawing is
+CPU) on every call, in the same image pool as uploads. Now a drawing is
 kept in this process under the hash of every field the page shows
 (:class:`media.certificate.CertificateData`): the same figures answer from
 memory, and any change (hours, tasks, name, org, serial) is a new key, so a

@@ -1,23 +1,29 @@
-"""A per-person budget for image work, so one person cannot starve the image threads.
+"""A per-person budget for image work, so one person cannot starve the image processes.
 
 Every Pillow job of a request (an upload's ingest, a certificate drawing) goes
-through :meth:`ImageBudget.run`, which holds it to two limits per person:
+through :meth:`ImageBudget.run`, which runs it in the worker's image pool
+(:class:`server.web.imagepool.ImagePool`: processes of their own, off the event
+loop's GIL) and holds it to two limits per person:
 
 - concurrency: at most ``concurrency`` of the person's jobs run in this process's
   image pool at once; more wait their turn outside the pool (a mini-program
   uploads up to 10 files at once, so up to ``MAX_WAITING`` may wait; beyond
-  that it is a flood and is refused). The pool is per process, so this limit is
-  too: what it protects is the other people's share of these threads.
+  that it is a flood and is refused). The pool is per worker, so this limit is
+  too: what it protects is the other people's share of these processes.
 - CPU seconds per period (``WENMING_IMAGE_CPU_SECONDS``, e.g. ``20/minute``):
-  each job's thread CPU time is charged to the person after it ran, in Redis
+  each job's CPU time, measured where it ran (the pool process's thread), is
+  charged to the person after it ran, in Redis
   when there is one (across workers and hosts), else in this process; once the
   period's allowance is used up, further work is refused with 429
   ``rate_limited`` until the period ends. Charging after the fact lets the last
   job overrun the allowance by itself, never by more.
 
-A job whose client went away keeps its slot until its thread is done: the work
-goes on in the pool whether anyone waits for it or not, so freeing the slot
-early would let a person who hangs up after each upload run any number at once.
+A job whose client went away keeps its slot until its process is done with it:
+the work goes on in the pool whether anyone waits for it or not, so freeing the
+slot early would let a person who hangs up after each upload run any number at
+once. A job lost with its process (killed, out of memory) is answered with 503
+``service_unavailable`` and charged nothing; the pool replaces itself for the
+next job.
 """
 
 from __future__ import annotations
@@ -26,18 +32,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.config import Rate
-from server.kernel.errors import RateLimited
+from server.kernel.errors import RateLimited, ServiceUnavailable
 
 T = TypeVar("T")
 MAX_WAITING = 10  # wx.uploadFile runs at most 10 requests at once; more from one person is a flood
 QUEUE_FULL_RETRY_AFTER_S = 2
+LOST_RETRY_AFTER_S = 2
 CPU_PREFIX = "wenming:imgcpu:"  # Redis keys: <prefix><person>:<window>, seconds as a float
 _MAX_LOCAL_KEYS = 100_000
 log = logging.getLogger("wenming.imagebudget")
@@ -45,6 +52,10 @@ log = logging.getLogger("wenming.imagebudget")
 
 class ImageBudgetExceeded(RateLimited):
     message = "图片处理太频繁，请稍后再试"
+
+
+class ImageWorkLost(ServiceUnavailable):
+    message = "图片处理中断，请稍后重试"
 
 
 class _Queue:
@@ -109,6 +120,9 @@ class ImageBudget:
         loop = asyncio.get_running_loop()
         try:
             value, error, cpu = await loop.run_in_executor(self._pool, _timed, fn, args)
+        except BrokenExecutor:
+            log.error("image job lost: its process died")
+            raise ImageWorkLost(retry_after=LOST_RETRY_AFTER_S) from None
         finally:
             queue.semaphore.release()
             self._leave(person, queue)
@@ -164,7 +178,7 @@ class ImageBudget:
 
 
 def _timed(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[T | None, BaseException | None, float]:
-    """Run in a pool thread: the result or the exception, and the thread's CPU seconds either way."""
+    """Run in the pool: the result or the exception, and the CPU seconds of the thread that ran it either way."""
     start = time.thread_time()
     try:
         value = fn(*args)

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from sanic import Request
 
 if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web's modules into a circle
-    from concurrent.futures import ThreadPoolExecutor
-
     import aiohttp
     from redis.asyncio import Redis
 
@@ -31,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: importing the runtime here would tie web'
     from server.web.caches import Caches
     from server.web.certcache import CertificateDrawings
     from server.web.imagebudget import ImageBudget
+    from server.web.imagepool import ImagePool
     from server.web.intake import UploadGate
     from server.web.ratelimit import RateLimiter
     from server.wechat.client import WeChatClient
@@ -55,7 +54,7 @@ class Services:
     storage: Storage
     incoming: str  # folder of uploads in progress
     uploads: UploadGate  # open-upload caps and the body deadline
-    image_pool: ThreadPoolExecutor  # Pillow work, off the event loop
+    image_pool: ImagePool  # Pillow work, in processes of its own (off the event loop's GIL)
     image_budget: ImageBudget  # each person's share of image_pool
     certificates: CertificateDrawings  # certificate PNGs kept until their figures change
     background: Background

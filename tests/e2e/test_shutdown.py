@@ -1,5 +1,6 @@
 """`wenming serve` stops cleanly however it is stopped: SIGTERM while its workers are still starting,
-or its main process killed outright (then the workers must not live on under PID 1)."""
+or its main process killed outright (then the workers and their image processes must not live on
+under PID 1)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import time
 
+from server.web.imagepool import IMAGE_PROCESSES
 from tests.support import (
     WENMING,
     ServiceProcess,
@@ -71,8 +73,11 @@ async def test_no_child_outlives_a_killed_main_process(tmp_path, wechat):
     assert (await run_cli("migrate", env=env))[0] == 0
     async with ServiceProcess(env) as svc:
         assert svc.proc is not None
-        children = children_of(svc.proc.pid)
-        assert any(_is_sanic_worker(pid) for pid in children), children
+        workers = [pid for pid in children_of(svc.proc.pid) if _is_sanic_worker(pid)]
+        assert workers, children_of(svc.proc.pid)
+        image_processes = [pid for worker in workers for pid in children_of(worker)]
+        assert len(image_processes) >= IMAGE_PROCESSES, image_processes
+        children = children_of(svc.proc.pid) + image_processes
         # Not proc.wait(): that also waits for the stderr pipe, which surviving children hold open.
         svc.proc.kill()
         alive, killed = children, time.monotonic()

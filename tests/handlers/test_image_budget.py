@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
+import signal
 import time
 
 import pytest
 
 from tests.images import encode, scene
+from tests.support import until
 
 # A flat 36-MP PNG: valid, about 0.6 s of CPU (1.3 s on a busy machine) for the pipeline, and at
 # 63 pixels per byte it looks like a real picture to the pixels-per-byte check.
 HEAVY_SIZE = (6000, 6000)
-FLOOD = 10  # concurrent uploads by one person: 8 of them wait for the 2 image threads without a budget
+FLOOD = 10  # concurrent uploads by one person: 8 of them wait for the 2 image processes without a budget
 # The other person's 800x600 upload takes about 50 ms alone; without a per-person budget it waits
 # behind the whole flood (5 s and more here). With one, it must finish within this.
 OTHER_UPLOAD_BOUND_S = 2.0
@@ -27,13 +29,9 @@ def heavy_png() -> bytes:
 DRAIN_S = 60
 
 
-async def drain_image_threads(api) -> None:
-    """Wait until every image thread is free: one barrier task per thread can only meet on an idle pool."""
-    pool = api.service.services.image_pool
-    barrier = threading.Barrier(pool._max_workers)
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(DRAIN_S):
-        await asyncio.gather(*(loop.run_in_executor(pool, barrier.wait, DRAIN_S) for _ in range(pool._max_workers)))
+async def drain_image_work(api) -> None:
+    """Wait until the image pool is idle: jobs whose callers went away still run to their end."""
+    await until(lambda: api.service.services.image_budget.in_flight() == 0, DRAIN_S)
 
 
 async def test_one_person_flooding_cannot_push_anothers_upload_past_the_bound(api, heavy_png) -> None:
@@ -55,7 +53,7 @@ async def test_one_person_flooding_cannot_push_anothers_upload_past_the_bound(ap
         for task in flood:
             task.cancel()
         await asyncio.gather(*flood, return_exceptions=True)
-        await drain_image_threads(api)
+        await drain_image_work(api)
 
     assert reply.status == 201, reply.body
     assert elapsed < OTHER_UPLOAD_BOUND_S, f"the other person's upload took {elapsed:.2f} s under the flood"
@@ -93,3 +91,21 @@ async def test_a_retry_after_a_passing_refusal_runs_again_though_it_carries_the_
 
     assert retry.status == 201, retry.body
     assert "Idempotent-Replayed" not in retry.headers
+
+
+async def test_an_upload_whose_image_process_is_killed_is_503_and_the_next_upload_is_stored(api, heavy_png) -> None:
+    token, _ = await api.person("volunteer")
+    services = api.service.services
+    upload = asyncio.create_task(api.upload(token, heavy_png, filename="big.png", content_type="image/png"))
+    await until(services.image_budget.in_flight, DRAIN_S)
+    await asyncio.sleep(0.2)  # in an image process by now: the picture takes it half a second and more
+    for pid in services.image_pool.pids():
+        os.kill(pid, signal.SIGKILL)
+
+    lost = await upload
+    stored = await api.upload(token, encode(scene(), "JPEG", quality=90))
+
+    assert lost.status == 503 and lost.error_code == "service_unavailable", lost.body
+    assert lost.headers["Retry-After"] == "2"
+    assert "图片处理" in lost.body["error"]["message"]
+    assert stored.status == 201, stored.body

@@ -12,6 +12,7 @@ import pytest
 
 from server.config import Rate
 from server.web.imagebudget import MAX_WAITING, ImageBudget, ImageBudgetExceeded
+from tests.support import until
 
 WAIT_S = 10
 
@@ -50,20 +51,13 @@ class Gate:
         return name
 
 
-async def until(condition) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
 async def test_one_persons_jobs_run_one_at_a_time_while_anothers_run_beside_them(pool) -> None:
     images, gate = budget(pool), Gate()
 
     first = asyncio.create_task(images.run("1", gate.job, "a1"))
     second = asyncio.create_task(images.run("1", gate.job, "a2"))
     other = asyncio.create_task(images.run("2", gate.job, "b1"))
-    await until(lambda: len(gate.started) >= 2)
+    await until(lambda: len(gate.started) >= 2, WAIT_S)
     await asyncio.sleep(0.2)  # room for a wrongly admitted a2 to start
 
     assert sorted(gate.started) == ["a1", "b1"]
@@ -102,7 +96,7 @@ async def test_a_cancelled_caller_leaves_its_job_holding_the_slot_until_it_ends(
     images, gate = budget(pool), Gate()
 
     first = asyncio.create_task(images.run("1", gate.job, "a1"))
-    await until(lambda: gate.started == ["a1"])
+    await until(lambda: gate.started == ["a1"], WAIT_S)
     first.cancel()  # the client hung up; the thread goes on decoding
     second = asyncio.create_task(images.run("1", gate.job, "a2"))
     await asyncio.sleep(0.2)
@@ -116,7 +110,7 @@ async def test_a_cancelled_caller_leaves_its_job_holding_the_slot_until_it_ends(
 async def test_a_flood_past_the_waiting_room_is_refused_at_once(pool) -> None:
     images, gate = budget(pool), Gate()
     admitted = [asyncio.create_task(images.run("1", gate.job, f"a{i}")) for i in range(1 + MAX_WAITING)]
-    await until(lambda: images.in_flight() == 1 + MAX_WAITING)
+    await until(lambda: images.in_flight() == 1 + MAX_WAITING, WAIT_S)
 
     with pytest.raises(ImageBudgetExceeded):
         await images.run("1", gate.job, "one too many")
