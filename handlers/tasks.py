@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handlers.feed_pages import feed_page
 from handlers.schemas import PageQuery, UserRead
 from handlers.task_schemas import (
     CheckinIn,
@@ -39,6 +41,7 @@ from models.enrollment import (
     scene_for,
     withdraw,
 )
+from models.feed import all_enrollments, enrolled_counts, task_feed
 from models.tasks import (
     TaskClosed,
     cancel_task,
@@ -49,6 +52,7 @@ from models.tasks import (
 from models.users import MEMBER_ROLES, STAFF_ROLES, User
 from server.kernel.errors import Conflict, Forbidden, NotFound
 from server.kernel.pagination import decode_id_cursor, split_page
+from server.web.caches import Caches
 from server.web.endpoint import endpoint, json_response, no_content
 from server.web.permissions import managed_task, staff_scope, visible_task
 from server.web.rosters import XLSX, roster_download, roster_file
@@ -62,12 +66,87 @@ async def _render(task: Task, user: User) -> dict:
     return TaskRead.of(task, now_utc(), mine).model_dump(mode="json")
 
 
+# -- the feed from the in-process caches (server.web.caches) -----------------------------------
+#
+# ``GET /tasks`` from the in-process caches (``server.web.caches``): the feed everyone opens at once.
+#
+# A page of the feed is the same for everyone of one audience (a role and an org, or a staff
+# member's subtree): it is cached rendered, without the parts that are the caller's or the
+# moment's — the caller's own enrollment (``mine``, per person), the status (worked out from the
+# cached task at every read, so a task that ended since shows as ended) and the count of
+# enrollments (``counts``, per task: an enrollment moves it, and must not empty every audience's
+# pages). The pages by distance
+# (``near``), of one's own tasks (``mine=1``) and of ended tasks (a set that grows as time passes)
+# are read as before.
+
+
+def _cacheable(query: TaskQuery) -> bool:
+    return not query.near and query.mine not in ("1", "true") and query.status != "ended"
+
+
+async def _feed_page(user: User, query: TaskQuery, scope_path: str | None, caches: Caches) -> dict[str, Any]:
+    """The body of ``GET /tasks`` (``TaskList``)."""
+    now = now_utc()
+    if not _cacheable(query):
+        page = await task_feed(user, query, scope_path)
+        items = [TaskRead.of(t, now, page.mine.get(t.id), page.distances.get(t.id)) for t in page.tasks]
+        return {"items": [i.model_dump(mode="json") for i in items], "next_cursor": page.next_cursor}
+    audience = ("staff", scope_path) if user.is_staff else (user.role, user.org.path if user.org else None)
+    key = (audience, query.campaign_id, query.status, query.cursor, query.limit)
+    cached = caches.feed.get(key)
+    if cached is None:
+        ticket, counted = caches.feed.ticket(), caches.counts.ticket()
+        page = await task_feed(user, query, scope_path, mine=False)
+        cached = ([(t, TaskRead.of(t, now).model_dump(mode="json")) for t in page.tasks], page.next_cursor)
+        caches.feed.put(key, cached, ticket, ttl=_lasts(page.tasks, query, now))
+        for t in page.tasks:
+            caches.counts.put(t.id, t.enrolled_count, counted)
+    rows, next_cursor = cached
+    counts = await _enrolled_counts([t.id for t, _ in rows], caches)
+    mine = await _enrollments(user, caches)
+    items = [
+        {**shown, "status": t.status_at(now), "enrolled_count": counts[t.id], "my_enrollment": mine.get(t.id)}
+        for t, shown in rows
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _lasts(tasks: list[Task], query: TaskQuery, now: datetime) -> float | None:
+    """How long the page holds: an ``open`` page until its first task ends; the others until a write."""
+    if query.status != "open" or not tasks:
+        return None
+    return max(0.0, (min(t.ends_at for t in tasks) - now).total_seconds())
+
+
+async def _enrolled_counts(task_ids: list[int], caches: Caches) -> dict[int, int]:
+    """Each task's count of enrollments: from the cache, the missing ones in one query."""
+    found = {tid: n for tid in task_ids if (n := caches.counts.get(tid)) is not None}
+    missing = [tid for tid in task_ids if tid not in found]
+    if missing:
+        ticket = caches.counts.ticket()
+        for tid, n in (await enrolled_counts(missing)).items():
+            found[tid] = n
+            caches.counts.put(tid, n, ticket)
+    return {tid: found.get(tid, 0) for tid in task_ids}
+
+
+async def _enrollments(user: User, caches: Caches) -> dict[int, dict[str, Any]]:
+    """The caller's enrollments by task id, rendered (``EnrollmentRead``)."""
+    mine = caches.mine.get(user.id)
+    if mine is None:
+        ticket = caches.mine.ticket()
+        rows = await all_enrollments(user.id)
+        mine = {e.task_id: EnrollmentRead.of(e).model_dump(mode="json") for e in rows}
+        caches.mine.put(user.id, mine, ticket)
+    return mine
+
+
 @bp.get("")
 @endpoint(summary="任务列表", query=TaskQuery, response=TaskList, tag="tasks")
 async def list_tasks(request: Request, user: User, query: TaskQuery, services: Services) -> HTTPResponse:
     """The task feed: filters, `near=lat,lng` sorted by distance, with the caller's own enrollment."""
     scope = staff_scope(user) if user.is_staff else None
-    return json_response(await feed_page(user, query, scope.path if scope else None, services.caches))
+    return json_response(await _feed_page(user, query, scope.path if scope else None, services.caches))
 
 
 @bp.get("/<task_id:id>")

@@ -89,3 +89,13 @@ async def task_feed(user: User, query: FeedQuery, scope_path: str | None, *, min
         distances = {}
     held = await enrollments_of(user, [t.id for t in tasks]) if mine else {}
     return FeedPage(tasks, held, next_cursor, distances)
+
+
+async def all_enrollments(user_id: int) -> list[Enrollment]:
+    """Every enrollment of a person (the feed caches them per person)."""
+    return await Enrollment.filter(user_id=user_id)
+
+
+async def enrolled_counts(task_ids: list[int]) -> dict[int, int]:
+    """Each task's count of enrollments, in one query."""
+    return dict(await Task.filter(id__in=task_ids).values_list("id", "enrolled_count"))
