@@ -397,7 +397,7 @@ class Server:
         raise SystemExit(f"{self.label} did not answer /healthz within 60 s:\n{self.log_tail()}")
 
     def cpu(self) -> float:
-        return sum(thread_cpu(self.proc.pid).values()) if self.proc else 0.0
+        return sum(thread_cpu(self.proc.pid)[0].values()) if self.proc else 0.0
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
