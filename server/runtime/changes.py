@@ -54,6 +54,8 @@ Listener = Callable[[frozenset[str]], None]
 
 def written(sql: str) -> str | None:
     """The table ``sql`` writes to (or the counter it moves), ``EVERYTHING`` if unknown, None for a read."""
+    if ";" in sql.rstrip().rstrip(";"):  # several statements: more than the first may write
+        return EVERYTHING
     if sql[:6].upper() == "SELECT":
         return None
     if match := _WRITE.match(sql):
@@ -93,10 +95,13 @@ class Changes:
         if not changed:
             return
         self.heard(changed)
-        if self._redis is None:
-            return
+        if self._redis is not None:
+            # Shielded: a request cancelled now (the client hung up) has written all the same.
+            await asyncio.shield(self._publish(self._redis, changed))
+
+    async def _publish(self, redis: Redis, changed: frozenset[str]) -> None:
         try:
-            await self._redis.publish(self.channel, f"{self.origin} {','.join(sorted(changed))}")
+            await redis.publish(self.channel, f"{self.origin} {','.join(sorted(changed))}")
         except (RedisError, OSError) as exc:
             # The other processes keep what they cached for at most TTL_SHARED_S.
             log.warning("could not announce changed tables %s: %s", sorted(changed), exc)
@@ -112,7 +117,8 @@ class Changes:
 
     def connect(self, redis_url: str | None) -> None:
         """Publish this process's commits on ``redis_url`` (None: this process only)."""
-        self._redis = Redis.from_url(redis_url) if redis_url else None
+        # Short timeouts: the announcement runs while the transaction still holds its connection.
+        self._redis = Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1) if redis_url else None
         if self._redis is not None:
             self.channel = CHANNEL + str(self._redis.connection_pool.connection_kwargs.get("db", 0))
 
@@ -200,32 +206,44 @@ class TrackWrites:
             tables, self._pending = self._pending, None
             await CHANGES.committed(tables)
 
+    # Each statement is told about in ``finally``: a request cancelled while its statement runs (the
+    # client hung up) may still have written, and a failed statement costs only a needless clear.
+
     async def execute_insert(self, query: str, values: list) -> Any:
-        result = await super().execute_insert(query, values)  # type: ignore[misc]
-        await self._wrote(query)
-        return result
+        try:
+            return await super().execute_insert(query, values)  # type: ignore[misc]
+        finally:
+            await self._wrote(query)
 
     async def execute_many(self, query: str, values: list) -> None:
-        await super().execute_many(query, values)  # type: ignore[misc]
-        await self._wrote(query)
+        try:
+            await super().execute_many(query, values)  # type: ignore[misc]
+        finally:
+            await self._wrote(query)
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:
-        result = await super().execute_query(query, values)  # type: ignore[misc]
-        await self._wrote(query)
-        return result
+        try:
+            return await super().execute_query(query, values)  # type: ignore[misc]
+        finally:
+            await self._wrote(query)
 
     async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
-        result = await super().execute_query_dict(query, values)  # type: ignore[misc]
-        await self._wrote(query)
-        return result
+        try:
+            return await super().execute_query_dict(query, values)  # type: ignore[misc]
+        finally:
+            await self._wrote(query)
 
     async def execute_script(self, query: str) -> None:
-        await super().execute_script(query)  # type: ignore[misc]
-        await self._wrote(query)
+        try:
+            await super().execute_script(query)  # type: ignore[misc]
+        finally:
+            await self._wrote(query)
 
     async def commit(self) -> None:
-        await super().commit()  # type: ignore[misc]
-        await self._committed()
+        try:
+            await super().commit()  # type: ignore[misc]
+        finally:
+            await self._committed()
 
     async def rollback(self) -> None:
         await super().rollback()  # type: ignore[misc]

@@ -7,7 +7,9 @@ that write changed already emptied; a reader task would race with it.
 
 While the connection is down nothing may be cached (``live`` is False and
 ``Changes.coherent`` with it), since a change could pass unheard; on every (re)subscription the
-caches are emptied. A PING every ``PING_EVERY_S`` finds a connection that died silently.
+caches are emptied. A PING every ``PING_EVERY_S`` finds a connection that died silently (within two of
+them). Only ``redis://`` and ``rediss://`` URLs are listened on; with another (a unix socket) the caches
+stay off.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from server.runtime.changes import EVERYTHING, Changes
 
 log = logging.getLogger("wenming.changes")
 
-PING_EVERY_S = 5.0
+PING_EVERY_S = 1.0
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 _ALL = frozenset({EVERYTHING})
 
@@ -133,6 +135,9 @@ class Subscriber:
     async def start(self) -> None:
         """Subscribe (waiting up to a second for it, so the first requests may use the caches) and keep at it."""
         self._changes.subscribed = self
+        if self._url.scheme not in ("redis", "rediss"):
+            log.warning("caches off: the changes channel is heard on redis:// or rediss:// only")
+            return
         self._task = asyncio.ensure_future(self._run())
         for _ in range(50):
             if self.live:

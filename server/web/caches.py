@@ -11,7 +11,8 @@ commit; see docs/ARCHITECTURE.md, "Caches"):
   enrollment empties this small cache, not every audience's pages.
 - ``mine``: a person's enrollments, rendered. Table: enrollments.
 - ``board``: the top of a leaderboard, rendered, and a caller's rank on it. Tables: users (names,
-  avatars, who is shown), ledger_entries, and ``rankings``, announced once Redis's boards moved.
+  avatars, who is shown), orgs (shown beside them), ledger_entries, and ``rankings``, announced once
+  Redis's boards moved.
 
 Every entry also lives at most ``Changes.ttl`` seconds, and nothing is cached while the process
 cannot hear the others (``Changes.coherent``). A read that missed takes a ticket first and stores
@@ -87,7 +88,7 @@ class Caches:
         self.feed = TableCache(changes, ("tasks", "campaigns", "orgs"), entries=2_000)
         self.counts = TableCache(changes, ("tasks", COUNTERS["tasks", "enrolled_count"]), entries=50_000)
         self.mine = TableCache(changes, ("enrollments",), entries=50_000)
-        self.board = TableCache(changes, ("users", "ledger_entries", RANKINGS), entries=50_000)
+        self.board = TableCache(changes, ("users", "orgs", "ledger_entries", RANKINGS), entries=50_000)
 
     def _all(self) -> tuple[TableCache, ...]:
         return (self.people, self.feed, self.counts, self.mine, self.board)

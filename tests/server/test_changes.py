@@ -33,6 +33,9 @@ from server.web.caches import TableCache
         ("WITH moved AS (UPDATE users SET points = 0 RETURNING id) SELECT * FROM moved", EVERYTHING),
         ('CREATE TABLE "x" ("a" INT)', EVERYTHING),
         ("TRUNCATE users", EVERYTHING),
+        ("UPDATE users SET nickname = 'a' WHERE id = 1;", "users"),
+        ("DELETE FROM notices; DELETE FROM users", EVERYTHING),
+        ("SELECT 1; DELETE FROM users", EVERYTHING),
     ],
 )
 def test_the_table_is_read_off_the_statement(sql, table):
