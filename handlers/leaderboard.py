@@ -45,7 +45,8 @@ async def people(request: Request, user: User, query: BoardQuery, services: Serv
         ticket = cache.ticket()
         board = await services.rankings.board(scope, query.limit, user.id)
         people = await profiles([uid for _, uid, _ in board.items])
-        top = [(uid, people.get(uid), _item(rank, people.get(uid), pts, services)) for rank, uid, pts in board.items]
+        shown = [(rank, uid, pts, people.get(uid)) for rank, uid, pts in board.items]
+        top = [(uid, person, _item(rank, person, pts, services)) for rank, uid, pts, person in shown]
         me = (_mine(board.me),)  # in a tuple: None is an answer too (no points here yet)
         cache.put((scope.key, query.limit), top, ticket)
         cache.put((scope.key, "me", user.id), me, ticket)

@@ -66,18 +66,15 @@ async def _render(task: Task, user: User) -> dict:
     return TaskRead.of(task, now_utc(), mine).model_dump(mode="json")
 
 
-# -- the feed from the in-process caches (server.web.caches) -----------------------------------
-#
-# ``GET /tasks`` from the in-process caches (``server.web.caches``): the feed everyone opens at once.
+# -- ``GET /tasks`` from the in-process caches (server.web.caches): the feed everyone opens at once ----
 #
 # A page of the feed is the same for everyone of one audience (a role and an org, or a staff
 # member's subtree): it is cached rendered, without the parts that are the caller's or the
 # moment's — the caller's own enrollment (``mine``, per person), the status (worked out from the
 # cached task at every read, so a task that ended since shows as ended) and the count of
 # enrollments (``counts``, per task: an enrollment moves it, and must not empty every audience's
-# pages). The pages by distance
-# (``near``), of one's own tasks (``mine=1``) and of ended tasks (a set that grows as time passes)
-# are read as before.
+# pages). The pages by distance (``near``), of one's own tasks (``mine=1``) and of ended tasks (a
+# set that grows as time passes) are read as before.
 
 
 def _cacheable(query: TaskQuery) -> bool:

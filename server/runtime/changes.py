@@ -59,10 +59,10 @@ def written(sql: str) -> str | None:
     if sql[:6].upper() == "SELECT":
         return None
     if match := _WRITE.match(sql):
+        table = match.group(1).lower()
         counter = _COUNTER.match(sql)
-        if counter and (counter.group(1).lower(), counter.group(2).lower()) in COUNTERS:
-            return COUNTERS[counter.group(1).lower(), counter.group(2).lower()]
-        return match.group(1).lower()
+        moved = COUNTERS.get((table, counter.group(2).lower())) if counter else None
+        return moved or table
     return None if _NO_WRITE.match(sql) else EVERYTHING
 
 
@@ -75,7 +75,7 @@ class Changes:
         self._redis: Redis | None = None
         self.channel = CHANNEL + "0"
         self.subscribed: Any = None  # server.runtime.subscriber.Subscriber of a serving process
-        self.watched = False  # SQLite's data_version is watched (``watch_sqlite``)
+        self.watched = False  # SQLite's data_version is watched (``SqliteWatch``)
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)

@@ -310,12 +310,10 @@ def request_finished(request: Request, status: int) -> None:
     duration = time.perf_counter() - started
     route = route_of(request)
     method = request.method if request.method in _METHODS else "OTHER"
-    counted = _COUNTED.get((route, method, status))
+    key = (route, method, status)
+    counted = _COUNTED.get(key)
     if counted is None:
-        counted = _COUNTED.setdefault(
-            (route, method, status),
-            (HTTP_REQUESTS.labels(route, method, str(status)), HTTP_LATENCY.labels(route, method)),
-        )
+        counted = _COUNTED[key] = (HTTP_REQUESTS.labels(route, method, str(status)), HTTP_LATENCY.labels(route, method))
     counted[0].inc()
     counted[1].observe(duration)
     if _access_lines and access_log.isEnabledFor(logging.INFO):
