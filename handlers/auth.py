@@ -21,6 +21,7 @@ from server.kernel.errors import (
 )
 from server.web.auth import bearer_token
 from server.web.endpoint import endpoint, json_response, no_content
+from server.web.lifecycle import caller_ip
 from server.web.services import Services
 
 bp = Blueprint("auth", url_prefix="/auth")
@@ -40,7 +41,7 @@ PHONE_ERRORS = (PhoneCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUn
 )
 async def wechat_login(request: Request, body: CodeIn, services: Services) -> HTTPResponse:
     """Exchange a wx.login code for a bearer token; the first sign-in creates the person."""
-    await services.limiter.hit("signin", request.ctx.client_ip, services.config.limit_signin)
+    await services.limiter.hit("signin", caller_ip(request), services.config.limit_signin)
     # A wx.login code is good once: trying one again and again is probing (from any address).
     code_key = hashlib.sha256(body.code.encode()).hexdigest()[:32]
     await services.limiter.hit("signin-code", code_key, SAME_CODE_LIMIT)

@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse
 from server.kernel.errors import Forbidden
 from server.runtime.observability import forwarding_unverified, render_metrics, scrape_allowed
 from server.web.endpoint import endpoint
+from server.web.lifecycle import caller_ip
 from server.web.services import services_of
 
 bp = Blueprint("metrics")
@@ -19,8 +20,9 @@ bp = Blueprint("metrics")
 )
 async def metrics(request: Request) -> HTTPResponse:
     """Counters and latency histograms by route template and WeChat API; only callers in WENMING_METRICS_ALLOW."""
+    client = caller_ip(request)
     allowed = scrape_allowed(
-        request.ctx.client_ip, services_of(request).metrics_allow, unverified_forwarding=forwarding_unverified(request)
+        client, services_of(request).metrics_allow, unverified_forwarding=forwarding_unverified(request, client)
     )
     if not allowed:
         raise Forbidden("仅允许监控系统读取运行指标")

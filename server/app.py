@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import re
@@ -14,7 +13,6 @@ import orjson
 from redis.asyncio import Redis
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.models.server_types import ConnInfo
 from sanic.response import HTTPResponse
 from sanic_ext import Extend
 from sanic_ext.extensions.http.extension import HTTPExtension
@@ -50,14 +48,9 @@ from server.runtime.db import close_db, describe, init_db, lost_database
 from server.runtime.effects import Effects
 from server.runtime.jobs import Jobs, job_context
 from server.runtime.observability import (
-    CLIENT_CLOSED,
     access_lines,
-    connection_closed,
-    harmless,
     metrics_allowlist,
     process_stopped,
-    request_finished,
-    request_started,
     route_of,
 )
 from server.runtime.subscriber import Subscriber
@@ -67,6 +60,7 @@ from server.web.certcache import CertificateDrawings
 from server.web.imagebudget import ImageBudget
 from server.web.imagepool import ImagePool
 from server.web.intake import UploadGate
+from server.web.lifecycle import TrackedRequest, connection_closed
 from server.web.ratelimit import RateLimiter
 from server.web.services import Services
 from server.wechat.client import MemoryTokenStore, RedisTokenStore, WeChatClient
@@ -104,7 +98,7 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     config = config or Config.from_env()
     # OpenAPI's response maps are keyed by int status codes. Logging is ours (server.runtime.observability):
     # Sanic must not add its plain-text stdout handlers.
-    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False)
+    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False, request_class=TrackedRequest)
     app.ctx.config = config
     app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -130,16 +124,9 @@ def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     swagger.install(app)
     console.install(app)
     app.error_handler.add(Exception, render_error)
-    # The signal starts every routed request before its body is read; the middleware catches the
-    # rest (a malformed head answered straight from the error handler). Whichever runs first wins.
-    app.add_signal(_request_context, "http.lifecycle.handle")
-    app.register_middleware(_request_context, "request")
-    app.register_middleware(_stamp_request_id, "response")
+    # Each request is started and finished by its class (server.web.lifecycle), not by signals.
     access_lines(config.access_log)
-    if not config.access_log:
-        app.register_middleware(_stamp_route, "response")
-    app.add_signal(_request_answered, "http.lifecycle.response")
-    app.add_signal(_connection_closed, "http.lifecycle.complete")
+    app.add_signal(connection_closed, "http.lifecycle.complete")
     app.register_listener(_start, "before_server_start")
     app.register_listener(_stop, "after_server_stop")
     return app
@@ -227,38 +214,6 @@ async def _stop(app: Sanic) -> None:
     process_stopped()
 
 
-async def _request_context(request: Request) -> None:
-    if hasattr(request.ctx, "request_id"):
-        return
-    given = request.headers.get("x-request-id", "")
-    # Echo a client's id only when it is harmless in logs and headers.
-    request.ctx.request_id = (
-        given if given and _REQUEST_ID.fullmatch(given) and harmless(given) else os.urandom(16).hex()
-    )
-    request.ctx.client_ip = client_ip(request, request.app.ctx.config.trusted_proxies)
-    # Every log line from here on (ORM, WeChat client, errors) carries the id.
-    request_started(request, request.ctx.request_id)
-
-
-async def _request_answered(request: Request, response: HTTPResponse) -> None:
-    gone = request.conn_info is not None and request.conn_info.lost
-    request_finished(request, CLIENT_CLOSED if gone else response.status)
-
-
-async def _connection_closed(conn_info: ConnInfo) -> None:
-    connection_closed(conn_info)
-
-
-async def _stamp_request_id(request: Request, response: HTTPResponse) -> None:
-    # Lets a volunteer's screenshot of an error be matched to the server log.
-    response.headers.setdefault("X-Request-Id", getattr(request.ctx, "request_id", ""))
-
-
-async def _stamp_route(request: Request, response: HTTPResponse) -> None:
-    # For nginx's access line when the worker writes none (deploy/nginx.conf hides it from clients).
-    response.headers.setdefault("X-Route", route_of(request))
-
-
 def make_storage(config: Config, signer: UrlSigner | None = None) -> Storage:
     """Where photos live: the local folder, or an S3-compatible bucket (``WENMING_STORAGE``)."""
     if config.storage == "s3" and config.s3 is not None:
@@ -276,27 +231,6 @@ def make_storage(config: Config, signer: UrlSigner | None = None) -> Storage:
             addressing_style=s3.addressing_style,
         )
     return LocalStorage(config.media_root, signer)
-
-
-def client_ip(request: Request, trusted: tuple[Any, ...]) -> str:
-    """The caller's address; X-Forwarded-For is believed only from configured proxies."""
-    peer = request.conn_info.client_ip if request.conn_info else ""
-    if not trusted or not _is_trusted(peer, trusted):
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    # Walk from the nearest hop back; the first untrusted address is the client.
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
-
-
-def _is_trusted(address: str, trusted: tuple[Any, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in trusted)
 
 
 async def render_error(request: Request, exc: Exception) -> HTTPResponse:

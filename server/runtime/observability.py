@@ -21,6 +21,7 @@ personal, and a bounded set whatever clients send.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -48,7 +49,6 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import generate_latest
 from sanic import Request
-from sanic.models.server_types import ConnInfo
 
 from server.config import ConfigError
 
@@ -252,6 +252,7 @@ def render_metrics() -> tuple[bytes, str]:
 
 def process_stopped() -> None:
     """Drop this worker's share of the in-flight gauge (its counters keep counting in the totals)."""
+    _ACCESS.flush()
     if MULTIPROCESS:
         prometheus_multiprocess.mark_process_dead(os.getpid())
 
@@ -287,25 +288,17 @@ def route_of(request: Request) -> str:
 
 def request_started(request: Request, request_id: str) -> None:
     """Bind the request id to this task's context and start the clock and the in-flight count."""
-    conn = request.conn_info
-    if conn is not None:
-        # An earlier request on this keep-alive connection that never reached a complete response.
-        _settle(conn)
-        conn.ctx.wenming_open_request = request
     request_id_var.set(request_id)
     request.ctx.started = time.perf_counter()
     HTTP_IN_FLIGHT.inc()
 
 
-def request_finished(request: Request, status: int) -> None:
+def request_finished(request: Request, status: int, client_ip: str) -> None:
     """Count, time and log the request once: the access line (no query string, no headers)."""
     started = getattr(request.ctx, "started", None)
     if started is None:
         return
     request.ctx.started = None
-    conn = request.conn_info
-    if conn is not None and getattr(conn.ctx, "wenming_open_request", None) is request:
-        conn.ctx.wenming_open_request = None
     HTTP_IN_FLIGHT.dec()
     duration = time.perf_counter() - started
     route = route_of(request)
@@ -323,17 +316,96 @@ def request_finished(request: Request, status: int) -> None:
             "status": status,
             "duration_ms": round(duration * 1000, 1),
             "request_id": getattr(request.ctx, "request_id", None),
-            "client_ip": getattr(request.ctx, "client_ip", None),
+            "client_ip": client_ip,
         }
-        # Straight to the handlers: no caller lookup, no redaction (RedactionFilter says why).
-        access_log.handle(
-            access_log.makeRecord(
-                access_log.name, logging.INFO, "", 0, "%s %s %d", (method, route, status), None, extra=fields
-            )
-        )
+        _ACCESS.write(f"{method} {route} {status}", fields)
     if request_id_var.get() == getattr(request.ctx, "request_id", None):
         # The connection's task handles its next request under a new id; nothing in between has one.
         request_id_var.set(None)
+
+
+class AccessLines:
+    """The access line, written the way the JSON handler writes any record but for less.
+
+    Where the access logger's records reach only this process's ``wenming-json`` handler (how
+    ``configure_logging`` sets every process up), the line is built here, field for field what
+    :class:`JsonFormatter` makes of the record ``logging`` would build (no caller lookup, no filters:
+    every field is ours, see ``RedactionFilter``), and the lines of one turn of the event loop go to
+    the handler's stream in one write. Anywhere else (another handler, a test's capture, no loop) the
+    record goes through ``logging`` as any other.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._handler: logging.StreamHandler[Any] | None = None
+        self._second = -1
+        self._stamp = ""
+
+    def write(self, message: str, fields: dict[str, Any]) -> None:
+        handler = _sole_json_handler()
+        loop = _running_loop()
+        if handler is None or loop is None:
+            access_log.handle(
+                access_log.makeRecord(access_log.name, logging.INFO, "", 0, message, None, None, extra=fields)
+            )
+            return
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        head = {
+            "timestamp": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
+            "level": "INFO",
+            "logger": access_log.name,
+            "message": message,
+            "pid": os.getpid(),
+            "request_id": fields["request_id"],
+        }
+        head.update(fields)
+        if head["request_id"] is None:
+            del head["request_id"]
+        if not self._pending or handler is not self._handler:
+            self.flush()
+            self._handler = handler
+            loop.call_soon(self.flush)
+        self._pending.append(orjson.dumps(head).decode() + handler.terminator)
+
+    def flush(self) -> None:
+        """Write what is pending (at the end of the loop's turn, and when the process stops)."""
+        handler, text = self._handler, "".join(self._pending)
+        self._pending.clear()
+        if handler is None or not text:
+            return
+        with handler.lock or threading.Lock():
+            try:
+                handler.stream.write(text)
+                handler.flush()
+            except Exception:  # as logging does: say so on stderr, never fail the request
+                handler.handleError(logging.makeLogRecord({"msg": text}))
+
+
+def _sole_json_handler() -> logging.StreamHandler[Any] | None:
+    """The ``wenming-json`` handler when it is the only one the access logger's records reach."""
+    found: logging.Handler | None = None
+    logger: logging.Logger | None = access_log
+    while logger is not None:
+        for handler in logger.handlers:
+            if found is not None or handler.get_name() != "wenming-json" or handler.level > logging.INFO:
+                return None
+            found = handler
+        logger = logger.parent if logger.propagate else None
+    return found if isinstance(found, logging.StreamHandler) else None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+_ACCESS = AccessLines()
 
 
 # The children of the request counters by (route, method, status): labels() takes a lock each time.
@@ -350,17 +422,6 @@ def access_lines(on: bool) -> None:
 def harmless(text: str) -> bool:
     """Nothing in ``text`` that the redaction would mask (a client's request id, before it is logged as is)."""
     return redact(text) == text
-
-
-def connection_closed(conn: ConnInfo) -> None:
-    """Settle a request whose connection closed before it was answered."""
-    _settle(conn)
-
-
-def _settle(conn: ConnInfo) -> None:
-    request = getattr(conn.ctx, "wenming_open_request", None)
-    if request is not None:
-        request_finished(request, CLIENT_CLOSED)
 
 
 # -- who may read /metrics ----------------------------------------------------------
@@ -403,8 +464,8 @@ def scrape_allowed(client: str, allow: Iterable[Network], *, unverified_forwardi
     return any(candidate in net for candidate in candidates for net in allow)
 
 
-def forwarding_unverified(request: Request) -> bool:
-    """True when the request carries proxy headers but ``client_ip`` fell back to the peer (no trusted proxy)."""
+def forwarding_unverified(request: Request, client: str) -> bool:
+    """True when the request carries proxy headers but ``client`` (its resolved address) is the peer's."""
     peer = request.conn_info.client_ip if request.conn_info else ""
     forwarded = any(request.headers.get(name) for name in _FORWARDING_HEADERS)
-    return forwarded and getattr(request.ctx, "client_ip", peer) == peer
+    return forwarded and client == peer

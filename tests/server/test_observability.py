@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from models.users import User
 from server.config import ConfigError
-from server.runtime.observability import json_handler, metrics_allowlist, redact, scrape_allowed
+from server.runtime.observability import AccessLines, json_handler, metrics_allowlist, redact, scrape_allowed
 from server.wechat.fake import CODE2SESSION_PATH, PHONE_PATH
 from tests.support import ServiceProcess, run_cli, service_env
 
@@ -178,6 +178,48 @@ def test_redaction_covers_extras_and_tracebacks():
     assert line["headers"] == {"Authorization": "[redacted]"}
     assert line["code"] == "[redacted]"
     assert "0a3Xyz" not in line["exception"] and "137****1111" in line["exception"]
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts the writes it was given."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_the_quick_access_line_is_the_line_logging_would_write_and_one_write_per_loop_turn():
+    fields = {"method": "GET", "route": "/api/v1/tasks", "status": 200, "duration_ms": 1.5}
+    by_logging, quick = CountingStream(), CountingStream()
+    root, access = logging.getLogger(), logging.getLogger("wenming.access")
+    saved = root.handlers[:]
+    try:
+        # Through logging: another handler beside the JSON one (as pytest's own capture is here).
+        root.handlers[:] = [json_handler(by_logging), logging.NullHandler()]
+        AccessLines().write("GET /api/v1/tasks 200", {**fields, "request_id": "r-1", "client_ip": "10.0.0.7"})
+        # The quick way: the JSON handler alone, as every process of the service sets it up.
+        root.handlers[:] = [json_handler(quick)]
+        lines = AccessLines()
+        for n in (1, 2, 3):
+            lines.write("GET /api/v1/tasks 200", {**fields, "request_id": f"r-{n}", "client_ip": "10.0.0.7"})
+        assert quick.getvalue() == ""  # not before the loop's turn ends
+        await asyncio.sleep(0)
+    finally:
+        root.handlers[:] = saved
+    assert access.level == logging.NOTSET
+    (logged,) = [json.loads(line) for line in by_logging.getvalue().splitlines()]
+    written = [json.loads(line) for line in quick.getvalue().splitlines()]
+    assert quick.writes == 1 and [line["request_id"] for line in written] == ["r-1", "r-2", "r-3"]
+    assert list(written[0]) == list(logged)  # the same fields in the same order
+    for key in ("timestamp", "pid"):
+        assert type(written[0][key]) is type(logged[key])
+    assert {k: v for k, v in written[0].items() if k != "timestamp"} == {
+        k: v for k, v in logged.items() if k != "timestamp"
+    }
+    assert written[0]["timestamp"][:16] == logged["timestamp"][:16] and written[0]["timestamp"].endswith("Z")
+    assert len(written[0]["timestamp"]) == len(logged["timestamp"]) == len("2026-12-07T06:50:01.123Z")
 
 
 def test_configure_logging_writes_json_lines_to_stderr():
