@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -21,7 +22,7 @@ from handlers.task_schemas import (
     TaskUpdate,
     task_changes,
 )
-from models.campaigns import Task
+from models.campaigns import Task, task_status
 from models.enrollment import (
     CHECKIN_PAGE,
     AlreadyEnrolled,
@@ -94,18 +95,41 @@ async def _feed_page(user: User, query: TaskQuery, scope_path: str | None, cache
     if cached is None:
         ticket, counted = caches.feed.ticket(), caches.counts.ticket()
         page = await task_feed(user, query, scope_path, mine=False)
-        cached = ([(t, TaskRead.of(t, now).model_dump(mode="json")) for t in page.tasks], page.next_cursor)
+        cached = ([_FeedItem.of(t, now) for t in page.tasks], page.next_cursor)
         caches.feed.put(key, cached, ticket, ttl=_lasts(page.tasks, query, now))
         for t in page.tasks:
             caches.counts.put(t.id, t.enrolled_count, counted)
     rows, next_cursor = cached
-    counts = await _enrolled_counts([t.id for t, _ in rows], caches)
+    counts = await _enrolled_counts([row.task_id for row in rows], caches)
     mine = await _enrollments(user, caches)
-    items = [
-        {**shown, "status": t.status_at(now), "enrolled_count": counts[t.id], "my_enrollment": mine.get(t.id)}
-        for t, shown in rows
-    ]
+    items = [row.answer(now, counts[row.task_id], mine.get(row.task_id, b"null")) for row in rows]
     return {"items": items, "next_cursor": next_cursor}
+
+
+class _FeedItem:
+    """One task of a cached page: its JSON but for the caller's and the moment's fields, spliced in at each read.
+
+    ``head`` is the rendered ``TaskRead`` without ``status``, ``enrolled_count`` and ``my_enrollment``,
+    serialised once, up to the comma before them (JSON does not order an object's members).
+    """
+
+    __slots__ = ("campaign_closed", "cancelled", "ends_at", "head", "task_id")
+    _OWN = ("status", "enrolled_count", "my_enrollment")
+
+    def __init__(self, task_id: int, ends_at: datetime, cancelled: bool, campaign_closed: bool, head: bytes) -> None:
+        self.task_id, self.ends_at, self.cancelled, self.campaign_closed = task_id, ends_at, cancelled, campaign_closed
+        self.head = head
+
+    @classmethod
+    def of(cls, task: Task, now: datetime) -> _FeedItem:
+        shown = TaskRead.of(task, now).model_dump(mode="json")
+        head = orjson.dumps({k: v for k, v in shown.items() if k not in cls._OWN})[:-1] + b","
+        return cls(task.id, task.ends_at, task.cancelled_at is not None, task.campaign.status == "closed", head)
+
+    def answer(self, now: datetime, enrolled: int, mine: bytes) -> orjson.Fragment:
+        status = task_status(self.cancelled, self.ends_at, self.campaign_closed, now)
+        tail = b'"status":"%b","enrolled_count":%d,"my_enrollment":%b}' % (status.encode(), enrolled, mine)
+        return orjson.Fragment(self.head + tail)
 
 
 def _lasts(tasks: list[Task], query: TaskQuery, now: datetime) -> float | None:
@@ -127,13 +151,13 @@ async def _enrolled_counts(task_ids: list[int], caches: Caches) -> dict[int, int
     return {tid: found.get(tid, 0) for tid in task_ids}
 
 
-async def _enrollments(user: User, caches: Caches) -> dict[int, dict[str, Any]]:
-    """The caller's enrollments by task id, rendered (``EnrollmentRead``)."""
+async def _enrollments(user: User, caches: Caches) -> dict[int, bytes]:
+    """The caller's enrollments by task id, rendered (``EnrollmentRead``) and serialised."""
     mine = caches.mine.get(user.id)
     if mine is None:
         ticket = caches.mine.ticket()
         rows = await all_enrollments(user.id)
-        mine = {e.task_id: EnrollmentRead.of(e).model_dump(mode="json") for e in rows}
+        mine = {e.task_id: orjson.dumps(EnrollmentRead.of(e).model_dump(mode="json")) for e in rows}
         caches.mine.put(user.id, mine, ticket)
     return mine
 

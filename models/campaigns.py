@@ -96,11 +96,16 @@ class Task(Model):
         table = "tasks"
 
     def status_at(self, now: datetime) -> str:
-        if self.cancelled_at is not None:
-            return "cancelled"
-        if now >= self.ends_at or self.campaign.status == "closed":
-            return "ended"
-        return "open"
+        return task_status(self.cancelled_at is not None, self.ends_at, self.campaign.status == "closed", now)
+
+
+def task_status(cancelled: bool, ends_at: datetime, campaign_closed: bool, now: datetime) -> str:
+    """A task's status at ``now``: cancelled, ended (its end passed, or its campaign closed) or open."""
+    if cancelled:
+        return "cancelled"
+    if campaign_closed or now >= ends_at:
+        return "ended"
+    return "open"
 
 
 class Enrollment(Model):
