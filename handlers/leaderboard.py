@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -45,13 +46,29 @@ async def people(request: Request, user: User, query: BoardQuery, services: Serv
         ticket = cache.ticket()
         board = await services.rankings.board(scope, query.limit, user.id)
         people = await profiles([uid for _, uid, _ in board.items])
-        shown = [(rank, uid, pts, people.get(uid)) for rank, uid, pts in board.items]
-        top = [(uid, person, _item(rank, person, pts, services)) for rank, uid, pts, person in shown]
+        top = _Top([(rank, uid, pts, people.get(uid)) for rank, uid, pts in board.items], services)
         me = (_mine(board.me),)  # in a tuple: None is an answer too (no points here yet)
         cache.put((scope.key, query.limit), top, ticket)
         cache.put((scope.key, "me", user.id), me, ticket)
-    items = [_item_of_me(item, person, services) if uid == user.id else item for uid, person, item in top]
-    return json_response({"scope": scope.text, "items": items, "me": me[0]})
+    return json_response({"scope": scope.text, "items": top.seen_by(user.id, services), "me": me[0]})
+
+
+class _Top:
+    """A board's top rows as anyone sees them, serialised once: the whole list, and each row for the
+    answer to a person who is among them (their row is marked and shows them even when hidden)."""
+
+    __slots__ = ("items", "people", "rows")
+
+    def __init__(self, shown: list[tuple[int, int, int, Profile | None]], services: Services) -> None:
+        rows = [(uid, person, _item(rank, person, pts, services)) for rank, uid, pts, person in shown]
+        self.rows = [(uid, person, orjson.Fragment(orjson.dumps(item)), item) for uid, person, item in rows]
+        self.people = {uid for uid, _, _ in rows}
+        self.items = orjson.Fragment(orjson.dumps([item for _, _, item in rows]))
+
+    def seen_by(self, user_id: int, services: Services) -> Any:
+        if user_id not in self.people:
+            return self.items
+        return [_item_of_me(item, person, services) if uid == user_id else row for uid, person, row, item in self.rows]
 
 
 def _item(rank: int, person: Profile | None, points: int, services: Services) -> dict[str, Any]:
