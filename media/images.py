@@ -33,7 +33,8 @@ Flow of :func:`ingest`:
      edge is trimmed (under 16 px); ``width``/``height`` are the turned
      original's. Without the library (``libturbojpeg0``), or when the
      transform refuses the file or libjpeg warns about its data, the photo
-     takes the decoding path below instead (bad data is then 400 there);
+     takes the decoding path below instead (what the decoder cannot read is
+     400 there, as for any picture);
    - libjpeg decodes ``original`` at 1/2, 1/4 or 1/8 scale in the DCT domain
      (``draft``), the smallest whose picture still covers the 1280-px display;
      all the entropy-coded data is still read, so corrupt data fails as at
@@ -383,8 +384,9 @@ def _turned(jpeg: bytes, orientation: int) -> bytes | None:
     except jpeg_transform.Unavailable:
         return None  # said once when the library failed to load
     except jpeg_transform.TransformError as exc:
-        # A warning is corrupt or cut data (the decoding path then answers 400); an error, a layout
-        # the transform does not take (an unusual subsampling, say).
+        # A warning is corrupt or cut data, which the decoding path then judges as it judges an upright
+        # photo's (what the decoder cannot read is 400); an error, a layout the transform does not take
+        # (an unusual subsampling, say).
         log.info("lossless turn of a JPEG (orientation %d) failed, decoding it instead: %s", orientation, exc)
         return None
     return turned
