@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps fonts nginx chromium
+.PHONY: demo test lint system-deps fonts nginx chromium turbojpeg
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 #   fonts-noto-cjk  service certificates are drawn with a CJK font (`fonts`)
 #   nginx           tests/deploy checks deploy/nginx.conf with a real nginx (`nginx`)
 #   chromium        tests/browser drive the staff console in it with Playwright (`chromium`)
+#   libturbojpeg0   photos to be turned are turned losslessly with it (`turbojpeg`); its tests
+#                   in tests/media fail without it
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 # ( $(call apt-install,PACKAGE[ ALTERNATIVE...],WHY) ): the first package that
@@ -33,7 +35,7 @@ for pkg in $(1); do $(APT_INSTALL) $$pkg >/dev/null && exit 0; done; \
 echo "could not install $(lastword $(1)): $(2)"
 endef
 
-system-deps: fonts nginx chromium
+system-deps: fonts nginx chromium turbojpeg
 
 fonts:
 	@ls /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
@@ -52,6 +54,11 @@ nginx:
 # Playwright's own browser download is not used: the tests launch this one by its path.
 chromium:
 	@test -x /usr/bin/chromium || ( $(call apt-install,chromium,the browser tests drive the staff console in it) )
+
+# Only the shared library is wanted: media/jpeg_transform.py loads it with ctypes.
+turbojpeg:
+	@test -n "$$(ls /usr/lib/*/libturbojpeg.so.0 /usr/lib/libturbojpeg.so.0 2>/dev/null)" \
+		|| ( $(call apt-install,libturbojpeg0,photos to be turned are turned losslessly with it) )
 
 demo: $(STAMP) fonts
 	$(VENV)/bin/wenming demo

@@ -14,36 +14,45 @@ Flow of :func:`ingest`:
    the number of scans, before a single pixel is decoded — bombs and tiny
    files of huge flat pictures are 400 ``bad_image``, fast;
 3. capture time and GPS are read from EXIF (server-side evidence only);
-4. an ordinary JPEG that needs no turning (EXIF orientation 1 or none: photos
-   taken with the phone held in landscape, and every photo the phone or an app
-   has already turned) whose segments walk cleanly to an EOI (baseline,
-   extended or progressive Huffman coding, 8-bit, greyscale or YCbCr; no
-   colour profile but sRGB; readable EXIF — :func:`_plain_jpeg`) takes the
-   fast path:
+4. an ordinary JPEG (its segments walk cleanly to an EOI; baseline, extended
+   or progressive Huffman coding, 8-bit, greyscale or YCbCr; no colour profile
+   but sRGB; readable EXIF whose orientation is 1-8 or absent —
+   :func:`_plain_jpeg`) takes the fast path:
 
    - ``original`` is the upload's own picture: its segments copied byte for
      byte up to the first EOI without EXIF, XMP, ICC, MPF, comments, other
      APPn blocks or anything appended (:mod:`media.jpeg_segments`). The
      pixels are not decoded and re-encoded, and no EXIF is written at all;
-   - libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain (``draft``),
-     the smallest whose picture still covers the 1280-px display; all the
-     entropy-coded data is still read, so corrupt data fails as at full size;
-     the display is resized from that (HAMMING) and encoded, the thumb (long
-     edge ≤ 320) made from the display.
+   - a photo to be turned (EXIF orientation 2-8: a phone held upright stores
+     the picture sideways, 6) has that copy turned upright losslessly in the
+     DCT domain (:mod:`media.jpeg_transform`, libjpeg-turbo's transform: the
+     blocks move, their coefficients are not re-quantised), since served files
+     carry no EXIF to say how to show them. When the picture's size is not a
+     whole number of MCUs (8 or 16 px) where the turn needs one, the partial
+     MCU row or column that would end up at the upright picture's left or top
+     edge is trimmed (under 16 px); ``width``/``height`` are the turned
+     original's. Without the library (``libturbojpeg0``), or when the
+     transform refuses the file or libjpeg warns about its data, the photo
+     takes the decoding path below instead (what the decoder cannot read is
+     400 there, as for any picture);
+   - libjpeg decodes ``original`` at 1/2, 1/4 or 1/8 scale in the DCT domain
+     (``draft``), the smallest whose picture still covers the 1280-px display;
+     all the entropy-coded data is still read, so corrupt data fails as at
+     full size; the display is resized from that (HAMMING) and encoded, the
+     thumb (long edge ≤ 320) made from the display. For a turned photo the
+     turned original is decoded, not the upload: the display is then the very
+     picture stored, trimmed edge included, and on bench/ingest.py's photo
+     this was some 10 ms cheaper than decoding the upload, cropping the
+     trimmed strip and turning the small picture;
 
-   A JPEG with orientation 2-8 does not: served files carry no EXIF (the
-   contract), so its original must be turned, and turning it without
-   decoding would need libjpeg's lossless transform (``jpegtran``: rotating
-   the DCT blocks), which Pillow does not expose — the next step for this
-   path;
-
-5. every other picture (PNG, WebP, HEIC, a JPEG to be turned, CMYK or
-   RGB-coded JPEG, another ICC profile, arithmetic coding, broken EXIF, a
-   JPEG whose structure does not walk) is decoded in full, the EXIF
-   orientation applied, colour taken to sRGB (ICC profile / CMYK), alpha
-   flattened on white, and three JPEGs are written from fresh pixel data with
-   no metadata at all (no EXIF, XMP, GPS, ICC, comments): ``original`` (full
-   size), ``display`` (long edge ≤ 1280) and ``thumb`` (long edge ≤ 320).
+5. every other picture (PNG, WebP, HEIC, CMYK or RGB-coded JPEG, another ICC
+   profile, arithmetic coding, broken EXIF, a JPEG whose structure does not
+   walk, a JPEG to be turned that the lossless transform did not turn) is
+   decoded in full, the EXIF orientation applied, colour taken to sRGB (ICC
+   profile / CMYK), alpha flattened on white, and three JPEGs are written
+   from fresh pixel data with no metadata at all (no EXIF, XMP, GPS, ICC,
+   comments): ``original`` (full size), ``display`` (long edge ≤ 1280) and
+   ``thumb`` (long edge ≤ 320).
 
 No output carries metadata, on either path.
 
@@ -72,7 +81,7 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import ExifTags, Image, ImageOps
 
-from media import jpeg_segments
+from media import jpeg_segments, jpeg_transform
 from server.kernel.clock import LOCAL_TZ
 
 try:  # HEIC/HEIF (iPhone photos); without it such uploads are 415.
@@ -216,7 +225,10 @@ def ingest(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ingested:
                 _decode(img)  # before EXIF: some formats' EXIF reading decodes and would swallow its errors
             taken_at, gps = _evidence(img)
             if plain is not None and data is not None:
-                return _ingest_plain_jpeg(data, plain, content_type, sha256, taken_at, gps)
+                fast = _ingest_plain_jpeg(data, plain, content_type, sha256, taken_at, gps)
+                if fast is not None:
+                    return fast
+                _decode(img)  # not turned losslessly: decoded, turned and re-encoded like any other picture
             img = _normalise(img)
         except ImageRejected:
             raise
@@ -254,24 +266,34 @@ def _file_sha256(f: io.BufferedReader) -> str:
     return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _plain_jpeg(img: Image.Image, data: bytes) -> jpeg_segments.Layout | None:
-    """The segments of an ordinary JPEG that needs no turning, or None when it must take the decoding path.
+@dataclass(frozen=True)
+class PlainJpeg:
+    """An ordinary JPEG's segments and its EXIF orientation (1: upright as stored; 2-8: to be turned)."""
+
+    layout: jpeg_segments.Layout
+    orientation: int
+
+
+def _plain_jpeg(img: Image.Image, data: bytes) -> PlainJpeg | None:
+    """The segments of an ordinary JPEG, or None when it must take the decoding path.
 
     Ordinary: the segments walk cleanly to an EOI; baseline, extended or progressive Huffman coding
     at 8 bits; greyscale, or three components in YCbCr (an Adobe segment saying so, or none); no
     colour profile but sRGB (the default, so dropping it changes nothing); readable EXIF whose
     orientation is 1 or absent (the stored picture is already upright, and the original is served
-    without any EXIF). Anything else (a picture to be turned, CMYK/YCCK, RGB-coded, arithmetic,
-    lossless, hierarchical, 12-bit, another ICC profile) goes through the full decode, conversion
-    and re-encode.
+    without any EXIF) or 2-8 while the lossless transform is available (:mod:`media.jpeg_transform`
+    turns the picture). Anything else (CMYK/YCCK, RGB-coded, arithmetic, lossless, hierarchical,
+    12-bit, another ICC profile, an orientation outside 1-8) goes through the full decode,
+    conversion and re-encode.
     """
     if img.format not in ("JPEG", "MPO") or img.mode not in ("RGB", "L"):
         return None
     try:
-        if img.getexif().get(ExifTags.Base.Orientation, 1) != 1:
-            return None  # to be turned: the decoding path turns it (see the module docstring)
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # broken EXIF: the decoding path decides what to make of it
         return None
+    if orientation != 1 and (orientation not in jpeg_transform.FOR_ORIENTATION or not jpeg_transform.available()):
+        return None  # to be turned without the lossless transform: the decoding path turns it
     try:
         layout = jpeg_segments.walk(data)
     except jpeg_segments.NotWalkable:
@@ -286,7 +308,7 @@ def _plain_jpeg(img: Image.Image, data: bytes) -> jpeg_segments.Layout | None:
     icc = img.info.get("icc_profile")
     if icc and (frame.components != 3 or not _is_srgb(icc)):
         return None
-    return layout
+    return PlainJpeg(layout, orientation)
 
 
 def _is_srgb(icc: bytes) -> bool:
@@ -304,15 +326,24 @@ def _is_srgb(icc: bytes) -> bool:
 
 def _ingest_plain_jpeg(
     data: bytes,
-    layout: jpeg_segments.Layout,
+    plain: PlainJpeg,
     source_type: str,
     sha256: str,
     taken_at: datetime | None,
     gps: tuple[float, float] | None,
-) -> Ingested:
-    """The fast path: keep the upload's own picture bytes as ``original``, decode at a reduced scale for the rest."""
-    original = jpeg_segments.strip(data, layout)
+) -> Ingested | None:
+    """The fast path: keep the upload's own picture bytes as ``original``, decode at a reduced scale for the rest.
+
+    A picture to be turned is turned losslessly; None when that could not be done (the caller decodes it instead).
+    """
+    original = jpeg_segments.strip(data, plain.layout)
+    if plain.orientation != 1:
+        turned = _turned(original, plain.orientation)
+        if turned is None:
+            return None
+        original = turned
     with Image.open(io.BytesIO(original), formats=("JPEG",)) as img:
+        width, height = img.size  # upright; a turned picture may have lost a partial MCU row or column
         target = _fitted(img.size, DISPLAY_EDGE)
         # libjpeg scales in the DCT domain by 1/2, 1/4 or 1/8: the smallest picture still at least
         # ``target`` on both edges. Every scan's entropy-coded data is still read in full, so a
@@ -332,8 +363,8 @@ def _ingest_plain_jpeg(
         log.warning("cannot encode image: %r", exc)
         raise BadImage() from exc
     return Ingested(
-        width=layout.frame.width,  # orientation 1: the stored size is the upright size
-        height=layout.frame.height,
+        width=width,
+        height=height,
         content_type=JPEG,
         source_type=source_type,
         sha256=sha256,
@@ -344,6 +375,21 @@ def _ingest_plain_jpeg(
         display=display,
         thumb=thumb,
     )
+
+
+def _turned(jpeg: bytes, orientation: int) -> bytes | None:
+    """``jpeg`` turned upright losslessly, or None when the transform refused it (the decoding path takes over)."""
+    try:
+        turned, _trimmed = jpeg_transform.turn(jpeg, jpeg_transform.FOR_ORIENTATION[orientation])
+    except jpeg_transform.Unavailable:
+        return None  # said once when the library failed to load
+    except jpeg_transform.TransformError as exc:
+        # A warning is corrupt or cut data, which the decoding path then judges as it judges an upright
+        # photo's (what the decoder cannot read is 400); an error, a layout the transform does not take
+        # (an unusual subsampling, say).
+        log.info("lossless turn of a JPEG (orientation %d) failed, decoding it instead: %s", orientation, exc)
+        return None
+    return turned
 
 
 def _open_checked(f: io.BufferedReader, content_type: str, max_pixels: int) -> Image.Image:

@@ -17,8 +17,10 @@ decides the colour conversion) reduced to their fixed fields (a JFIF thumbnail i
 dropped). Everything else is dropped: EXIF and XMP (APP1), ICC
 profiles and MPF (APP2), APP3-APP13, APP15, JFXX thumbnails, comments, unknown
 segments and all bytes after the first EOI; no EXIF is written, so the copy is
-only used for a picture stored upright (EXIF orientation 1 or none). The decoded
-pixels are those of the upload: nothing a decoder reads for them is changed.
+served as it is only for a picture stored upright (EXIF orientation 1 or none);
+one to be turned is turned losslessly from it (:mod:`media.jpeg_transform`).
+The decoded pixels are those of the upload: nothing a decoder reads for them is
+changed.
 
 Nothing here decodes a pixel; the caller decides whether a file is plain enough
 (frame type, colour, profile) for the result to be used.

@@ -696,6 +696,7 @@ def test_dockerfile_runs_the_service() -> None:
 
     assert re.search(r"(?m)^FROM python:3\.11-slim", text)
     assert "fonts-noto-cjk" in text
+    assert "libturbojpeg0" in text  # media/jpeg_transform.py loads it
     assert re.search(r"(?m)^USER wenming$", text)
     assert cmd[:2] == ["wenming", "serve"] and "0.0.0.0" in cmd
     assert_cli_accepts(cmd[1:], "Dockerfile CMD")

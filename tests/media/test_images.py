@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat
 
+from media import jpeg_transform
 from media.images import BadImage, ImageRejected, Ingested, UnsupportedMediaType, hamming, ingest, sniff
 from media.jpeg_segments import strip, walk
+from media.jpeg_transform import FOR_ORIENTATION, Op, turn
 from tests.images import bomb_png, encode, phone_exif, phone_photo, rational_dms, scene
 
 
@@ -78,7 +81,9 @@ def test_jpeg_with_exif_gps_and_orientation_comes_out_upright_and_clean(tmp_path
     result = ingest(write(tmp_path, "photo.jpg", data))
 
     assert_outputs(result)
-    assert (result.width, result.height) == (600, 800)  # swapped vs stored
+    # Swapped vs stored; the lossless turn trims the stored picture's partial bottom row of 16-px MCUs
+    # (600 = 37.5 of them), which the turn would carry to the left edge.
+    assert (result.width, result.height) == (592, 800)
     upright = Image.open(io.BytesIO(result.original))
     r, g, b = upright.getpixel((upright.width - 10, 10))
     assert g > 200 and r < 60 and b < 60
@@ -398,30 +403,136 @@ def test_camera_jpeg_original_is_its_own_picture_without_metadata(tmp_path: Path
     assert g > 200 and r < 60 and b < 60
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_a_photo_to_be_turned_takes_the_decoding_path_and_comes_out_upright_without_exif(tmp_path: Path) -> None:
-    """Orientation 6 (a phone held upright): the original is decoded, turned and re-encoded, no EXIF written."""
-    data = camera_jpeg("progressive", orientation=6)
+# Where the stored picture's top-left corner (the marker) is once upright, for each EXIF orientation.
+UPRIGHT_CORNER = {1: "tl", 2: "tr", 3: "br", 4: "bl", 5: "tl", 6: "tr", 7: "br", 8: "bl"}
+INVERSE_TURN = {Op.ROT90: Op.ROT270, Op.ROT270: Op.ROT90}  # every other operation undoes itself
 
-    result = ingest(write(tmp_path, "upright.jpg", data))
+
+def marker_at(img: Image.Image, corner: str, inset: int = 20) -> bool:
+    """Whether the green marker is in that corner of ``img`` (and so in no other)."""
+    x = img.width - inset if corner[1] == "r" else inset
+    y = img.height - inset if corner[0] == "b" else inset
+    r, g, b = img.convert("RGB").getpixel((x, y))
+    return g > 200 and r < 60 and b < 60
+
+
+def assert_no_metadata_segments(data: bytes) -> None:
+    """Only the picture: no APP1-APP15 (EXIF, XMP, ICC, MPF ...), comment, foreign APP0 or bytes after EOI."""
+    layout = walk(data)
+    assert layout.end == len(data)
+    for s in layout.segments:
+        assert not (0xE1 <= s.marker <= 0xEF or s.marker == 0xFE), hex(s.marker)
+        if s.marker == 0xE0:
+            assert s.payload(data).startswith(b"JFIF\x00")
+    for secret in (b"Exif", b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
+        assert secret not in data, secret
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("kind", ["baseline", "progressive", "restart", "444"])
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_a_photo_to_be_turned_is_turned_losslessly_upright_without_metadata(
+    tmp_path: Path, orientation: int, kind: str
+) -> None:
+    """Orientation 2-8: the upload's own coefficients, turned upright in the DCT domain; no EXIF written."""
+    data = camera_jpeg(kind, orientation=orientation)
+    sideways = orientation >= 5
+
+    result = ingest(write(tmp_path, "turned.jpg", data))
 
     assert_outputs(result)  # no EXIF at all on any output, the orientation included
-    original = result.original
-    assert original != strip(data, walk(data))  # not the upload's own picture bytes: a fresh encode
-    for secret in (b"GPS", b"Secret", b"xmpmeta", b"8BIM", b"ICC_PROFILE"):
-        assert secret not in original, secret
-    assert (result.width, result.height) == (1200, 1600)  # upright: the stored 1600x1200 turned
-    for out in (original, result.display):
-        img = Image.open(io.BytesIO(out))
-        assert img.height > img.width and not img.getexif()
-        r, g, b = img.getpixel((img.width - 20, 20))  # the marker is top right once upright
-        assert g > 200 and r < 60 and b < 60
+    for out in (result.original, result.display, result.thumb):
+        assert_no_metadata_segments(out)
+    upright_size = (1200, 1600) if sideways else (1600, 1200)  # 1600x1200 is a whole number of MCUs
+    assert (result.width, result.height) == upright_size
+    original = Image.open(io.BytesIO(result.original))
+    display = Image.open(io.BytesIO(result.display))
+    assert original.size == upright_size
+    assert display.size == ((960, 1280) if sideways else (1280, 960))
+    for img in (original, display):
+        assert [marker_at(img, c) for c in ("tl", "tr", "bl", "br")] == [
+            c == UPRIGHT_CORNER[orientation] for c in ("tl", "tr", "bl", "br")
+        ]
+    # Not decoded and re-encoded: turned back losslessly, the original decodes to the upload's pixels exactly.
+    op = FOR_ORIENTATION[orientation]
+    back, _ = turn(result.original, INVERSE_TURN.get(op, op))
+    stored = Image.open(io.BytesIO(strip(data, walk(data))))
+    assert Image.open(io.BytesIO(back)).tobytes() == stored.tobytes()
+    # Upright, it is what Pillow makes of the full decode, to a rounding step.
+    assert rms(original, ImageOps.exif_transpose(Image.open(io.BytesIO(data)))) < 0.6
     assert result.taken_at == datetime(2024, 5, 1, 1, 30, 15, tzinfo=UTC)
     assert result.gps == pytest.approx((31.2304, 121.4737), abs=1e-4)
     (want_display, display_jpeg), _ = full_decode_derivatives(data)
-    display = Image.open(io.BytesIO(result.display))
-    assert display.size == want_display.size == (960, 1280)
+    assert display.size == want_display.size
     assert rms(display, display_jpeg) < 2.5
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_a_turn_of_a_picture_that_is_not_whole_mcus_trims_under_one_mcu(tmp_path: Path, orientation: int) -> None:
+    stored = scene((1000, 750), seed=1)  # 4:2:0, 16-px MCUs: 62.5 x 46.875
+    ImageDraw.Draw(stored).rectangle((0, 0, 60, 60), fill=(0, 255, 0))
+    data = encode(stored, "JPEG", quality=92, exif=phone_exif(orientation=orientation))
+    full = (750, 1000) if orientation >= 5 else (1000, 750)
+
+    result = ingest(write(tmp_path, "odd.jpg", data))
+
+    assert_outputs(result)
+    assert_no_metadata_segments(result.original)
+    cut_w, cut_h = full[0] - result.width, full[1] - result.height
+    assert 0 <= cut_w < 16 and 0 <= cut_h < 16
+    if orientation != 5:  # only a transpose leaves the partial MCUs at the right and bottom
+        assert cut_w or cut_h
+    original = Image.open(io.BytesIO(result.original))
+    display = Image.open(io.BytesIO(result.display))
+    assert original.size == (result.width, result.height)
+    assert marker_at(original, UPRIGHT_CORNER[orientation]) and marker_at(display, UPRIGHT_CORNER[orientation])
+    # The strip went from the upright left/top edge: the rest is the upright picture, not shifted.
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert rms(original, upright.crop((cut_w, cut_h, *full))) < 1
+    # The display (under 1280 px here, so not shrunk) is the trimmed original's picture, re-encoded.
+    assert display.size == original.size
+    assert rms(display, original) < 3
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_broken_photo_to_be_turned_is_400(tmp_path: Path) -> None:
+    data = camera_jpeg("baseline", orientation=6)
+    # Cut short: no EOI, so it is not taken as an ordinary JPEG and the decoder refuses it.
+    err = rejected(write(tmp_path, "cut.jpg", data[: len(data) // 2]))
+    assert err.status == 400 and err.code == "bad_image"
+    # Well formed up to its end, but a Huffman table libjpeg refuses: the transform fails, and so does
+    # the full decode that is tried instead.
+    layout = walk(data)
+    dht = next(s for s in layout.segments if s.marker == 0xC4)
+    bogus = bytearray(data)
+    bogus[dht.start + 5 : dht.start + 21] = b"\xff" * 16  # code counts adding up to far more than 256
+    err = rejected(write(tmp_path, "bogus.jpg", bytes(bogus)))
+    assert err.status == 400 and err.code == "bad_image"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_without_the_library_a_photo_to_be_turned_is_decoded_turned_and_re_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = phone_photo((800, 600))  # orientation 6, 600 px not a whole number of 16-px MCUs
+    path = write(tmp_path, "photo.jpg", data)
+    missing = str(tmp_path / "libturbojpeg.so.0")  # a name no earlier test loaded: its failure is said here
+    for switch in (jpeg_transform.OFF, missing):
+        monkeypatch.setenv(jpeg_transform.LIBRARY_ENV, switch)
+        with caplog.at_level(logging.INFO, logger="media.jpeg_transform"):
+            caplog.clear()
+            results = [ingest(path), ingest(path)]
+        said = [r for r in caplog.records if r.name == "media.jpeg_transform"]
+        assert len(said) == 1, switch  # once, not per photo
+        assert said[0].levelno == (logging.INFO if switch == jpeg_transform.OFF else logging.WARNING)
+        for result in results:
+            assert_outputs(result)
+            assert_no_metadata_segments(result.original)
+            assert (result.width, result.height) == (600, 800)  # decoded and turned whole: nothing trimmed
+            assert marker_at(Image.open(io.BytesIO(result.original)), "tr")
+            assert marker_at(Image.open(io.BytesIO(result.display)), "tr")
+    monkeypatch.delenv(jpeg_transform.LIBRARY_ENV)
+    assert (ingest(path).width, ingest(path).height) == (592, 800)  # the lossless turn again
 
 
 def test_reduced_decode_still_reads_every_scan(tmp_path: Path) -> None:
