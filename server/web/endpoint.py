@@ -85,27 +85,6 @@ def parse_model(model: type[BaseModel], data: Any) -> Any:
         raise InvalidRequest.fields(fields) from None
 
 
-# The hot reads' query strings repeat (a campaign notice sends every volunteer to the same feed): a
-# valid one is validated once per process, and each request gets a model of its own built from the
-# validated values without validating again. Refused ones are not kept; nor is anything past the bound.
-_VALID_QUERIES: dict[tuple[type[BaseModel], str], tuple[dict[str, Any], set[str]]] = {}
-VALID_QUERIES_KEPT = 1024
-
-
-def parse_query(model: type[BaseModel], request: Request) -> Any:
-    """The request's query string validated against ``model`` (see :func:`parse_model`)."""
-    key = (model, request.query_string)
-    known = _VALID_QUERIES.get(key)
-    if known is not None:
-        values, given = known
-        return model.model_construct(_fields_set=set(given), **values)
-    parsed = parse_model(model, {k: request.args.get(k) for k in request.args})
-    if len(_VALID_QUERIES) >= VALID_QUERIES_KEPT:
-        _VALID_QUERIES.clear()
-    _VALID_QUERIES[key] = (dict(parsed.__dict__), set(parsed.model_fields_set))
-    return parsed
-
-
 def _names(err: Any) -> list[str]:
     """The dotted names (as the client sent them) an error is about."""
     at = [str(part) for part in err["loc"]]
@@ -495,7 +474,7 @@ def endpoint(
                 if rate_limit is not None:
                     await _count(request, rate_limit, user)
             if query is not None:
-                kwargs["query"] = parse_query(query, request)
+                kwargs["query"] = parse_model(query, {k: request.args.get(k) for k in request.args})
             if body is not None:
                 kwargs["body"] = parse_model(body, _json_body(request))
             if idempotent:
