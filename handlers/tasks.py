@@ -102,7 +102,8 @@ async def _feed_page(user: User, query: TaskQuery, scope_path: str | None, cache
     rows, next_cursor = cached
     counts = await _enrolled_counts([row.task_id for row in rows], caches)
     mine = await _enrollments(user, caches)
-    items = [row.answer(now, counts[row.task_id], mine.get(row.task_id, b"null")) for row in rows]
+    moment = now.timestamp()
+    items = [row.answer(moment, counts[row.task_id], mine.get(row.task_id, b"null")) for row in rows]
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -116,7 +117,7 @@ class _FeedItem:
     __slots__ = ("campaign_closed", "cancelled", "ends_at", "head", "task_id")
     _OWN = ("status", "enrolled_count", "my_enrollment")
 
-    def __init__(self, task_id: int, ends_at: datetime, cancelled: bool, campaign_closed: bool, head: bytes) -> None:
+    def __init__(self, task_id: int, ends_at: float, cancelled: bool, campaign_closed: bool, head: bytes) -> None:
         self.task_id, self.ends_at, self.cancelled, self.campaign_closed = task_id, ends_at, cancelled, campaign_closed
         self.head = head
 
@@ -124,9 +125,10 @@ class _FeedItem:
     def of(cls, task: Task, now: datetime) -> _FeedItem:
         shown = TaskRead.of(task, now).model_dump(mode="json")
         head = orjson.dumps({k: v for k, v in shown.items() if k not in cls._OWN})[:-1] + b","
-        return cls(task.id, task.ends_at, task.cancelled_at is not None, task.campaign.status == "closed", head)
+        closed = task.campaign.status == "closed"
+        return cls(task.id, task.ends_at.timestamp(), task.cancelled_at is not None, closed, head)
 
-    def answer(self, now: datetime, enrolled: int, mine: bytes) -> orjson.Fragment:
+    def answer(self, now: float, enrolled: int, mine: bytes) -> orjson.Fragment:
         status = task_status(self.cancelled, self.ends_at, self.campaign_closed, now)
         tail = b'"status":"%b","enrolled_count":%d,"my_enrollment":%b}' % (status.encode(), enrolled, mine)
         return orjson.Fragment(self.head + tail)

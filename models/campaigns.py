@@ -99,8 +99,11 @@ class Task(Model):
         return task_status(self.cancelled_at is not None, self.ends_at, self.campaign.status == "closed", now)
 
 
-def task_status(cancelled: bool, ends_at: datetime, campaign_closed: bool, now: datetime) -> str:
-    """A task's status at ``now``: cancelled, ended (its end passed, or its campaign closed) or open."""
+def task_status(cancelled: bool, ends_at: datetime | float, campaign_closed: bool, now: datetime | float) -> str:
+    """A task's status at ``now``: cancelled, ended (its end passed, or its campaign closed) or open.
+
+    ``ends_at`` and ``now`` are both datetimes or both POSIX timestamps (cheaper to compare).
+    """
     if cancelled:
         return "cancelled"
     if campaign_closed or now >= ends_at:

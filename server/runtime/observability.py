@@ -343,8 +343,10 @@ class AccessLines:
 
     def write(self, message: str, fields: dict[str, Any]) -> None:
         handler = _sole_json_handler()
-        loop = _running_loop()
-        if handler is None or loop is None:
+        # A flush is already due at the end of this turn when lines are pending for the same handler.
+        due = bool(self._pending) and handler is self._handler
+        loop = None if due else _running_loop()
+        if handler is None or (loop is None and not due):
             access_log.handle(
                 access_log.makeRecord(access_log.name, logging.INFO, "", 0, message, None, None, extra=fields)
             )
@@ -365,7 +367,7 @@ class AccessLines:
         head.update(fields)
         if head["request_id"] is None:
             del head["request_id"]
-        if not self._pending or handler is not self._handler:
+        if loop is not None:
             self.flush()
             self._handler = handler
             loop.call_soon(self.flush)

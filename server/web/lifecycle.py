@@ -14,6 +14,7 @@ request id, the answer and the access line each had one). So the request class d
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 from typing import Any
@@ -39,7 +40,7 @@ class TrackedRequest(Request):
         given = self.headers.get("x-request-id", "")
         # Echo a client's id only when it is harmless in logs and headers.
         known = given and _REQUEST_ID.fullmatch(given) and harmless(given)
-        self.ctx.request_id = given if known else os.urandom(16).hex()
+        self.ctx.request_id = given if known else _new_request_id()
         # Every log line from here on (ORM, WeChat client, errors) carries the id.
         request_started(self, self.ctx.request_id)
 
@@ -61,6 +62,24 @@ class TrackedRequest(Request):
             gone = self.conn_info is not None and self.conn_info.lost
             request_finished(self, CLIENT_CLOSED if gone else answer.status, caller_ip(self))
         return answer
+
+
+# A request id: this process's random prefix and a count (unique across workers and hosts, without
+# a system call per request); a forked child draws its own prefix.
+_id_prefix = os.urandom(8).hex()
+_ids = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_id_prefix}{next(_ids):016x}"
+
+
+def _new_id_prefix() -> None:
+    global _id_prefix
+    _id_prefix = os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 async def connection_closed(conn_info: ConnInfo) -> None:

@@ -7,6 +7,7 @@ import io
 import ipaddress
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -421,3 +422,20 @@ async def test_a_request_id_that_looks_like_a_phone_number_is_not_echoed(api):
     reply = await api.call("GET", "/healthz", headers={"X-Request-Id": "13812345678"})
     assert reply.headers["X-Request-Id"] != "13812345678"
     assert len(reply.headers["X-Request-Id"]) == 32
+
+
+def test_request_ids_are_unique_and_a_forked_child_draws_its_own():
+    from server.web import lifecycle
+
+    ids = [lifecycle._new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+        os.write(write, lifecycle._new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 64).decode()
+    os.close(read)
+    assert len(theirs) == 32 and theirs[:16] != ids[0][:16]
