@@ -94,11 +94,20 @@ def _dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
+class ServiceRequest(TrackedRequest):
+    """The service's request: started and finished by ``TrackedRequest``; pages for people get their headers."""
+
+    __slots__ = ()
+
+    def finish_headers(self, response: HTTPResponse) -> None:
+        console.security_headers(self, response)
+
+
 def create_app(config: Config | None = None, *, name: str = "wenming") -> Sanic:
     config = config or Config.from_env()
     # OpenAPI's response maps are keyed by int status codes. Logging is ours (server.runtime.observability):
     # Sanic must not add its plain-text stdout handlers.
-    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False, request_class=TrackedRequest)
+    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False, request_class=ServiceRequest)
     app.ctx.config = config
     app.config.REQUEST_MAX_SIZE = JSON_BODY_LIMIT
     app.config.FALLBACK_ERROR_FORMAT = "json"

@@ -26,7 +26,6 @@ def install(app: Sanic) -> None:
         # Pages for people, not part of the API's document (the routes exist once registered).
         openapi.exclude(bp=blueprint)
     app.static(f"{PREFIX}/static", HERE / "static", name="console_static")
-    app.register_middleware(_security_headers, "response")
 
 
 def _origin(url: str | None) -> str:
@@ -43,8 +42,8 @@ def content_security_policy(public_base_url: str, media_origin: str = "") -> str
     )
 
 
-async def _security_headers(request: Request, response: HTTPResponse) -> None:
-    # The public certificate check is a page for people too, with the same headers.
+def security_headers(request: Request, response: HTTPResponse) -> None:
+    """The headers of a page for people (the console's, and the public certificate check's), on every answer."""
     if not request.path.startswith((PREFIX, verify.PREFIX + "/")):
         return
     config = request.app.ctx.config

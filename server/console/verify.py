@@ -3,7 +3,7 @@
 No sign-in: anyone holding a 志愿服务证明 scans its code and sees whether it holds, with the
 name masked (张*丰) so a serial alone gives away no one's identity. API clients keep
 ``GET /api/v1/certificates/{serial}`` (JSON). Served with the console's security headers
-(``server.console._security_headers``): no script at all, styles from this host.
+(``server.console.security_headers``): no script at all, styles from this host.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
@@ -293,8 +293,11 @@ def request_started(request: Request, request_id: str) -> None:
     HTTP_IN_FLIGHT.inc()
 
 
-def request_finished(request: Request, status: int, client_ip: str) -> None:
-    """Count, time and log the request once: the access line (no query string, no headers)."""
+def request_finished(request: Request, status: int, client_ip: Callable[[Request], str]) -> None:
+    """Count, time and log the request once: the access line (no query string, no headers).
+
+    ``client_ip`` gives the caller's address, asked only when the line is written.
+    """
     started = getattr(request.ctx, "started", None)
     if started is None:
         return
@@ -316,7 +319,7 @@ def request_finished(request: Request, status: int, client_ip: str) -> None:
             "status": status,
             "duration_ms": round(duration * 1000, 1),
             "request_id": getattr(request.ctx, "request_id", None),
-            "client_ip": client_ip,
+            "client_ip": client_ip(request),
         }
         _ACCESS.write(f"{method} {route} {status}", fields)
     if request_id_var.get() == getattr(request.ctx, "request_id", None):

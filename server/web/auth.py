@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from sanic import Request
 
 from models.users import User, token_holder
@@ -39,7 +37,9 @@ async def authenticate(request: Request) -> User:
             people.put(token, held, ticket, ttl=(held[1] - now).total_seconds())
     if held is None or held[1] <= now:
         raise Unauthenticated("登录已失效，请重新登录")
-    # A copy: a handler may change its caller's fields, never another request's.
-    user = copy.copy(held[0])
+    # A copy: a handler may change its caller's fields, never another request's. (The fields' own
+    # values are not copied, as with copy.copy, at a quarter of its cost.)
+    user = object.__new__(User)
+    user.__dict__.update(held[0].__dict__)
     request.ctx.user = user
     return user

@@ -59,9 +59,13 @@ class TrackedRequest(Request):
             if not self.app.ctx.config.access_log:
                 # For nginx's access line when the worker writes none (deploy/nginx.conf hides it from clients).
                 answer.headers.setdefault("X-Route", route_of(self))
+            self.finish_headers(answer)
             gone = self.conn_info is not None and self.conn_info.lost
-            request_finished(self, CLIENT_CLOSED if gone else answer.status, caller_ip(self))
+            request_finished(self, CLIENT_CLOSED if gone else answer.status, caller_ip)
         return answer
+
+    def finish_headers(self, response: BaseHTTPResponse) -> None:
+        """Headers the app adds to every answer as it leaves (a response middleware without the machinery)."""
 
 
 # A request id: this process's random prefix and a count (unique across workers and hosts, without
@@ -89,7 +93,7 @@ async def connection_closed(conn_info: ConnInfo) -> None:
 
 def _settle(request: Request | None) -> None:
     if request is not None and getattr(request.ctx, "started", None) is not None:
-        request_finished(request, CLIENT_CLOSED, caller_ip(request))
+        request_finished(request, CLIENT_CLOSED, caller_ip)
 
 
 def caller_ip(request: Request) -> str:
