@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 from typing import Any
 
 import aiohttp
@@ -87,7 +86,6 @@ _FRAMEWORK_ERRORS = {
 }
 JSON_BODY_LIMIT = 1024 * 1024
 DATABASE_RETRY_AFTER_S = 2
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def _dumps(obj: Any) -> bytes:
