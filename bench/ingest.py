@@ -579,7 +579,7 @@ def _check_ingest(path: Path, generated: bool, *, orientation: int = 1) -> str:
             data = f.read()
         stripped = jpeg_segments.strip(data, jpeg_segments.walk(data))
         own_bytes = result.original == stripped
-        turned = orientation != 1 and result.original == _lossless_turn(stripped, orientation)
+        turned = orientation != 1 and result.original == images._turned(stripped, orientation)
         problems = []
         if (result.width, result.height) != upright:
             problems.append(f"size {result.width}x{result.height}, expected {upright[0]}x{upright[1]}")
@@ -599,13 +599,6 @@ def _check_ingest(path: Path, generated: bool, *, orientation: int = 1) -> str:
         f"original {result.width}x{result.height} {len(result.original) / 1_000_000:.1f} MB, "
         f"display {len(result.display) / 1000:.0f} kB, thumb {len(result.thumb) / 1000:.0f} kB"
     )
-
-
-def _lossless_turn(stripped: bytes, orientation: int) -> bytes | None:
-    try:
-        return jpeg_transform.turn(stripped, jpeg_transform.FOR_ORIENTATION[orientation])[0]
-    except (jpeg_transform.Unavailable, jpeg_transform.TransformError):
-        return None
 
 
 def main(argv: list[str] | None = None) -> None:
